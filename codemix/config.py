@@ -1,0 +1,288 @@
+"""Every configurable knob of codemix, as pydantic models, loaded from one YAML sweep spec.
+
+A sweep spec has one section per pipeline stage (``data``, ``mix``, ``model``, ``train``,
+``eval``), a ``search`` section that names the dimensions Ray Tune sweeps over, and a
+``resources`` section. ``codemix.config.load_spec(path)`` validates a file; errors name the
+file and the field (``search.proportion[3]: must be within [0, 1]``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+# ----------------------------------------------------------------------------- data
+
+
+class ClassifierConfig(_Section):
+    """How conversations are labelled Coding / Math / Other."""
+
+    name: str = Field("heuristic", description="Registered classifier: 'heuristic' (offline) or 'llm'.")
+    model: str = Field("gpt-3.5-turbo", description="Model name for the 'llm' classifier.")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; default $OPENAI_BASE_URL.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable that holds the API key.")
+    concurrency: int = Field(8, ge=1, description="Parallel requests for the 'llm' classifier.")
+    max_retries: int = Field(5, ge=0, description="Retries on 429/5xx with exponential backoff.")
+    cache_dir: str | None = Field(None, description="Persistent label cache; default <storage>/_cache/labels.")
+
+
+class DataConfig(_Section):
+    """Where the IFT conversations come from and how they are cleaned and labelled."""
+
+    source: str | list[str] = Field(
+        "demo",
+        description="'demo' (generated offline corpus) or ShareGPT file/folder path(s): JSON, JSONL, Parquet.",
+    )
+    demo_size: int = Field(600, ge=10, description="Conversations in the generated demo corpus.")
+    demo_seed: int = Field(0, description="Seed of the demo corpus generator.")
+    strict: bool = Field(False, description="Stop at the first malformed record instead of skipping it.")
+    language: str | None = Field(None, description="Keep only conversations in this language (e.g. 'en').")
+    max_tokens: int | None = Field(
+        None, ge=16, description="Split conversations longer than this (whitespace tokens) into several examples."
+    )
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+
+
+class MixConfig(_Section):
+    """How one IFT set is drawn from the labelled pool for a given coding proportion."""
+
+    total: int = Field(64, ge=1, description="Examples per IFT set (the same for every proportion).")
+    math: Literal["general", "exclude", "own"] = Field(
+        "general", description="Math conversations: counted as general, excluded, or drawn at `math_proportion`."
+    )
+    math_proportion: float = Field(0.0, ge=0.0, le=1.0, description="Share of math examples when math='own'.")
+    nested: bool = Field(
+        True, description="Smaller coding sets are subsets of larger ones (same seed), reducing variance between mixes."
+    )
+
+
+# ----------------------------------------------------------------------------- model / train
+
+
+class ModelConfig(_Section):
+    """Which weights a family starts from."""
+
+    size: str = Field(
+        "tiny",
+        description="'tiny' builds the family's offline twin from config; otherwise a size key of the family "
+        "registry (e.g. '7b') that maps to its Hugging Face id.",
+    )
+    path: dict[str, str] = Field(
+        default_factory=dict, description="Per-family override: a Hugging Face id or local path."
+    )
+    chat_template: Literal["auto", "own", "vicuna"] = Field(
+        "auto", description="'own' uses the tokenizer's template, 'vicuna' the FastChat one, 'auto' own-if-present."
+    )
+    trust_remote_code: bool = Field(False, description="Passed to from_pretrained; keep off unless you trust the repo.")
+
+
+class LoraConfig(_Section):
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] | None = Field(None, description="Default: the family's registered targets.")
+    quantize_4bit: bool = Field(False, description="QLoRA: load the base in 4 bit (needs bitsandbytes and a GPU).")
+
+
+class TrainConfig(_Section):
+    """The fine-tuning recipe. Defaults are a CPU-friendly smoke recipe; see sweeps/paper.yaml for FastChat's."""
+
+    method: Literal["full", "lora"] = "full"
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps (overrides epochs).")
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_ratio: float = Field(0.03, ge=0, lt=1)
+    lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
+    micro_batch_size: int = Field(8, ge=1, description="Sequences per worker per forward pass.")
+    effective_batch_size: int | None = Field(
+        None, ge=1, description="Sequences per optimizer step across workers; sets gradient accumulation."
+    )
+    max_length: int = Field(256, ge=8)
+    overlong: Literal["truncate", "split", "drop"] = Field("truncate", description="What to do past max_length.")
+    packing: bool = Field(False, description="Pack several examples into one sequence with separate attention.")
+    gradient_checkpointing: bool = False
+    precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="'auto': bf16 on GPU, fp32 on CPU.")
+    deepspeed_stage: int | None = Field(None, ge=0, le=3, description="ZeRO stage on GPU; None = the family's default.")
+    checkpoint_every: int = Field(0, ge=0, description="Checkpoint every N steps (0 = only at the end).")
+    max_failures: int = Field(2, ge=0, description="Worker-group restarts from the last checkpoint before failing.")
+    lora: LoraConfig = Field(default_factory=LoraConfig)
+    seed_offset: int = 0
+
+
+# ----------------------------------------------------------------------------- eval
+
+
+class SamplingConfig(_Section):
+    max_new_tokens: int = Field(256, ge=1)
+    temperature: float = Field(0.0, ge=0, description="0 = greedy.")
+    stop: list[str] = Field(default_factory=list)
+
+
+class EvalConfig(_Section):
+    """Which reasoning tasks, how they are prompted, generated and scored."""
+
+    suite: str | list[str] = Field("paper12", description="A registered suite name, a suite YAML path, or task names.")
+    limit: int | None = Field(None, ge=1, description="Examples per task (fixed-seed subsample).")
+    seed: int = 1234
+    data_dir: str | None = Field(
+        None, description="Folder with the public task files; None = generate the offline twin of each task."
+    )
+    prompt: Literal["zero_shot_cot", "zero_shot", "few_shot"] = "zero_shot_cot"
+    num_shots: int = Field(3, ge=0)
+    backend: Literal["hf", "vllm", "openai"] = "hf"
+    batch_size: int = Field(16, ge=1)
+    concurrency: int = Field(1, ge=1, description="Generation replicas (Ray Data actors / vLLM engines / requests).")
+    tensor_parallel_size: int = Field(1, ge=1)
+    num_gpus: float = Field(0, ge=0, description="GPUs per generation replica.")
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    extractor: Literal["rules", "llm", "cascade"] = "rules"
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+
+
+# ----------------------------------------------------------------------------- search / resources
+
+
+class RangeSpec(_Section):
+    """A grid by range (``{min, max, step}``) or a continuous range for a searcher (``{min, max}``)."""
+
+    min: float
+    max: float
+    step: float | None = None
+
+    def values(self) -> list[float]:
+        """The grid points, rounded to avoid float drift (0.30000000000000004)."""
+        if self.step is None:
+            raise ValueError("a range without 'step' is continuous and needs a searcher")
+        n = int(round((self.max - self.min) / self.step))
+        return [round(self.min + i * self.step, 10) for i in range(n + 1)]
+
+
+class SearchConfig(_Section):
+    """The sweep's dimensions. A list is a grid axis; a range without step is searched (optuna)."""
+
+    proportion: list[float] | RangeSpec = Field(default_factory=lambda: [0.0, 0.5, 1.0])
+    family: list[str] = Field(default_factory=lambda: ["llama", "mistral"])
+    seed: list[int] = Field(default_factory=lambda: [0])
+    code_language: list[str] = Field(default_factory=lambda: ["any"], description="'any' or e.g. 'python'.")
+    corruption: list[float] = Field(default_factory=lambda: [0.0], description="Code-quality damage level 0..1.")
+    searcher: Literal["grid", "optuna"] = "grid"
+    num_samples: int = Field(1, ge=1, description="Trials for a searcher (per grid point of the other axes).")
+    metric: str = Field("overall", description="'overall', 'domain:<name>' or 'task:<name>' (what a searcher maximises).")
+
+    @field_validator("proportion")
+    @classmethod
+    def _proportion_in_unit_interval(cls, v):
+        values = v.values() if isinstance(v, RangeSpec) and v.step is not None else (
+            [v.min, v.max] if isinstance(v, RangeSpec) else v
+        )
+        for i, p in enumerate(values):
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"proportion [{i}] = {p} must be within [0, 1]")
+        if not values:
+            raise ValueError("needs at least one value")
+        return v
+
+    @field_validator("corruption")
+    @classmethod
+    def _corruption_in_unit_interval(cls, v):
+        for i, c in enumerate(v):
+            if not 0.0 <= c <= 1.0:
+                raise ValueError(f"corruption [{i}] = {c} must be within [0, 1]")
+        return v
+
+    @model_validator(mode="after")
+    def _searcher_matches_axes(self):
+        continuous = isinstance(self.proportion, RangeSpec) and self.proportion.step is None
+        if continuous and self.searcher == "grid":
+            raise ValueError("proportion is a continuous range (no 'step'): set searcher: optuna")
+        return self
+
+    def proportions(self) -> list[float] | None:
+        """Grid proportions, or None when proportion is searched continuously."""
+        if isinstance(self.proportion, RangeSpec):
+            return self.proportion.values() if self.proportion.step is not None else None
+        return list(self.proportion)
+
+
+class ResourcesConfig(_Section):
+    """What one trial asks of the cluster."""
+
+    num_workers: int = Field(1, ge=1, description="Ray Train workers per trial.")
+    cpus_per_worker: float = Field(0.5, gt=0)
+    gpus_per_worker: float = Field(0, ge=0)
+    trial_cpus: float = Field(0.1, gt=0, description="CPU reserved for the trial's driver function.")
+    max_concurrent_trials: int = Field(1, ge=0, description="0 = as many as fit.")
+
+
+class SweepSpec(_Section):
+    """One sweep: the stages' configuration plus the dimensions to sweep."""
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="Experiment name (a folder under storage).")
+    storage: str = Field("runs", description="Local folder or pyarrow filesystem URI (s3://bucket/prefix).")
+    data: DataConfig = Field(default_factory=DataConfig)
+    mix: MixConfig = Field(default_factory=MixConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
+
+    @field_validator("search")
+    @classmethod
+    def _families_registered(cls, v: SearchConfig):
+        from codemix.models import FAMILIES
+
+        for i, fam in enumerate(v.family):
+            if fam not in FAMILIES:
+                raise ValueError(f"family [{i}] = {fam!r} is not registered; known: {', '.join(sorted(FAMILIES))}")
+        return v
+
+
+class SpecError(ValueError):
+    """A sweep spec that cannot run; the message names the file and field."""
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid sweep spec"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(root)"
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_spec(data: dict[str, Any], source: str = "<spec>") -> SweepSpec:
+    """Validate a spec given as a dict; raises SpecError naming the field."""
+    try:
+        return SweepSpec.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(_format_errors(err, source)) from None
+
+
+def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> SweepSpec:
+    """Load and validate a sweep spec YAML file, with optional dotted-key overrides."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such sweep spec") from None
+    except yaml.YAMLError as err:
+        raise SpecError(f"{path}: not valid YAML: {err}") from None
+    for key, value in (overrides or {}).items():
+        node = data
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return parse_spec(data, str(path))

@@ -1,0 +1,67 @@
+"""Resolve a family + model config to weights, and load them the way real checkpoints load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from codemix.config import ModelConfig
+from codemix.models.families import VICUNA_TEMPLATE, get_family
+from codemix.models.tiny import TINY_MARKER, tiny_model_path
+
+ADAPTER_BASE_FILE = "codemix_base.json"  # written beside a LoRA adapter: which base model it applies to
+
+
+def resolve_model_source(family: str, cfg: ModelConfig) -> str:
+    """A Hugging Face id or local path for this family under this config ('tiny' builds the twin)."""
+    fam = get_family(family)
+    if fam.name in cfg.path or family in cfg.path:
+        return cfg.path.get(fam.name) or cfg.path[family]
+    if cfg.size == "tiny":
+        return str(tiny_model_path(fam.name))
+    return fam.hf_id(cfg.size)
+
+
+def load_tokenizer(source: str, chat_template: str = "auto", trust_remote_code: bool = False):
+    """Load a tokenizer with a pad token and a chat template ('vicuna' for base models without one).
+
+    Tiny twins are loaded with ``PreTrainedTokenizerFast`` directly: ``AutoTokenizer`` maps some
+    architectures (Qwen2) to a slow class whose ids differ from the saved fast tokenizer.
+    """
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    source = _base_if_adapter(source)
+    if (Path(source) / TINY_MARKER).exists():
+        tok = PreTrainedTokenizerFast.from_pretrained(source)
+    else:
+        tok = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+    if chat_template == "vicuna" or (chat_template == "auto" and not tok.chat_template):
+        tok.chat_template = VICUNA_TEMPLATE
+    elif chat_template == "own" and not tok.chat_template:
+        raise ValueError(f"{source}: tokenizer has no chat template; use model.chat_template: vicuna")
+    if tok.pad_token is None:
+        tok.pad_token = tok.unk_token or tok.eos_token
+    return tok
+
+
+def load_causal_lm(source: str, dtype=None, trust_remote_code: bool = False, device_map=None):
+    """Load a causal LM from an id, a directory of merged weights, or a LoRA adapter directory."""
+    from transformers import AutoModelForCausalLM
+
+    kwargs = dict(dtype=dtype, trust_remote_code=trust_remote_code, use_safetensors=True)
+    if device_map is not None:
+        kwargs["device_map"] = device_map
+    base = _base_if_adapter(source)
+    model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
+    if base != source:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, source).merge_and_unload()
+    return model
+
+
+def _base_if_adapter(source: str) -> str:
+    marker = Path(source) / ADAPTER_BASE_FILE
+    if marker.exists():
+        return json.loads(marker.read_text())["base"]
+    return source
