@@ -48,6 +48,9 @@ class DataConfig(_Section):
     max_tokens: int | None = Field(
         None, ge=16, description="Split conversations longer than this (whitespace tokens) into several examples."
     )
+    keep_prompt_only: bool = Field(
+        False, description="Keep conversations with no assistant turn (prompt-only dumps), e.g. to test classifiers."
+    )
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
 
 

@@ -17,3 +17,33 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared data not found at {path}")
     return path
+
+
+# Tiny twins are built once into a cache inside the checkout (ignored by git), shared by all
+# tests and by the Ray workers they start (workers inherit this environment).
+os.environ.setdefault("CODEMIX_HOME", str(REPO / ".cache" / "codemix"))
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", "30")
+os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A real local Ray cluster (2 CPUs) for the tests of one module, shut down afterwards."""
+    import ray
+
+    from codemix.ray_runtime import init_ray
+
+    init_ray(num_cpus=2)
+    yield ray
+    ray.shutdown()
+
+
+def demo_conversations(n: int, seed: int = 0) -> list[list[dict]]:
+    """Chat-template messages from the generated demo corpus."""
+    from codemix.data.demo import generate_demo_corpus
+
+    role = {"human": "user", "gpt": "assistant"}
+    return [[{"role": role[t["from"]], "content": t["value"]} for t in r["conversations"]]
+            for r in generate_demo_corpus(n, seed)]

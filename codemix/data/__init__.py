@@ -1,0 +1,23 @@
+"""The data stage: ShareGPT-style files -> cleaned, labelled pool -> IFT mixes.
+
+    pool, pool_hash, report = prepare_pool(spec.data, cache_dir)      # ingest, clean, classify (cached)
+    check_mix_feasible(pool, spec.mix, p, code_language)               # fails fast, says what is short
+    table, manifest = build_mix(pool, spec.mix, p, seed, code_language, corruption)
+    write_mix(table, manifest, out_dir)                                # mix.parquet + manifest.json
+"""
+
+from codemix.data.classify import CLASSIFIERS, Classifier, code_languages, make_classifier, register
+from codemix.data.clean import CleanOptions, clean
+from codemix.data.ingest import ingest
+from codemix.data.mix import (MixInfeasibleError, available, build_mix, check_mix_feasible, class_counts,
+                              write_mix)
+from codemix.data.pool import label_pool, pool_hash, prepare_pool
+from codemix.data.report import DataReport, RecordError
+from codemix.data.schema import CONVERSATION_SCHEMA, LABELLED_SCHEMA, content_hash
+
+__all__ = [
+    "CLASSIFIERS", "CONVERSATION_SCHEMA", "LABELLED_SCHEMA", "CleanOptions", "Classifier", "DataReport",
+    "MixInfeasibleError", "RecordError", "available", "build_mix", "check_mix_feasible", "class_counts", "clean",
+    "code_languages", "content_hash", "ingest", "label_pool", "make_classifier", "pool_hash", "prepare_pool",
+    "register", "write_mix",
+]

@@ -30,7 +30,8 @@ def load_tokenizer(source: str, chat_template: str = "auto", trust_remote_code: 
     """
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-    source = _base_if_adapter(source)
+    if not (Path(source) / "tokenizer_config.json").exists():  # an adapter saved without its tokenizer
+        source = _base_if_adapter(source)
     if (Path(source) / TINY_MARKER).exists():
         tok = PreTrainedTokenizerFast.from_pretrained(source)
     else:

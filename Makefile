@@ -1,0 +1,33 @@
+# Two commands: `make demo` (run the smoke sweep) and `make test` (run the test suite).
+# Both create .venv and install codemix with the pinned constraints (torch==2.13.0, CPU build here).
+PYTHON ?= python3
+VENV   ?= .venv
+PIP     = $(VENV)/bin/pip
+STAMP   = $(VENV)/.codemix-installed
+
+.PHONY: demo test install install-test bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt torch==2.13.0
+	$(PIP) install -q -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The demo sweep: 6 trials (proportion {0, .5, 1} x family {llama, mistral}) of tiny offline models.
+# Each run is a new experiment under runs/; stages finished by earlier runs are reused from runs/_cache.
+demo: $(STAMP)
+	$(VENV)/bin/codemix run sweeps/smoke.yaml --name smoke-$(shell date +%Y%m%d-%H%M%S)
+
+test: $(STAMP)
+	RAY_AUTH_MODE=disabled $(VENV)/bin/python -m pytest -q -ra
+
+bench: $(STAMP)
+	for b in bench/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

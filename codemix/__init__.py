@@ -1,0 +1,24 @@
+"""codemix: does coding data in instruction fine-tuning improve reasoning? Sweeps on Ray.
+
+Python API::
+
+    import codemix
+    table = codemix.run_sweep("sweeps/smoke.yaml")   # mix -> fine-tune -> evaluate, per trial
+    table = codemix.resume("runs/smoke")             # continue an interrupted sweep
+"""
+
+__version__ = "0.1.0"
+
+
+def run_sweep(spec, **kwargs):
+    """Run a sweep spec (a path, a dict or a SweepSpec); see codemix.sweep.run_sweep."""
+    from codemix.sweep import run_sweep as _run
+
+    return _run(spec, **kwargs)
+
+
+def resume(path, **kwargs):
+    """Continue an interrupted sweep from its experiment folder; see codemix.sweep.resume."""
+    from codemix.sweep import resume as _resume
+
+    return _resume(path, **kwargs)

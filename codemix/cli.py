@@ -1,0 +1,119 @@
+"""The ``codemix`` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Optional
+
+import typer
+import yaml
+from rich.console import Console
+
+from codemix.config import SpecError
+
+app = typer.Typer(help="Sweeps of coding-data proportion x model family: mix → fine-tune → evaluate, on Ray.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+
+
+def _overrides(values: list[str]) -> dict:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--set {item!r}: expected KEY=VALUE (e.g. mix.total=128)")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def _fail(err: Exception) -> None:
+    console.print(f"[red]error:[/red] {err}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def run(spec: str = typer.Argument(..., help="Sweep spec YAML, e.g. sweeps/smoke.yaml"),
+        name: Optional[str] = typer.Option(None, help="Experiment name (default: the spec's)."),
+        storage: Optional[str] = typer.Option(None, help="Local folder or URI (default: the spec's)."),
+        set_: list[str] = typer.Option([], "--set", help="Override a field: --set train.lr=1e-4 (repeatable)."),
+        address: Optional[str] = typer.Option(None, help="Ray cluster address (default $RAY_ADDRESS or local).")):
+    """Run a sweep: every trial builds its mix, fine-tunes and evaluates; results land in Parquet."""
+    from codemix.config import load_spec
+    from codemix.sweep import run_sweep
+
+    overrides = _overrides(set_)
+    if name:
+        overrides["name"] = name
+    if storage:
+        overrides["storage"] = storage
+    try:
+        run_sweep(load_spec(spec, overrides), address=address)
+    except SpecError as err:
+        _fail(err)
+
+
+@app.command()
+def resume(path: str = typer.Argument(..., help="Experiment folder, e.g. runs/smoke"),
+           retry_failed: bool = typer.Option(False, "--retry-failed", help="Also rerun trials that failed."),
+           address: Optional[str] = typer.Option(None, help="Ray cluster address.")):
+    """Continue an interrupted sweep; finished trials and finished stages are never redone."""
+    from codemix.sweep import resume as resume_sweep
+
+    try:
+        resume_sweep(path, retry_failed=retry_failed, address=address)
+    except SpecError as err:
+        _fail(err)
+
+
+@app.command()
+def validate(spec: str = typer.Argument(..., help="Sweep spec YAML.")):
+    """Check a sweep spec without running anything."""
+    from codemix.config import load_spec
+    from codemix.sweep.tuner import grid_points
+
+    try:
+        s = load_spec(spec)
+    except SpecError as err:
+        _fail(err)
+    console.print(f"[green]ok[/green] {spec}: sweep {s.name!r}, {len(grid_points(s))} grid point(s)")
+
+
+@app.command()
+def families():
+    """List the registered model families with their Hugging Face ids."""
+    from rich.table import Table
+
+    from codemix.models import FAMILIES
+
+    table = Table("family", "aliases", "sizes → Hugging Face id", "LoRA targets", "ZeRO")
+    for key, fam in sorted(FAMILIES.items()):
+        if key == fam.name:
+            table.add_row(fam.name, ", ".join(fam.aliases), "\n".join(f"{k}: {v}" for k, v in fam.hf_ids.items()),
+                          ",".join(fam.lora_targets), str(fam.deepspeed_stage))
+    console.print(table)
+
+
+def _mount() -> None:
+    """Attach the stage packages' own commands (codemix data ..., codemix eval ..., codemix report)."""
+    from codemix.data.cli import app as data_app
+    from codemix.eval.cli import app as eval_app
+    from codemix.results.cli import report
+    from codemix.sweep.plan import plan
+
+    app.add_typer(data_app, name="data", help="Ingest, inspect, classify, audit and mix IFT data.")
+    app.add_typer(eval_app, name="eval", help="Evaluation tasks and extractor agreement.")
+    app.command(help="Analyse one or more experiments: tables, figures, a Markdown/HTML report.")(report)
+    app.command(help="Dry run: list a spec's trials, what is cached, and estimated GPU-hours.")(plan)
+
+
+_mount()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    app()
+
+
+if __name__ == "__main__":
+    main()

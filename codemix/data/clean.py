@@ -1,0 +1,122 @@
+"""FastChat-style cleaning of normalised conversations, every change counted in the report.
+
+In order: HTML -> markdown for turns that are scraped HTML; strip empty turns; keep one leading
+system turn, then require user/assistant alternation starting with the user (a trailing
+unanswered user turn is trimmed); optional language filter; split conversations longer than a
+whitespace-token budget at exchange boundaries; exact dedup by content hash (after splitting,
+so repeated chunks go too); make ids unique.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from codemix.data.langid import conversation_language
+from codemix.data.report import DataReport
+from codemix.data.schema import content_hash
+
+# Scraped ShareGPT answers start with a block element (<div class="markdown prose ...">, <p>);
+# code that merely mentions HTML is fenced or starts with text, so it is left alone.
+_HTML_START = re.compile(r"^\s*<(div|p|pre|ol|ul|table|h[1-6]|blockquote)[\s>]", re.I)
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    """The cleaning knobs that change the output (part of the pool's content address)."""
+
+    language: str | None = None
+    max_tokens: int | None = None
+    keep_prompt_only: bool = False
+
+
+def html_to_markdown(text: str) -> str:
+    """Markdown of an HTML fragment (code blocks fenced)."""
+    from markdownify import markdownify
+
+    return markdownify(text, heading_style="ATX", code_language="").strip()
+
+
+def _fix_turns(conv: dict, report: DataReport, keep_prompt_only: bool) -> list[dict] | None:
+    turns = []
+    for t in conv["turns"]:
+        content = t["content"]
+        if "<" in content and _HTML_START.match(content) and "```" not in content:
+            content = html_to_markdown(content)
+            report.repair("html_to_markdown")
+        if not content.strip():
+            report.repair("empty_turn_removed")
+            continue
+        turns.append({"role": t["role"], "content": content})
+    body = turns[1:] if turns and turns[0]["role"] == "system" else turns
+    if not body:
+        report.drop("empty_conversation")
+        return None
+    if body[0]["role"] != "user":
+        report.drop("not_start_with_user")
+        return None
+    if any(t["role"] != ("user" if i % 2 == 0 else "assistant") for i, t in enumerate(body)):
+        report.drop("not_alternating")
+        return None
+    if len(body) % 2 == 1 and len(body) > 1:
+        turns = turns[:-1]
+        report.repair("trailing_user_turn_removed")
+    elif len(body) == 1 and not keep_prompt_only:
+        report.drop("no_assistant_turn")
+        return None
+    return turns
+
+
+def split_by_tokens(turns: list[dict], max_tokens: int) -> list[list[dict]]:
+    """Chunks of whole exchanges, each within ``max_tokens`` whitespace tokens where possible.
+
+    A leading system turn is repeated in every chunk; one exchange over the budget is its own chunk.
+    """
+    system = turns[:1] if turns[0]["role"] == "system" else []
+    body = turns[len(system):]
+    exchanges = [body[i:i + 2] for i in range(0, len(body), 2)]
+    chunks, current, size = [], [], 0
+    for ex in exchanges:
+        n = sum(len(t["content"].split()) for t in ex)
+        if current and size + n > max_tokens:
+            chunks.append(system + current)
+            current, size = [], 0
+        current += ex
+        size += n
+    chunks.append(system + current)
+    return chunks
+
+
+def clean(convs: list[dict], report: DataReport, options: CleanOptions = CleanOptions()) -> list[dict]:
+    """Cleaned conversations with ``content_hash``; drops and repairs are counted in ``report``."""
+    out, seen_hashes, seen_ids = [], set(), {}
+    for conv in convs:
+        turns = _fix_turns(conv, report, options.keep_prompt_only)
+        if turns is None:
+            continue
+        if options.language and conversation_language(turns) != options.language:
+            report.drop(f"language_not_{options.language}")
+            continue
+        chunks = [turns]
+        if options.max_tokens and sum(len(t["content"].split()) for t in turns) > options.max_tokens:
+            chunks = split_by_tokens(turns, options.max_tokens)
+            if len(chunks) > 1:
+                report.repair("split_conversation")
+                report.repair("split_examples_added", len(chunks) - 1)
+            else:
+                report.repair("overlong_single_exchange_kept")
+        for k, chunk in enumerate(chunks):
+            h = content_hash(chunk)
+            if h in seen_hashes:
+                report.drop("duplicate")
+                continue
+            seen_hashes.add(h)
+            cid = conv["id"] if len(chunks) == 1 else f"{conv['id']}#{k}"
+            if cid in seen_ids:  # the same id with different content (overlapping dumps)
+                seen_ids[cid] += 1
+                cid = f"{cid}~{seen_ids[cid]}"
+                report.repair("duplicate_id_renamed")
+            seen_ids[cid] = seen_ids.get(cid, 0)
+            out.append({"id": cid, "turns": chunk, "source_file": conv["source_file"],
+                        "source_line": conv["source_line"], "content_hash": h})
+    return out

@@ -1,0 +1,69 @@
+"""Generation backends: chat messages in, texts out, each run as a Ray Data ``map_batches`` stage.
+
+A backend is a callable class ``cls(**kwargs)(batch) -> batch`` that reads the column
+``messages`` (JSON strings of chat messages) and adds ``output`` (and ``prompt``, the rendered
+text, where it knows it). ``BACKENDS`` maps a name to a function building the Ray Data stage.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+BACKENDS: dict[str, Callable] = {}
+
+
+def register_backend(name: str):
+    """Decorator: register a function ``(dataset, model_path, eval_cfg, model_cfg) -> dataset``."""
+    def wrap(fn):
+        BACKENDS[name] = fn
+        return fn
+    return wrap
+
+
+def apply_stop(text: str, stop: list[str]) -> str:
+    """Cut a generation at the first stop string."""
+    cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=len(text))
+    return text[:cut]
+
+
+@register_backend("hf")
+def hf_stage(ds, model_path: str, eval_cfg, model_cfg):
+    """Batched transformers ``generate`` in a pool of Ray Data actors (one model load per actor)."""
+    import ray.data
+
+    from codemix.eval.backends.hf import HFGenerator
+
+    return ds.map_batches(
+        HFGenerator, fn_constructor_kwargs={"model_path": model_path, "sampling": eval_cfg.sampling.model_dump(),
+                                            "chat_template": model_cfg.chat_template,
+                                            "trust_remote_code": model_cfg.trust_remote_code},
+        batch_size=eval_cfg.batch_size, compute=ray.data.ActorPoolStrategy(size=eval_cfg.concurrency),
+        num_cpus=0 if eval_cfg.num_gpus else 1, num_gpus=eval_cfg.num_gpus or None, batch_format="numpy")
+
+
+@register_backend("vllm")
+def vllm_stage(ds, model_path: str, eval_cfg, model_cfg):
+    """vLLM engines through ``ray.data.llm`` (GPU only; needs the ``gpu`` extra)."""
+    from codemix.eval.backends.vllm import vllm_processor
+
+    return vllm_processor(model_path, eval_cfg)(ds)
+
+
+@register_backend("openai")
+def openai_stage(ds, model_path: str, eval_cfg, model_cfg):
+    """Any OpenAI-compatible endpoint (e.g. a ``vllm serve`` you run), with bounded concurrency."""
+    import ray.data
+
+    from codemix.eval.backends.openai_backend import OpenAIGenerator
+
+    return ds.map_batches(
+        OpenAIGenerator, fn_constructor_kwargs={
+            "base_url": eval_cfg.openai_base_url, "model": eval_cfg.openai_model or model_path,
+            "api_key_env": eval_cfg.api_key_env, "concurrency": eval_cfg.concurrency, "max_retries": 5,
+            "sampling": eval_cfg.sampling.model_dump()},
+        batch_size=eval_cfg.batch_size, compute=ray.data.ActorPoolStrategy(size=1), num_cpus=0, batch_format="numpy")
+
+
+def decode_messages(column) -> list[list[dict]]:
+    return [json.loads(m) for m in column]

@@ -1,0 +1,67 @@
+"""Evaluate one checkpoint on a task suite: prompts → Ray Data generation → extraction → scores."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+
+from codemix.config import EvalConfig, ModelConfig
+from codemix.eval.backends import BACKENDS
+from codemix.eval.extract import score_output
+from codemix.eval.prompts import PROMPT_VERSION, build_messages
+from codemix.eval.tasks import get_task, resolve_suite
+
+
+def build_prompts(eval_cfg: EvalConfig) -> list[dict]:
+    """One row per (task, example): the chat messages to send, plus what scoring needs."""
+    rows = []
+    for name in resolve_suite(eval_cfg.suite):
+        task = get_task(name)
+        examples = task.load(eval_cfg.data_dir, eval_cfg.limit, eval_cfg.seed)
+        shots = task.shots(eval_cfg.num_shots, eval_cfg.seed) if eval_cfg.prompt == "few_shot" else []
+        for ex in examples:
+            rows.append({"task": name, "domain": task.domain, "example_id": ex.id, "gold": ex.gold,
+                         "choices": json.dumps(list(ex.choices) if ex.choices else None),
+                         "messages": json.dumps(build_messages(task, ex, eval_cfg.prompt, shots))})
+    return rows
+
+
+def generate(rows: list[dict], model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig) -> list[dict]:
+    """Run the configured backend over the rows with Ray Data; returns rows with ``output`` added."""
+    import ray.data
+
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]["messages"]))  # similar lengths share a batch
+    ds = ray.data.from_items([{**rows[i], "row": i} for i in order])
+    out = BACKENDS[eval_cfg.backend](ds, model_path, eval_cfg, model_cfg).take_all()
+    return sorted(out, key=lambda r: r["row"])
+
+
+def score(rows: list[dict], eval_cfg: EvalConfig) -> tuple[list[dict], list[dict]]:
+    """Extract answers and compute per-task accuracy. Returns (predictions, scores)."""
+    from codemix.eval.tasks import Example
+
+    predictions, by_task = [], defaultdict(list)
+    for r in rows:
+        task = get_task(r["task"])
+        choices = json.loads(r["choices"])
+        example = Example(id=r["example_id"], question="", gold=r["gold"], choices=tuple(choices) if choices else None)
+        extracted, correct, used = score_output(task, example, r["output"], eval_cfg.extractor)
+        predictions.append({"task": r["task"], "domain": r["domain"], "example_id": r["example_id"],
+                            "prompt": r.get("prompt") or r["messages"], "output": r["output"],
+                            "extracted": extracted, "gold": r["gold"], "correct": bool(correct), "extractor": used})
+        by_task[(r["task"], r["domain"])].append(bool(correct))
+    scores = [{"task": t, "domain": d, "n": len(c), "n_correct": sum(c), "accuracy": sum(c) / len(c)}
+              for (t, d), c in sorted(by_task.items())]
+    return predictions, scores
+
+
+def evaluate(model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig) -> tuple[list[dict], list[dict], dict]:
+    """Evaluate a HF-loadable checkpoint folder. Returns (predictions, scores, timing)."""
+    t0 = time.perf_counter()
+    rows = build_prompts(eval_cfg)
+    generated = generate(rows, model_path, eval_cfg, model_cfg)
+    t1 = time.perf_counter()
+    predictions, scores = score(generated, eval_cfg)
+    return predictions, scores, {"generate_seconds": t1 - t0, "prompts": len(rows),
+                                 "prompts_per_s": len(rows) / max(t1 - t0, 1e-9), "prompt_version": PROMPT_VERSION}

@@ -1,0 +1,33 @@
+"""Starting or joining a Ray cluster with the settings codemix relies on."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+
+def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
+    """Connect to a cluster (``address`` or ``$RAY_ADDRESS``) or start a local one."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    # Save Tune's experiment state after every trial event: a driver killed right after a trial
+    # finished must not rerun it (the default saves at most every ~10 s).
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
+    # Train's controller polls workers at this interval and each report waits for a poll.
+    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.5")
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address)
+        return
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local cluster, started by this process
+    port = _free_port()
+    os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"  # our dashboard, not another local Ray's
+    ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_port=port, log_to_driver=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

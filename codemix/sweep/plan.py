@@ -1,0 +1,141 @@
+"""``codemix plan``: what a sweep will run, what is already cached, and what it will cost, before it runs.
+
+Estimates are deliberately simple and printed with their assumptions: training FLOPs are
+6·params·tokens for full fine-tuning (4·params·tokens for LoRA, no weight gradients of the base),
+generation FLOPs 2·params·tokens, divided by the GPU's bf16 peak times an assumed utilisation.
+Memory per GPU for full fine-tuning with AdamW in bf16 is ~16 bytes/param (weights, gradients,
+fp32 master and two moments), divided across GPUs by ZeRO-3, plus activations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import typer
+
+from codemix.config import SpecError, SweepSpec, load_spec
+from codemix.models import get_family
+
+# bf16 dense peak FLOP/s and memory per GPU type; utilisation is the fraction of peak a
+# well-tuned fine-tune reaches (MFU) and that batched vLLM decoding reaches.
+GPU_TABLE = {
+    "H100-80GB": {"flops": 989e12, "memory_gb": 80},
+    "A100-80GB": {"flops": 312e12, "memory_gb": 80},
+    "A100-40GB": {"flops": 312e12, "memory_gb": 40},
+    "L40S": {"flops": 362e12, "memory_gb": 48},
+    "A10G": {"flops": 125e12, "memory_gb": 24},
+}
+TRAIN_MFU = 0.35
+GENERATE_UTILISATION = 0.10  # decoding is memory-bound: far below peak even when batched
+TOKENS_PER_WORD = 1.35
+
+
+@dataclass
+class TrialPlan:
+    point: object
+    hashes: dict
+    cached: dict
+    params_b: float
+    train_tokens: float
+    gpu_hours_train: float
+    gpu_hours_eval: float
+    memory_per_gpu_gb: float | None
+
+
+def _params_b(spec: SweepSpec, family: str) -> float:
+    fam = get_family(family)
+    if spec.model.size == "tiny":
+        return 0.0002
+    return fam.params.get(spec.model.size, 7.0)
+
+
+def estimate_memory_gb(params_b: float, method: str, gpus: int) -> float:
+    """Rough peak GPU memory per device for fine-tuning (weights + optimizer + 20% activations)."""
+    if method == "lora":
+        return params_b * 2 * 1.2 + 2  # frozen bf16 base, small adapter state
+    return params_b * 16 / max(gpus, 1) * 1.2 + 2
+
+
+def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan], dict]:
+    """Plan every grid point: stage hashes, cache status, tokens, GPU-hours and memory fit."""
+    from codemix.data import prepare_pool
+    from codemix.eval.runner import build_prompts
+    from codemix.models.tiny import codemix_home
+    from codemix.storage import Store
+    from codemix.sweep.trial import stage_hashes
+    from codemix.sweep.tuner import as_spec, grid_points
+
+    spec = as_spec(spec)
+    store = Store(spec.storage)
+    pool, pool_hash, _ = prepare_pool(spec.data, codemix_home() / "data")
+    words = [sum(len(t["content"].split()) for t in turns) for turns in pool.column("turns").to_pylist()]
+    tokens_per_example = min(spec.train.max_length, TOKENS_PER_WORD * sum(words) / max(len(words), 1))
+    prompts = build_prompts(spec.eval)
+    prompt_tokens = sum(TOKENS_PER_WORD * len(p["messages"].split()) for p in prompts)
+    gen_tokens = prompt_tokens + len(prompts) * spec.eval.sampling.max_new_tokens
+    gpu_info = GPU_TABLE[gpu]
+    n_gpus = spec.resources.num_workers * max(spec.resources.gpus_per_worker, 0)
+    plans = []
+    for point in grid_points(spec):
+        hashes = stage_hashes(spec, point, pool_hash)
+        cached = {"mix": store.is_complete(f"_cache/mixes/{hashes['mix']}"),
+                  "train": store.is_complete(f"_cache/checkpoints/{hashes['train']}"),
+                  "eval": store.is_complete(f"_cache/predictions/{hashes['eval']}")}
+        params = _params_b(spec, point.family) * 1e9
+        tokens = spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1)
+        flops_per_token = 4 if spec.train.method == "lora" else 6
+        train_h = 0.0 if cached["train"] else flops_per_token * params * tokens / (gpu_info["flops"] * TRAIN_MFU) / 3600
+        eval_h = 0.0 if cached["eval"] else 2 * params * gen_tokens / (gpu_info["flops"] * GENERATE_UTILISATION) / 3600
+        memory = estimate_memory_gb(params / 1e9, spec.train.method, n_gpus) if n_gpus else None
+        plans.append(TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory))
+    assumptions = {"gpu": gpu, "gpu_bf16_tflops": gpu_info["flops"] / 1e12, "train_mfu": TRAIN_MFU,
+                   "generate_utilisation": GENERATE_UTILISATION, "tokens_per_example": round(tokens_per_example),
+                   "eval_prompts": len(prompts), "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info["memory_gb"]}
+    return plans, assumptions
+
+
+def check_fits(plans: list[TrialPlan], assumptions: dict, spec: SweepSpec) -> list[str]:
+    """Problems that would make trials fail on the cluster, found before any GPU is rented."""
+    problems = []
+    if spec.model.size != "tiny" and assumptions["gpus_per_trial"] == 0:
+        problems.append(f"model.size {spec.model.size!r} with resources.gpus_per_worker = 0: real models need GPUs")
+    for p in plans:
+        if p.memory_per_gpu_gb and p.memory_per_gpu_gb > assumptions["gpu_memory_gb"]:
+            problems.append(
+                f"{p.point.family} ({p.params_b:g}B, {spec.train.method}): ~{p.memory_per_gpu_gb:.0f} GB per GPU on "
+                f"{assumptions['gpus_per_trial']:g} GPU(s) exceeds {assumptions['gpu_memory_gb']} GB; raise "
+                f"resources.num_workers or use train.method: lora")
+    return sorted(set(problems))
+
+
+def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
+         gpu: str = typer.Option("A100-80GB", help=f"GPU type for estimates: {', '.join(GPU_TABLE)}.")):
+    """Dry run: list the trials, what is cached, and estimated GPU-hours."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    try:
+        s = load_spec(spec)
+        plans, assumptions = plan_sweep(s, gpu)
+    except (SpecError, KeyError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2)
+    table = Table(title=f"plan: {s.name} ({len(plans)} trials)")
+    for col in ["family", "p", "seed", "lang", "corrupt", "params", "mix", "train", "eval", "GPU-h train",
+                "GPU-h eval", "GB/GPU"]:
+        table.add_column(col, justify="right")
+    mark = {True: "[green]cached[/green]", False: "todo"}
+    for p in plans:
+        table.add_row(p.point.family, f"{p.point.proportion:g}", str(p.point.seed), p.point.code_language,
+                      f"{p.point.corruption:g}", f"{p.params_b:g}B", mark[p.cached["mix"]], mark[p.cached["train"]],
+                      mark[p.cached["eval"]], f"{p.gpu_hours_train:.2f}", f"{p.gpu_hours_eval:.2f}",
+                      f"{p.memory_per_gpu_gb:.0f}" if p.memory_per_gpu_gb else "-")
+    console.print(table)
+    total = sum(p.gpu_hours_train + p.gpu_hours_eval for p in plans)
+    console.print(f"total ≈ {total:.1f} GPU-hours on {gpu}; assumptions: {assumptions}")
+    problems = check_fits(plans, assumptions, s)
+    for problem in problems:
+        console.print(f"[red]will not fit:[/red] {problem}")
+    if problems:
+        raise typer.Exit(1)

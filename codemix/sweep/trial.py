@@ -1,0 +1,206 @@
+"""One trial of a sweep: mix → fine-tune → evaluate → result tables, each stage content-addressed.
+
+Every stage output lives in the storage's ``_cache/`` under the hash of everything that
+determines it, and is published atomically. A trial whose outputs exist reuses them, so a
+resumed trial whose training finished goes straight to evaluation, and a later sweep reuses the
+trials of an earlier one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+import traceback
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from codemix import __version__
+from codemix.config import SweepSpec
+from codemix.eval.prompts import PROMPT_VERSION
+from codemix.models.loading import resolve_model_source
+from codemix.models.tiny import TINY_VERSION
+from codemix.results.writer import results_key, write_trial_results
+from codemix.storage import Store, stable_hash
+
+log = logging.getLogger("codemix")
+
+
+@dataclass(frozen=True)
+class TrialPoint:
+    """The sweep dimensions of one trial."""
+
+    family: str
+    proportion: float
+    seed: int = 0
+    code_language: str = "any"
+    corruption: float = 0.0
+
+    @classmethod
+    def from_config(cls, config: dict) -> "TrialPoint":
+        return cls(family=config["family"], proportion=round(float(config["proportion"]), 6),
+                   seed=int(config.get("seed", 0)), code_language=config.get("code_language", "any"),
+                   corruption=float(config.get("corruption", 0.0)))
+
+
+def model_id(spec: SweepSpec, family: str) -> str:
+    """A machine-independent name of the starting weights (tiny twins are versioned, not pathed)."""
+    from codemix.models import get_family
+
+    fam = get_family(family)
+    override = spec.model.path.get(fam.name) or spec.model.path.get(family)
+    if override:
+        return override
+    return f"tiny/{fam.name}-{TINY_VERSION}" if spec.model.size == "tiny" else fam.hf_id(spec.model.size)
+
+
+def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str]:
+    """Content addresses of the trial's three stage outputs and the trial itself."""
+    mix = stable_hash(["mix", pool_hash, spec.mix.model_dump(), point.proportion, point.seed,
+                       point.code_language, point.corruption])
+    train = stable_hash(["train", mix, point.family, model_id(spec, point.family), spec.model.model_dump(),
+                         spec.train.model_dump(), spec.resources.num_workers])
+    evaluation = stable_hash(["eval", train, spec.eval.model_dump(exclude={"concurrency", "api_key_env"}),
+                              PROMPT_VERSION])
+    trial = stable_hash(["trial", asdict(point), evaluation], length=12)
+    return {"mix": mix, "train": train, "eval": evaluation, "trial": trial}
+
+
+def stage_mix(spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str, mix_hash: str) -> tuple[str, dict, str]:
+    """Build the IFT mix (or reuse it). Returns (key, manifest, 'computed'|'cached')."""
+    from codemix.data import build_mix, write_mix
+
+    key = f"_cache/mixes/{mix_hash}"
+    state = "cached"
+    if not store.is_complete(key):
+        pool = store.read_parquet(f"{pool_key}/pool.parquet")
+        table, manifest = build_mix(pool, spec.mix, point.proportion, point.seed, point.code_language,
+                                    point.corruption)
+        with tempfile.TemporaryDirectory() as d:
+            write_mix(table, manifest, d)
+            store.put_dir(d, key)
+        state = "computed"
+    return key, store.read_json(f"{key}/manifest.json"), state
+
+
+def stage_train(spec: SweepSpec, point: TrialPoint, store: Store, mix_key: str, hashes: dict,
+                in_tune: bool) -> tuple[str, dict, str]:
+    """Fine-tune (or reuse the checkpoint). Returns (checkpoint key, metrics, state)."""
+    from codemix.train import fine_tune
+
+    state = "cached" if store.is_complete(f"_cache/checkpoints/{hashes['train']}") else "computed"
+    key, metrics = fine_tune(
+        store=store, mix_key=mix_key, mix_hash=hashes["mix"], family=point.family,
+        model_source=resolve_model_source(point.family, spec.model), model_cfg=spec.model, train_cfg=spec.train,
+        resources=spec.resources, seed=point.seed, train_hash=hashes["train"], in_tune=in_tune,
+        fail_at_step=_test_hook("fail_at_step"))
+    return key, metrics, state
+
+
+def stage_eval(spec: SweepSpec, store: Store, ckpt_key: str, eval_hash: str) -> tuple[list, list, dict, str]:
+    """Evaluate the checkpoint on the suite (or reuse predictions). Returns (predictions, scores, info, state)."""
+    import pyarrow as pa
+    import ray
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    from codemix.eval.runner import evaluate
+
+    key = f"_cache/predictions/{eval_hash}"
+    state = "cached"
+    if not store.is_complete(key):
+        model_path = str(store.local_dir(ckpt_key))
+        # Ray Data started inside a Tune trial would land in the trial's placement group and stall;
+        # run the evaluation as a task outside it.
+        task = ray.remote(num_cpus=0, scheduling_strategy=PlacementGroupSchedulingStrategy(placement_group=None))(
+            evaluate)
+        predictions, scores, info = ray.get(task.remote(model_path, spec.eval, spec.model))
+        with tempfile.TemporaryDirectory() as d:
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.Table.from_pylist(predictions), Path(d) / "predictions.parquet")
+            (Path(d) / "scores.json").write_text(json.dumps({"scores": scores, "info": info}))
+            store.put_dir(d, key)
+        state = "computed"
+    predictions = store.read_parquet(f"{key}/predictions.parquet").to_pylist()
+    saved = store.read_json(f"{key}/scores.json")
+    return predictions, saved["scores"], saved["info"], state
+
+
+def search_score(scores: list[dict], metric: str) -> float:
+    """The number a searcher maximises: 'overall', 'domain:<name>' or 'task:<name>' (mean of task accuracies)."""
+    kind, _, name = metric.partition(":")
+    picked = [s["accuracy"] for s in scores if kind == "overall" or (kind == "domain" and s["domain"] == name)
+              or (kind == "task" and s["task"] == name)]
+    if not picked:
+        raise ValueError(f"search.metric {metric!r} matches no evaluated task")
+    return sum(picked) / len(picked)
+
+
+def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str, pool_hash: str,
+              trial_id: str | None = None, in_tune: bool = False) -> dict:
+    """Run the four stages for one sweep point and write its result tables; returns summary metrics."""
+    experiment = store.child(spec.name)
+    hashes = stage_hashes(spec, point, pool_hash)
+    trial_key = hashes["trial"]
+    if experiment.exists(results_key("trials", trial_key)):
+        done = experiment.read_parquet(results_key("trials", trial_key)).to_pylist()[0]
+        if done["status"] == "ok":
+            log.info("trial %s already finished; not rerun", trial_key)
+            scores = experiment.read_parquet(results_key("scores", trial_key)).to_pylist()
+            return _summary(done, scores, spec.search.metric)
+
+    started = datetime.now(timezone.utc)
+    experiment.write_json(f"attempts/{trial_key}/{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.json",
+                          {"trial_id": trial_id, "point": asdict(point), "started_at": started.isoformat()})
+    provenance = {"sweep": spec.name, "trial_key": trial_key, "trial_id": trial_id, **asdict(point),
+                  "model_id": model_id(spec, point.family), "mix_hash": hashes["mix"], "train_hash": hashes["train"],
+                  "eval_hash": hashes["eval"], "codemix_version": __version__}
+    config_json = spec.model_dump_json(exclude={"search"})
+    stages: dict[str, str] = {}
+    try:
+        log.info("trial %s %s: mix", trial_key, point)
+        mix_key, manifest, stages["mix"] = stage_mix(spec, point, store, pool_key, hashes["mix"])
+        provenance["mix_hash"] = manifest.get("sha256", hashes["mix"])  # the content hash of the mix itself
+        log.info("trial %s: train (%s)", trial_key, stages["mix"])
+        t0 = time.perf_counter()
+        ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes, in_tune)
+        t1 = time.perf_counter()
+        log.info("trial %s: evaluate", trial_key)
+        predictions, scores, info, stages["eval"] = stage_eval(spec, store, ckpt_key, hashes["eval"])
+        t2 = time.perf_counter()
+    except Exception as err:
+        trial = {"status": "error", "error": f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}",
+                 "stages": json.dumps(stages), "config": config_json, "started_at": started,
+                 "finished_at": datetime.now(timezone.utc)}
+        write_trial_results(experiment, trial_key, provenance, trial)
+        raise
+    finished = datetime.now(timezone.utc)
+    overall = sum(s["accuracy"] for s in scores) / len(scores) if scores else None
+    trial = {"status": "ok", "overall_accuracy": overall, "train_loss": train_metrics.get("loss"),
+             "train_tokens_per_s": train_metrics.get("tokens_per_s"), "train_seconds": t1 - t0,
+             "eval_seconds": t2 - t1, "stages": json.dumps(stages), "config": config_json,
+             "started_at": started, "finished_at": finished}
+    write_trial_results(experiment, trial_key, provenance, trial,
+                        scores=[{**s, "finished_at": finished} for s in scores], predictions=predictions)
+    return _summary(trial, scores, spec.search.metric)
+
+
+def _summary(trial: dict, scores: list[dict], metric: str) -> dict:
+    out = {"score": search_score(scores, metric), "overall_accuracy": trial["overall_accuracy"],
+           "train_loss": trial["train_loss"], "stages": trial["stages"]}
+    for s in scores:
+        out[f"task/{s['task']}"] = s["accuracy"]
+    for domain in sorted({s["domain"] for s in scores}):
+        out[f"domain/{domain}"] = search_score(scores, f"domain:{domain}")
+    return out
+
+
+def _test_hook(name: str):
+    """Failure-injection hooks for the resume tests, read from CODEMIX_TEST_<NAME>."""
+    import os
+
+    value = os.environ.get(f"CODEMIX_TEST_{name.upper()}")
+    return int(value) if value else None

@@ -1,0 +1,217 @@
+"""Run a sweep spec as a Ray Tune experiment, resume it, and collect its results.
+
+Each Tune trial is a function trainable that runs :func:`codemix.sweep.trial.run_trial`, which
+launches its own Ray Train run (Train V2 inside Tune) and a Ray Data evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pyarrow as pa
+import yaml
+
+from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
+from codemix.ray_runtime import init_ray
+from codemix.results.writer import collect_results
+from codemix.storage import Store
+from codemix.sweep.trial import TrialPoint, run_trial
+
+log = logging.getLogger("codemix")
+SPEC_FILE = "spec.yaml"
+
+
+# ----------------------------------------------------------------------------- before Ray starts
+
+
+def as_spec(spec: SweepSpec | dict | str | Path) -> SweepSpec:
+    """Accept a SweepSpec, a dict or a YAML path; relative local storage becomes absolute."""
+    if isinstance(spec, (str, Path)):
+        spec = load_spec(spec)
+    elif isinstance(spec, dict):
+        spec = parse_spec(spec)
+    if "://" not in spec.storage:
+        spec = spec.model_copy(update={"storage": str(Path(spec.storage).expanduser().resolve())})
+    return spec
+
+
+def grid_points(spec: SweepSpec) -> list[TrialPoint]:
+    """All grid points (for a searcher: the corners of the proportion range)."""
+    s = spec.search
+    proportions = s.proportions() or [s.proportion.min, s.proportion.max]
+    return [TrialPoint(f, p, seed, lang, c) for f in s.family for p in proportions for seed in s.seed
+            for lang in s.code_language for c in s.corruption]
+
+
+def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
+    """Ingest and label the pool once per sweep (cached) and check every mix is feasible.
+
+    Runs in the driver before Ray starts, so an infeasible request fails before any compute.
+    """
+    from codemix.data import MixInfeasibleError, check_mix_feasible, prepare_pool
+    from codemix.models.tiny import codemix_home
+
+    pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data")
+    for point in {(p.proportion, p.code_language) for p in grid_points(spec)}:
+        try:
+            check_mix_feasible(pool, spec.mix, point[0], point[1])
+        except MixInfeasibleError as err:
+            raise SpecError(f"sweep {spec.name!r}: mix.total = {spec.mix.total} at proportion {point[0]}, "
+                            f"code_language {point[1]!r} is infeasible: {err}") from None
+    key = f"_cache/pools/{pool_hash}"
+    if not store.is_complete(key):
+        import tempfile
+
+        import pyarrow.parquet as pq
+
+        with tempfile.TemporaryDirectory() as d:
+            pq.write_table(pool, Path(d) / "pool.parquet")
+            Path(d, "report.json").write_text(__import__("json").dumps(report, indent=2, default=str))
+            store.put_dir(d, key)
+    return key, pool_hash
+
+
+# ----------------------------------------------------------------------------- Ray and Tune
+
+
+def tune_trial(config: dict, spec_json: str, pool_key: str, pool_hash: str) -> None:
+    """The Tune function trainable: one sweep point through all four stages."""
+    from ray import tune
+
+    spec = SweepSpec.model_validate_json(spec_json)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    summary = run_trial(spec, TrialPoint.from_config(config), store=Store(spec.storage), pool_key=pool_key,
+                        pool_hash=pool_hash, trial_id=tune.get_context().get_trial_id(), in_tune=True)
+    tune.report(summary)
+
+
+def _trainable(spec: SweepSpec, pool_key: str, pool_hash: str):
+    from ray import tune
+
+    fn = tune.with_parameters(tune_trial, spec_json=spec.model_dump_json(), pool_key=pool_key, pool_hash=pool_hash)
+    return tune.with_resources(fn, {"cpu": spec.resources.trial_cpus})
+
+
+def param_space(spec: SweepSpec) -> dict:
+    """Tune's search space: grid axes, or distributions for a searcher."""
+    from ray import tune
+
+    s = spec.search
+    axes = {"family": s.family, "seed": s.seed, "code_language": s.code_language, "corruption": s.corruption}
+    if s.searcher == "grid":
+        return {"proportion": tune.grid_search(s.proportions()),
+                **{k: tune.grid_search(v) for k, v in axes.items()}}
+    proportion = (tune.choice(s.proportions()) if s.proportions() is not None
+                  else tune.uniform(s.proportion.min, s.proportion.max))
+    return {"proportion": proportion, **{k: tune.choice(v) for k, v in axes.items()}}
+
+
+def _tune_config(spec: SweepSpec):
+    from ray import tune
+
+    s = spec.search
+    kwargs = dict(num_samples=s.num_samples if s.searcher != "grid" else 1,
+                  max_concurrent_trials=spec.resources.max_concurrent_trials or None,
+                  trial_dirname_creator=lambda t: f"{t.config['family']}_p{t.config['proportion']:.3g}"
+                                                  f"_s{t.config['seed']}_{t.trial_id}")
+    if s.searcher == "optuna":
+        from ray.tune.search.optuna import OptunaSearch
+
+        kwargs.update(search_alg=OptunaSearch(seed=spec.search.seed[0]), metric="score", mode="max")
+    return tune.TuneConfig(**kwargs)
+
+
+def _run_config(spec: SweepSpec, store: Store):
+    from ray import tune
+
+    return tune.RunConfig(name=spec.name, storage_path=store.url(), storage_filesystem=None if store.is_local
+                          else store.fs, failure_config=tune.FailureConfig(max_failures=0), verbose=1)
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None,
+              num_cpus: int | None = None) -> pa.Table:
+    """Run every trial of a sweep; returns (and writes) ``<storage>/<name>/results.parquet``."""
+    from ray import tune
+
+    spec = as_spec(spec)
+    store = Store(spec.storage)
+    experiment = store.child(spec.name)
+    if experiment.exists(SPEC_FILE):
+        raise SpecError(f"experiment {experiment.url()} already exists: `codemix resume {experiment.url()}` "
+                        f"continues it; pick another name for a new sweep (finished stages are reused by cache)")
+    pool_key, pool_hash = prepare_data(spec, store)
+    experiment.write_bytes(SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode())
+    init_ray(address, num_cpus)
+    tuner = tune.Tuner(_trainable(spec, pool_key, pool_hash), param_space=param_space(spec),
+                       tune_config=_tune_config(spec), run_config=_run_config(spec, store))
+    tuner.fit()
+    return finish(spec, experiment)
+
+
+def resume(path: str | Path, *, retry_failed: bool = False, address: str | None = None,
+           num_cpus: int | None = None) -> pa.Table:
+    """Continue an interrupted sweep: unfinished trials rerun (from their cached stages), finished ones never.
+
+    ``retry_failed`` also reruns trials that ended in an error.
+    """
+    from ray import tune
+
+    path = str(path)
+    experiment = Store(path)
+    if not experiment.exists(SPEC_FILE):
+        raise SpecError(f"{path}: not a codemix experiment (no {SPEC_FILE})")
+    data = yaml.safe_load(experiment.read_bytes(SPEC_FILE))
+    parent = path.rstrip("/").rsplit("/", 1)[0] if "/" in path.rstrip("/") else "."
+    spec = as_spec(parse_spec({**data, "storage": parent}, f"{path}/{SPEC_FILE}"))
+    store = Store(spec.storage)
+    pool_key, pool_hash = prepare_data(spec, store)
+    init_ray(address, num_cpus)
+    trainable = _trainable(spec, pool_key, pool_hash)
+    fs = None if store.is_local else store.fs
+    if tune.Tuner.can_restore(experiment.url(), storage_filesystem=fs):
+        tuner = tune.Tuner.restore(experiment.url(), trainable, resume_unfinished=True, resume_errored=False,
+                                   restart_errored=retry_failed, param_space=param_space(spec),
+                                   storage_filesystem=fs)
+    else:  # killed before Tune saved any state: start the experiment again (stages come from the cache)
+        tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(spec),
+                           run_config=_run_config(spec, store))
+    tuner.fit()
+    return finish(spec, experiment)
+
+
+def finish(spec: SweepSpec, experiment: Store) -> pa.Table:
+    """Write results.parquet and print a family x proportion table."""
+    from codemix.results.writer import read_level
+
+    table = collect_results(experiment)
+    trials = read_level(experiment, "trials")
+    print_summary(table, trials, experiment.url())
+    return table
+
+
+def print_summary(scores: pa.Table, trials: pa.Table, where: str) -> None:
+    """A small rich table: mean accuracy per family x proportion, per domain and overall."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if scores.num_rows:
+        df = scores.to_pandas()
+        overall = df.groupby(["family", "proportion"])["accuracy"].mean().rename("overall")
+        domains = df.pivot_table(index=["family", "proportion"], columns="domain", values="accuracy", aggfunc="mean")
+        summary = domains.join(overall)
+        table = Table(title=f"accuracy (mean over tasks) — {where}/results.parquet")
+        for col in ["family", "proportion", *summary.columns]:
+            table.add_column(str(col), justify="right")
+        for (family, proportion), row in summary.iterrows():
+            table.add_row(family, f"{proportion:.2f}", *[f"{v:.3f}" for v in row.values])
+        console.print(table)
+    failed = [t for t in trials.to_pylist() if t["status"] != "ok"]
+    for t in failed:
+        console.print(f"[red]failed[/red] {t['family']} p={t['proportion']}: {t['error'].splitlines()[0]}")
+    if failed:
+        console.print(f"{len(failed)} trial(s) failed; `codemix resume {where} --retry-failed` reruns them")

@@ -1,0 +1,203 @@
+"""The training loop each Ray Train worker runs: plain PyTorch, resumable at any checkpoint.
+
+The order of examples is a pure function of (seed, epoch), and optimizer step ``s`` always uses
+micro-batches ``s*accum .. s*accum+accum-1``. A worker group restarted after a failure loads the
+last checkpoint (weights, optimizer, scheduler, step) and continues at exactly the next step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from codemix.config import TrainConfig
+from codemix.train.tokenize import IGNORE_INDEX
+
+STATE_FILE = "trainer_state.pt"
+
+
+def schedule(n_examples: int, cfg: TrainConfig, world: int) -> tuple[int, int]:
+    """(gradient accumulation steps, total optimizer steps) for a mix of n examples."""
+    per_micro = cfg.micro_batch_size * world
+    accum = max(1, (cfg.effective_batch_size or per_micro) // per_micro)
+    steps_per_epoch = max(1, math.ceil(n_examples / (per_micro * accum)))
+    total = cfg.max_steps or max(1, math.ceil(cfg.epochs * steps_per_epoch))
+    return accum, total
+
+
+def micro_batch_indices(k: int, n: int, micro: int, world: int, rank: int, seed: int) -> list[int]:
+    """Example indices of this rank's k-th micro-batch (epochs are seeded permutations)."""
+    import torch
+
+    per_epoch = max(1, n // (micro * world))  # drop the ragged tail so every rank sees full batches
+    epoch, j = divmod(k, per_epoch)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)).tolist()
+    start = (j * world + rank) * micro
+    return [perm[i % n] for i in range(start, start + micro)]
+
+
+def collate(examples: list[dict], pad_id: int):
+    """Right-pad a micro-batch into tensors."""
+    import torch
+
+    width = max(len(e["input_ids"]) for e in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE_INDEX, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for i, e in enumerate(examples):
+        n = len(e["input_ids"])
+        ids[i, :n] = torch.tensor(e["input_ids"])
+        labels[i, :n] = torch.tensor(e["labels"])
+        mask[i, :n] = 1
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def _lr_lambda(cfg: TrainConfig, total: int):
+    warmup = int(round(cfg.warmup_ratio * total))
+
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        if cfg.lr_scheduler == "constant":
+            return 1.0
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * progress)) if cfg.lr_scheduler == "cosine" else 1 - progress
+    return f
+
+
+def build_model(source: str, cfg: TrainConfig, lora_targets: list[str], dtype, trust_remote_code: bool):
+    """Load the base model and wrap it for LoRA when asked."""
+    from codemix.models.loading import load_causal_lm
+
+    model = load_causal_lm(source, dtype=dtype, trust_remote_code=trust_remote_code)
+    if cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.config.use_cache = False
+    if cfg.method == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(
+            r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout, task_type="CAUSAL_LM",
+            target_modules=cfg.lora.target_modules or lora_targets))
+    return model
+
+
+def train_loop_per_worker(config: dict) -> dict:
+    """Ray Train entry point. ``config``: train (TrainConfig dict), model_source, examples_path, seed, ..."""
+    import ray.train
+    import torch
+    from ray.train.torch import get_device, prepare_model
+
+    cfg = TrainConfig.model_validate(config["train"])
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    device = get_device()
+    use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
+    dtype = torch.bfloat16 if use_bf16 else torch.float32
+    seed = config["seed"] + cfg.seed_offset
+    torch.manual_seed(seed)
+
+    import pyarrow.parquet as pq
+
+    examples = pq.read_table(config["examples_path"]).to_pylist()
+    accum, total_steps = schedule(len(examples), cfg, world)
+    model = build_model(config["model_source"], cfg, config.get("lora_targets", []), dtype,
+                        config.get("trust_remote_code", False))
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                                  weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, total_steps))
+
+    step, losses, start_step = 0, [], 0
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint:
+        with checkpoint.as_directory() as d:
+            state = torch.load(Path(d) / STATE_FILE, weights_only=False)
+        _unwrapped_load(model, state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step = start_step = state["step"]
+        losses = state["losses"]
+    model = prepare_model(model)  # device placement, and DDP when world > 1
+    model.train()
+
+    pad_id = config["pad_token_id"]
+    tokens_seen, t0 = 0, time.perf_counter()
+    window = []
+    while step < total_steps:
+        optimizer.zero_grad(set_to_none=True)
+        step_loss = 0.0
+        for a in range(accum):
+            idx = micro_batch_indices(step * accum + a, len(examples), cfg.micro_batch_size, world, rank, seed)
+            batch = {k: v.to(device) for k, v in collate([examples[i] for i in idx], pad_id).items()}
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16 and device.type == "cuda"):
+                loss = model(**batch).loss / accum
+            loss.backward()
+            step_loss += loss.item()
+            tokens_seen += int(batch["attention_mask"].sum())
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        losses.append(step_loss)
+        window.append(step_loss)
+        if not math.isfinite(step_loss):
+            raise FloatingPointError(f"loss is {step_loss} at step {step}")
+        if step == total_steps or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
+            elapsed = time.perf_counter() - t0
+            metrics = {"step": step, "total_steps": total_steps, "loss": sum(window) / len(window),
+                       "tokens_per_s": tokens_seen * world / max(elapsed, 1e-9), "resumed_from": start_step}
+            window = []
+            _report_with_checkpoint(model, optimizer, scheduler, step, losses, metrics, rank, config, step == total_steps)
+            if config.get("fail_at_step") == step and not checkpoint and rank == 0:
+                # Test hook: kill this worker once the controller has collected this checkpoint
+                # (it polls workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S), to exercise resume.
+                time.sleep(5 * float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2")))
+                os._exit(1)
+    return {"losses": losses, "resumed_from": start_step, "tokens": tokens_seen,
+            "seconds": time.perf_counter() - t0}
+
+
+def _unwrapped(model):
+    return model.module if hasattr(model, "module") else model
+
+
+def _trainable_state(model) -> dict:
+    """Weights to checkpoint: the adapter only for LoRA (the base is frozen), else everything."""
+    inner = _unwrapped(model)
+    if hasattr(inner, "peft_config"):
+        from peft import get_peft_model_state_dict
+
+        return get_peft_model_state_dict(inner)
+    return inner.state_dict()
+
+
+def _unwrapped_load(model, state_dict):
+    inner = _unwrapped(model)
+    if hasattr(inner, "peft_config"):
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(inner, state_dict)
+    else:
+        inner.load_state_dict(state_dict)
+
+
+def _report_with_checkpoint(model, optimizer, scheduler, step, losses, metrics, rank, config, final):
+    """Every rank reports; rank 0 attaches the checkpoint (trainer state, plus HF weights at the end)."""
+    import ray.train
+    import torch
+
+    with tempfile.TemporaryDirectory() as d:
+        ckpt = None
+        if rank == 0:
+            inner = _unwrapped(model)
+            torch.save({"model": _trainable_state(model), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "step": step, "losses": losses}, Path(d) / STATE_FILE)
+            if final:
+                inner.save_pretrained(Path(d) / "model", safe_serialization=True)
+                (Path(d) / "metrics.json").write_text(json.dumps({**metrics, "losses": losses}))
+            ckpt = ray.train.Checkpoint.from_directory(d)
+        ray.train.report(metrics, checkpoint=ckpt)
