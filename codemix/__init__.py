@@ -9,6 +9,8 @@ Python API::
 
 __version__ = "0.1.0"
 
+from codemix import config  # noqa: E402  (codemix.config.load_spec for scripts)
+
 
 def run_sweep(spec, **kwargs):
     """Run a sweep spec (a path, a dict or a SweepSpec); see codemix.sweep.run_sweep."""

@@ -191,7 +191,7 @@ class SearchConfig(_Section):
         )
         for i, p in enumerate(values):
             if not 0.0 <= p <= 1.0:
-                raise ValueError(f"proportion [{i}] = {p} must be within [0, 1]")
+                raise ValueError(f"[{i}] = {p} must be within [0, 1]")
         if not values:
             raise ValueError("needs at least one value")
         return v
@@ -201,7 +201,17 @@ class SearchConfig(_Section):
     def _corruption_in_unit_interval(cls, v):
         for i, c in enumerate(v):
             if not 0.0 <= c <= 1.0:
-                raise ValueError(f"corruption [{i}] = {c} must be within [0, 1]")
+                raise ValueError(f"[{i}] = {c} must be within [0, 1]")
+        return v
+
+    @field_validator("family")
+    @classmethod
+    def _families_registered(cls, v: list[str]):
+        from codemix.models import FAMILIES
+
+        for i, fam in enumerate(v):
+            if fam not in FAMILIES:
+                raise ValueError(f"[{i}] = {fam!r} is not registered; known: {', '.join(sorted(FAMILIES))}")
         return v
 
     @model_validator(mode="after")
@@ -240,16 +250,6 @@ class SweepSpec(_Section):
     eval: EvalConfig = Field(default_factory=EvalConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
-
-    @field_validator("search")
-    @classmethod
-    def _families_registered(cls, v: SearchConfig):
-        from codemix.models import FAMILIES
-
-        for i, fam in enumerate(v.family):
-            if fam not in FAMILIES:
-                raise ValueError(f"family [{i}] = {fam!r} is not registered; known: {', '.join(sorted(FAMILIES))}")
-        return v
 
 
 class SpecError(ValueError):

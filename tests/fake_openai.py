@@ -7,7 +7,8 @@
 
 ``responder(request_json) -> str | dict``: a str becomes the assistant message content; a dict is
 sent as the whole JSON body. The first ``fail_first`` requests get ``fail_status`` (e.g. 429 or
-500) before the responder is asked. Every parsed request body is kept in ``server.requests``.
+500) before the responder is asked. Every parsed request body is kept in ``server.requests``, its headers (lower-case keys) in
+``server.headers``.
 Use the ``fake_openai`` fixture (import it into a conftest) or the class as a context manager.
 """
 
@@ -81,7 +82,7 @@ class FakeOpenAI:
                     fake.count += 1
                     n = fake.count
                     fake.requests.append(request)
-                    fake.headers.append(dict(self.headers))
+                    fake.headers.append({k.lower(): v for k, v in self.headers.items()})
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
                 if n <= fake.fail_first:

@@ -172,7 +172,8 @@ def _join_arena(prompts: list[dict], answers: dict[str, dict], report: DataRepor
             if i < len(a["turns"]):
                 turns.append(a["turns"][i])
         out.append({**p, "turns": turns})
-    report.drop("arena_answer_without_prompt", len(answers))
+    if answers:
+        report.drop("arena_answer_without_prompt", len(answers))
     return out
 
 

@@ -37,6 +37,7 @@ class DataReport:
     languages: Counter = field(default_factory=Counter)
     stats: Counter = field(default_factory=Counter)  # e.g. llm requests / retries / cache hits
     records_out: int = 0
+    errors_total: int = 0
 
     def drop(self, reason: str, n: int = 1) -> None:
         self.dropped[reason] += n
@@ -47,6 +48,7 @@ class DataReport:
     def error(self, err: RecordError, reason: str = "malformed") -> None:
         """Count a malformed record as dropped and keep its location."""
         self.drop(reason)
+        self.errors_total += 1
         if len(self.errors) < MAX_KEPT_ERRORS:
             self.errors.append(err.as_dict())
 
@@ -58,5 +60,5 @@ class DataReport:
             "repaired": dict(sorted(self.repaired.items())), "classes": dict(sorted(self.classes.items())),
             "languages": dict(sorted(self.languages.items())),
             "stats": dict(sorted(self.stats.items())), "errors": list(self.errors),
-            "errors_total": self.dropped.get("malformed", 0),
+            "errors_total": self.errors_total,
         }

@@ -41,19 +41,30 @@ def micro_batch_indices(k: int, n: int, micro: int, world: int, rank: int, seed:
 
 
 def collate(examples: list[dict], pad_id: int):
-    """Right-pad a micro-batch into tensors."""
+    """Right-pad a micro-batch into tensors.
+
+    Packed rows (with ``position_ids``) get no attention mask: their position ids define the
+    attention blocks, and padding forms a block of its own that no label looks at.
+    """
     import torch
 
     width = max(len(e["input_ids"]) for e in examples)
     ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
     labels = torch.full((len(examples), width), IGNORE_INDEX, dtype=torch.long)
     mask = torch.zeros((len(examples), width), dtype=torch.long)
+    packed = "position_ids" in examples[0]
+    positions = torch.arange(width).repeat(len(examples), 1) if packed else None
     for i, e in enumerate(examples):
         n = len(e["input_ids"])
         ids[i, :n] = torch.tensor(e["input_ids"])
         labels[i, :n] = torch.tensor(e["labels"])
         mask[i, :n] = 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+        if packed:
+            positions[i, :n] = torch.tensor(e["position_ids"])
+            positions[i, n:] = torch.arange(width - n)
+    if packed:
+        return {"input_ids": ids, "labels": labels, "position_ids": positions, "n_tokens": int(mask.sum())}
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask, "n_tokens": int(mask.sum())}
 
 
 def _lr_lambda(cfg: TrainConfig, total: int):
@@ -132,12 +143,13 @@ def train_loop_per_worker(config: dict) -> dict:
         step_loss = 0.0
         for a in range(accum):
             idx = micro_batch_indices(step * accum + a, len(examples), cfg.micro_batch_size, world, rank, seed)
-            batch = {k: v.to(device) for k, v in collate([examples[i] for i in idx], pad_id).items()}
+            batch = collate([examples[i] for i in idx], pad_id)
+            tokens_seen += batch.pop("n_tokens")
+            batch = {k: v.to(device) for k, v in batch.items()}
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16 and device.type == "cuda"):
-                loss = model(**batch).loss / accum
+                loss = model(**batch, use_cache=False).loss / accum
             loss.backward()
             step_loss += loss.item()
-            tokens_seen += int(batch["attention_mask"].sum())
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()

@@ -100,3 +100,37 @@ def tokenize_mix(conversations: list[list[dict]], tokenizer, max_length: int,
 def turns_to_messages(turns) -> list[dict]:
     """Arrow ``turns`` (list of {role, content}) to chat-template messages."""
     return [{"role": t["role"], "content": t["content"]} for t in turns]
+
+
+def pack_examples(examples: list[dict], max_length: int) -> list[dict]:
+    """Pack examples into rows of at most ``max_length`` tokens (best-fit decreasing).
+
+    Each row carries ``position_ids`` that restart at 0 for every example; transformers turns
+    that into block-diagonal attention (no attention across examples) when no attention mask
+    is passed. The first label of every example is masked so no token predicts across a boundary.
+    """
+    import bisect
+
+    order = sorted(range(len(examples)), key=lambda i: -len(examples[i]["input_ids"]))
+    rows: list[list[int]] = []
+    free: list[tuple[int, int]] = []  # (free space, row index), sorted
+    for i in order:
+        n = len(examples[i]["input_ids"])
+        at = bisect.bisect_left(free, (n, -1))
+        if at < len(free):
+            space, r = free.pop(at)
+            rows[r].append(i)
+            bisect.insort(free, (space - n, r))
+        else:
+            rows.append([i])
+            bisect.insort(free, (max_length - n, len(rows) - 1))
+    packed = []
+    for members in rows:
+        ids, labels, positions = [], [], []
+        for i in members:
+            e = examples[i]
+            ids += e["input_ids"]
+            labels += [IGNORE_INDEX] + e["labels"][1:]
+            positions += list(range(len(e["input_ids"])))
+        packed.append({"input_ids": ids, "labels": labels, "position_ids": positions})
+    return packed

@@ -15,25 +15,29 @@ from codemix.models.loading import ADAPTER_BASE_FILE, load_tokenizer
 from codemix.models.tiny import TINY_MARKER
 from codemix.storage import Store, stable_hash
 from codemix.train.loop import train_loop_per_worker
-from codemix.train.tokenize import tokenize_mix, turns_to_messages
+from codemix.train.tokenize import pack_examples, tokenize_mix, turns_to_messages
 
-TOKENIZE_VERSION = "tok-v1"
+TOKENIZE_VERSION = "tok-v2"
 
 
 def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tokenizer_id: str,
                        cfg: TrainConfig) -> tuple[str, dict]:
     """Tokenise the mix once per (mix, tokenizer, max length, overlong policy), cached as Parquet."""
     key = "_cache/tokenized/" + stable_hash([TOKENIZE_VERSION, mix_hash, tokenizer_id, tokenizer.chat_template,
-                                              cfg.max_length, cfg.overlong])
+                                              cfg.max_length, cfg.overlong, cfg.packing])
     if not store.is_complete(key):
         mix = store.read_parquet(f"{mix_key}/mix.parquet")
         conversations = [turns_to_messages(t) for t in mix.column("turns").to_pylist()]
         examples, report = tokenize_mix(conversations, tokenizer, cfg.max_length, cfg.overlong)
+        report = report.as_dict()
+        if cfg.packing:
+            examples = pack_examples(examples, cfg.max_length)
+            report["packed_rows"] = len(examples)
         with tempfile.TemporaryDirectory() as d:
             import pyarrow.parquet as pq
 
             pq.write_table(pa.Table.from_pylist(examples), Path(d) / "examples.parquet")
-            (Path(d) / "report.json").write_text(json.dumps(report.as_dict()))
+            (Path(d) / "report.json").write_text(json.dumps(report))
             store.put_dir(d, key)
     return store.url(key, "examples.parquet"), json.loads(store.read_bytes(f"{key}/report.json"))
 

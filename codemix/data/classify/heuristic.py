@@ -1,13 +1,17 @@
 """The offline classifier: regex evidence for code and for maths, scored. Fast and free.
 
-Coding score: a code fence (```) +3; each distinct strong code signal +2 (a definition or
-import line, #include, console.log, SQL statement, shell command, stack trace, markup tags,
-lines ending in ``;`` or ``{``); each distinct programming word in the user's turns +1 (at
-most 2: python, function, API, regex, compile, ...). Coding when the score is >= 3.
-Maths score: each distinct strong maths signal +2 (an equation like ``3 + 4 = 7``, LaTeX
-``\\frac``, ``x^2``, "solve for"); each distinct maths word +1 (equation, integral,
-probability, how many, ...). Maths when not coding and the score is >= 2. Else other.
-Only the first 8000 characters of each turn are read, which bounds the cost of huge pastes.
+Coding score: a code fence +2 (+3 when tagged with a programming language); each distinct
+strong code signal anywhere +2 (a definition, import, block head or assignment line, a line
+ending in ``;`` or ``{``, console.log, SQL statement, shell command, stack trace, markup tags,
+method calls); in the user's turns, a programming language or tool named +3 (python, sql,
+docker, ...), a coding request +2 ("write a function", "fix this code"), each distinct
+programming word +1 (at most 2: api, regex, compile, array, ...).
+Maths score: each distinct strong maths signal anywhere +2 (``3 + 4 = 7``, LaTeX ``\\frac``,
+``x^2``, "solve for"); in the user's turns, a calculation request with a number +2
+("calculate ... 5 cm") and each distinct maths word +1 (equation, probability, median, ...).
+Coding when the coding score is >= 4, or >= 3 with a maths score < 2; else maths when its
+score is >= 2; else other. Only the first 8000 characters of each turn are read.
+Agreement with hand labels: see bench/bench_data.py.
 """
 
 from __future__ import annotations
@@ -103,7 +107,7 @@ def label(turns: list[dict]) -> str:
 class Heuristic(Classifier):
     """Regex scores for code and maths signals; offline, ~tens of thousands of conversations/s."""
 
-    version = "v1"
+    version = "v2"
 
     def labels(self, convs: list[dict], report: DataReport) -> list[str]:
         return [label(c["turns"]) for c in convs]

@@ -66,7 +66,8 @@ class Task:
     files: tuple[str, ...] = ()  # paths under data_dir that ``read`` needs (documentation and checks)
     read_shots: Callable[[Path], list[Example]] | None = None  # a real training split, where one exists
     hub: Callable[[], list[Example]] | None = None  # the usual hub dataset (needs `datasets` and network)
-    instruction: str = "Give your final answer after \"The answer is\"."  # answer-format instruction
+    template: str = "{question}"  # prompt template; fields: {question}, {choices} ("Answer Choices: (A) ..")
+    instruction: str = "End your response with \"The answer is X.\""  # answer-format instruction
     vocabulary: tuple[str, ...] = ()  # closed answer set for "word" tasks (helps extraction)
     extractor: str | None = None  # rule set used by extract.extract_answer; default = answer_type
     metric: str = "exact_match"

@@ -1,0 +1,36 @@
+"""Launch any sweep spec from Python, locally or on a Ray cluster.
+
+    python sweeps/launch.py sweeps/smoke.yaml                       # local Ray on this machine
+    python sweeps/launch.py sweeps/paper.yaml --address auto        # on a cluster node (after `ray up`)
+    RAY_ADDRESS=ray://HEAD:10001 python sweeps/launch.py sweeps/paper.yaml   # Ray Client from a laptop
+    python sweeps/launch.py --resume s3://bucket/codemix/paper      # continue an interrupted sweep
+
+From a laptop the usual way is a Ray job, which keeps running if your laptop disconnects:
+
+    ray job submit --address http://HEAD:8265 --working-dir . -- python sweeps/launch.py sweeps/paper.yaml
+"""
+
+import argparse
+
+import codemix
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("spec", nargs="?", help="sweep spec YAML")
+    parser.add_argument("--resume", metavar="EXPERIMENT", help="experiment folder or URI to continue")
+    parser.add_argument("--retry-failed", action="store_true", help="with --resume: rerun failed trials too")
+    parser.add_argument("--address", default=None, help="Ray address ('auto' on a cluster node; default $RAY_ADDRESS)")
+    parser.add_argument("--name", default=None, help="override the spec's experiment name")
+    args = parser.parse_args()
+    if args.resume:
+        codemix.resume(args.resume, retry_failed=args.retry_failed, address=args.address)
+    elif args.spec:
+        spec = codemix.config.load_spec(args.spec, {"name": args.name} if args.name else None)
+        codemix.run_sweep(spec, address=args.address)
+    else:
+        parser.error("give a spec or --resume EXPERIMENT")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Cleaning: HTML, empty turns, alternation, dedup, splitting; each change counted."""
+
+from __future__ import annotations
+
+from codemix.data import CleanOptions, DataReport, clean
+
+
+def conv(cid, *pairs, roles=None):
+    roles = roles or ["user", "assistant"] * len(pairs)
+    turns = [{"role": r, "content": c} for r, c in zip(roles, [x for p in pairs for x in p])]
+    return {"id": cid, "turns": turns, "source_file": "f.json", "source_line": 1}
+
+
+def test_scraped_html_becomes_markdown_but_code_is_left_alone():
+    html = '<div class="markdown prose"><p>Use <strong>this</strong>:</p><pre><code>x = 1\n</code></pre></div>'
+    code = "Here is a page:\n```html\n<div><p>hi</p></div>\n```"
+    report = DataReport()
+    out = clean([conv("a", ("q", html)), conv("b", ("q2", code))], report)
+    assert "**this**" in out[0]["turns"][1]["content"] and "<p>" not in out[0]["turns"][1]["content"]
+    assert "x = 1" in out[0]["turns"][1]["content"]
+    assert out[1]["turns"][1]["content"] == code
+    assert report.repaired["html_to_markdown"] == 1
+
+
+def test_roles_alternation_and_empty_turns():
+    report = DataReport()
+    convs = [
+        conv("ok", ("hi", "hello"), ("", "")),  # an empty exchange at the end is stripped
+        conv("sys", ("be brief", "q"), ("a", "q2"), roles=["system", "user", "assistant", "user"]),
+        conv("gpt_first", ("hello", "hi"), roles=["assistant", "user"]),
+        conv("twice", ("a", "b"), roles=["user", "user"]),
+    ]
+    out = clean(convs, report)
+    assert [c["id"] for c in out] == ["ok", "sys"]
+    assert [t["role"] for t in out[1]["turns"]] == ["system", "user", "assistant"]  # trailing user trimmed
+    assert report.repaired == {"empty_turn_removed": 2, "trailing_user_turn_removed": 1}
+    assert report.dropped == {"not_start_with_user": 1, "not_alternating": 1}
+
+
+def test_exact_dedup_and_unique_ids():
+    report = DataReport()
+    out = clean([conv("a", ("x", "y")), conv("b", ("x", "y")), conv("a", ("x", "z"))], report)
+    assert [c["id"] for c in out] == ["a", "a~1"]
+    assert report.dropped["duplicate"] == 1 and report.repaired["duplicate_id_renamed"] == 1
+    assert len({c["content_hash"] for c in out}) == 2
+
+
+def test_long_conversations_split_at_exchange_boundaries():
+    pairs = [(f"question {i} " + "w " * 10, f"answer {i} " + "w " * 10) for i in range(6)]
+    report = DataReport()
+    out = clean([conv("long", *pairs), conv("short", ("a", "b"))], report, CleanOptions(max_tokens=50))
+    chunks = [c for c in out if c["id"].startswith("long")]
+    assert [c["id"] for c in chunks] == ["long#0", "long#1", "long#2"]
+    assert all(sum(len(t["content"].split()) for t in c["turns"]) <= 50 for c in chunks)
+    rejoined = [t for c in chunks for t in c["turns"]]
+    assert rejoined == conv("long", *pairs)["turns"]
+    assert report.repaired["split_conversation"] == 1 and report.repaired["split_examples_added"] == 2

@@ -1,0 +1,145 @@
+"""Ingest: every ShareGPT variant read, every malformed record located and counted."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from codemix.data import CleanOptions, DataReport, RecordError, clean, ingest
+
+IFT = "ift"
+
+
+def test_sharegpt_sample_ids_fall_back_to_conversation_id(shared_data):
+    path = shared_data / IFT / "sharegpt_sample_venkat2811" / "sharegpt_sample.json"
+    raw = json.loads(path.read_text())
+    report = DataReport()
+    convs = ingest(path, report)
+    assert len(convs) == len(raw) == report.records_in == 50
+    assert [c["id"] for c in convs] == [r["conversation_id"] for r in raw]
+    assert convs[3]["source_line"] == 4 and convs[3]["source_file"] == "sharegpt_sample.json"
+    assert convs[3]["turns"][0] == {"role": "user", "content": raw[3]["conversations"][0]["value"]}
+    assert convs[3]["turns"][1]["role"] == "assistant"
+
+
+def test_ml_energy_prompt_only_quirks_counted(shared_data):
+    path = shared_data / IFT / "sharegpt_prompts_ml_energy" / "sg_90k_part1_html_cleaned_lang_first_sampled_sorted.json"
+    raw = json.loads(path.read_text())
+    # what the cleaner must do, derived here independently from the raw JSON
+    nonempty = [[t for t in r["conversations"] if t["value"].strip()] for r in raw]
+    body = [ts[1:] if ts and ts[0]["from"] == "system" else ts for ts in nonempty]
+    expect_empty = sum(not b for b in body)
+    expect_not_user = sum(bool(b) and b[0]["from"] != "human" for b in body)
+    report = DataReport()
+    kept = clean(ingest(path, report), report, CleanOptions(keep_prompt_only=True))
+    assert expect_not_user > 0
+    assert report.dropped["not_start_with_user"] == expect_not_user
+    assert report.dropped["empty_conversation"] == expect_empty
+    assert len(kept) == len(raw) - expect_not_user - expect_empty - report.dropped["duplicate"]
+    # without keep_prompt_only every first-turn-only record is dropped as having no answer
+    report2 = DataReport()
+    assert clean(ingest(path, report2), report2) == []
+    assert report2.dropped["no_assistant_turn"] == len(kept) + report.dropped["duplicate"] - report2.dropped["duplicate"]
+
+
+def test_glaive_tool_roles_rejected_with_location(shared_data):
+    path = shared_data / IFT / "glaive_toolcall_en_demo_llamafactory" / "glaive_toolcall_en_demo.json"
+    raw = json.loads(path.read_text())
+    tool_records = [i for i, r in enumerate(raw, 1)
+                    if any(t["from"] not in ("human", "gpt", "system") for t in r["conversations"])]
+    report = DataReport()
+    convs = ingest(path, report)
+    assert report.dropped["unsupported_role"] == len(tool_records) > 0
+    assert len(convs) == len(raw) - len(tool_records)
+    first = report.errors[0]
+    assert first["file"] == "glaive_toolcall_en_demo.json" and first["line"] == tool_records[0]
+    bad_turn = next(j for j, t in enumerate(raw[tool_records[0] - 1]["conversations"])
+                    if t["from"] not in ("human", "gpt", "system"))
+    assert first["field"] == f"conversations[{bad_turn}].from"
+    with pytest.raises(RecordError, match=rf"glaive_toolcall_en_demo.json:{tool_records[0]}: field"):
+        ingest(path, DataReport(), strict=True)
+
+
+def test_alpaca_and_codealpaca_become_single_turn(shared_data):
+    report = DataReport()
+    convs = ingest(shared_data / IFT / "codealpaca", report)
+    assert report.formats == {"alpaca": 2017 + 4535}
+    c = convs[0]
+    raw = json.loads((shared_data / IFT / "codealpaca" / "code_alpaca_2k.json").read_text())[0]
+    assert c["source_file"] == "code_alpaca_2k.json" and c["id"] == "code_alpaca_2k.json:1"
+    expected_prompt = raw["instruction"] + (f"\n\n{raw['input']}" if raw["input"].strip() else "")
+    assert c["turns"] == [{"role": "user", "content": expected_prompt}, {"role": "assistant", "content": raw["output"]}]
+
+
+def test_arena_hard_prompts_joined_with_answers(shared_data):
+    report = DataReport()
+    convs = ingest(shared_data / IFT / "arena_hard_fastchat_pr3596", report)
+    answers = {json.loads(l)["question_id"]: json.loads(l) for l in
+               (shared_data / IFT / "arena_hard_fastchat_pr3596" / "gpt-4-0613.jsonl").read_text().splitlines()}
+    assert len(convs) == 500 and report.repaired["arena_answer_joined"] == 500
+    c = convs[0]
+    assert [t["role"] for t in c["turns"]] == ["user", "assistant"]
+    assert c["turns"][1]["content"] == answers[c["id"]]["choices"][0]["turns"][0]["content"]
+
+
+def test_chinese_sample_is_filtered_by_language(shared_data):
+    path = shared_data / IFT / "sharegpt_zh_medicalgpt" / "sharegpt_zh_1K_format.jsonl"
+    report = DataReport()
+    convs = ingest(path, report)
+    assert convs[0]["id"] == "sharegpt_zh_1K_format.jsonl:1"  # no id in the file: file:line
+    zh = clean(convs, DataReport(), CleanOptions(language="zh"))
+    en_report = DataReport()
+    en = clean(convs, en_report, CleanOptions(language="en"))
+    assert len(zh) > 0.9 * len(convs)
+    assert len(en) < 0.05 * len(convs)
+    assert en_report.dropped["language_not_en"] > 0.9 * len(convs)
+    english = clean(ingest(shared_data / IFT / "fastchat_dummy", DataReport()), DataReport(), CleanOptions(language="en"))
+    assert len(english) == 500
+
+
+def _write_jsonl(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_jsonl_parquet_folder_and_malformed_lines(tmp_path):
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    good = {"id": "a", "conversations": [{"from": "human", "value": "hi"}, {"from": "chatgpt", "value": "hello"}]}
+    msgs = {"id": "b", "messages": [{"role": "user", "content": "q"},
+                                    {"role": "assistant", "content": "r"}]}
+    _write_jsonl(folder / "one.jsonl", [json.dumps(good), "{not json", json.dumps({"id": "c", "conversations": [
+        {"from": "human", "value": 3}]}), "", json.dumps({"id": "d", "text": "no turns"})])
+    pq.write_table(pa.Table.from_pylist([msgs, {"id": "e", "messages": [{"role": "user", "content": "x"},
+                                                                      {"role": "bing", "content": "y"}]}]),
+                   folder / "two.parquet")
+    report = DataReport()
+    convs = ingest(folder, report)
+    assert [c["id"] for c in convs] == ["a", "b", "e"]
+    assert convs[1]["turns"][0]["content"] == "q" and convs[1]["source_file"] == "two.parquet"
+    assert convs[2]["source_line"] == 2 and convs[2]["turns"][1]["role"] == "assistant"
+    assert report.dropped["malformed"] == 3 and report.records_in == 6
+    located = {(e["file"], e["line"], e["field"]) for e in report.errors}
+    assert located == {("one.jsonl", 2, "(json)"), ("one.jsonl", 3, "conversations[0].value"),
+                       ("one.jsonl", 5, "(record)")}
+    with pytest.raises(RecordError, match="one.jsonl:2: field '\\(json\\)'"):
+        ingest(folder, DataReport(), strict=True)
+
+
+def test_broken_json_array_is_reported_not_fatal(tmp_path):
+    (tmp_path / "bad.json").write_text('[{"id": "x", "conversations": []},\n {"id": ')
+    report = DataReport()
+    assert ingest(tmp_path / "bad.json", report) == []
+    assert report.errors[0]["file"] == "bad.json" and report.errors[0]["line"] == 2
+
+
+def test_openai_content_parts_are_joined():
+    from codemix.data.ingest import to_conversation
+
+    rec = {"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]}
+    fmt, conv = to_conversation(rec, "f.jsonl", 7)
+    assert fmt == "messages" and conv["turns"][0]["content"] == "a\nb" and conv["id"] == "f.jsonl:7"
+    with pytest.raises(RecordError, match="f.jsonl:7: field 'messages\\[0\\].content'"):
+        to_conversation({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "f.jsonl", 7)

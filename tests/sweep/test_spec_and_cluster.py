@@ -1,0 +1,69 @@
+"""Bad sweep specs fail before Ray starts, naming the field; cluster.yaml passes Ray's own schema."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from codemix.config import SpecError, load_spec, parse_spec
+from codemix.sweep.tuner import grid_points
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def spec_with(**sections):
+    base = yaml.safe_load((REPO / "sweeps" / "smoke.yaml").read_text())
+    for key, value in sections.items():
+        base.setdefault(key, {}).update(value)
+    return base
+
+
+def test_every_shipped_spec_validates():
+    names = {load_spec(p).name for p in sorted((REPO / "sweeps").glob("*.yaml"))}
+    assert {"smoke", "paper", "ablation25", "fine_grained", "bayes_symbolic"} <= names
+
+
+def test_fine_grained_grid_has_eleven_exact_proportions_and_reuses_paper_points():
+    spec = load_spec(REPO / "sweeps" / "fine_grained.yaml")
+    assert spec.search.proportions() == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert len(grid_points(spec)) == 11 * 2 * 3
+
+
+@pytest.mark.parametrize("sections,field", [
+    ({"search": {"family": ["llama", "falcon"]}}, "search.family: [1] = 'falcon' is not registered"),
+    ({"search": {"proportion": [0.0, 1.5]}}, "search.proportion"),
+    ({"search": {"proportion": {"min": 0.0, "max": 1.0}}}, "set searcher: optuna"),
+    ({"mix": {"total": 0}}, "mix.total"),
+    ({"train": {"method": "qlora-ish"}}, "train.method"),
+    ({"train": {"learning_rate": 1e-4}}, "train.learning_rate"),
+])
+def test_bad_spec_names_the_field(sections, field):
+    with pytest.raises(SpecError) as err:
+        parse_spec(spec_with(**sections), "smoke.yaml")
+    message = str(err.value)
+    assert "smoke.yaml" in message
+    assert field.split(" ")[0] in message and field.split(" ")[-1] in message
+
+
+def test_mix_larger_than_pool_fails_before_ray_starts(tmp_path):
+    import ray
+
+    from codemix.sweep import run_sweep
+
+    spec = spec_with(mix={"total": 5000}, data={"demo_size": 100})
+    spec["storage"] = str(tmp_path)
+    with pytest.raises(SpecError, match=r"mix.total = 5000.*infeasible"):
+        run_sweep(spec)
+    assert not ray.is_initialized()
+    assert not (tmp_path / "smoke" / "spec.yaml").exists()
+
+
+def test_cluster_yaml_passes_rays_cluster_config_schema():
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    config = prepare_config(yaml.safe_load((REPO / "cluster.yaml").read_text()))
+    validate_config(config)  # raises jsonschema.ValidationError on a bad config
+    types = config["available_node_types"]
+    assert types["head"]["resources"].get("GPU", 0) == 0
+    assert {t["resources"]["GPU"] for n, t in types.items() if n != "head"} == {1, 8}
+    assert any("codemix" in c and "[gpu]" in c for c in config["setup_commands"])
