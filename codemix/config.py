@@ -31,6 +31,7 @@ class ClassifierConfig(_Section):
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable that holds the API key.")
     concurrency: int = Field(8, ge=1, description="Parallel requests for the 'llm' classifier.")
     max_retries: int = Field(5, ge=0, description="Retries on 429/5xx with exponential backoff.")
+    backoff: float = Field(0.5, ge=0, description="First retry delay in seconds; doubles per retry, with jitter.")
     cache_dir: str | None = Field(None, description="Persistent label cache; default <storage>/_cache/labels.")
 
 
@@ -150,6 +151,11 @@ class EvalConfig(_Section):
     openai_model: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     extractor: Literal["rules", "llm", "cascade"] = "rules"
+    extractor_model: str = Field("gpt-3.5-turbo", description="Model of the 'llm'/'cascade' answer extractor.")
+    extractor_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint of the LLM extractor; default $OPENAI_BASE_URL.")
+    extractor_api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable with the extractor's key.")
+    extractor_concurrency: int = Field(8, ge=1, description="Parallel requests of the LLM extractor.")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
 
 

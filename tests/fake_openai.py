@@ -7,8 +7,8 @@
 
 ``responder(request_json) -> str | dict``: a str becomes the assistant message content; a dict is
 sent as the whole JSON body. The first ``fail_first`` requests get ``fail_status`` (e.g. 429 or
-500) before the responder is asked. Every parsed request body is kept in ``server.requests``, its headers (lower-case keys) in
-``server.headers``.
+500) before the responder is asked. Every parsed request body is kept in ``server.requests``,
+its headers (lower-case keys) in ``server.headers``.
 Use the ``fake_openai`` fixture (import it into a conftest) or the class as a context manager.
 """
 
@@ -96,7 +96,7 @@ class FakeOpenAI:
         return Handler
 
     def start(self) -> "FakeOpenAI":
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 

@@ -1,6 +1,6 @@
 """FastChat-style cleaning of normalised conversations, every change counted in the report.
 
-In order: HTML -> markdown for turns that are scraped HTML; strip empty turns; keep one leading
+In order: HTML -> markdown for assistant turns that are scraped ChatGPT HTML; strip empty turns; keep one leading
 system turn, then require user/assistant alternation starting with the user (a trailing
 unanswered user turn is trimmed); optional language filter; split conversations longer than a
 whitespace-token budget at exchange boundaries; exact dedup by content hash (after splitting,
@@ -16,9 +16,11 @@ from codemix.data.langid import conversation_language
 from codemix.data.report import DataReport
 from codemix.data.schema import content_hash
 
-# Scraped ShareGPT answers start with a block element (<div class="markdown prose ...">, <p>);
-# code that merely mentions HTML is fenced or starts with text, so it is left alone.
-_HTML_START = re.compile(r"^\s*<(div|p|pre|ol|ul|table|h[1-6]|blockquote)[\s>]", re.I)
+# Scraped ShareGPT answers are ChatGPT's rendered HTML: <div class="markdown prose ..."> or a run
+# of <p> paragraphs. Answers that *are* HTML code (CodeAlpaca: "<table>...") do not look like that
+# and are left alone, as is anything with a code fence.
+_SCRAPED_HTML = re.compile(r"^\s*(<div[^>]*class=\"[^\"]*(markdown|prose|request-)|<p>.*</p>\s*<(p|ol|ul|pre)>)",
+                           re.I | re.S)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ def _fix_turns(conv: dict, report: DataReport, keep_prompt_only: bool) -> list[d
     turns = []
     for t in conv["turns"]:
         content = t["content"]
-        if "<" in content and _HTML_START.match(content) and "```" not in content:
+        if t["role"] == "assistant" and "<" in content and "```" not in content and _SCRAPED_HTML.match(content):
             content = html_to_markdown(content)
             report.repair("html_to_markdown")
         if not content.strip():

@@ -79,14 +79,14 @@ def check_mix_feasible(pool: pa.Table, mix: MixConfig, proportion: float, code_l
                                  f"(short of {', '.join(short)}): {detail}")
 
 
-def _order_key(seed: int, cls: str, h: str) -> str:
-    return hashlib.sha256(f"{seed}:{cls}:{h}".encode()).hexdigest()
+def _order_key(scope: str, h: str) -> str:
+    return hashlib.sha256(f"{scope}:{h}".encode()).hexdigest()
 
 
 def _pick(pool: pa.Table, mask: pa.Array, n: int, key: str) -> list[int]:
     idx = pc.indices_nonzero(mask).to_pylist()
     hashes = pool.column("content_hash").to_pylist()
-    idx.sort(key=lambda i: _order_key(0, key, hashes[i]))
+    idx.sort(key=lambda i: _order_key(key, hashes[i]))
     return idx[:n]
 
 
@@ -115,7 +115,7 @@ def build_mix(pool: pa.Table, mix: MixConfig, proportion: float, seed: int, code
         key = f"{scope}:{cls}:{mix.math if cls == 'general' else ''}"
         picked += _pick(pool, masks[cls], need[cls], key)
     hashes = pool.column("content_hash").to_pylist()
-    picked.sort(key=lambda i: _order_key(seed, f"order:p={proportion!r}", hashes[i]))
+    picked.sort(key=lambda i: _order_key(f"{seed}:order:p={proportion!r}", hashes[i]))
     table = pool.select(LABELLED_SCHEMA.names).take(pa.array(picked, pa.int64()))
     table, damaged = _corrupt(table, corruption, seed)
     table = table.replace_schema_metadata(None)
@@ -140,7 +140,8 @@ def _corrupt(table: pa.Table, level: float, seed: int) -> tuple[pa.Table, dict]:
         turns[i], hashes[i] = new, content_hash(new)
     table = table.set_column(table.schema.get_field_index("turns"), LABELLED_SCHEMA.field("turns"),
                              pa.array(turns, LABELLED_SCHEMA.field("turns").type))
-    table = table.set_column(table.schema.get_field_index("content_hash"), "content_hash", pa.array(hashes, pa.string()))
+    table = table.set_column(table.schema.get_field_index("content_hash"), "content_hash",
+                             pa.array(hashes, pa.string()))
     return table, dict(stats)
 
 

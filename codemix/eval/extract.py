@@ -132,12 +132,15 @@ def _numbers(text: str) -> list[str]:
     return out
 
 
+_ENUMERATION = re.compile(r"\b(?:step|question|problem|part|case|option)\s+\d+|^\s*\d+[.)]\s", re.I | re.M)
+
+
 def _number(segments: list[str], body: str, choices) -> str | None:
     for seg in segments:
-        found = [n for n in _numbers(seg)]
+        found = _numbers(seg)
         if found:
             return found[0]
-    found = _numbers(body)
+    found = _numbers(_ENUMERATION.sub(" ", body))  # "Step 3", "1. ..." are labels, not answers
     return found[-1] if found else None
 
 
@@ -148,7 +151,8 @@ def _letters(choices) -> str:
 def _option(segments: list[str], body: str, choices) -> str | None:
     letters = _letters(choices)
     head = re.compile(rf"^\W*?(?:option|choice)?\s*\(?([{letters}])(?:\)|\]|\.|:|,|\s|$)")
-    anywhere = re.compile(rf"\(([{letters}])\)|\b(?:option|choice|answer)\s+\(?([{letters}])\b|(?:^|\n)\s*([{letters}])\)")
+    anywhere = re.compile(rf"\(([{letters}])\)|\b(?:option|choice|answer)\s+\(?([{letters}])\b"
+                          rf"|(?:^|\n)\s*([{letters}])\)")
     texts = [(c, re.sub(r"^\(?[A-H]\)\s*", "", c).strip()) for c in choices or ()]
 
     def by_text(s: str, last: bool) -> str | None:
@@ -184,7 +188,8 @@ def _yes_no(segments: list[str], body: str, choices) -> str | None:
         m = _YES_NO.search(seg)
         if m:
             return "no" if m.group("no") else "yes"
-    ms = list(_YES_NO.finditer(body))
+    statements = re.sub(r"[^.!?\n]*(?:\?|\bwhether\b[^.!\n]*)", " ", body, flags=re.I)  # not questions
+    ms = list(_YES_NO.finditer(statements))
     return ("no" if ms[-1].group("no") else "yes") if ms else None
 
 
@@ -205,7 +210,10 @@ def _string(segments: list[str], body: str, choices) -> str | None:
             if word.casefold() not in _STOP:
                 return word
     quoted = [m.group(1) for m in _QUOTED.finditer(body) if re.fullmatch(r"[A-Za-z]{2,15}", m.group(1).strip())]
-    return quoted[-1].strip() if quoted else None
+    if quoted:
+        return quoted[-1].strip()
+    result = re.findall(r"(?:=|\bis|:)\s*\**([A-Za-z]{2,15})\**\s*\.?\s*$", body, re.M)  # "... = yajc"
+    return result[-1] if result else None
 
 
 def _list(segments: list[str], body: str, choices) -> str | None:
@@ -293,3 +301,24 @@ def score_output(task, example, output: str, extractor: str = "rules") -> tuple[
 
         extracted, used = get_llm_extractor().extract(answer_type, output, choices), "llm"
     return extracted, is_correct(answer_type, extracted, example.gold), used
+
+
+def score_many(items, extractor: str = "rules") -> list[tuple[str | None, bool, str]]:
+    """``score_output`` for many (task, example, output) triples; LLM requests go out concurrently."""
+    if extractor not in ("rules", "llm", "cascade"):
+        raise ValueError(f"unknown extractor {extractor!r}; use 'rules', 'llm' or 'cascade'")
+    items = list(items)
+    kinds = [t.extractor or t.answer_type for t, _, _ in items]
+    choices = [task_choices(t, e) for t, e, _ in items]
+    found: list[str | None] = [None] * len(items)
+    used = ["rules"] * len(items)
+    if extractor != "llm":
+        found = [extract_answer(k, o, c) for k, (_, _, o), c in zip(kinds, items, choices)]
+    todo = [i for i in range(len(items)) if extractor == "llm" or (extractor == "cascade" and found[i] is None)]
+    if todo:
+        from codemix.eval.llm_extract import get_llm_extractor
+
+        answers = get_llm_extractor().extract_many([(kinds[i], items[i][2], choices[i]) for i in todo])
+        for i, a in zip(todo, answers):
+            found[i], used[i] = a, "llm"
+    return [(f, is_correct(k, f, e.gold), u) for f, k, (_, e, _), u in zip(found, kinds, items, used)]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import tempfile
 import time
 import traceback
@@ -96,7 +98,7 @@ def stage_train(spec: SweepSpec, point: TrialPoint, store: Store, mix_key: str, 
         store=store, mix_key=mix_key, mix_hash=hashes["mix"], family=point.family,
         model_source=resolve_model_source(point.family, spec.model), model_cfg=spec.model, train_cfg=spec.train,
         resources=spec.resources, seed=point.seed, train_hash=hashes["train"], in_tune=in_tune,
-        fail_at_step=_test_hook("fail_at_step"))
+        fail_at_step=_test_hook("fail_at_step"), kill_at_step=_kill_step(store.child(spec.name)))
     return key, metrics, state
 
 
@@ -162,13 +164,16 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
     stages: dict[str, str] = {}
     try:
         log.info("trial %s %s: mix", trial_key, point)
+        _kill_point(experiment, "mix")
         mix_key, manifest, stages["mix"] = stage_mix(spec, point, store, pool_key, hashes["mix"])
         provenance["mix_hash"] = manifest.get("sha256", hashes["mix"])  # the content hash of the mix itself
         log.info("trial %s: train (%s)", trial_key, stages["mix"])
         t0 = time.perf_counter()
+        _kill_point(experiment, "train")
         ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes, in_tune)
         t1 = time.perf_counter()
         log.info("trial %s: evaluate", trial_key)
+        _kill_point(experiment, "eval")
         predictions, scores, info, stages["eval"] = stage_eval(spec, store, ckpt_key, hashes["eval"])
         t2 = time.perf_counter()
     except Exception as err:
@@ -185,6 +190,7 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
              "started_at": started, "finished_at": finished}
     write_trial_results(experiment, trial_key, provenance, trial,
                         scores=[{**s, "finished_at": finished} for s in scores], predictions=predictions)
+    _kill_point(experiment, "between")
     return _summary(trial, scores, spec.search.metric)
 
 
@@ -200,7 +206,34 @@ def _summary(trial: dict, scores: list[dict], metric: str) -> dict:
 
 def _test_hook(name: str):
     """Failure-injection hooks for the resume tests, read from CODEMIX_TEST_<NAME>."""
-    import os
-
     value = os.environ.get(f"CODEMIX_TEST_{name.upper()}")
     return int(value) if value else None
+
+
+def _kill_step(experiment: Store) -> int | None:
+    """``CODEMIX_TEST_KILL_AT=train_step@<n>:<step>``: kill the driver after that training step's checkpoint."""
+    target = os.environ.get("CODEMIX_TEST_KILL_AT", "")
+    if not target.startswith("train_step@"):
+        return None
+    n, step = target.split("@")[1].split(":")
+    return int(step) if _count_attempt_dirs(experiment) >= int(n) else None
+
+
+def _kill_point(experiment: Store, point: str) -> None:
+    """Test hook: SIGKILL the sweep driver's process group at ``CODEMIX_TEST_KILL_AT=<point>@<n>``.
+
+    ``n`` counts trial attempts in this experiment (the n-th trial to start), so tests can kill
+    during the mix, training or evaluation of a given trial, or right after it finished.
+    """
+    target = os.environ.get("CODEMIX_TEST_KILL_AT", "")
+    if not target.startswith(point + "@"):
+        return
+    if _count_attempt_dirs(experiment) >= int(target.split("@")[1]):
+        os.killpg(int(os.environ["CODEMIX_TEST_KILL_PGID"]), signal.SIGKILL)
+
+
+def _count_attempt_dirs(experiment: Store) -> int:
+    import pyarrow.fs as pafs
+
+    sel = pafs.FileSelector(experiment.path("attempts"), allow_not_found=True, recursive=True)
+    return sum(1 for i in experiment.fs.get_file_info(sel) if i.type == pafs.FileType.File)

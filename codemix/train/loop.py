@@ -136,9 +136,10 @@ def train_loop_per_worker(config: dict) -> dict:
     model.train()
 
     pad_id = config["pad_token_id"]
-    tokens_seen, t0 = 0, time.perf_counter()
+    tokens_seen, compute_s = 0, 0.0  # throughput counts training steps, not checkpoint writes
     window = []
     while step < total_steps:
+        t_step = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         step_loss = 0.0
         for a in range(accum):
@@ -154,14 +155,15 @@ def train_loop_per_worker(config: dict) -> dict:
         optimizer.step()
         scheduler.step()
         step += 1
+        compute_s += time.perf_counter() - t_step
         losses.append(step_loss)
         window.append(step_loss)
         if not math.isfinite(step_loss):
             raise FloatingPointError(f"loss is {step_loss} at step {step}")
         if step == total_steps or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
-            elapsed = time.perf_counter() - t0
             metrics = {"step": step, "total_steps": total_steps, "loss": sum(window) / len(window),
-                       "tokens_per_s": tokens_seen * world / max(elapsed, 1e-9), "resumed_from": start_step}
+                       "tokens_per_s": tokens_seen * world / max(compute_s, 1e-9), "resumed_from": start_step,
+                       "threads": torch.get_num_threads()}
             window = []
             _report_with_checkpoint(model, optimizer, scheduler, step, losses, metrics, rank, config, step == total_steps)
             if config.get("fail_at_step") == step and not checkpoint and rank == 0:
@@ -169,8 +171,11 @@ def train_loop_per_worker(config: dict) -> dict:
                 # (it polls workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S), to exercise resume.
                 time.sleep(5 * float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2")))
                 os._exit(1)
-    return {"losses": losses, "resumed_from": start_step, "tokens": tokens_seen,
-            "seconds": time.perf_counter() - t0}
+            if config.get("kill_at_step") == step and not checkpoint and rank == 0:
+                # Test hook: the whole sweep driver dies mid-training (after this checkpoint is collected).
+                time.sleep(5 * float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2")))
+                os.killpg(int(os.environ["CODEMIX_TEST_KILL_PGID"]), 9)
+    return {"losses": losses, "resumed_from": start_step, "tokens": tokens_seen, "seconds": compute_s}
 
 
 def _unwrapped(model):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pyarrow.parquet as pq
 import pytest
 
 from codemix.config import ClassifierConfig, DataConfig

@@ -14,12 +14,16 @@ def conv(cid, *pairs, roles=None):
 def test_scraped_html_becomes_markdown_but_code_is_left_alone():
     html = '<div class="markdown prose"><p>Use <strong>this</strong>:</p><pre><code>x = 1\n</code></pre></div>'
     code = "Here is a page:\n```html\n<div><p>hi</p></div>\n```"
+    bare_code = "<table>\n  <tr><td>1</td></tr>\n</table>"  # a CodeAlpaca answer that is HTML code
+    paragraphs = "<p>First.</p><p>Second <em>point</em>.</p>"
     report = DataReport()
-    out = clean([conv("a", ("q", html)), conv("b", ("q2", code))], report)
+    out = clean([conv("a", ("q", html)), conv("b", ("q2", code)), conv("c", ("q3", bare_code)),
+                 conv("d", ("q4", paragraphs))], report)
     assert "**this**" in out[0]["turns"][1]["content"] and "<p>" not in out[0]["turns"][1]["content"]
     assert "x = 1" in out[0]["turns"][1]["content"]
-    assert out[1]["turns"][1]["content"] == code
-    assert report.repaired["html_to_markdown"] == 1
+    assert out[1]["turns"][1]["content"] == code and out[2]["turns"][1]["content"] == bare_code
+    assert out[3]["turns"][1]["content"] == "First.\n\nSecond *point*."
+    assert report.repaired["html_to_markdown"] == 2
 
 
 def test_roles_alternation_and_empty_turns():

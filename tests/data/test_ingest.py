@@ -42,7 +42,8 @@ def test_ml_energy_prompt_only_quirks_counted(shared_data):
     # without keep_prompt_only every first-turn-only record is dropped as having no answer
     report2 = DataReport()
     assert clean(ingest(path, report2), report2) == []
-    assert report2.dropped["no_assistant_turn"] == len(kept) + report.dropped["duplicate"] - report2.dropped["duplicate"]
+    dups = report.dropped["duplicate"] - report2.dropped["duplicate"]
+    assert report2.dropped["no_assistant_turn"] == len(kept) + dups
 
 
 def test_glaive_tool_roles_rejected_with_location(shared_data):
@@ -77,7 +78,7 @@ def test_alpaca_and_codealpaca_become_single_turn(shared_data):
 def test_arena_hard_prompts_joined_with_answers(shared_data):
     report = DataReport()
     convs = ingest(shared_data / IFT / "arena_hard_fastchat_pr3596", report)
-    answers = {json.loads(l)["question_id"]: json.loads(l) for l in
+    answers = {json.loads(line)["question_id"]: json.loads(line) for line in
                (shared_data / IFT / "arena_hard_fastchat_pr3596" / "gpt-4-0613.jsonl").read_text().splitlines()}
     assert len(convs) == 500 and report.repaired["arena_answer_joined"] == 500
     c = convs[0]
@@ -96,7 +97,8 @@ def test_chinese_sample_is_filtered_by_language(shared_data):
     assert len(zh) > 0.9 * len(convs)
     assert len(en) < 0.05 * len(convs)
     assert en_report.dropped["language_not_en"] > 0.9 * len(convs)
-    english = clean(ingest(shared_data / IFT / "fastchat_dummy", DataReport()), DataReport(), CleanOptions(language="en"))
+    dummy = ingest(shared_data / IFT / "fastchat_dummy", DataReport())
+    english = clean(dummy, DataReport(), CleanOptions(language="en"))
     assert len(english) == 500
 
 

@@ -9,7 +9,7 @@ from codemix.data import prepare_pool
 from codemix.data.classify.llm import PROMPT_VERSION, parse_label
 from codemix.data.demo import generate_demo_corpus
 
-GOLD = {r["id"]: r["label"] for r in generate_demo_corpus(60, 0)}
+GOLD = {r["id"]: r["label"] for r in generate_demo_corpus(40, 0)}
 
 
 def gold_responder(req):
@@ -21,8 +21,9 @@ def gold_responder(req):
 
 
 def cfg(server, tmp_path, **kw):
-    return DataConfig(demo_size=60, classifier=ClassifierConfig(
-        name="llm", model="fake-model", base_url=server.url, cache_dir=str(tmp_path / "labels"), max_retries=3, **kw))
+    return DataConfig(demo_size=40, classifier=ClassifierConfig(
+        name="llm", model="fake-model", base_url=server.url, cache_dir=str(tmp_path / "labels"), max_retries=3,
+        backoff=0.01, **kw))
 
 
 def test_labels_from_the_model_and_cache_hits_on_rerun(fake_openai, tmp_path):

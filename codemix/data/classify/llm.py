@@ -84,7 +84,7 @@ class LLMClassifier(Classifier):
         from codemix.openai_client import ChatClient
 
         return ChatClient(model=self.cfg.model, base_url=self.cfg.base_url, api_key_env=self.cfg.api_key_env,
-                          concurrency=self.cfg.concurrency, max_retries=self.cfg.max_retries,
+                          concurrency=self.cfg.concurrency, max_retries=self.cfg.max_retries, backoff=self.cfg.backoff,
                           cache=self.cache_path())
 
     def labels(self, convs: list[dict], report: DataReport) -> list[str]:

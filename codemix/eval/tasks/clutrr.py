@@ -2,7 +2,7 @@
 
 The CSV's ``story`` puts names in [brackets]; ``query`` is a tuple string ``('A', 'B')`` and
 ``target_text`` is how B is related to A ("B is A's <target_text>"). The generator builds
-CLUTRR-style chains of 2-3 family facts and composes them with the same rules CLUTRR uses
+CLUTRR-style chains of 2-4 family facts and composes them with the same rules CLUTRR uses
 (a parent's sibling is an uncle/aunt, a spouse's parent an in-law, ...).
 """
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from codemix.eval.tasks.base import Example, Task, TaskDataError, register_task
 from codemix.eval.tasks.files import convert_all, read_csv
+from codemix.eval.tasks.hub import hub_loader
 from codemix.eval.tasks.words import FEMALE_NAMES, MALE_NAMES
 
 CLUTRR_FILE = "clutrr/gen_train23_test2to10/test.csv"
@@ -38,7 +39,7 @@ SENTENCES = {
     "parent": ["{b} is the {w} of {a}.", "{a} went shopping with {poss} {w}, {b}."],
     "child": ["{a} has a {w} called {b}.", "{a} took {poss} {w} {b} to the park."],
     "sibling": ["{b} is {a}'s {w}.", "{a} and {poss} {w} {b} watched a movie together."],
-    "spouse": ["{a} and {poss} {w} {b} went on a cruise.", "{b} is married to {a}; {b} is {a}'s {w}."],
+    "spouse": ["{a} and {poss} {w} {b} went on a cruise.", "{b} is {a}'s {w}."],
 }
 
 
@@ -61,9 +62,9 @@ def compose(steps: tuple[str, ...]) -> tuple[str, ...] | None:
 
 
 def generate_clutrr(rng: random.Random) -> Example:
-    """A chain of 2-3 facts between distinct people; the answer is the composed relation of the last to the first."""
+    """A chain of 2-4 facts between distinct people; the answer is the composed relation of the last to the first."""
     while True:
-        steps = tuple(rng.choice(["parent", "child", "sibling", "spouse"]) for _ in range(rng.choice([2, 2, 3])))
+        steps = tuple(rng.choice(["parent", "child", "sibling", "spouse"]) for _ in range(rng.choice([2, 3, 4])))
         key = compose(steps)
         if key is not None:
             break
@@ -83,30 +84,36 @@ def generate_clutrr(rng: random.Random) -> Example:
                    rationale=" ".join(facts) + f" So {names[-1]} is {names[0]}'s {answer}.")
 
 
+def clutrr_example(row: dict, source: str, where: str) -> Example:
+    """One CLUTRR row (CSV or hub record) as an Example; errors name the source, row and column."""
+    for col in ("story", "query", "target_text"):
+        if not str(row.get(col) or "").strip():
+            raise TaskDataError(f"{source}: {where}: empty or missing column {col!r}")
+    try:
+        a, b = ast.literal_eval(row["query"]) if isinstance(row["query"], str) else row["query"]
+    except (ValueError, SyntaxError, TypeError):
+        raise TaskDataError(f"{source}: {where}: column 'query' is not a ('A', 'B') tuple: "
+                            f"{row['query']!r}") from None
+    story = re.sub(r"\[([^\]]+)\]", r"\1", row["story"]).strip()
+    return Example(id=f"clutrr/{row.get('id', where)}", question=f"{story} {QUESTION.format(a=a, b=b)}",
+                   gold=row["target_text"].strip().lower())
+
+
 def read_clutrr(root: Path) -> list[Example]:
     """The CLUTRR test CSV: story without brackets + the question; gold is ``target_text``."""
     path = root / CLUTRR_FILE
-    rows = list(read_csv(path))
 
     def convert(i: int, item) -> Example:
         rowno, row = item
-        where = f"row {rowno} (id {row.get('id', '?')})"
-        for col in ("story", "query", "target_text"):
-            if not (row.get(col) or "").strip():
-                raise TaskDataError(f"{path}: {where}: empty or missing column {col!r}")
-        try:
-            a, b = ast.literal_eval(row["query"])
-        except (ValueError, SyntaxError, TypeError):
-            raise TaskDataError(f"{path}: {where}: column 'query' is not a ('A', 'B') tuple: {row['query']!r}") from None
-        story = re.sub(r"\[([^\]]+)\]", r"\1", row["story"]).strip()
-        return Example(id=f"clutrr/{row['id']}", question=f"{story} {QUESTION.format(a=a, b=b)}",
-                       gold=row["target_text"].strip().lower())
-    return convert_all(rows, convert, path, "clutrr")
+        return clutrr_example(row, str(path), f"row {rowno} (id {row.get('id', '?')})")
+    return convert_all(list(read_csv(path)), convert, path, "clutrr")
 
 
 register_task(Task(
     name="clutrr", domain="logical", answer_type="word",
     files=(CLUTRR_FILE,), read=read_clutrr, generate=generate_clutrr, vocabulary=RELATIONS,
+    hub=hub_loader("CLUTRR/v1", "gen_train23_test2to10", "test",
+                   lambda i, r: clutrr_example(r, "CLUTRR/v1", f"record {i}")),
     instruction='End your response with "The answer is X." where X is one kinship word such as '
                 '"niece", "grandfather" or "son-in-law".',
     description="CLUTRR kinship inference, clause lengths 2-10 (1146 test stories).",

@@ -1,0 +1,63 @@
+"""The ``openai`` backend: generate through any OpenAI-compatible chat endpoint (OpenAI, a
+``vllm serve`` you run, llama.cpp), as a Ray Data ``map_batches`` callable class.
+
+    gen = OpenAIGenerator(base_url="http://localhost:8000/v1", model="m", api_key_env="OPENAI_API_KEY",
+                          concurrency=8, max_retries=5, sampling={"temperature": 0, "max_new_tokens": 256})
+    batch = gen({"messages": np.array([json.dumps([{"role": "user", "content": "hi"}])], dtype=object)})
+    batch["output"]   # array of reply strings
+
+At most ``concurrency`` requests are in flight per actor; 429/5xx/timeouts are retried with
+backoff by the shared client. The key is read from ``api_key_env`` and never logged.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+
+def request_params(sampling: dict) -> dict:
+    """Chat-completions parameters from a SamplingConfig dict (max_new_tokens -> max_tokens)."""
+    params = {"temperature": float(sampling.get("temperature", 0.0))}
+    if sampling.get("max_new_tokens") is not None:
+        params["max_tokens"] = int(sampling["max_new_tokens"])
+    if sampling.get("stop"):
+        params["stop"] = list(sampling["stop"])
+    if sampling.get("top_p") is not None:
+        params["top_p"] = float(sampling["top_p"])
+    if sampling.get("seed") is not None:
+        params["seed"] = int(sampling["seed"])
+    return params
+
+
+class OpenAIGenerator:
+    """Ray Data callable class: reads column ``messages`` (JSON chat messages), adds column ``output``."""
+
+    def __init__(self, base_url: str | None, model: str, api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8,
+                 max_retries: int = 5, sampling: dict | None = None):
+        from codemix.openai_client import ChatClient
+
+        if not model:
+            raise ValueError("the openai backend needs a model name (eval.openai_model)")
+        self.client = ChatClient(model=model, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
+                                 max_retries=max_retries)
+        self.params = request_params(sampling or {})
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        requests = []
+        for i, raw in enumerate(batch["messages"]):
+            try:
+                messages = json.loads(raw)
+            except (TypeError, json.JSONDecodeError) as err:
+                raise ValueError(f"openai backend: row {i} of the batch: column 'messages' is not JSON "
+                                 f"({err})") from None
+            requests.append((None, messages))
+        replies = self.client.complete_many(requests, **self.params)
+        failed = [(i, r) for i, r in enumerate(replies) if isinstance(r, Exception)]
+        if failed:
+            i, err = failed[0]
+            raise RuntimeError(f"openai backend: {len(failed)} of {len(replies)} requests failed after retries; "
+                               f"first (row {i}): {type(err).__name__}: {err}")
+        batch["output"] = np.array([r.strip() for r in replies], dtype=object)
+        return batch

@@ -1,0 +1,270 @@
+"""Accuracy tables, deltas against the 0% (General) mix, best proportions, significance, curve fits.
+
+Conventions (those of the paper, which averages task accuracies):
+
+- a *task* accuracy is ``n_correct / n`` of one trial, averaged over seeds when a mix has several;
+- a *domain* accuracy is the mean of its tasks' accuracies, the *overall* accuracy the mean over
+  all tasks: means over tasks, not over examples (a 1000-example task weighs as a 100-example one);
+- a *mix* is (family, code_language, corruption, proportion) — the columns in ``CONDITION``;
+- confidence intervals are seeded percentile bootstraps: examples are resampled with replacement
+  within each (trial, task) — a Binomial(n, k/n) draw, so the scores level suffices — after the
+  seeds themselves are resampled when a mix has several (a two-level bootstrap);
+- a delta's CI comes from the two mixes' independent bootstraps (unpaired, so conservative); its
+  p-value from McNemar's test on per-example correctness paired by (seed, task, example_id) and
+  pooled over the tasks in scope: exact binomial below 25 discordant pairs, chi-square with
+  continuity correction above. Without the predictions level the CI alone decides significance.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from codemix.results.load import ResultSet
+
+CONDITION = ["family", "code_language", "corruption", "proportion"]
+GROUP = CONDITION[:-1]  # a family's mix settings other than the proportion: proportions are compared within
+DOMAIN_ORDER = ("symbolic", "logical", "arithmetic")
+LEVELS = ("overall", "domain", "task")
+EXACT_BELOW = 25  # McNemar: exact binomial test below this many discordant pairs
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _scores(results: ResultSet | pd.DataFrame) -> pd.DataFrame:
+    return results.scores if isinstance(results, ResultSet) else results
+
+
+def task_order(scores: pd.DataFrame) -> list[tuple[str, str]]:
+    """(task, domain) pairs, domains in the paper's order (symbolic, logical, arithmetic), tasks by name."""
+    pairs = scores[["task", "domain"]].drop_duplicates().itertuples(index=False)
+    rank = {d: i for i, d in enumerate(DOMAIN_ORDER)}
+    return sorted(((t, d) for t, d in pairs), key=lambda td: (rank.get(td[1], len(rank)), td[1], td[0]))
+
+
+def _scopes(tasks: list[tuple[str, str]], level: str) -> dict[str, tuple[str, list[int]]]:
+    """Scope name -> (domain, indices of its tasks) for one level."""
+    if level == "task":
+        return {t: (d, [i]) for i, (t, d) in enumerate(tasks)}
+    if level == "domain":
+        domains = dict.fromkeys(d for _, d in tasks)
+        return {d: (d, [i for i, (_, d2) in enumerate(tasks) if d2 == d]) for d in domains}
+    if level == "overall":
+        return {"overall": ("", list(range(len(tasks))))}
+    raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+
+
+def _cond_key(cond: tuple) -> str:
+    family, language, corruption, proportion = cond
+    return f"{family}|{language}|{float(corruption):g}|{float(proportion):g}"
+
+
+def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices (a task absent) stay NaN
+        return np.nanmean(a, axis=axis)
+
+
+@dataclass
+class _Mix:
+    """One mix's task accuracies (point and bootstrap draws) over the global task order."""
+
+    point: np.ndarray  # (T,) mean over seeds; NaN where the task was not evaluated
+    samples: np.ndarray  # (n_boot, T)
+    n: np.ndarray  # (T,) examples, summed over seeds
+    n_seeds: int
+
+
+def _mixes(scores: pd.DataFrame, tasks: list[tuple[str, str]], n_boot: int, seed: int) -> dict[tuple, _Mix]:
+    """Bootstrap every mix once: seeds resampled (when several), then examples (binomial draws)."""
+    names = [t for t, _ in tasks]
+    out = {}
+    for cond, sub in scores.groupby(CONDITION, sort=True):
+        per = sub.groupby(["seed", "task"]).agg(accuracy=("accuracy", "mean"), n=("n", "sum"))
+        acc = per["accuracy"].unstack().reindex(columns=names).to_numpy(float)  # (S, T)
+        n = per["n"].unstack().reindex(columns=names).fillna(0).to_numpy(int)
+        rng = np.random.default_rng([seed, zlib.crc32(_cond_key(cond).encode())])
+        s = acc.shape[0]
+        idx = rng.integers(0, s, size=(n_boot, s)) if s > 1 else np.zeros((n_boot, 1), int)
+        nb, ab = n[idx], acc[idx]  # (B, S, T)
+        draws = rng.binomial(nb, np.clip(np.nan_to_num(ab), 0, 1)) / np.maximum(nb, 1)
+        draws = np.where(nb > 0, draws, ab)  # n unknown: the accuracy as it is; task absent: NaN
+        out[cond] = _Mix(point=_nanmean(acc, 0), samples=_nanmean(draws, 1), n=n.sum(0), n_seeds=s)
+    return out
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def accuracy_table(results: ResultSet | pd.DataFrame, level: str = "overall", *, n_boot: int = 2000,
+                   seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
+    """Long table: one row per mix x scope (the tasks, domains or "overall") with a bootstrap CI.
+
+    Columns: family, code_language, corruption, proportion, scope, domain, accuracy, ci_low,
+    ci_high, n (examples over seeds and tasks), n_tasks, n_seeds. ``n_boot=0`` skips the CI.
+    """
+    scores = _scores(results)
+    tasks = task_order(scores)
+    lo, hi = (1 - confidence) / 2, 1 - (1 - confidence) / 2
+    rows = []
+    for cond, mix in _mixes(scores, tasks, max(n_boot, 1), seed).items():
+        for scope, (domain, idx) in _scopes(tasks, level).items():
+            point = mix.point[idx]
+            if np.isnan(point).all():
+                continue
+            ci = (np.nanquantile(_nanmean(mix.samples[:, idx], 1), [lo, hi]) if n_boot else [np.nan, np.nan])
+            rows.append({**dict(zip(CONDITION, cond)), "scope": scope, "domain": domain,
+                         "accuracy": float(np.nanmean(point)), "ci_low": float(ci[0]), "ci_high": float(ci[1]),
+                         "n": int(mix.n[idx].sum()), "n_tasks": int((~np.isnan(point)).sum()),
+                         "n_seeds": mix.n_seeds})
+    cols = CONDITION + ["scope", "domain", "accuracy", "ci_low", "ci_high", "n", "n_tasks", "n_seeds"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def mcnemar(b: int, c: int) -> tuple[float, str]:
+    """Two-sided McNemar p-value from the discordant counts: (p, "exact" | "chi2").
+
+    ``b``: pairs right under A and wrong under B; ``c``: the reverse. Exact binomial test
+    (p = 2 P[X <= min(b, c)], X ~ Bin(b + c, 1/2)) below ``EXACT_BELOW`` discordant pairs,
+    else chi-square with 1 dof on (|b - c| - 1)^2 / (b + c).
+    """
+    n = b + c
+    if n == 0:
+        return 1.0, "exact"
+    if n < EXACT_BELOW:
+        tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2 ** n
+        return min(1.0, 2 * tail), "exact"
+    stat = max(abs(b - c) - 1, 0) ** 2 / n
+    return math.erfc(math.sqrt(stat / 2)), "chi2"
+
+
+def _paired(predictions: pd.DataFrame, a: tuple, b: tuple) -> pd.DataFrame:
+    """Examples evaluated under both mixes: columns seed, task, example_id, correct_a, correct_b."""
+    keys = ["seed", "task", "example_id"]
+    sides = []
+    for cond in (a, b):
+        mask = np.logical_and.reduce([predictions[c] == v for c, v in zip(CONDITION, cond)])
+        sides.append(predictions.loc[mask, keys + ["correct"]].drop_duplicates(keys))
+    return sides[0].merge(sides[1], on=keys, suffixes=("_a", "_b"))
+
+
+def _discordant(pairs: pd.DataFrame) -> tuple[int, int]:
+    a, b = pairs["correct_a"].fillna(False).astype(bool), pairs["correct_b"].fillna(False).astype(bool)
+    return int((a & ~b).sum()), int((~a & b).sum())
+
+
+def compare(results: ResultSet, family: str, a: float, b: float, *, task: str | None = None,
+            domain: str | None = None, code_language: str = "any", corruption: float = 0.0) -> dict:
+    """Paired McNemar test between proportions ``a`` and ``b`` of one family (all tasks unless narrowed).
+
+    Returns n_pairs, b (right under ``a`` only), c (right under ``b`` only), p_value and method
+    ("exact" / "chi2"); p_value is NaN when no example was evaluated under both mixes.
+    """
+    pairs = _paired(results.predictions, (family, code_language, corruption, a), (family, code_language, corruption, b))
+    if task is not None:
+        pairs = pairs[pairs["task"] == task]
+    if domain is not None:
+        tasks = set(results.scores.loc[results.scores["domain"] == domain, "task"])
+        pairs = pairs[pairs["task"].isin(tasks)]
+    nb, nc = _discordant(pairs)
+    p, method = mcnemar(nb, nc) if len(pairs) else (float("nan"), "none")
+    return {"n_pairs": len(pairs), "b": nb, "c": nc, "p_value": p, "method": method}
+
+
+def deltas(results: ResultSet, level: str = "overall", *, baseline: float = 0.0, n_boot: int = 2000,
+           seed: int = 0, confidence: float = 0.95, alpha: float = 0.05) -> pd.DataFrame:
+    """Each mix against the same family's ``baseline`` proportion (0 = the General mix), per scope.
+
+    Columns: the mix, scope, domain, accuracy, baseline_accuracy, delta, ci_low/ci_high (of the
+    delta), n_pairs, b, c, p_value, test ("mcnemar-exact" | "mcnemar-chi2" | "bootstrap") and
+    significant (p < alpha, or the CI excludes 0 when no paired predictions exist).
+    """
+    scores = results.scores
+    tasks = task_order(scores)
+    mixes = _mixes(scores, tasks, max(n_boot, 1), seed)
+    lo, hi = (1 - confidence) / 2, 1 - (1 - confidence) / 2
+    rows = []
+    for cond, mix in mixes.items():
+        if np.isclose(cond[3], baseline):
+            continue
+        same = (*cond[:3], baseline)
+        base = same if same in mixes else next((c for c in mixes if c[0] == cond[0] and np.isclose(c[3], baseline)), None)
+        if base is None:
+            continue
+        pairs = _paired(results.predictions, cond, base)
+        for scope, (domain, idx) in _scopes(tasks, level).items():
+            acc, base_acc = float(_nanmean(mix.point[idx], 0)), float(_nanmean(mixes[base].point[idx], 0))
+            if np.isnan(acc) or np.isnan(base_acc):
+                continue
+            diff = _nanmean(mix.samples[:, idx], 1) - _nanmean(mixes[base].samples[:, idx], 1)
+            ci = np.nanquantile(diff, [lo, hi]) if n_boot else [np.nan, np.nan]
+            here = pairs[pairs["task"].isin([tasks[i][0] for i in idx])]
+            nb, nc = _discordant(here)
+            if len(here):
+                p, method = mcnemar(nb, nc)
+                test, significant = f"mcnemar-{method}", p < alpha
+            else:
+                p, test = float("nan"), "bootstrap"
+                significant = bool(n_boot) and (ci[0] > 0 or ci[1] < 0)
+            rows.append({**dict(zip(CONDITION, cond)), "scope": scope, "domain": domain, "accuracy": acc,
+                         "baseline_accuracy": base_acc, "delta": acc - base_acc, "ci_low": float(ci[0]), "ci_high": float(ci[1]),
+                         "n_pairs": len(here), "b": nb, "c": nc, "p_value": p, "test": test,
+                         "significant": bool(significant)})
+    cols = CONDITION + ["scope", "domain", "accuracy", "baseline_accuracy", "delta", "ci_low", "ci_high", "n_pairs",
+                        "b", "c", "p_value", "test", "significant"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def best_proportions(results: ResultSet | pd.DataFrame, level: str = "task", *, tol: float = 1e-9) -> pd.DataFrame:
+    """The proportion with the highest accuracy per family (and mix settings) and scope.
+
+    Ties go to the lowest proportion; ``tied_with`` lists the others that reach the same accuracy.
+    Columns: family, code_language, corruption, scope, domain, best_proportion, accuracy,
+    tied_with, n_proportions.
+    """
+    table = accuracy_table(results, level, n_boot=0)
+    rows = []
+    for key, sub in table.groupby(GROUP + ["scope"], sort=False):
+        sub = sub.sort_values("proportion")
+        top = sub["accuracy"].max()
+        best = sub[sub["accuracy"] >= top - tol]["proportion"].tolist()
+        rows.append({**dict(zip(GROUP + ["scope"], key)), "domain": sub["domain"].iloc[0],
+                     "best_proportion": best[0], "accuracy": top,
+                     "tied_with": ", ".join(f"{p:g}" for p in best[1:]), "n_proportions": len(sub)})
+    cols = GROUP + ["scope", "domain", "best_proportion", "accuracy", "tied_with", "n_proportions"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def fit_curves(results: ResultSet | pd.DataFrame, level: str = "overall", *, min_points: int = 5) -> pd.DataFrame:
+    """Quadratic fit of accuracy vs proportion where a family has ``min_points`` distinct proportions.
+
+    accuracy ~ a p^2 + b p + c, least squares over the mean accuracy at each proportion; argmax
+    is the fitted optimum within the observed range (within [0, 1]). Columns: family,
+    code_language, corruption, scope, domain, n_points, a, b, c, r2, argmax, max_accuracy,
+    best_observed.
+    """
+    table = accuracy_table(results, level, n_boot=0)
+    rows = []
+    for key, sub in table.groupby(GROUP + ["scope"], sort=False):
+        if sub["proportion"].nunique() < min_points:
+            continue
+        x, y = sub["proportion"].to_numpy(float), sub["accuracy"].to_numpy(float)
+        coef = np.polyfit(x, y, 2)
+        lo, hi = max(0.0, x.min()), min(1.0, x.max())
+        candidates = [lo, hi] + ([-coef[1] / (2 * coef[0])] if coef[0] < 0 else [])
+        candidates = [p for p in candidates if lo - 1e-12 <= p <= hi + 1e-12]
+        fitted = np.polyval(coef, candidates)
+        ss_tot = ((y - y.mean()) ** 2).sum()
+        r2 = 1 - ((y - np.polyval(coef, x)) ** 2).sum() / ss_tot if ss_tot > 0 else float("nan")
+        best = int(np.argmax(fitted))
+        rows.append({**dict(zip(GROUP + ["scope"], key)), "domain": sub["domain"].iloc[0], "n_points": len(sub),
+                     "a": coef[0], "b": coef[1], "c": coef[2], "r2": r2, "argmax": float(candidates[best]),
+                     "max_accuracy": float(fitted[best]), "best_observed": float(x[np.argmax(y)])})
+    cols = GROUP + ["scope", "domain", "n_points", "a", "b", "c", "r2", "argmax", "max_accuracy", "best_observed"]
+    return pd.DataFrame(rows, columns=cols)

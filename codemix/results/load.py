@@ -1,0 +1,187 @@
+"""Load the result tables of one or more experiments into pandas, one copy of each trial.
+
+    rs = load_results(["runs/paper", "runs/fine_grained"])
+    rs.scores        # one row per trial x task (trials that finished)
+    rs.predictions   # one row per trial x example (may be empty: the level is optional)
+    rs.trials        # one row per trial, failed ones included (status, error)
+
+Identical trials (same family, model_id, mix_hash, train_hash and eval_hash) met in several
+experiments are kept once: a finished copy beats a failed one, then the latest wins.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import yaml
+
+from codemix.results.schema import LEVELS, PROVENANCE_FIELDS
+from codemix.storage import Store
+
+log = logging.getLogger("codemix")
+
+IDENTITY = ["family", "model_id", "mix_hash", "train_hash", "eval_hash"]  # same values = same trial
+TRIAL = ["sweep", "trial_key"]  # the key of one trial's files
+SPEC_FILE = "spec.yaml"
+# The prediction columns analysis needs; prompts and outputs stay on disk.
+PREDICTION_COLUMNS = [f.name for f in PROVENANCE_FIELDS] + ["task", "domain", "example_id", "correct"]
+
+
+@dataclass
+class Experiment:
+    """One experiment folder as loaded: where, its name, its spec (None when spec.yaml is absent)."""
+
+    path: str
+    name: str
+    spec: dict | None
+    config: dict | None = None  # a trial's resolved config (the spec without its search section)
+    n_trials: int = 0
+    n_failed: int = 0
+    families: list[str] = field(default_factory=list)
+    proportions: list[float] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ResultSet:
+    """The de-duplicated tables of one or more experiments (pandas DataFrames)."""
+
+    trials: pd.DataFrame
+    scores: pd.DataFrame
+    predictions: pd.DataFrame
+    experiments: list[Experiment] = field(default_factory=list)
+    n_duplicates: int = 0  # trials dropped because an identical one was kept
+    notes: list[str] = field(default_factory=list)  # oddities met while loading, for the report
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        """Trials that ended in an error (and were not superseded by a finished identical trial)."""
+        return self.trials[self.trials["status"] != "ok"]
+
+    @property
+    def families(self) -> list[str]:
+        return sorted(self.scores["family"].unique())
+
+    @property
+    def proportions(self) -> list[float]:
+        return sorted(self.scores["proportion"].unique())
+
+
+def _read_level(experiment: Store, level: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """All trial files of one level as one DataFrame; columns missing in older files come back null."""
+    schema = LEVELS[level]
+    names = experiment.list(f"results/{level}", suffix=".parquet")
+    if not names and level == "scores" and experiment.exists("results.parquet"):
+        names, prefix = ["results.parquet"], ""  # an experiment folder with only the collected scores
+    else:
+        prefix = f"results/{level}/"
+    if not names:
+        table = schema.empty_table()
+    else:
+        paths = [experiment.path(prefix + n) for n in names]
+        table = ds.dataset(paths, schema=schema, format="parquet", filesystem=experiment.fs).to_table(columns=columns)
+    return _normalise(table.select(columns) if columns else table)
+
+
+def _normalise(table: pa.Table) -> pd.DataFrame:
+    """pandas, with proportions rounded (0.30000000000000004) and the sweep-dimension defaults filled."""
+    df = table.to_pandas()
+    if "proportion" in df:
+        df["proportion"] = df["proportion"].astype(float).round(6)
+    if "code_language" in df:
+        df["code_language"] = df["code_language"].fillna("any")
+    if "corruption" in df:
+        df["corruption"] = df["corruption"].astype(float).fillna(0.0)
+    return df
+
+
+def _identity(trials: pd.DataFrame) -> pd.Series:
+    """A string per trial naming what it computed; trials without all three hashes are only equal to themselves."""
+    hashes = trials[["mix_hash", "train_hash", "eval_hash"]]
+    full = trials[IDENTITY].astype(str).agg("|".join, axis=1)
+    own = "trial:" + trials["sweep"].astype(str) + "/" + trials["trial_key"].astype(str)
+    return full.where(hashes.notna().all(axis=1), own)
+
+
+def _open(path: str | Path) -> tuple[Store, Experiment]:
+    experiment = Store(path)
+    if not (experiment.exists("results") or experiment.exists("results.parquet")):
+        raise FileNotFoundError(f"{path}: no results/ folder or results.parquet — not a codemix experiment folder?")
+    spec = yaml.safe_load(experiment.read_bytes(SPEC_FILE)) if experiment.exists(SPEC_FILE) else None
+    name = (spec or {}).get("name") or str(path).rstrip("/").rsplit("/", 1)[-1]
+    return experiment, Experiment(path=experiment.url(), name=name, spec=spec)
+
+
+def load_results(paths: str | Path | list[str | Path], predictions: bool = True) -> ResultSet:
+    """Read the trials, scores and (optionally) predictions of experiment folders (local or URIs).
+
+    Identical trials across experiments are de-duplicated by their hashes (see ``IDENTITY``).
+    Scores of a trial with no trial row (interrupted between writes) or with a failed one are dropped.
+    """
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if not paths:
+        raise ValueError("load_results: no experiment given")
+    experiments, trials, scores, preds, notes = [], [], [], [], []
+    for path in paths:
+        store, exp = _open(path)
+        t, s = _read_level(store, "trials"), _read_level(store, "scores")
+        p = _read_level(store, "predictions", PREDICTION_COLUMNS) if predictions else None
+        if t.empty and not s.empty:  # only results.parquet: every trial in it finished
+            t = s.drop_duplicates(TRIAL)[[c for c in s.columns if c in t.columns]].assign(status="ok")
+            notes.append(f"{exp.name}: no trial rows; trials taken from the scores")
+        exp.n_trials, exp.n_failed = len(t), int((t["status"] != "ok").sum())
+        exp.families, exp.seeds = sorted(t["family"].unique()), sorted(int(x) for x in t["seed"].unique())
+        exp.proportions = sorted(float(x) for x in t["proportion"].unique())
+        configs = t["config"].dropna() if "config" in t else []
+        exp.config = _json(configs.iloc[0]) if len(configs) else None
+        log.info("%s: %d trials, %d scores, %d predictions", exp.path, len(t), len(s), 0 if p is None else len(p))
+        experiments.append(exp)
+        trials.append(t), scores.append(s), preds.append(p)
+    trials = pd.concat(trials, ignore_index=True).drop_duplicates(TRIAL, keep="last")
+    scores = pd.concat(scores, ignore_index=True)
+    preds = pd.concat(preds, ignore_index=True) if predictions else _read_empty("predictions", PREDICTION_COLUMNS)
+
+    # keep one trial per identity: finished first, then with scores, then with predictions, then the latest
+    key = trials.set_index(TRIAL).index
+    trials["_ok"] = trials["status"].eq("ok")
+    trials["_scored"] = key.isin(scores.set_index(TRIAL).index)
+    trials["_predicted"] = key.isin(preds.set_index(TRIAL).index)
+    trials["_identity"] = _identity(trials)
+    trials = trials.sort_values(["_ok", "_scored", "_predicted", "finished_at"], na_position="first", kind="stable")
+    kept = trials.drop_duplicates("_identity", keep="last")
+    n_duplicates = len(trials) - len(kept)
+    kept = kept.drop(columns=["_ok", "_scored", "_predicted", "_identity"]).sort_values(
+        ["family", "proportion", "code_language", "corruption", "seed"], kind="stable").reset_index(drop=True)
+
+    ok = kept[kept["status"] == "ok"].set_index(TRIAL).index
+    in_scores = scores.set_index(TRIAL).index
+    orphans = set(in_scores) - set(trials.set_index(TRIAL).index)
+    if orphans:
+        notes.append(f"{len(orphans)} trial(s) have scores but no trial row (interrupted?); their scores are ignored")
+    scores = scores[in_scores.isin(ok)].reset_index(drop=True)
+    if not preds.empty:
+        preds = preds[preds.set_index(TRIAL).index.isin(ok)].reset_index(drop=True)
+    models = kept.groupby("family")["model_id"].nunique()
+    for family in models[models > 1].index:
+        notes.append(f"family {family!r} has several model_ids ({', '.join(sorted(kept.loc[kept.family == family, 'model_id'].dropna().unique()))}): "
+                     f"they are pooled in the tables")
+    return ResultSet(trials=kept, scores=scores, predictions=preds, experiments=experiments,
+                     n_duplicates=n_duplicates, notes=notes)
+
+
+def _json(text: str) -> dict | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and value else None
+
+
+def _read_empty(level: str, columns: list[str]) -> pd.DataFrame:
+    return _normalise(LEVELS[level].empty_table().select(columns))

@@ -1,0 +1,425 @@
+"""The experiment report: one Markdown file (and optionally a self-contained HTML) with tables and figures.
+
+    write_report(["runs/paper", "runs/fine_grained"], "runs/paper/report", html=True)
+
+The report states each sweep's configuration, the overall / domain / task accuracies with
+bootstrap CIs, the deltas against the 0% (General) mix with McNemar p-values (flagging those
+that are not significant), the best proportion per task and domain, quadratic fits where a
+sweep is fine-grained enough, and the trials that failed with their errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as htmllib
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from codemix import __version__
+from codemix.results import analysis
+from codemix.results.figures import group_label, mix_label, proportion_label, render_figures
+from codemix.results.load import ResultSet, load_results
+
+
+# ----------------------------------------------------------------------------- a document, two renderings
+
+
+class Document:
+    """Blocks rendered both as Markdown and as HTML (inline markup: **bold**, `code`)."""
+
+    def __init__(self):
+        self.blocks: list[tuple] = []
+
+    def heading(self, text: str, level: int = 2):
+        self.blocks.append(("heading", text, level))
+
+    def text(self, text: str):
+        self.blocks.append(("text", text))
+
+    def bullets(self, items: list[str]):
+        if items:
+            self.blocks.append(("bullets", items))
+
+    def table(self, df: pd.DataFrame):
+        self.blocks.append(("table", df))
+
+    def image(self, path: Path, alt: str):
+        self.blocks.append(("image", Path(path), alt))
+
+    def code(self, text: str, lang: str = ""):
+        self.blocks.append(("code", text, lang))
+
+    def details(self, summary: str):
+        self.blocks.append(("details", summary))
+
+    def end_details(self):
+        self.blocks.append(("end_details",))
+
+    def markdown(self, base: Path) -> str:
+        """Markdown; images are linked relative to ``base`` (the report's folder)."""
+        out = []
+        for kind, *args in self.blocks:
+            if kind == "heading":
+                out.append("#" * args[1] + " " + args[0])
+            elif kind == "text":
+                out.append(args[0])
+            elif kind == "bullets":
+                out.append("\n".join(f"- {item}" for item in args[0]))
+            elif kind == "table":
+                out.append(_md_table(args[0]))
+            elif kind == "image":
+                out.append(f"![{args[1]}]({os.path.relpath(args[0], base).replace(os.sep, '/')})")
+            elif kind == "code":
+                out.append(f"```{args[1]}\n{args[0].rstrip()}\n```")
+            elif kind == "details":
+                out.append(f"<details><summary>{htmllib.escape(args[0])}</summary>\n")
+            elif kind == "end_details":
+                out.append("</details>")
+        return "\n\n".join(out) + "\n"
+
+    def html(self, title: str) -> str:
+        """One self-contained HTML page: the figures are embedded as base64 PNGs."""
+        out = []
+        for kind, *args in self.blocks:
+            if kind == "heading":
+                out.append(f"<h{args[1]}>{_inline(args[0])}</h{args[1]}>")
+            elif kind == "text":
+                out.append(f"<p>{_inline(args[0])}</p>")
+            elif kind == "bullets":
+                out.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in args[0]) + "</ul>")
+            elif kind == "table":
+                out.append(_html_table(args[0]))
+            elif kind == "image":
+                data = base64.b64encode(args[0].read_bytes()).decode()
+                out.append(f'<img alt="{htmllib.escape(args[1])}" src="data:image/png;base64,{data}">')
+            elif kind == "code":
+                out.append(f"<pre><code>{htmllib.escape(args[0])}</code></pre>")
+            elif kind == "details":
+                out.append(f"<details><summary>{_inline(args[0])}</summary>")
+            elif kind == "end_details":
+                out.append("</details>")
+        return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{htmllib.escape(title)}</title>"
+                f"<style>{_CSS}</style></head><body>\n" + "\n".join(out) + "\n</body></html>\n")
+
+
+_CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}"
+        "img{max-width:100%;margin:0.5em 0}pre{background:#f6f6f6;padding:0.8em;overflow-x:auto;font-size:0.85em}"
+        "code{background:#f3f3f3;padding:0 3px}summary{cursor:pointer;margin:0.5em 0}")
+
+
+def _inline(text: str) -> str:
+    text = htmllib.escape(str(text))
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def _md_cell(value) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "_(none)_"
+    head = "| " + " | ".join(_md_cell(c) for c in df.columns) + " |"
+    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(df.columns))) + "|"
+    rows = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *rows])
+
+
+def _html_table(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "<p><i>(none)</i></p>"
+    head = "".join(f"<th>{_inline(c)}</th>" for c in df.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{_inline(v)}</td>" for v in row) + "</tr>"
+                   for row in df.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def _acc(row) -> str:
+    """'0.517 [0.400, 0.633]' (the CI is left out when not computed)."""
+    if not np.isfinite(row["ci_low"]):
+        return f"{row['accuracy']:.3f}"
+    return f"{row['accuracy']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+
+
+def _p(p: float) -> str:
+    return "–" if not np.isfinite(p) else (f"{p:.2g}" if p < 0.001 else f"{p:.3f}")
+
+
+def _delta(row) -> str:
+    """'+0.217 (p=0.001)', with 'n.s.' when not significant."""
+    test = f"p={_p(row['p_value'])}" if np.isfinite(row["p_value"]) else f"CI [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+    return f"{row['delta']:+.3f} ({test})" + ("" if row["significant"] else " n.s.")
+
+
+def _flatten(d: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out += _flatten(v, f"{prefix}{k}.")
+        else:
+            out.append(f"{prefix}{k}={v}")
+    return out
+
+
+def _with_labels(table: pd.DataFrame) -> pd.DataFrame:
+    vary = [c for c in ("code_language", "corruption") if table[c].nunique() > 1]
+    return table.assign(group=[group_label(r, vary) for _, r in table.iterrows()],
+                        mix=[mix_label(r, vary) for _, r in table.iterrows()])
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def _configuration(doc: Document, results: ResultSet) -> None:
+    doc.heading("Experiments and configuration")
+    doc.table(pd.DataFrame([{"experiment": e.name, "path": f"`{e.path}`", "trials": e.n_trials, "failed": e.n_failed,
+                             "families": ", ".join(e.families),
+                             "proportions": ", ".join(proportion_label(p) for p in e.proportions),
+                             "seeds": ", ".join(map(str, e.seeds))} for e in results.experiments]))
+    if results.n_duplicates:
+        doc.text(f"{results.n_duplicates} trial(s) appear in several experiments (same family, model_id, mix_hash, "
+                 f"train_hash and eval_hash) and are counted once.")
+    for e in results.experiments:
+        doc.heading(f"Configuration of `{e.name}`", 3)
+        if e.spec is not None:
+            doc.bullets([f"**{k}**: " + ", ".join(_flatten(v)) if isinstance(v, dict) else f"**{k}**: {v}"
+                         for k, v in e.spec.items()])
+            doc.details("spec.yaml as run")
+            doc.code(yaml.safe_dump(e.spec, sort_keys=False), "yaml")
+            doc.end_details()
+        elif e.config is not None:
+            doc.text("No `spec.yaml` in this folder (an older experiment): the configuration below is a trial's "
+                     "resolved `config` column; the sweep dimensions are those observed in the table above.")
+            doc.bullets([f"**{k}**: " + ", ".join(_flatten(v)) if isinstance(v, dict) else f"**{k}**: {v}"
+                         for k, v in e.config.items()])
+        else:
+            doc.text("No `spec.yaml` in this folder and no trial config recorded: the configuration is unknown "
+                     "beyond the sweep dimensions observed in the table above.")
+
+
+def _method(doc: Document, n_boot: int, alpha: float) -> None:
+    doc.heading("How to read this report")
+    doc.bullets([
+        "Task accuracy = correct / examples of a trial, averaged over seeds. **Domain and overall accuracies are "
+        "means over tasks** (as in the paper), not over examples.",
+        f"Brackets: 95% percentile bootstrap CI ({n_boot} resamples, seeded): examples resampled within each task, "
+        "and seeds resampled first when a mix has several.",
+        f"Δ = accuracy minus the same family's 0% (General) mix. p: McNemar's test on per-example correctness, "
+        f"paired by (seed, task, example), pooled over the tasks in scope (exact binomial below "
+        f"{analysis.EXACT_BELOW} discordant pairs). **n.s.** marks a Δ not significant at α = {alpha}; without "
+        "predictions, significance means the (unpaired) bootstrap CI of Δ excludes 0.",
+    ])
+
+
+def _overall(doc: Document, overall: pd.DataFrame, deltas: pd.DataFrame, figures: dict) -> None:
+    doc.heading("Overall accuracy")
+    keys = analysis.CONDITION + ["scope"]
+    table = _with_labels(overall).merge(deltas[keys + ["delta", "p_value", "significant", "ci_low", "ci_high"]]
+                                        .rename(columns={"ci_low": "d_low", "ci_high": "d_high"}), on=keys, how="left")
+    rows = []
+    for _, r in table.iterrows():
+        has = np.isfinite(r["delta"]) if pd.notna(r["delta"]) else False
+        rows.append({"family": r["group"], "coding": r["mix"], "accuracy [95% CI]": _acc(r),
+                     "Δ vs 0%": (f"{r['delta']:+.3f}" if has else "–"),
+                     "p": _p(r["p_value"]) if has else "–",
+                     "significant": ("yes" if r["significant"] else "**n.s.**") if has else "–",
+                     "tasks": r["n_tasks"], "seeds": r["n_seeds"]})
+    doc.table(pd.DataFrame(rows))
+    if "overall" in figures:
+        doc.image(figures["overall"], "overall accuracy per family and coding proportion")
+
+
+def _domains(doc: Document, domain: pd.DataFrame, overall: pd.DataFrame, d_domain: pd.DataFrame,
+             figures: dict) -> None:
+    doc.heading("Accuracy per domain")
+    both = _with_labels(pd.concat([domain, overall]))
+    scopes = list(dict.fromkeys(domain["scope"])) + ["overall"]
+    cells = both.assign(cell=[_acc(r) for _, r in both.iterrows()])
+    wide = cells.pivot_table(index=["group", "proportion", "mix"], columns="scope", values="cell", aggfunc="first")
+    wide = wide.reindex(columns=scopes).reset_index().drop(columns="proportion").fillna("–")
+    doc.table(wide.rename(columns={"group": "family", "mix": "coding"}))
+    if "domains" in figures:
+        doc.image(figures["domains"], "accuracy per domain vs coding proportion")
+    if not d_domain.empty:
+        doc.text("Change against the 0% mix (**n.s.** = not significant):")
+        d = _with_labels(d_domain)
+        d = d.assign(cell=[_delta(r) for _, r in d.iterrows()])
+        wide = d.pivot_table(index=["group", "proportion", "mix"], columns="scope", values="cell", aggfunc="first")
+        wide = wide.reindex(columns=[s for s in scopes if s in wide.columns]).reset_index().drop(columns="proportion")
+        doc.table(wide.fillna("–").rename(columns={"group": "family", "mix": "coding"}))
+
+
+def _tasks(doc: Document, task: pd.DataFrame, d_task: pd.DataFrame, figures: dict) -> None:
+    doc.heading("Accuracy per task")
+    doc.text("Accuracy per task and coding proportion; the best per task in **bold**.")
+    labelled = _with_labels(task)
+    for group, sub in labelled.groupby("group", sort=False):
+        doc.heading(group, 3)
+        best = sub.groupby("scope")["accuracy"].transform("max")
+        cell = [f"**{a:.3f}**" if np.isclose(a, b) and b > 0 else f"{a:.3f}" for a, b in zip(sub["accuracy"], best)]
+        sub = sub.assign(cell=cell).sort_values("proportion")
+        wide = sub.pivot_table(index=["scope", "domain"], columns="mix", values="cell", aggfunc="first")
+        order = [t for t, _ in analysis.task_order(sub.rename(columns={"scope": "task"}))]
+        wide = wide.reindex(columns=list(dict.fromkeys(sub["mix"])))
+        wide = wide.reset_index().set_index("scope").reindex(order).reset_index()
+        doc.table(wide.fillna("–").rename(columns={"scope": "task"}))
+        key = f"heatmap/{sub['family'].iloc[0]}"
+        if key in figures and figures[key] not in [b[1] for b in doc.blocks if b[0] == "image"]:
+            doc.image(figures[key], f"{group}: task x proportion heatmap")
+    if not d_task.empty:
+        doc.details("Per-task change against the 0% mix, with McNemar p-values")
+        d = _with_labels(d_task)
+        doc.table(pd.DataFrame({"family": d["group"], "coding": d["mix"], "task": d["scope"],
+                                "Δ vs 0%": [f"{x:+.3f}" for x in d["delta"]],
+                                "discordant b/c": [f"{b}/{c}" if n else "–" for b, c, n in zip(d["b"], d["c"], d["n_pairs"])],
+                                "p": [_p(p) for p in d["p_value"]],
+                                "significant": ["yes" if s else "**n.s.**" for s in d["significant"]]}))
+        doc.end_details()
+
+
+def _best(doc: Document, best_task: pd.DataFrame, best_domain: pd.DataFrame) -> None:
+    doc.heading("Best coding proportion")
+    doc.text("Per family, the proportion with the highest accuracy (ties: the lowest proportion, the others in "
+             "brackets).")
+    both = _with_labels(pd.concat([best_domain, best_task]).assign(proportion=0.0))
+    both = both.assign(cell=[proportion_label(b) + (f" (= {', '.join(proportion_label(float(x)) for x in t.split(', '))})"
+                                                    if t else "")
+                             for b, t in zip(both["best_proportion"], both["tied_with"])])
+    single = both["n_proportions"].max() < 2
+    wide = both.pivot_table(index="scope", columns="group", values="cell", aggfunc="first")
+    order = list(dict.fromkeys(best_domain["scope"])) + \
+        [t for t, _ in analysis.task_order(best_task.rename(columns={"scope": "task"}))]
+    wide = wide.reindex(order).reset_index().rename(columns={"scope": "task / domain"})
+    doc.table(wide.fillna("–"))
+    if single:
+        doc.text("Only one proportion was run: there is nothing to compare.")
+
+
+def _fits(doc: Document, fits: pd.DataFrame, figures: dict) -> None:
+    if fits.empty:
+        return
+    doc.heading("Accuracy vs proportion: quadratic fits")
+    doc.text("Where a family has at least five distinct proportions: accuracy ≈ a·p² + b·p + c (least squares over "
+             "the mean accuracy per proportion); p* maximises the fit within the range run.")
+    f = _with_labels(fits.assign(proportion=0.0))
+    doc.table(pd.DataFrame({"family": f["group"], "scope": f["scope"], "points": f["n_points"],
+                            "a": f["a"].map("{:+.3f}".format), "b": f["b"].map("{:+.3f}".format),
+                            "c": f["c"].map("{:.3f}".format), "R²": f["r2"].map("{:.2f}".format),
+                            "p*": f["argmax"].map(proportion_label), "fitted max": f["max_accuracy"].map("{:.3f}".format),
+                            "best observed": f["best_observed"].map(proportion_label)}))
+    for key, path in figures.items():
+        if key.startswith("fit/"):
+            doc.image(path, f"{key[4:]}: accuracy vs proportion with the fitted optimum")
+
+
+def _failures(doc: Document, failed: pd.DataFrame) -> None:
+    doc.heading("Failed trials")
+    if failed.empty:
+        doc.text("None.")
+        return
+    doc.table(pd.DataFrame({"experiment": failed["sweep"], "family": failed["family"],
+                            "coding": failed["proportion"].map(proportion_label), "seed": failed["seed"],
+                            "trial": failed["trial_key"].map("`{}`".format),
+                            "error": [str(e or "").strip().splitlines()[0][:160] if str(e or "").strip() else "(no message)"
+                                      for e in failed["error"]]}))
+    doc.details("Full errors")
+    for _, r in failed.iterrows():
+        doc.code(f"# {r['sweep']} / {r['trial_key']} ({r['family']}, p={r['proportion']:g}, seed {r['seed']})\n"
+                 f"{r['error'] or ''}")
+    doc.end_details()
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05,
+                 progress: Callable[[str], None] = lambda msg: None) -> Document:
+    """Compute every table, render the figures under ``out_dir/figures`` and lay out the document."""
+    out_dir = Path(out_dir)
+    doc = Document()
+    names = ", ".join(e.name for e in results.experiments)
+    doc.heading(f"codemix report: {names}", 1)
+    doc.text(f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by codemix {__version__}: "
+             f"{len(results.trials)} trial(s), {len(results.failed)} failed, {len(results.scores)} task scores, "
+             f"{len(results.predictions)} predictions.")
+    _configuration(doc, results)
+    notes = list(results.notes)
+    if results.scores.empty:
+        doc.heading("Results")
+        doc.text("No finished trial has scores yet.")
+    else:
+        _method(doc, n_boot, alpha)
+        progress("tables and bootstrap CIs")
+        acc = {lvl: analysis.accuracy_table(results, lvl, n_boot=n_boot, seed=seed) for lvl in analysis.LEVELS}
+        dl = {lvl: analysis.deltas(results, lvl, n_boot=n_boot, seed=seed, alpha=alpha) for lvl in analysis.LEVELS}
+        progress("figures")
+        figures = render_figures(results, out_dir / "figures", n_boot=n_boot, seed=seed)
+        _overall(doc, acc["overall"], dl["overall"], figures)
+        _domains(doc, acc["domain"], acc["overall"], dl["domain"], figures)
+        _tasks(doc, acc["task"], dl["task"], figures)
+        _best(doc, analysis.best_proportions(results, "task"), analysis.best_proportions(results, "domain"))
+        _fits(doc, pd.concat([analysis.fit_curves(results, lvl) for lvl in ("overall", "domain")]), figures)
+        notes += _caveats(results, acc["overall"], dl["overall"])
+    _failures(doc, results.failed)
+    if notes:
+        doc.heading("Notes")
+        doc.bullets(notes)
+    return doc
+
+
+def _caveats(results: ResultSet, overall: pd.DataFrame, d_overall: pd.DataFrame) -> list[str]:
+    notes = []
+    for family, sub in overall.groupby("family"):
+        if not np.isclose(sub["proportion"], 0.0).any():
+            notes.append(f"{family}: no 0% mix was run, so no deltas are reported for it.")
+    if results.predictions.empty:
+        notes.append("No predictions level: McNemar tests are unavailable; significance comes from bootstrap CIs.")
+    if overall["n_tasks"].nunique() > 1:
+        notes.append("Mixes were evaluated on different numbers of tasks: their overall accuracies are not "
+                     "strictly comparable (see the tasks column).")
+    n_ns = int((~d_overall["significant"]).sum())
+    if len(d_overall):
+        notes.append(f"{n_ns} of {len(d_overall)} overall comparisons against 0% are not significant (α as above).")
+    if overall["accuracy"].max() == 0:
+        notes.append("Every accuracy is 0 (a smoke run with tiny models?): the comparisons carry no information.")
+    return notes
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_report(experiments: list[str | Path] | str | Path, out_dir: str | Path, html: bool = False, *,
+                 n_boot: int = 2000, seed: int = 0, alpha: float = 0.05,
+                 progress: Callable[[str], None] = lambda msg: None) -> Path:
+    """Analyse one or more experiment folders together; write ``out_dir/report.md`` (+ report.html).
+
+    Figures go to ``out_dir/figures/``; the HTML embeds them and stands alone. Returns the
+    Markdown path.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    progress("loading results")
+    results = load_results(experiments)
+    doc = build_report(results, out_dir, n_boot=n_boot, seed=seed, alpha=alpha, progress=progress)
+    progress("writing")
+    path = out_dir / "report.md"
+    _write_text(path, doc.markdown(out_dir))
+    if html:
+        _write_text(out_dir / "report.html", doc.html(f"codemix report: {', '.join(e.name for e in results.experiments)}"))
+    return path

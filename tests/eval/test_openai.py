@@ -1,0 +1,137 @@
+"""The openai generation backend and the LLM answer extractor, against the loopback fake server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from codemix.eval import llm_extract
+from codemix.eval.backends.openai_backend import OpenAIGenerator
+from codemix.eval.cli import app
+from codemix.eval.extract import score_many, score_output
+from codemix.eval.llm_extract import LLMExtractor, configure_llm_extractor, parse_reply
+from codemix.eval.prompts import build_messages
+from codemix.eval.tasks import Example, get_task
+
+
+def _batch(n: int) -> dict:
+    task = get_task("multiarith")
+    rows = [json.dumps(build_messages(task, ex)) for ex in task.load(None, n, 0)]
+    return {"messages": np.array(rows, dtype=object), "example_id": np.arange(n)}
+
+
+def test_backend_adds_outputs_in_order_with_bounded_concurrency(fake_openai, monkeypatch):
+    monkeypatch.setenv("CODEMIX_TEST_KEY", "sk-test-secret")
+    lock, state = threading.Lock(), {"now": 0, "max": 0}
+
+    def responder(request):
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        time.sleep(0.05)
+        with lock:
+            state["now"] -= 1
+        return "Reply to: " + request["messages"][-1]["content"][:30]
+
+    fake_openai.responder = responder
+    gen = OpenAIGenerator(base_url=fake_openai.url, model="tiny-chat", api_key_env="CODEMIX_TEST_KEY", concurrency=3,
+                          max_retries=2, sampling={"temperature": 0.0, "max_new_tokens": 64, "stop": ["\nQ:"]})
+    batch = _batch(9)
+    out = gen(dict(batch))
+    assert list(out["example_id"]) == list(range(9))  # other columns pass through
+    for messages, output in zip(batch["messages"], out["output"]):
+        assert output == ("Reply to: " + json.loads(messages)[-1]["content"][:30]).strip()
+    assert 2 <= state["max"] <= 3
+    req = fake_openai.requests[0]
+    assert req["model"] == "tiny-chat" and req["temperature"] == 0.0 and req["max_tokens"] == 64
+    assert req["stop"] == ["\nQ:"] and req["messages"][0]["role"] == "user"
+    headers = {k.lower(): v for k, v in fake_openai.headers[0].items()}
+    assert headers["authorization"] == "Bearer sk-test-secret"
+    assert "sk-test-secret" not in repr(gen.client)
+
+
+def test_backend_retries_rate_limits_and_reports_failures(fake_openai, monkeypatch):
+    monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
+    fake_openai.responder = lambda r: "The answer is 4."
+    fake_openai.fail_first, fake_openai.fail_status, fake_openai.retry_after = 2, 429, 0.01
+    gen = OpenAIGenerator(fake_openai.url, "m", "CODEMIX_TEST_KEY", concurrency=1, max_retries=3, sampling={})
+    out = gen(_batch(3))
+    assert list(out["output"]) == ["The answer is 4."] * 3 and fake_openai.count == 5
+    fake_openai.count, fake_openai.fail_first, fake_openai.fail_status = 0, 100, 500
+    gen = OpenAIGenerator(fake_openai.url, "m", "CODEMIX_TEST_KEY", concurrency=1, max_retries=0, sampling={})
+    try:
+        gen(_batch(2))
+    except RuntimeError as err:
+        assert "2 of 2 requests failed" in str(err)
+    else:
+        raise AssertionError("a failing endpoint must not yield empty outputs")
+
+
+def test_llm_extractor_reads_replies_and_caches(fake_openai, tmp_path, monkeypatch):
+    monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
+    fake_openai.responder = lambda r: "$1,200." if "interest" in r["messages"][-1]["content"] else "NONE"
+    ex = LLMExtractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
+                      cache=tmp_path / "x.sqlite")
+    assert ex.extract("number", "The interest comes to twelve hundred.") == "1200"
+    assert ex.extract("number", "I am not sure.") is None
+    assert ex.extract("number", "The interest comes to twelve hundred.") == "1200"
+    assert fake_openai.count == 2  # the repeat came from the cache
+    first = fake_openai.requests[0]
+    assert first["temperature"] == 0 and "twelve hundred" in first["messages"][-1]["content"]
+    assert parse_reply("option", "(C)", None) == "C" and parse_reply("option", "NONE", None) is None
+    assert parse_reply("word", "Grandson.", ("son", "grandson")) == "grandson"
+
+
+def test_cascade_asks_the_llm_only_where_rules_find_nothing(fake_openai, tmp_path, monkeypatch):
+    monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
+    fake_openai.responder = lambda r: "yes"
+    configure_llm_extractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
+                            cache=tmp_path / "c.sqlite")
+    task, ex = get_task("coin_flip"), Example(id="1", question="q", gold="yes")
+    assert score_output(task, ex, "Two flips, so the answer is yes.", "cascade") == ("yes", True, "rules")
+    assert fake_openai.count == 0
+    assert score_output(task, ex, "Even number of flips, so heads remains on top.", "cascade") == ("yes", True, "llm")
+    assert score_output(task, ex, "The answer is no.", "llm") == ("yes", True, "llm")  # the (scripted) LLM decides
+    assert fake_openai.count == 2
+    outputs = ["The answer is no.", "Heads remains on top.", "Heads remains on top."]
+    scored = score_many([(task, ex, o) for o in outputs], "cascade")
+    assert scored == [("no", False, "rules"), ("yes", True, "llm"), ("yes", True, "llm")]
+    assert fake_openai.count == 3  # one new output; its repeat and the earlier one come from the cache
+    monkeypatch.setattr(llm_extract, "_configured", None)
+
+
+def test_agreement_cli_re_extracts_from_stored_outputs(fake_openai, tmp_path, monkeypatch):
+    monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
+    rows = [{"task": "multiarith", "output": "So 3 + 4 = 7. The answer is 7.", "extracted": "7"},
+            {"task": "multiarith", "output": "Hmm, no idea.", "extracted": None},
+            {"task": "coin_flip", "output": "The coin is tails up.", "extracted": "yes"}]
+    path = tmp_path / "predictions.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    runner = CliRunner()
+    result = runner.invoke(app, ["agreement", str(path), "--a", "rules", "--b", "stored"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "66.7%" in result.output  # 2 of 3 agree (the stored coin_flip extraction was wrong)
+    fake_openai.responder = lambda r: "7" if "3 + 4" in r["messages"][-1]["content"] else "NONE"
+    configure_llm_extractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
+                            cache=tmp_path / "a.sqlite")
+    result = runner.invoke(app, ["agreement", str(path), "--a", "rules", "--b", "llm"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "66.7%" in result.output and fake_openai.count == 3
+    monkeypatch.setattr(llm_extract, "_configured", None)
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"x": [1]}), bad)
+    result = runner.invoke(app, ["agreement", str(bad)])
+    assert result.exit_code == 2 and "missing column(s) output, task" in result.output
+
+
+def test_tasks_cli_lists_tasks_and_suites():
+    result = CliRunner().invoke(app, ["tasks"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for name in ("gsm8k", "babi16_induction", "reverse_list", "paper12", "smoke3"):
+        assert name in result.output

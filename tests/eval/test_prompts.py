@@ -1,0 +1,50 @@
+"""Prompts: zero-shot CoT by default, plain zero-shot and few-shot as options, right pieces in each."""
+
+from __future__ import annotations
+
+import pytest
+
+from codemix.eval.prompts import COT_TRIGGER, PROMPT_VERSION, build_messages, format_choices
+from codemix.eval.tasks import get_task, resolve_suite
+
+
+@pytest.mark.parametrize("name", resolve_suite("paper12"))
+def test_zero_shot_cot_has_question_instruction_and_trigger(name):
+    task = get_task(name)
+    ex = task.load(None, 1, 0)[0]
+    messages = build_messages(task, ex)
+    assert [m["role"] for m in messages] == ["user"]
+    text = messages[0]["content"]
+    assert text.startswith(ex.question.strip()[:40])
+    assert task.instruction in text and text.endswith(COT_TRIGGER)
+    assert text.index(ex.question.strip()[-20:]) < text.index(task.instruction) < text.index(COT_TRIGGER)
+    if ex.choices:
+        assert "Answer Choices: (A) " in text and all(c.split(")", 1)[-1] in text for c in ex.choices)
+    if task.answer_type != "yes_no":  # its instruction names both answers
+        assert f"answer is {ex.gold}" not in text and f"({ex.gold})." not in text  # no leaked answer
+
+
+def test_choices_are_lettered_once():
+    assert format_choices(["A)$61", "B)$65"]) == "Answer Choices: (A) $61 (B) $65"
+    assert format_choices(["05/01/2021", "02/23/2021"]) == "Answer Choices: (A) 05/01/2021 (B) 02/23/2021"
+    assert format_choices(None) == ""
+
+
+def test_zero_shot_has_no_trigger_and_few_shot_has_demonstrations():
+    task = get_task("gsm8k")
+    ex = task.load(None, 1, 0)[0]
+    plain = build_messages(task, ex, "zero_shot")
+    assert len(plain) == 1 and COT_TRIGGER not in plain[0]["content"]
+    shots = task.shots(3, seed=0)
+    few = build_messages(task, ex, "few_shot", shots)
+    assert [m["role"] for m in few] == ["user", "assistant"] * 3 + ["user"]
+    for shot, answer in zip(shots, few[1:6:2]):
+        assert answer["content"].endswith(f"The answer is {shot.gold}.")
+        assert shot.rationale in answer["content"]
+    assert few[-1]["content"] == build_messages(task, ex)[0]["content"]
+    option = get_task("aqua")
+    demo = build_messages(option, option.load(None, 1, 0)[0], "few_shot", option.shots(1, 0))[1]["content"]
+    assert demo.endswith(f"The answer is ({option.shots(1, 0)[0].gold}).")
+    with pytest.raises(ValueError, match="prompt style"):
+        build_messages(task, ex, "chain")
+    assert PROMPT_VERSION
