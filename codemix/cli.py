@@ -96,24 +96,15 @@ def families():
 
 def _mount() -> None:
     """Attach the stage packages' own commands (codemix data ..., codemix eval ..., codemix report)."""
+    from codemix.data.cli import app as data_app
+    from codemix.eval.cli import app as eval_app
+    from codemix.results.cli import report
     from codemix.sweep.plan import plan
 
+    app.add_typer(data_app, name="data", help="Ingest, inspect, classify, audit and mix IFT data.")
+    app.add_typer(eval_app, name="eval", help="Evaluation tasks and extractor agreement.")
+    app.command(help="Analyse one or more experiments: tables, figures, a Markdown/HTML report.")(report)
     app.command(help="Dry run: list a spec's trials, what is cached, and estimated GPU-hours.")(plan)
-    try:  # TEMP while the stage packages land
-        from codemix.data.cli import app as data_app
-        app.add_typer(data_app, name="data", help="Ingest, inspect, classify, audit and mix IFT data.")
-    except ImportError:
-        pass
-    try:
-        from codemix.eval.cli import app as eval_app
-        app.add_typer(eval_app, name="eval", help="Evaluation tasks and extractor agreement.")
-    except ImportError:
-        pass
-    try:
-        from codemix.results.cli import report
-        app.command(help="Analyse one or more experiments: tables, figures, a Markdown/HTML report.")(report)
-    except ImportError:
-        pass
 
 
 _mount()

@@ -8,7 +8,8 @@ from collections import defaultdict
 
 from codemix.config import EvalConfig, ModelConfig
 from codemix.eval.backends import BACKENDS
-from codemix.eval.extract import score_output
+from codemix.eval.extract import score_many
+from codemix.eval.llm_extract import llm_extractor_from_config
 from codemix.eval.prompts import PROMPT_VERSION, build_messages
 from codemix.eval.tasks import get_task, resolve_suite
 
@@ -19,7 +20,8 @@ def build_prompts(eval_cfg: EvalConfig) -> list[dict]:
     for name in resolve_suite(eval_cfg.suite):
         task = get_task(name)
         examples = task.load(eval_cfg.data_dir, eval_cfg.limit, eval_cfg.seed)
-        shots = task.shots(eval_cfg.num_shots, eval_cfg.seed) if eval_cfg.prompt == "few_shot" else []
+        shots = (task.shots(eval_cfg.num_shots, eval_cfg.seed, data_dir=eval_cfg.data_dir)
+                 if eval_cfg.prompt == "few_shot" else [])
         for ex in examples:
             rows.append({"task": name, "domain": task.domain, "example_id": ex.id, "gold": ex.gold,
                          "choices": json.dumps(list(ex.choices) if ex.choices else None),
@@ -41,12 +43,15 @@ def score(rows: list[dict], eval_cfg: EvalConfig) -> tuple[list[dict], list[dict
     """Extract answers and compute per-task accuracy. Returns (predictions, scores)."""
     from codemix.eval.tasks import Example
 
-    predictions, by_task = [], defaultdict(list)
+    if eval_cfg.extractor != "rules":
+        llm_extractor_from_config(eval_cfg)  # one client (concurrency, cache) for the whole batch
+    items = []
     for r in rows:
-        task = get_task(r["task"])
         choices = json.loads(r["choices"])
-        example = Example(id=r["example_id"], question="", gold=r["gold"], choices=tuple(choices) if choices else None)
-        extracted, correct, used = score_output(task, example, r["output"], eval_cfg.extractor)
+        items.append((get_task(r["task"]), Example(id=r["example_id"], question="", gold=r["gold"],
+                                                   choices=tuple(choices) if choices else None), r["output"]))
+    predictions, by_task = [], defaultdict(list)
+    for r, (extracted, correct, used) in zip(rows, score_many(items, eval_cfg.extractor)):
         predictions.append({"task": r["task"], "domain": r["domain"], "example_id": r["example_id"],
                             "prompt": r.get("prompt") or r["messages"], "output": r["output"],
                             "extracted": extracted, "gold": r["gold"], "correct": bool(correct), "extractor": used})

@@ -144,14 +144,20 @@ def mcnemar(b: int, c: int) -> tuple[float, str]:
     return math.erfc(math.sqrt(stat / 2)), "chi2"
 
 
-def _paired(predictions: pd.DataFrame, a: tuple, b: tuple) -> pd.DataFrame:
+PAIR = ["seed", "task", "example_id"]  # what makes two predictions of different mixes a pair
+
+
+def _by_mix(predictions: pd.DataFrame) -> dict[tuple, pd.DataFrame]:
+    """Each mix's predictions (columns PAIR + correct), one row per example."""
+    return {cond: sub[PAIR + ["correct"]].drop_duplicates(PAIR)
+            for cond, sub in predictions.groupby(CONDITION, sort=False)}
+
+
+def _paired(by_mix: dict[tuple, pd.DataFrame], a: tuple, b: tuple) -> pd.DataFrame:
     """Examples evaluated under both mixes: columns seed, task, example_id, correct_a, correct_b."""
-    keys = ["seed", "task", "example_id"]
-    sides = []
-    for cond in (a, b):
-        mask = np.logical_and.reduce([predictions[c] == v for c, v in zip(CONDITION, cond)])
-        sides.append(predictions.loc[mask, keys + ["correct"]].drop_duplicates(keys))
-    return sides[0].merge(sides[1], on=keys, suffixes=("_a", "_b"))
+    if a not in by_mix or b not in by_mix:
+        return pd.DataFrame(columns=PAIR + ["correct_a", "correct_b"])
+    return by_mix[a].merge(by_mix[b], on=PAIR, suffixes=("_a", "_b"))
 
 
 def _discordant(pairs: pd.DataFrame) -> tuple[int, int]:
@@ -166,7 +172,8 @@ def compare(results: ResultSet, family: str, a: float, b: float, *, task: str | 
     Returns n_pairs, b (right under ``a`` only), c (right under ``b`` only), p_value and method
     ("exact" / "chi2"); p_value is NaN when no example was evaluated under both mixes.
     """
-    pairs = _paired(results.predictions, (family, code_language, corruption, a), (family, code_language, corruption, b))
+    a, b = (family, code_language, float(corruption), round(a, 6)), (family, code_language, float(corruption), round(b, 6))
+    pairs = _paired(_by_mix(results.predictions), a, b)
     if task is not None:
         pairs = pairs[pairs["task"] == task]
     if domain is not None:
@@ -188,6 +195,7 @@ def deltas(results: ResultSet, level: str = "overall", *, baseline: float = 0.0,
     scores = results.scores
     tasks = task_order(scores)
     mixes = _mixes(scores, tasks, max(n_boot, 1), seed)
+    by_mix = _by_mix(results.predictions)
     lo, hi = (1 - confidence) / 2, 1 - (1 - confidence) / 2
     rows = []
     for cond, mix in mixes.items():
@@ -197,7 +205,7 @@ def deltas(results: ResultSet, level: str = "overall", *, baseline: float = 0.0,
         base = same if same in mixes else next((c for c in mixes if c[0] == cond[0] and np.isclose(c[3], baseline)), None)
         if base is None:
             continue
-        pairs = _paired(results.predictions, cond, base)
+        pairs = _paired(by_mix, cond, base)
         for scope, (domain, idx) in _scopes(tasks, level).items():
             acc, base_acc = float(_nanmean(mix.point[idx], 0)), float(_nanmean(mixes[base].point[idx], 0))
             if np.isnan(acc) or np.isnan(base_acc):
@@ -244,9 +252,9 @@ def best_proportions(results: ResultSet | pd.DataFrame, level: str = "task", *, 
 def fit_curves(results: ResultSet | pd.DataFrame, level: str = "overall", *, min_points: int = 5) -> pd.DataFrame:
     """Quadratic fit of accuracy vs proportion where a family has ``min_points`` distinct proportions.
 
-    accuracy ~ a p^2 + b p + c, least squares over the mean accuracy at each proportion; argmax
-    is the fitted optimum within the observed range (within [0, 1]). Columns: family,
-    code_language, corruption, scope, domain, n_points, a, b, c, r2, argmax, max_accuracy,
+    accuracy ~ a p^2 + b p + c, least squares over the mean accuracy at each proportion; ``optimum``
+    maximises the fit within the range of proportions run (inside [0, 1]). Columns: family,
+    code_language, corruption, scope, domain, n_points, a, b, c, r2, optimum, optimum_accuracy,
     best_observed.
     """
     table = accuracy_table(results, level, n_boot=0)
@@ -264,7 +272,7 @@ def fit_curves(results: ResultSet | pd.DataFrame, level: str = "overall", *, min
         r2 = 1 - ((y - np.polyval(coef, x)) ** 2).sum() / ss_tot if ss_tot > 0 else float("nan")
         best = int(np.argmax(fitted))
         rows.append({**dict(zip(GROUP + ["scope"], key)), "domain": sub["domain"].iloc[0], "n_points": len(sub),
-                     "a": coef[0], "b": coef[1], "c": coef[2], "r2": r2, "argmax": float(candidates[best]),
-                     "max_accuracy": float(fitted[best]), "best_observed": float(x[np.argmax(y)])})
-    cols = GROUP + ["scope", "domain", "n_points", "a", "b", "c", "r2", "argmax", "max_accuracy", "best_observed"]
+                     "a": coef[0], "b": coef[1], "c": coef[2], "r2": r2, "optimum": float(candidates[best]),
+                     "optimum_accuracy": float(fitted[best]), "best_observed": float(x[np.argmax(y)])})
+    cols = GROUP + ["scope", "domain", "n_points", "a", "b", "c", "r2", "optimum", "optimum_accuracy", "best_observed"]
     return pd.DataFrame(rows, columns=cols)

@@ -139,7 +139,7 @@ def domain_lines(domains: pd.DataFrame, path: str | Path) -> Path:
         ax.grid(alpha=0.3)
         _note_if_flat(ax, table.loc[table["scope"] == domain, "accuracy"])
     axes[0].set_ylabel("accuracy (mean over the domain's tasks)")
-    axes[0].set_ylim(0, _top(table["ci_high"].fillna(table["accuracy"])))
+    axes[0].set_ylim(-0.02, _top(table["ci_high"].fillna(table["accuracy"])))  # points at 0 stay visible
     axes[-1].legend(title="family", fontsize=8, title_fontsize=8, bbox_to_anchor=(1.02, 1), loc="upper left")
     fig.suptitle("Accuracy per domain vs coding proportion (95% bootstrap CI)", fontsize=11, y=1.03)
     return _save(fig, path)
@@ -208,9 +208,9 @@ def fit_figure(table: pd.DataFrame, fits: pd.DataFrame, family: str, path: str |
             x = np.linspace(pts["proportion"].min(), pts["proportion"].max(), 200)
             ax.plot(x, np.polyval([fit["a"], fit["b"], fit["c"]], x), color=color, lw=1.4,
                     label=f"quadratic fit, R²={fit['r2']:.2f}" if np.isfinite(fit["r2"]) else "quadratic fit")
-            ax.axvline(fit["argmax"], color=color, ls="--", lw=0.9)
-            ax.plot([fit["argmax"]], [fit["max_accuracy"]], marker="*", ms=13, color="#ff4d4d",
-                    markeredgecolor="black", zorder=5, label=f"optimum p*={fit['argmax']:.2f}")
+            ax.axvline(fit["optimum"], color=color, ls="--", lw=0.9)
+            ax.plot([fit["optimum"]], [fit["optimum_accuracy"]], marker="*", ms=13, color="#ff4d4d",
+                    markeredgecolor="black", zorder=5, label=f"optimum p*={fit['optimum']:.2f}")
         ax.set_title(scope, fontsize=10)
         ax.set_xlabel("coding proportion")
         ax.set_xlim(-0.04, 1.04)
@@ -220,7 +220,7 @@ def fit_figure(table: pd.DataFrame, fits: pd.DataFrame, family: str, path: str |
         ax.legend(fontsize=7, loc="best")
     axes[0].set_ylabel("accuracy (mean over tasks)")
     sel = table[(table["family"] == family) & table["scope"].isin(scopes)]
-    axes[0].set_ylim(0, _top(pd.concat([sel["ci_high"].fillna(sel["accuracy"]), fits["max_accuracy"]])))
+    axes[0].set_ylim(-0.02, _top(pd.concat([sel["ci_high"].fillna(sel["accuracy"]), fits["optimum_accuracy"]])))
     fig.suptitle(f"{family}: accuracy vs coding proportion, quadratic fit and its optimum", fontsize=11, y=1.03)
     return _save(fig, path)
 

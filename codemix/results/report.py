@@ -14,9 +14,9 @@ import base64
 import html as htmllib
 import os
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,13 @@ import yaml
 
 from codemix import __version__
 from codemix.results import analysis
-from codemix.results.figures import group_label, mix_label, proportion_label, render_figures
+from codemix.results.figures import (
+    group_label,
+    mix_label,
+    proportion_label,
+    render_figures,
+)
 from codemix.results.load import ResultSet, load_results
-
 
 # ----------------------------------------------------------------------------- a document, two renderings
 
@@ -130,7 +134,8 @@ def _md_table(df: pd.DataFrame) -> str:
     if df.empty:
         return "_(none)_"
     head = "| " + " | ".join(_md_cell(c) for c in df.columns) + " |"
-    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(df.columns))) + "|"
+    numeric = [i > 0 and df[c].astype(str).str.match(r"^[-+–]?[\d.*–]").all() for i, c in enumerate(df.columns)]
+    rule = "|" + "|".join("---:" if right else "---" for right in numeric) + "|"
     rows = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join([head, rule, *rows])
 
@@ -213,14 +218,14 @@ def _configuration(doc: Document, results: ResultSet) -> None:
 def _method(doc: Document, n_boot: int, alpha: float) -> None:
     doc.heading("How to read this report")
     doc.bullets([
-        "Task accuracy = correct / examples of a trial, averaged over seeds. **Domain and overall accuracies are "
-        "means over tasks** (as in the paper), not over examples.",
-        f"Brackets: 95% percentile bootstrap CI ({n_boot} resamples, seeded): examples resampled within each task, "
-        "and seeds resampled first when a mix has several.",
-        f"Δ = accuracy minus the same family's 0% (General) mix. p: McNemar's test on per-example correctness, "
-        f"paired by (seed, task, example), pooled over the tasks in scope (exact binomial below "
-        f"{analysis.EXACT_BELOW} discordant pairs). **n.s.** marks a Δ not significant at α = {alpha}; without "
-        "predictions, significance means the (unpaired) bootstrap CI of Δ excludes 0.",
+        ("Task accuracy = correct / examples of a trial, averaged over seeds. **Domain and overall accuracies are "
+         "means over tasks** (as in the paper), not over examples."),
+        (f"Brackets: 95% percentile bootstrap CI ({n_boot} resamples, seeded): examples resampled within each task, "
+         "and seeds resampled first when a mix has several."),
+        (f"Δ = accuracy minus the same family's 0% (General) mix. p: McNemar's test on per-example correctness, "
+         f"paired by (seed, task, example), pooled over the tasks in scope (exact binomial below "
+         f"{analysis.EXACT_BELOW} discordant pairs). **n.s.** marks a Δ not significant at α = {alpha}; without "
+         "predictions, significance means the (unpaired) bootstrap CI of Δ excludes 0."),
     ])
 
 
@@ -265,7 +270,7 @@ def _domains(doc: Document, domain: pd.DataFrame, overall: pd.DataFrame, d_domai
 def _tasks(doc: Document, task: pd.DataFrame, d_task: pd.DataFrame, figures: dict) -> None:
     doc.heading("Accuracy per task")
     doc.text("Accuracy per task and coding proportion; the best per task in **bold**.")
-    labelled = _with_labels(task)
+    labelled, shown = _with_labels(task), set()
     for group, sub in labelled.groupby("group", sort=False):
         doc.heading(group, 3)
         best = sub.groupby("scope")["accuracy"].transform("max")
@@ -276,9 +281,10 @@ def _tasks(doc: Document, task: pd.DataFrame, d_task: pd.DataFrame, figures: dic
         wide = wide.reindex(columns=list(dict.fromkeys(sub["mix"])))
         wide = wide.reset_index().set_index("scope").reindex(order).reset_index()
         doc.table(wide.fillna("–").rename(columns={"scope": "task"}))
-        key = f"heatmap/{sub['family'].iloc[0]}"
-        if key in figures and figures[key] not in [b[1] for b in doc.blocks if b[0] == "image"]:
-            doc.image(figures[key], f"{group}: task x proportion heatmap")
+        family = sub["family"].iloc[0]
+        if f"heatmap/{family}" in figures and family not in shown:  # one heatmap per family holds all its mixes
+            doc.image(figures[f"heatmap/{family}"], f"{family}: task x proportion heatmap")
+            shown.add(family)
     if not d_task.empty:
         doc.details("Per-task change against the 0% mix, with McNemar p-values")
         d = _with_labels(d_task)
@@ -318,7 +324,7 @@ def _fits(doc: Document, fits: pd.DataFrame, figures: dict) -> None:
     doc.table(pd.DataFrame({"family": f["group"], "scope": f["scope"], "points": f["n_points"],
                             "a": f["a"].map("{:+.3f}".format), "b": f["b"].map("{:+.3f}".format),
                             "c": f["c"].map("{:.3f}".format), "R²": f["r2"].map("{:.2f}".format),
-                            "p*": f["argmax"].map(proportion_label), "fitted max": f["max_accuracy"].map("{:.3f}".format),
+                            "p*": f["optimum"].map(proportion_label), "fitted max": f["optimum_accuracy"].map("{:.3f}".format),
                             "best observed": f["best_observed"].map(proportion_label)}))
     for key, path in figures.items():
         if key.startswith("fit/"):
@@ -404,18 +410,11 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_report(experiments: list[str | Path] | str | Path, out_dir: str | Path, html: bool = False, *,
-                 n_boot: int = 2000, seed: int = 0, alpha: float = 0.05,
-                 progress: Callable[[str], None] = lambda msg: None) -> Path:
-    """Analyse one or more experiment folders together; write ``out_dir/report.md`` (+ report.html).
-
-    Figures go to ``out_dir/figures/``; the HTML embeds them and stands alone. Returns the
-    Markdown path.
-    """
+def save_report(results: ResultSet, out_dir: str | Path, html: bool = False, *, n_boot: int = 2000, seed: int = 0,
+                alpha: float = 0.05, progress: Callable[[str], None] = lambda msg: None) -> Path:
+    """Write ``out_dir/report.md`` (+ a self-contained report.html) for loaded results; returns the Markdown path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    progress("loading results")
-    results = load_results(experiments)
     doc = build_report(results, out_dir, n_boot=n_boot, seed=seed, alpha=alpha, progress=progress)
     progress("writing")
     path = out_dir / "report.md"
@@ -423,3 +422,16 @@ def write_report(experiments: list[str | Path] | str | Path, out_dir: str | Path
     if html:
         _write_text(out_dir / "report.html", doc.html(f"codemix report: {', '.join(e.name for e in results.experiments)}"))
     return path
+
+
+def write_report(experiments: list[str | Path] | str | Path, out_dir: str | Path, html: bool = False, *,
+                 n_boot: int = 2000, seed: int = 0, alpha: float = 0.05,
+                 progress: Callable[[str], None] = lambda msg: None) -> Path:
+    """Analyse one or more experiment folders together; write ``out_dir/report.md`` (+ report.html).
+
+    Figures go to ``out_dir/figures/``; the HTML embeds them and stands alone. Identical trials
+    met in several experiments count once. Returns the Markdown path.
+    """
+    progress("loading results")
+    results = load_results(experiments)
+    return save_report(results, out_dir, html, n_boot=n_boot, seed=seed, alpha=alpha, progress=progress)

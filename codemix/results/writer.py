@@ -32,7 +32,7 @@ def read_level(experiment: Store, level: str) -> pa.Table:
     """Concatenate every trial's file at one level (an empty table with the schema if none)."""
     schema = LEVELS[level]
     names = experiment.list(f"results/{level}", suffix=".parquet")
-    tables = [experiment.read_parquet(f"results/{level}/{n}").cast(schema) for n in names]
+    tables = [_conform(experiment.read_parquet(f"results/{level}/{n}"), schema) for n in names]
     return pa.concat_tables(tables) if tables else schema.empty_table()
 
 
@@ -45,3 +45,10 @@ def collect_results(experiment: Store) -> pa.Table:
                                  ("task", "ascending")])
     experiment.write_parquet("results.parquet", scores.cast(SCORES_SCHEMA))
     return scores
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Cast to the current schema; columns added since the file was written come back as nulls."""
+    columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
+               else pa.nulls(table.num_rows, f.type) for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)

@@ -184,34 +184,19 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
 
 
 def finish(spec: SweepSpec, experiment: Store) -> pa.Table:
-    """Write results.parquet and print a family x proportion table."""
-    from codemix.results.writer import read_level
+    """Write results.parquet and print the accuracy tables (and any failed trials)."""
+    from rich.console import Console
+
+    from codemix.results.cli import print_summary
+    from codemix.results.load import load_results
 
     table = collect_results(experiment)
-    trials = read_level(experiment, "trials")
-    print_summary(table, trials, experiment.url())
-    return table
-
-
-def print_summary(scores: pa.Table, trials: pa.Table, where: str) -> None:
-    """A small rich table: mean accuracy per family x proportion, per domain and overall."""
-    from rich.console import Console
-    from rich.table import Table
-
+    results = load_results([experiment.url()], predictions=False)
+    print_summary(results)
     console = Console()
-    if scores.num_rows:
-        df = scores.to_pandas()
-        overall = df.groupby(["family", "proportion"])["accuracy"].mean().rename("overall")
-        domains = df.pivot_table(index=["family", "proportion"], columns="domain", values="accuracy", aggfunc="mean")
-        summary = domains.join(overall)
-        table = Table(title=f"accuracy (mean over tasks) — {where}/results.parquet")
-        for col in ["family", "proportion", *summary.columns]:
-            table.add_column(str(col), justify="right")
-        for (family, proportion), row in summary.iterrows():
-            table.add_row(family, f"{proportion:.2f}", *[f"{v:.3f}" for v in row.values])
-        console.print(table)
-    failed = [t for t in trials.to_pylist() if t["status"] != "ok"]
-    for t in failed:
-        console.print(f"[red]failed[/red] {t['family']} p={t['proportion']}: {t['error'].splitlines()[0]}")
-    if failed:
-        console.print(f"{len(failed)} trial(s) failed; `codemix resume {where} --retry-failed` reruns them")
+    console.print(f"results: {experiment.url()}/results.parquet ({table.num_rows} rows); "
+                  f"report: codemix report {experiment.url()}")
+    if not results.failed.empty:
+        console.print(f"{len(results.failed)} trial(s) failed; `codemix resume {experiment.url()} --retry-failed` "
+                      "reruns them")
+    return table

@@ -175,6 +175,7 @@ def train_loop_per_worker(config: dict) -> dict:
                 # Test hook: the whole sweep driver dies mid-training (after this checkpoint is collected).
                 time.sleep(5 * float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2")))
                 os.killpg(int(os.environ["CODEMIX_TEST_KILL_PGID"]), 9)
+                os._exit(1)  # Ray workers run in their own process group: die with the driver
     return {"losses": losses, "resumed_from": start_step, "tokens": tokens_seen, "seconds": compute_s}
 
 

@@ -6,7 +6,7 @@ from codemix.config import ModelConfig
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
 from codemix.train.loop import collate
 from codemix.train.tokenize import IGNORE_INDEX, pack_examples, tokenize_mix
-from conftest import demo_conversations
+from helpers import demo_conversations
 
 
 def summed_nll(model, batch):

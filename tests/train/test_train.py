@@ -12,7 +12,7 @@ from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
 from codemix.storage import Store
 from codemix.train import fine_tune
-from conftest import demo_conversations
+from helpers import demo_conversations
 
 pytestmark = pytest.mark.timeout(300)
 
