@@ -27,6 +27,12 @@ def _overrides(values: list[str]) -> dict:
     return out
 
 
+def _exit_on_failed_trials(outcome) -> None:
+    """Exit code 3 when the sweep finished but some trials failed (recorded in the results)."""
+    if outcome.failed:
+        raise typer.Exit(3)
+
+
 def _fail(err: Exception) -> None:
     console.print(f"[red]error:[/red] {err}")
     raise typer.Exit(2)
@@ -48,7 +54,7 @@ def run(spec: str = typer.Argument(..., help="Sweep spec YAML, e.g. sweeps/smoke
     if storage:
         overrides["storage"] = storage
     try:
-        run_sweep(load_spec(spec, overrides), address=address)
+        _exit_on_failed_trials(run_sweep(load_spec(spec, overrides), address=address))
     except SpecError as err:
         _fail(err)
 
@@ -61,7 +67,7 @@ def resume(path: str = typer.Argument(..., help="Experiment folder, e.g. runs/sm
     from codemix.sweep import resume as resume_sweep
 
     try:
-        resume_sweep(path, retry_failed=retry_failed, address=address)
+        _exit_on_failed_trials(resume_sweep(path, retry_failed=retry_failed, address=address))
     except SpecError as err:
         _fail(err)
 

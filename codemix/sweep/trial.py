@@ -226,10 +226,11 @@ def _kill_point(experiment: Store, point: str) -> None:
     during the mix, training or evaluation of a given trial, or right after it finished.
     """
     target = os.environ.get("CODEMIX_TEST_KILL_AT", "")
-    if not target.startswith(point + "@"):
-        return
-    if _count_attempt_dirs(experiment) >= int(target.split("@")[1]):
+    if target.startswith(point + "@") and _count_attempt_dirs(experiment) >= int(target.split("@")[1]):
         os.killpg(int(os.environ["CODEMIX_TEST_KILL_PGID"]), signal.SIGKILL)
+    target = os.environ.get("CODEMIX_TEST_FAIL_AT", "")  # same, but the trial raises (and is recorded)
+    if target.startswith(point + "@") and _count_attempt_dirs(experiment) == int(target.split("@")[1]):
+        raise RuntimeError(f"injected failure at {target}")
 
 
 def _count_attempt_dirs(experiment: Store) -> int:

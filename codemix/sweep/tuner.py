@@ -7,6 +7,7 @@ launches its own Ray Train run (Train V2 inside Tune) and a Ray Data evaluation.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -133,8 +134,8 @@ def _run_config(spec: SweepSpec, store: Store):
 
 
 def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None,
-              num_cpus: int | None = None) -> pa.Table:
-    """Run every trial of a sweep; returns (and writes) ``<storage>/<name>/results.parquet``."""
+              num_cpus: int | None = None) -> SweepOutcome:
+    """Run every trial of a sweep; writes ``<storage>/<name>/results.parquet`` and returns it with failures."""
     from ray import tune
 
     spec = as_spec(spec)
@@ -153,7 +154,7 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
 
 
 def resume(path: str | Path, *, retry_failed: bool = False, address: str | None = None,
-           num_cpus: int | None = None) -> pa.Table:
+           num_cpus: int | None = None) -> SweepOutcome:
     """Continue an interrupted sweep: unfinished trials rerun (from their cached stages), finished ones never.
 
     ``retry_failed`` also reruns trials that ended in an error.
@@ -183,7 +184,16 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     return finish(spec, experiment)
 
 
-def finish(spec: SweepSpec, experiment: Store) -> pa.Table:
+@dataclass
+class SweepOutcome:
+    """What a finished (or resumed) sweep produced."""
+
+    path: str  # the experiment folder
+    results: pa.Table  # results.parquet: one row per trial x task
+    failed: list[dict]  # trials that ended in an error: family, proportion, seed, error
+
+
+def finish(spec: SweepSpec, experiment: Store) -> SweepOutcome:
     """Write results.parquet and print the accuracy tables (and any failed trials)."""
     from rich.console import Console
 
@@ -199,4 +209,5 @@ def finish(spec: SweepSpec, experiment: Store) -> pa.Table:
     if not results.failed.empty:
         console.print(f"{len(results.failed)} trial(s) failed; `codemix resume {experiment.url()} --retry-failed` "
                       "reruns them")
-    return table
+    failed = results.failed[["trial_key", "family", "proportion", "seed", "error"]].to_dict("records")
+    return SweepOutcome(experiment.url(), table, failed)

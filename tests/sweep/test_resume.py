@@ -34,11 +34,13 @@ def small_spec(storage: Path, name: str = "resume") -> Path:
     return path
 
 
-def driver(args: list[str], kill_at: str | None = None, timeout: float = 600) -> int:
+def driver(args: list[str], kill_at: str | None = None, fail_at: str | None = None, timeout: float = 600) -> int:
     """Run `codemix ARGS` in a new process group; with kill_at, the hook SIGKILLs that group."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODEMIX_TEST_")}
     if kill_at:
         env["CODEMIX_TEST_KILL_AT"] = kill_at
+    if fail_at:
+        env["CODEMIX_TEST_FAIL_AT"] = fail_at
     proc = subprocess.Popen([sys.executable, "-m", "codemix.cli", *args], cwd=REPO, env=env,
                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -48,7 +50,7 @@ def driver(args: list[str], kill_at: str | None = None, timeout: float = 600) ->
         raise
     finally:
         _reap_group(proc.pid)
-    if proc.returncode not in (0, -signal.SIGKILL):
+    if proc.returncode not in (0, 3, -signal.SIGKILL):
         print(out.decode()[-5000:])
     return proc.returncode
 
@@ -87,7 +89,7 @@ def attempts(experiment: Path) -> dict[str, int]:
     return {d.name: len(list(d.glob("*.json"))) for d in (experiment / "attempts").iterdir()}
 
 
-@pytest.mark.parametrize("kill_at", ["mix@2", "train_step@1:2", "eval@2", "between@1"])
+@pytest.mark.parametrize("kill_at", ["mix@2", "train_step@1:2", "eval@2"])
 def test_kill_anywhere_then_resume_gives_identical_tables_without_redoing_stages(tmp_path, reference, kill_at):
     spec = small_spec(tmp_path)
     experiment = tmp_path / "resume"
@@ -122,3 +124,43 @@ def test_kill_anywhere_then_resume_gives_identical_tables_without_redoing_stages
         interrupted = [t for t in trials if runs[t["trial_key"]] == 2]
         assert [stages[t["trial_key"]] for t in interrupted] == [{"mix": "cached", "train": "cached",
                                                                   "eval": "computed"}]
+
+
+def test_failed_trial_is_recorded_sweep_continues_and_retry_failed_reruns_it(tmp_path, reference):
+    spec = small_spec(tmp_path)
+    experiment = tmp_path / "resume"
+    assert driver(["run", str(spec)], fail_at="eval@1") == 3  # finished, with a failed trial
+    trials = pq.read_table(experiment / "results" / "trials").to_pylist()
+    assert sorted(t["status"] for t in trials) == ["error", "ok"]  # the sweep went on to the next trial
+    failed = next(t for t in trials if t["status"] == "error")
+    assert "RuntimeError: injected failure at eval@1" in failed["error"]
+    assert len(pq.read_table(experiment / "results.parquet")) == 3  # only the finished trial's tasks
+
+    assert driver(["resume", str(experiment)]) == 3  # a plain resume leaves failed trials alone
+    assert attempts(experiment)[failed["trial_key"]] == 1
+
+    assert driver(["resume", str(experiment), "--retry-failed"]) == 0
+    assert tables(experiment) == reference
+    retried = next(t for t in pq.read_table(experiment / "results" / "trials").to_pylist()
+                   if t["trial_key"] == failed["trial_key"])
+    assert json.loads(retried["stages"]) == {"mix": "cached", "train": "cached", "eval": "computed"}
+
+
+def test_smoke_sweep_killed_after_first_trial_resumes_without_rerunning_it(tmp_path):
+    """The README's demo sweep (6 trials), SIGKILLed right after its first trial finished."""
+    experiment = tmp_path / "smoke"
+    args = ["run", str(REPO / "sweeps" / "smoke.yaml"), "--storage", str(tmp_path), "--set", "eval.limit=1"]
+    assert driver(args, kill_at="between@1") == -signal.SIGKILL
+    first = {p.stem: p.stat().st_mtime_ns for p in (experiment / "results" / "trials").glob("*.parquet")}
+    assert len(first) == 1
+
+    assert driver(["resume", str(experiment)]) == 0
+
+    results = pq.read_table(experiment / "results.parquet").to_pylist()
+    trials = {(r["family"], r["proportion"]) for r in results}
+    assert trials == {(f, p) for f in ("llama", "mistral") for p in (0.0, 0.5, 1.0)}
+    assert len({(r["trial_key"], r["task"]) for r in results}) == len(results) == 6 * 12  # each trial once
+    runs = attempts(experiment)
+    assert len(runs) == 6 and all(n == 1 for n in runs.values())  # nothing started twice
+    for key, mtime in first.items():
+        assert (experiment / "results" / "trials" / f"{key}.parquet").stat().st_mtime_ns == mtime
