@@ -257,6 +257,19 @@ class SweepSpec(_Section):
     search: SearchConfig = Field(default_factory=SearchConfig)
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
 
+    @field_validator("storage")
+    @classmethod
+    def _no_credentials_in_storage(cls, v: str):
+        from urllib.parse import parse_qs, urlsplit
+
+        if "://" in v:
+            parts = urlsplit(v)
+            secret = {"access_key", "secret_key", "session_token"} & set(parse_qs(parts.query))
+            if "@" in parts.netloc or secret:
+                raise ValueError("credentials in the storage URI would be written to spec.yaml and the result "
+                                 "tables; use the environment (AWS_ACCESS_KEY_ID, ...) or an instance profile")
+        return v
+
 
 class SpecError(ValueError):
     """A sweep spec that cannot run; the message names the file and field."""

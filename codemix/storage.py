@@ -59,10 +59,21 @@ class Store:
         return sub
 
     def url(self, *parts: str) -> str:
-        """A path or URI that pyarrow (and Ray) can open from any process: local path or scheme://..."""
+        """A path or URI that pyarrow can open from any process: a local path or scheme://...?options."""
         if self.is_local or "://" not in self.uri:
             return self.path(*parts)
-        return "/".join([self.uri.rstrip("/"), *[p.strip("/") for p in parts if p]])
+        base, sep, query = self.uri.partition("?")  # e.g. ?endpoint_override=host:port&scheme=http
+        return "/".join([base.rstrip("/"), *[p.strip("/") for p in parts if p]]) + sep + query
+
+    def parent_url(self) -> str:
+        """The URI (or path) of the folder containing this store's root."""
+        base, sep, query = self.url().partition("?")
+        return base.rstrip("/").rsplit("/", 1)[0] + sep + query
+
+    @property
+    def name(self) -> str:
+        """The last component of the root (an experiment's name)."""
+        return self.path().rstrip("/").rsplit("/", 1)[-1]
 
     # ---- files
 

@@ -45,13 +45,15 @@ def load_tokenizer(source: str, chat_template: str = "auto", trust_remote_code: 
     return tok
 
 
-def load_causal_lm(source: str, dtype=None, trust_remote_code: bool = False, device_map=None):
+def load_causal_lm(source: str, dtype=None, trust_remote_code: bool = False, device_map=None, quantization=None):
     """Load a causal LM from an id, a directory of merged weights, or a LoRA adapter directory."""
     from transformers import AutoModelForCausalLM
 
     kwargs = dict(dtype=dtype, trust_remote_code=trust_remote_code, use_safetensors=True)
     if device_map is not None:
         kwargs["device_map"] = device_map
+    if quantization is not None:
+        kwargs.update(quantization_config=quantization, device_map=device_map or {"": 0})
     base = _base_if_adapter(source)
     model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
     if base != source:
@@ -66,3 +68,20 @@ def _base_if_adapter(source: str) -> str:
     if marker.exists():
         return json.loads(marker.read_text())["base"]
     return source
+
+
+def merged_copy(source: str, out_dir: str | Path) -> str:
+    """A folder with full (merged) weights for ``source``: itself, or adapter merged into its base.
+
+    Engines such as vLLM load plain weight folders; merging once is simpler than per-request adapters.
+    """
+    if not (Path(source) / ADAPTER_BASE_FILE).exists():
+        return source
+    out = Path(out_dir)
+    if not (out / "config.json").exists():
+        model = load_causal_lm(source)
+        model.save_pretrained(out, safe_serialization=True)
+        load_tokenizer(source).save_pretrained(out)
+        if (Path(source) / TINY_MARKER).exists():
+            (out / TINY_MARKER).write_text((Path(source) / TINY_MARKER).read_text())
+    return str(out)

@@ -126,7 +126,7 @@ def _tune_config(spec: SweepSpec):
 def _run_config(spec: SweepSpec, store: Store):
     from ray import tune
 
-    return tune.RunConfig(name=spec.name, storage_path=store.url(), storage_filesystem=None if store.is_local
+    return tune.RunConfig(name=spec.name, storage_path=store.path(), storage_filesystem=None if store.is_local
                           else store.fs, failure_config=tune.FailureConfig(max_failures=0), verbose=1)
 
 
@@ -166,15 +166,15 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     if not experiment.exists(SPEC_FILE):
         raise SpecError(f"{path}: not a codemix experiment (no {SPEC_FILE})")
     data = yaml.safe_load(experiment.read_bytes(SPEC_FILE))
-    parent = path.rstrip("/").rsplit("/", 1)[0] if "/" in path.rstrip("/") else "."
-    spec = as_spec(parse_spec({**data, "storage": parent}, f"{path}/{SPEC_FILE}"))
+    spec = as_spec(parse_spec({**data, "name": experiment.name, "storage": experiment.parent_url()},
+                              f"{path}/{SPEC_FILE}"))
     store = Store(spec.storage)
     pool_key, pool_hash = prepare_data(spec, store)
     init_ray(address, num_cpus)
     trainable = _trainable(spec, pool_key, pool_hash)
     fs = None if store.is_local else store.fs
-    if tune.Tuner.can_restore(experiment.url(), storage_filesystem=fs):
-        tuner = tune.Tuner.restore(experiment.url(), trainable, resume_unfinished=True, resume_errored=False,
+    if tune.Tuner.can_restore(experiment.path(), storage_filesystem=fs):
+        tuner = tune.Tuner.restore(experiment.path(), trainable, resume_unfinished=True, resume_errored=False,
                                    restart_errored=retry_failed, param_space=param_space(spec),
                                    storage_filesystem=fs)
     else:  # killed before Tune saved any state: start the experiment again (stages come from the cache)

@@ -84,7 +84,20 @@ def build_model(source: str, cfg: TrainConfig, lora_targets: list[str], dtype, t
     """Load the base model and wrap it for LoRA when asked."""
     from codemix.models.loading import load_causal_lm
 
-    model = load_causal_lm(source, dtype=dtype, trust_remote_code=trust_remote_code)
+    quantization = None
+    if cfg.method == "lora" and cfg.lora.quantize_4bit:  # QLoRA: a 4-bit NF4 base under bf16 adapters
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        if not torch.cuda.is_available():
+            raise RuntimeError("train.lora.quantize_4bit (QLoRA) needs a CUDA GPU and bitsandbytes")
+        quantization = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                          bnb_4bit_compute_dtype=torch.bfloat16, bnb_4bit_use_double_quant=True)
+    model = load_causal_lm(source, dtype=dtype, trust_remote_code=trust_remote_code, quantization=quantization)
+    if quantization is not None:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
     if cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable()
         model.config.use_cache = False

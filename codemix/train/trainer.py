@@ -78,7 +78,7 @@ def fine_tune(*, store: Store, mix_key: str, mix_hash: str, family: str, model_s
                            "trust_remote_code": model_cfg.trust_remote_code},
         scaling_config=ScalingConfig(num_workers=resources.num_workers, use_gpu=use_gpu, resources_per_worker=per_worker),
         run_config=RunConfig(
-            name=f"train-{train_hash}", storage_path=store.url("_cache/train_runs"),
+            name=f"train-{train_hash}", storage_path=store.path("_cache/train_runs"),
             storage_filesystem=None if store.is_local else store.fs,
             failure_config=FailureConfig(max_failures=train_cfg.max_failures, controller_failure_limit=3),
             checkpoint_config=CheckpointConfig(num_to_keep=2), callbacks=callbacks),

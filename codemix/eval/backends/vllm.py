@@ -17,6 +17,9 @@ def vllm_processor(model_path: str, eval_cfg):
         raise RuntimeError("eval.backend 'vllm' needs the gpu extra: pip install 'codemix[gpu]'") from err
     from ray.data.llm import build_processor, vLLMEngineProcessorConfig
 
+    from codemix.models.loading import merged_copy
+
+    model_path = merged_copy(model_path, f"{model_path.rstrip('/')}-merged")
     sampling = eval_cfg.sampling
     params = {"temperature": sampling.temperature, "max_tokens": sampling.max_new_tokens,
               **({"stop": sampling.stop} if sampling.stop else {})}
