@@ -179,7 +179,8 @@ def s3_bucket(monkeypatch):
                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
         monkeypatch.setenv(key, value)
     query = f"?endpoint_override={host}:{port}&scheme=http&region=us-east-1"
-    fs, _ = pafs.FileSystem.from_uri(f"s3://codemix-test{query}")
+    fs = pafs.S3FileSystem(endpoint_override=f"{host}:{port}", scheme="http", region="us-east-1",
+                           allow_bucket_creation=True)
     fs.create_dir("codemix-test")
     yield f"s3://codemix-test/sweeps{query}", fs
     server.stop()
