@@ -10,6 +10,7 @@ fp32 master and two moments), divided across GPUs by ZeRO-3, plus activations.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import typer
 
@@ -57,8 +58,12 @@ def estimate_memory_gb(params_b: float, method: str, gpus: int) -> float:
 
 
 def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan], dict]:
-    """Plan every grid point: stage hashes, cache status, tokens, GPU-hours and memory fit."""
-    from codemix.data import prepare_pool
+    """Plan every grid point: stage hashes, cache status, tokens, GPU-hours and memory fit.
+
+    Planning spends nothing: when the configured classifier is a paid LLM whose labels are not
+    cached yet, the pool is labelled with the offline heuristic for the estimate (and said so).
+    """
+    from codemix.data import pool_hash, prepare_pool
     from codemix.eval.runner import build_prompts
     from codemix.models.tiny import codemix_home
     from codemix.storage import Store
@@ -67,9 +72,22 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
 
     spec = as_spec(spec)
     store = Store(spec.storage)
-    pool, pool_hash, _ = prepare_pool(spec.data, codemix_home() / "data")
+    data_cfg, labels = spec.data, spec.data.classifier.name
+    if labels != "heuristic" and not (codemix_home() / "data" / "pools" / pool_hash(spec.data)).exists():
+        data_cfg = spec.data.model_copy(update={"classifier": spec.data.classifier.model_copy(
+            update={"name": "heuristic"})})
+        labels = f"heuristic (estimate: the {spec.data.classifier.name!r} labels are not cached yet)"
+    pool, pool_key, _ = prepare_pool(data_cfg, codemix_home() / "data")
     words = [sum(len(t["content"].split()) for t in turns) for turns in pool.column("turns").to_pylist()]
     tokens_per_example = min(spec.train.max_length, TOKENS_PER_WORD * sum(words) / max(len(words), 1))
+    from codemix.data import MixInfeasibleError, check_mix_feasible
+
+    infeasible = []
+    for p, lang in sorted({(p.proportion, p.code_language) for p in grid_points(spec)}):
+        try:
+            check_mix_feasible(pool, spec.mix, p, lang)
+        except MixInfeasibleError as err:
+            infeasible.append(f"mix.total = {spec.mix.total} at proportion {p:g} ({lang}): {err}")
     prompts = build_prompts(spec.eval)
     prompt_tokens = sum(TOKENS_PER_WORD * len(p["messages"].split()) for p in prompts)
     gen_tokens = prompt_tokens + len(prompts) * spec.eval.sampling.max_new_tokens
@@ -77,7 +95,7 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     n_gpus = spec.resources.num_workers * max(spec.resources.gpus_per_worker, 0)
     plans = []
     for point in grid_points(spec):
-        hashes = stage_hashes(spec, point, pool_hash)
+        hashes = stage_hashes(spec, point, pool_key)
         cached = {"mix": store.is_complete(f"_cache/mixes/{hashes['mix']}"),
                   "train": store.is_complete(f"_cache/checkpoints/{hashes['train']}"),
                   "eval": store.is_complete(f"_cache/predictions/{hashes['eval']}")}
@@ -88,15 +106,36 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
         eval_h = 0.0 if cached["eval"] else 2 * params * gen_tokens / (gpu_info["flops"] * GENERATE_UTILISATION) / 3600
         memory = estimate_memory_gb(params / 1e9, spec.train.method, n_gpus) if n_gpus else None
         plans.append(TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory))
-    assumptions = {"gpu": gpu, "gpu_bf16_tflops": gpu_info["flops"] / 1e12, "train_mfu": TRAIN_MFU,
+    assumptions = {"labels": labels, "pool": len(words), "gpu": gpu, "gpu_bf16_tflops": gpu_info["flops"] / 1e12, "train_mfu": TRAIN_MFU,
                    "generate_utilisation": GENERATE_UTILISATION, "tokens_per_example": round(tokens_per_example),
-                   "eval_prompts": len(prompts), "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info["memory_gb"]}
+                   "eval_prompts": len(prompts), "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info["memory_gb"],
+                   "infeasible": infeasible}
     return plans, assumptions
 
 
-def check_fits(plans: list[TrialPlan], assumptions: dict, spec: SweepSpec) -> list[str]:
-    """Problems that would make trials fail on the cluster, found before any GPU is rented."""
+def check_fits(plans: list[TrialPlan], assumptions: dict, spec: SweepSpec,
+               cluster: dict | None = None) -> list[str]:
+    """Problems that would make trials fail on the cluster, found before any GPU is rented.
+
+    ``cluster`` is a Ray cluster-launcher config (cluster.yaml): every training worker must fit
+    on one node type, and a trial's workers on the nodes the autoscaler may start.
+    """
     problems = []
+    if cluster:
+        r = spec.resources
+        nodes = [(name, t.get("resources", {}), t.get("max_workers", cluster.get("max_workers", 0)))
+                 for name, t in cluster.get("available_node_types", {}).items()]
+        fits = [(name, res, n) for name, res, n in nodes
+                if res.get("GPU", 0) >= r.gpus_per_worker and res.get("CPU", 0) >= r.cpus_per_worker]
+        if not fits:
+            problems.append(f"no node type in the cluster has {r.gpus_per_worker:g} GPU(s) and "
+                            f"{r.cpus_per_worker:g} CPU(s) for one training worker")
+        else:
+            per_node = [min(res.get("GPU", 0) // max(r.gpus_per_worker, 1e-9) if r.gpus_per_worker else 10**6,
+                            res.get("CPU", 0) // r.cpus_per_worker) * n for _, res, n in fits]
+            if sum(per_node) < r.num_workers:
+                problems.append(f"a trial needs {r.num_workers} workers of {r.gpus_per_worker:g} GPU(s); the "
+                                f"cluster's node types can hold at most {int(sum(per_node))}")
     if spec.model.size != "tiny" and assumptions["gpus_per_trial"] == 0:
         problems.append(f"model.size {spec.model.size!r} with resources.gpus_per_worker = 0: real models need GPUs")
     for p in plans:
@@ -109,32 +148,40 @@ def check_fits(plans: list[TrialPlan], assumptions: dict, spec: SweepSpec) -> li
 
 
 def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
-         gpu: str = typer.Option("A100-80GB", help=f"GPU type for estimates: {', '.join(GPU_TABLE)}.")):
+         gpu: str = typer.Option("A100-80GB", help=f"GPU type for estimates: {', '.join(GPU_TABLE)}."),
+         cluster: Optional[str] = typer.Option(None, help="cluster.yaml to check that every trial fits on it."),
+         set_: list[str] = typer.Option([], "--set", help="Override a field: --set data.source=PATH.")):
     """Dry run: list the trials, what is cached, and estimated GPU-hours."""
+    import yaml
     from rich.console import Console
     from rich.table import Table
 
+    from codemix.cli import _overrides
+
     console = Console()
     try:
-        s = load_spec(spec)
+        s = load_spec(spec, _overrides(set_))
         plans, assumptions = plan_sweep(s, gpu)
     except (SpecError, KeyError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2)
-    table = Table(title=f"plan: {s.name} ({len(plans)} trials)")
-    for col in ["family", "p", "seed", "lang", "corrupt", "params", "mix", "train", "eval", "GPU-h train",
-                "GPU-h eval", "GB/GPU"]:
-        table.add_column(col, justify="right")
-    mark = {True: "[green]cached[/green]", False: "todo"}
+    console = Console(width=max(console.width, 110))
+    table = Table(title=f"plan: {s.name} ({len(plans)} trials; stages: [green]✓[/green] cached, · to run)")
+    for col in ["family", "p", "seed", "lang", "corr", "params", "mix", "train", "eval", "train GPU-h",
+                "eval GPU-h", "GB/GPU"]:
+        table.add_column(col, justify="right", no_wrap=True)
+    mark = {True: "[green]✓[/green]", False: "·"}
     for p in plans:
         table.add_row(p.point.family, f"{p.point.proportion:g}", str(p.point.seed), p.point.code_language,
                       f"{p.point.corruption:g}", f"{p.params_b:g}B", mark[p.cached["mix"]], mark[p.cached["train"]],
                       mark[p.cached["eval"]], f"{p.gpu_hours_train:.2f}", f"{p.gpu_hours_eval:.2f}",
                       f"{p.memory_per_gpu_gb:.0f}" if p.memory_per_gpu_gb else "-")
     console.print(table)
+    infeasible = assumptions.pop("infeasible", [])
     total = sum(p.gpu_hours_train + p.gpu_hours_eval for p in plans)
     console.print(f"total ≈ {total:.1f} GPU-hours on {gpu}; assumptions: {assumptions}")
-    problems = check_fits(plans, assumptions, s)
+    problems = check_fits(plans, assumptions, s, yaml.safe_load(open(cluster)) if cluster else None)
+    problems += infeasible
     for problem in problems:
         console.print(f"[red]will not fit:[/red] {problem}")
     if problems:
