@@ -106,8 +106,8 @@ def _math_score(text: str, user: str, lower: str, tokens: set[str]) -> int:
     return maths
 
 
-def score(turns: list[dict]) -> tuple[int, int]:
-    """(coding score, maths score) of a conversation."""
+def _first_signals(turns: list[dict]) -> tuple[str, str, str, set, int]:
+    """The texts every score reads, and the code score from fences and the user's words."""
     text = "\n".join(t["content"][:_TURN_CHARS] for t in turns)
     user = "\n".join(t["content"][:_TURN_CHARS] for t in turns if t["role"] == "user")
     code = 0
@@ -115,20 +115,18 @@ def score(turns: list[dict]) -> tuple[int, int]:
         code += 3 if any(tag.lower() in _PROGRAMMING_TAGS for tag in _FENCE_TAG.findall(text)) else 2
     lower = user.lower()
     tokens = set(_TOKEN.findall(lower))
-    code += 2 * _code_signals(text) + _user_code_score(user, lower, tokens)
-    return code, _math_score(text, user, lower, tokens)
+    return text, user, lower, tokens, code + _user_code_score(user, lower, tokens)
+
+
+def score(turns: list[dict]) -> tuple[int, int]:
+    """(coding score, maths score) of a conversation."""
+    text, user, lower, tokens, code = _first_signals(turns)
+    return code + 2 * _code_signals(text), _math_score(text, user, lower, tokens)
 
 
 def label(turns: list[dict]) -> str:
     """coding / math / other by the scores above (stops early once coding is certain)."""
-    text = "\n".join(t["content"][:_TURN_CHARS] for t in turns)
-    user = "\n".join(t["content"][:_TURN_CHARS] for t in turns if t["role"] == "user")
-    code = 0
-    if "```" in text:
-        code += 3 if any(tag.lower() in _PROGRAMMING_TAGS for tag in _FENCE_TAG.findall(text)) else 2
-    lower = user.lower()
-    tokens = set(_TOKEN.findall(lower))
-    code += _user_code_score(user, lower, tokens)
+    text, user, lower, tokens, code = _first_signals(turns)
     if code < 4:
         code += 2 * _code_signals(text)
     if code >= 4:
