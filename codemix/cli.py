@@ -117,6 +117,7 @@ _mount()
 
 
 def main() -> None:
+    """Entry point of the `codemix` command."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     app()
 

@@ -89,6 +89,8 @@ class ModelConfig(_Section):
 
 
 class LoraConfig(_Section):
+    """LoRA adapter settings (peft), used when train.method is 'lora'."""
+
     r: int = Field(16, ge=1)
     alpha: int = Field(32, ge=1)
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
@@ -126,6 +128,8 @@ class TrainConfig(_Section):
 
 
 class SamplingConfig(_Section):
+    """Decoding settings, stored with every evaluation."""
+
     max_new_tokens: int = Field(256, ge=1)
     temperature: float = Field(0.0, ge=0, description="0 = greedy.")
     stop: list[str] = Field(default_factory=list)

@@ -34,10 +34,12 @@ def canonical_json(obj: Any) -> bytes:
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:
+    """Write canonical JSON atomically (temp file, then rename)."""
     atomic_write_bytes(path, canonical_json(obj))
 
 
 def atomic_write_parquet(path: str | Path, table: pa.Table) -> None:
+    """Write a Parquet file atomically (temp file, then rename)."""
     buf = io.BytesIO()
     pq.write_table(table, buf)
     atomic_write_bytes(path, buf.getvalue())

@@ -47,6 +47,7 @@ def source_fingerprint(cfg: DataConfig) -> list:
 
 
 def clean_options(cfg: DataConfig) -> CleanOptions:
+    """The cleaning options a DataConfig asks for."""
     return CleanOptions(language=cfg.language, max_tokens=cfg.max_tokens, keep_prompt_only=cfg.keep_prompt_only)
 
 

@@ -33,6 +33,8 @@ TOKENS_PER_WORD = 1.35
 
 @dataclass
 class TrialPlan:
+    """One trial of a plan: its stage hashes, cache status and cost estimates."""
+
     point: object
     hashes: dict
     cached: dict

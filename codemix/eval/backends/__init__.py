@@ -66,4 +66,5 @@ def openai_stage(ds, model_path: str, eval_cfg, model_cfg):
 
 
 def decode_messages(column) -> list[list[dict]]:
+    """The ``messages`` column (JSON strings) back to lists of chat messages."""
     return [json.loads(m) for m in column]

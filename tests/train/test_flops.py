@@ -1,0 +1,87 @@
+"""FLOPs per token against hand-computed values, parameter counts against real models, GPU peaks, MFU."""
+
+from __future__ import annotations
+
+import pytest
+import transformers
+
+from codemix.train.flops import PEAK_FLOPS_ENV, flops_per_token, mfu, param_counts, peak_flops
+
+TINY = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, vocab_size=300)
+
+
+def llama2_7b():
+    return transformers.LlamaConfig(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32,
+                                    num_attention_heads=32, num_key_value_heads=32, vocab_size=32000,
+                                    max_position_embeddings=4096, tie_word_embeddings=False)
+
+
+@pytest.mark.parametrize("cls,extra", [
+    ("LlamaConfig", {}), ("MistralConfig", {}), ("Qwen2Config", {}), ("GemmaConfig", {"head_dim": 32}),
+    ("LlamaConfig", {"attention_bias": True, "mlp_bias": True}), ("LlamaConfig", {"tie_word_embeddings": True}),
+])
+def test_param_counts_match_instantiated_models(cls, extra):
+    config = getattr(transformers, cls)(**TINY, **extra)
+    model = transformers.AutoModelForCausalLM.from_config(config)
+    assert param_counts(config)["total"] == sum(p.numel() for p in model.parameters())
+
+
+def test_tiny_llama_twin_by_hand():
+    config = transformers.LlamaConfig(**TINY, tie_word_embeddings=True, max_position_embeddings=2048)
+    # per layer: q, o 64x64; k, v 64x32 (2 kv heads of 16); gate, up, down 64x128
+    per_layer = 2 * 64 * 64 + 2 * 64 * 32 + 3 * 64 * 128
+    matmul = 2 * per_layer + 64 * 300  # + the LM head (tied, but still a matmul)
+    assert flops_per_token(config, seq_len=256) == 6 * matmul + 12 * 2 * 64 * 256
+    assert flops_per_token(config) == 6 * matmul + 12 * 2 * 64 * 2048  # default T: max positions
+    lora = 1000
+    assert flops_per_token(config, seq_len=256, lora_params=lora) == 4 * matmul + 6 * lora + 12 * 2 * 64 * 256
+
+
+def test_llama2_7b():
+    config = llama2_7b()
+    counts = param_counts(config)
+    assert counts["total"] == 6_738_415_616  # the published parameter count of Llama-2-7b-hf
+    assert counts["non_embedding"] == pytest.approx(6.476e9, rel=1e-3)
+    attention = 12 * 32 * 4096 * 4096
+    # 6 x non-embedding + attention (Kaplan-style N); ours adds the LM head matmul, +1.7%
+    assert flops_per_token(config, 4096) == pytest.approx(6 * counts["non_embedding"] + attention, rel=0.02)
+    assert flops_per_token(config, 4096) == 6 * (6_476_005_376 + 4096 * 32000) + attention
+    full, lora = flops_per_token(config, 2048), flops_per_token(config, 2048, lora_params=40_000_000)
+    assert 0.65 < lora / full < 0.72  # LoRA saves about a third: no weight gradients for the base
+
+
+def test_gemma_attention_width_is_heads_times_head_dim():
+    # Gemma-7B: hidden 3072 but 16 heads x 256 = 4096 wide attention; published 8.54B parameters
+    config = transformers.GemmaConfig(hidden_size=3072, intermediate_size=24576, num_hidden_layers=28,
+                                      num_attention_heads=16, num_key_value_heads=16, head_dim=256,
+                                      vocab_size=256000)
+    assert param_counts(config)["total"] == 8_537_680_896
+    assert flops_per_token(config, 1000) - flops_per_token(config, 1) == 12 * 28 * 4096 * 999
+
+
+@pytest.mark.parametrize("name,peak", [
+    ("NVIDIA H100 80GB HBM3", 989e12), ("NVIDIA H100 PCIe", 756e12), ("NVIDIA H100 NVL", 835e12),
+    ("NVIDIA H200", 989e12), ("NVIDIA A100-SXM4-80GB", 312e12), ("NVIDIA A100-PCIE-40GB", 312e12),
+    ("NVIDIA L40S", 362e12), ("NVIDIA L4", 121e12), ("NVIDIA A10G", 70e12), ("NVIDIA A10", 125e12),
+    ("NVIDIA GeForce RTX 4090", 165e12), ("Tesla V100-SXM2-16GB", None), ("Some Future GPU", None),
+])
+def test_peak_flops_by_name(name, peak, monkeypatch):
+    monkeypatch.delenv(PEAK_FLOPS_ENV, raising=False)
+    assert peak_flops(name) == peak
+
+
+def test_peak_flops_cpu_and_override(monkeypatch):
+    import torch
+
+    monkeypatch.setenv(PEAK_FLOPS_ENV, "1e14")
+    assert peak_flops("cpu") is None and peak_flops(torch.device("cpu")) is None  # no MFU on CPU
+    assert peak_flops("Some Future GPU") == 1e14
+
+
+def test_mfu():
+    # 8 H100s at 3000 tokens/s each on Llama-2-7B at T=4096: 8*3000*4.608e10 / (8*989e12) = 13.98%
+    fpt = flops_per_token(llama2_7b(), 4096)
+    assert mfu(8 * 3000, fpt, 8, 989e12) == pytest.approx(3000 * fpt / 989e12)
+    assert mfu(8 * 3000, fpt, 8, 989e12) == pytest.approx(0.1398, abs=1e-4)
+    assert mfu(1000, fpt, 1, None) is None
