@@ -157,15 +157,15 @@ def _js_toggle(rng):
 
 def _js_unique(rng):
     nums = _numbers(rng, 7, 1, 9)
-    return ("remove duplicate values from an array",
+    return (f"remove the duplicates from an array like {nums}",
             f"const values = {nums};\nconst unique = [...new Set(values)];\nconsole.log(unique);")
 
 
 def _js_capitalize(rng):
-    word = _pick(rng, _WORDS)
-    return ("capitalize the first letter of every word in a string",
+    text = f"the {_pick(rng, _WORDS)} and the {_pick(rng, _WORDS)}"
+    return (f"capitalize every word of a string such as '{text}'",
             f"const titleCase = (s) => s.replace(/\\b\\w/g, (c) => c.toUpperCase());\n"
-            f"console.log(titleCase('the {word} and the {_pick(rng, _WORDS)}'));")
+            f"console.log(titleCase('{text}'));")
 
 
 # ----------------------------------------------------------------------------- sql
@@ -202,7 +202,7 @@ def _sql_create(rng):
 
 
 def _sql_update(rng):
-    cls, a, b = _pick(rng, _ENTITIES)
+    cls, _, b = _pick(rng, _ENTITIES)
     table, n, v = cls.lower() + "s", rng.randint(1, 9999), rng.randint(1, 999)
     return (f"set the {b} of the row with id {n} in {table} to {v}",
             f"UPDATE {table}\nSET {b} = {v}\nWHERE id = {n};")
@@ -221,7 +221,7 @@ def _sql_duplicates(rng):
 
 
 def _sql_monthly(rng):
-    parent, child, fk = _pick(rng, _TABLES)
+    child = _pick(rng, _TABLES)[1]
     col = _pick(rng, ["amount", "price", "quantity", "duration"])
     return (f"compute the average {col} per month in {child}",
             f"SELECT DATE_TRUNC('month', created_at) AS month, AVG({col}) AS avg_{col}\nFROM {child}\n"
@@ -310,14 +310,14 @@ def _java_class(rng):
 
 def _java_max(rng):
     nums = _numbers(rng, 6)
-    return ("find the largest value in a List<Integer>",
+    return (f"find the largest value in a List<Integer> such as {nums}",
             f"List<Integer> values = List.of({', '.join(map(str, nums))});\n"
             "int max = Collections.max(values);\nSystem.out.println(max);")
 
 
 def _java_wordcount(rng):
     words = " ".join(rng.choice(_WORDS) for _ in range(5))
-    return ("count how often each word appears in a sentence",
+    return (f"count how often each word appears in \"{words}\"",
             f"String text = \"{words}\";\nMap<String, Integer> counts = new HashMap<>();\n"
             "for (String w : text.split(\"\\\\s+\")) {\n    counts.merge(w, 1, Integer::sum);\n}\nSystem.out.println(counts);")
 
@@ -334,7 +334,7 @@ def _java_fizzbuzz(rng):
 
 def _cpp_sum(rng):
     nums = _numbers(rng, 5)
-    return ("sum the elements of a std::vector<int>",
+    return (f"sum the elements of a std::vector<int> holding {nums}",
             "#include <iostream>\n#include <numeric>\n#include <vector>\n\nint main() {\n"
             f"    std::vector<int> v{{{', '.join(map(str, nums))}}};\n"
             "    std::cout << std::accumulate(v.begin(), v.end(), 0) << '\\n';\n}")
@@ -344,7 +344,7 @@ def _cpp_sort(rng):
     nums = _numbers(rng, 6)
     order = _pick(rng, ["descending", "ascending"])
     cmp = "std::greater<int>()" if order == "descending" else "std::less<int>()"
-    return (f"sort a vector in {order} order",
+    return (f"sort the vector {nums} in {order} order",
             f"#include <algorithm>\n#include <functional>\n#include <vector>\n\nstd::vector<int> v{{{', '.join(map(str, nums))}}};\n"
             f"std::sort(v.begin(), v.end(), {cmp});")
 

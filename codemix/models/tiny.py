@@ -17,7 +17,7 @@ from pathlib import Path
 
 from codemix.models.families import Family, get_family
 
-TINY_VERSION = "tiny-v1"
+TINY_VERSION = "tiny-v2"
 TINY_MARKER = "codemix_tiny.json"
 _TINY_SHAPE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                    num_key_value_heads=2, max_position_embeddings=2048)

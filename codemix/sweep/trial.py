@@ -185,7 +185,8 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
     finished = datetime.now(timezone.utc)
     overall = sum(s["accuracy"] for s in scores) / len(scores) if scores else None
     trial = {"status": "ok", "overall_accuracy": overall, "train_loss": train_metrics.get("loss"),
-             "train_tokens_per_s": train_metrics.get("tokens_per_s"), "train_seconds": t1 - t0,
+             "train_tokens_per_s": train_metrics.get("tokens_per_s"), "train_mfu": train_metrics.get("mfu"),
+             "train_seconds": t1 - t0,
              "eval_seconds": t2 - t1, "stages": json.dumps(stages), "config": config_json,
              "started_at": started, "finished_at": finished}
     write_trial_results(experiment, trial_key, provenance, trial,

@@ -128,7 +128,7 @@ def peak_flops(device=None) -> float | None:
     if os.environ.get(PEAK_FLOPS_ENV):
         return float(os.environ[PEAK_FLOPS_ENV])
     for pattern, peak in _PEAK_BF16:
-        if re.search(pattern, name, re.I):
+        if re.search(pattern, name, re.IGNORECASE):
             return peak
     return None
 

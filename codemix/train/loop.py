@@ -17,7 +17,6 @@ from pathlib import Path
 from codemix.config import TrainConfig
 from codemix.train.tokenize import IGNORE_INDEX
 
-STATE_FILE = "trainer_state.pt"
 
 
 def schedule(n_examples: int, cfg: TrainConfig, world: int) -> tuple[int, int]:
@@ -112,61 +111,56 @@ def build_model(source: str, cfg: TrainConfig, lora_targets: list[str], dtype, t
 
 def train_loop_per_worker(config: dict) -> dict:
     """Ray Train entry point. ``config``: train (TrainConfig dict), model_source, examples_path, seed, ..."""
+    import pyarrow.parquet as pq
     import ray.train
     import torch
-    from ray.train.torch import get_device, prepare_model
+    from ray.train.torch import get_device
+
+    from codemix.models import get_family
+    from codemix.train.engine import create_engine
+    from codemix.train.flops import flops_per_token, mfu, peak_flops
 
     cfg = TrainConfig.model_validate(config["train"])
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     device = get_device()
     use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
-    dtype = torch.bfloat16 if use_bf16 else torch.float32
     seed = config["seed"] + cfg.seed_offset
     torch.manual_seed(seed)
 
-    import pyarrow.parquet as pq
-
     examples = pq.read_table(config["examples_path"]).to_pylist()
     accum, total_steps = schedule(len(examples), cfg, world)
-    model = build_model(config["model_source"], cfg, config.get("lora_targets", []), dtype,
-                        config.get("trust_remote_code", False))
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
-                                  weight_decay=cfg.weight_decay)
+    model = build_model(config["model_source"], cfg, config.get("lora_targets", []),
+                        torch.bfloat16 if use_bf16 else torch.float32, config.get("trust_remote_code", False))
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    fpt = flops_per_token(model.config, seq_len=cfg.max_length,
+                          lora_params=sum(p.numel() for p in trainable) if cfg.method == "lora" else None)
+    optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, total_steps))
+    engine = create_engine(model, optimizer, scheduler, cfg, get_family(config["family"]), world, accum,
+                           use_bf16, device)
 
     step, losses, start_step = 0, [], 0
     checkpoint = ray.train.get_checkpoint()
     if checkpoint:
         with checkpoint.as_directory() as d:
-            state = torch.load(Path(d) / STATE_FILE, weights_only=False)
-        _unwrapped_load(model, state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+            state = engine.load(Path(d))
         step = start_step = state["step"]
         losses = state["losses"]
-    model = prepare_model(model)  # device placement, and DDP when world > 1
-    model.train()
+    engine.model.train()
 
-    pad_id = config["pad_token_id"]
+    pad_id, peak = config["pad_token_id"], peak_flops(device)
     tokens_seen, compute_s = 0, 0.0  # throughput counts training steps, not checkpoint writes
     window = []
     while step < total_steps:
         t_step = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
         step_loss = 0.0
         for a in range(accum):
             idx = micro_batch_indices(step * accum + a, len(examples), cfg.micro_batch_size, world, rank, seed)
             batch = collate([examples[i] for i in idx], pad_id)
             tokens_seen += batch.pop("n_tokens")
-            batch = {k: v.to(device) for k, v in batch.items()}
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16 and device.type == "cuda"):
-                loss = model(**batch, use_cache=False).loss / accum
-            loss.backward()
-            step_loss += loss.item()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
+            step_loss += engine.micro_step({k: v.to(device) for k, v in batch.items()})
+        engine.step()
         step += 1
         compute_s += time.perf_counter() - t_step
         losses.append(step_loss)
@@ -174,61 +168,37 @@ def train_loop_per_worker(config: dict) -> dict:
         if not math.isfinite(step_loss):
             raise FloatingPointError(f"loss is {step_loss} at step {step}")
         if step == total_steps or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
+            tokens_per_s = tokens_seen * world / max(compute_s, 1e-9)
             metrics = {"step": step, "total_steps": total_steps, "loss": sum(window) / len(window),
-                       "tokens_per_s": tokens_seen * world / max(compute_s, 1e-9), "resumed_from": start_step,
+                       "tokens_per_s": tokens_per_s, "flops_per_token": fpt,
+                       "mfu": mfu(tokens_per_s, fpt, world, peak), "resumed_from": start_step,
                        "threads": torch.get_num_threads()}
             window = []
-            _report_with_checkpoint(model, optimizer, scheduler, step, losses, metrics, rank, config, step == total_steps)
-            if config.get("fail_at_step") == step and not checkpoint and rank == 0:
-                # Test hook: kill this worker once the controller has collected this checkpoint
-                # (it polls workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S), to exercise resume.
-                time.sleep(5 * float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2")))
-                os._exit(1)
-            if config.get("kill_at_step") == step and not checkpoint and rank == 0:
-                # Test hook: the whole sweep driver dies mid-training (after this checkpoint is collected).
-                time.sleep(5 * float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2")))
-                os.killpg(int(os.environ["CODEMIX_TEST_KILL_PGID"]), 9)
-                os._exit(1)  # Ray workers run in their own process group: die with the driver
+            _report_with_checkpoint(engine, step, losses, metrics, rank, step == total_steps)
+            _test_hooks(config, step, rank, resumed=checkpoint is not None)
     return {"losses": losses, "resumed_from": start_step, "tokens": tokens_seen, "seconds": compute_s}
 
 
-def _unwrapped(model):
-    return model.module if hasattr(model, "module") else model
-
-
-def _trainable_state(model) -> dict:
-    """Weights to checkpoint: the adapter only for LoRA (the base is frozen), else everything."""
-    inner = _unwrapped(model)
-    if hasattr(inner, "peft_config"):
-        from peft import get_peft_model_state_dict
-
-        return get_peft_model_state_dict(inner)
-    return inner.state_dict()
-
-
-def _unwrapped_load(model, state_dict):
-    inner = _unwrapped(model)
-    if hasattr(inner, "peft_config"):
-        from peft import set_peft_model_state_dict
-
-        set_peft_model_state_dict(inner, state_dict)
-    else:
-        inner.load_state_dict(state_dict)
-
-
-def _report_with_checkpoint(model, optimizer, scheduler, step, losses, metrics, rank, config, final):
-    """Every rank reports; rank 0 attaches the checkpoint (trainer state, plus HF weights at the end)."""
+def _report_with_checkpoint(engine, step, losses, metrics, rank, final):
+    """Every rank reports; rank 0 (every rank when state is sharded) attaches its checkpoint files."""
     import ray.train
-    import torch
 
     with tempfile.TemporaryDirectory() as d:
-        ckpt = None
-        if rank == 0:
-            inner = _unwrapped(model)
-            torch.save({"model": _trainable_state(model), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "step": step, "losses": losses}, Path(d) / STATE_FILE)
-            if final:
-                inner.save_pretrained(Path(d) / "model", safe_serialization=True)
+        engine.save(Path(d), rank, {"step": step, "losses": losses})
+        if final:
+            engine.export(Path(d) / "model", rank)
+            if rank == 0:
                 (Path(d) / "metrics.json").write_text(json.dumps({**metrics, "losses": losses}))
-            ckpt = ray.train.Checkpoint.from_directory(d)
-        ray.train.report(metrics, checkpoint=ckpt)
+        attach = rank == 0 or engine.sharded
+        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d) if attach else None)
+
+
+def _test_hooks(config: dict, step: int, rank: int, resumed: bool) -> None:
+    """Failure injection for the resume tests, once the controller has collected this checkpoint
+    (it polls workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S)."""
+    if resumed or rank != 0 or step not in (config.get("fail_at_step"), config.get("kill_at_step")):
+        return
+    time.sleep(5 * float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2")))
+    if config.get("kill_at_step") == step:  # the whole sweep driver dies mid-training
+        os.killpg(int(os.environ["CODEMIX_TEST_KILL_PGID"]), 9)
+    os._exit(1)  # this worker dies (Ray workers run in their own process group)

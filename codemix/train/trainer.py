@@ -74,7 +74,7 @@ def fine_tune(*, store: Store, mix_key: str, mix_hash: str, family: str, model_s
         train_loop_per_worker,
         train_loop_config={"train": train_cfg.model_dump(), "model_source": model_source, "seed": seed,
                            "examples_path": examples_url, "pad_token_id": tokenizer.pad_token_id,
-                           "lora_targets": get_family(family).lora_targets, "fail_at_step": fail_at_step, "kill_at_step": kill_at_step,
+                           "family": family, "lora_targets": get_family(family).lora_targets, "fail_at_step": fail_at_step, "kill_at_step": kill_at_step,
                            "trust_remote_code": model_cfg.trust_remote_code},
         scaling_config=ScalingConfig(num_workers=resources.num_workers, use_gpu=use_gpu, resources_per_worker=per_worker),
         run_config=RunConfig(

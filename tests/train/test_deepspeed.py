@@ -71,8 +71,8 @@ def deepspeed_single_process():
 
     deepspeed = pytest.importorskip("deepspeed", reason="deepspeed is not installed (the 'gpu' extra)")
     with pytest.MonkeyPatch.context() as mp:
-        for k, v in dict(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), RANK="0", WORLD_SIZE="1",
-                         LOCAL_RANK="0").items():
+        for k, v in {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "RANK": "0", "WORLD_SIZE": "1",
+                     "LOCAL_RANK": "0"}.items():
             mp.setenv(k, v)
         # The CPU backend JIT-compiles a shared-memory allreduce op (about a minute, needs a C++
         # compiler) that one process never uses. deepspeed.comm re-exports the name ``torch``,

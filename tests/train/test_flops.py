@@ -7,8 +7,8 @@ import transformers
 
 from codemix.train.flops import PEAK_FLOPS_ENV, flops_per_token, mfu, param_counts, peak_flops
 
-TINY = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=2, vocab_size=300)
+TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "vocab_size": 300}
 
 
 def llama2_7b():
