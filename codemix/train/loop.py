@@ -17,6 +17,8 @@ from pathlib import Path
 from codemix.config import TrainConfig
 from codemix.train.tokenize import IGNORE_INDEX
 
+DIVERGED_FILE = "diverged.json"  # in a checkpoint: the loss went non-finite at this step
+
 
 
 def schedule(n_examples: int, cfg: TrainConfig, world: int) -> tuple[int, int]:
@@ -144,6 +146,8 @@ def train_loop_per_worker(config: dict) -> dict:
     checkpoint = ray.train.get_checkpoint()
     if checkpoint:
         with checkpoint.as_directory() as d:
+            if (Path(d) / DIVERGED_FILE).exists():  # this run already diverged: stay failed, do not retrain
+                return {"losses": [], "diverged_at": json.loads((Path(d) / DIVERGED_FILE).read_text())["step"]}
             state = engine.load(Path(d))
         step = start_step = state["step"]
         losses = state["losses"]
@@ -160,13 +164,17 @@ def train_loop_per_worker(config: dict) -> dict:
             batch = collate([examples[i] for i in idx], pad_id)
             tokens_seen += batch.pop("n_tokens")
             step_loss += engine.micro_step({k: v.to(device) for k, v in batch.items()})
+        if not _finite_on_every_rank(step_loss, world, device):
+            # A diverged run would diverge again after a restart: report it and stop, so that
+            # FailureConfig does not spend max_failures retries on it.
+            _report_divergence({"step": step + 1, "total_steps": total_steps, "loss": step_loss,
+                                "diverged": True, "resumed_from": start_step}, rank)
+            return {"losses": losses, "diverged_at": step + 1}
         engine.step()
         step += 1
         compute_s += time.perf_counter() - t_step
         losses.append(step_loss)
         window.append(step_loss)
-        if not math.isfinite(step_loss):
-            raise FloatingPointError(f"loss is {step_loss} at step {step}")
         if step == total_steps or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
             tokens_per_s = tokens_seen * world / max(compute_s, 1e-9)
             metrics = {"step": step, "total_steps": total_steps, "loss": sum(window) / len(window),
@@ -177,6 +185,29 @@ def train_loop_per_worker(config: dict) -> dict:
             _report_with_checkpoint(engine, step, losses, metrics, rank, step == total_steps)
             _test_hooks(config, step, rank, resumed=checkpoint is not None)
     return {"losses": losses, "resumed_from": start_step, "tokens": tokens_seen, "seconds": compute_s}
+
+
+def _finite_on_every_rank(loss: float, world: int, device) -> bool:
+    """Whether the step's loss is finite on all ranks (one scalar all-reduce, so all ranks agree)."""
+    if world == 1:
+        return math.isfinite(loss)
+    import torch
+    import torch.distributed as dist
+
+    total = torch.tensor([loss], dtype=torch.float64, device=device)
+    dist.all_reduce(total)  # a NaN or inf on any rank makes the sum non-finite
+    return math.isfinite(total.item())
+
+
+def _report_divergence(metrics: dict, rank: int) -> None:
+    """Report a non-finite loss as the run's latest checkpoint (Ray Train's result carries only
+    checkpointed metrics): a marker file and no model state, so nothing can resume from it."""
+    import ray.train
+
+    with tempfile.TemporaryDirectory() as d:
+        if rank == 0:
+            (Path(d) / DIVERGED_FILE).write_text(json.dumps(metrics))
+        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d) if rank == 0 else None)
 
 
 def _report_with_checkpoint(engine, step, losses, metrics, rank, final):

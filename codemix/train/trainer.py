@@ -14,10 +14,14 @@ from codemix.models import get_family
 from codemix.models.loading import ADAPTER_BASE_FILE, load_tokenizer
 from codemix.models.tiny import TINY_MARKER
 from codemix.storage import Store, stable_hash
-from codemix.train.loop import train_loop_per_worker
+from codemix.train.loop import DIVERGED_FILE, train_loop_per_worker
 from codemix.train.tokenize import pack_examples, tokenize_mix, turns_to_messages
 
 TOKENIZE_VERSION = "tok-v2"
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the trial fails without Ray Train's retries."""
 
 
 def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tokenizer_id: str,
@@ -84,7 +88,14 @@ def fine_tune(*, store: Store, mix_key: str, mix_hash: str, family: str, model_s
             checkpoint_config=CheckpointConfig(num_to_keep=2), callbacks=callbacks),
     )
     result = trainer.fit()
+    if result.checkpoint is None:
+        raise RuntimeError(f"training run train-{train_hash} finished without a checkpoint")
     with result.checkpoint.as_directory() as d, tempfile.TemporaryDirectory() as out:
+        if (Path(d) / DIVERGED_FILE).exists():
+            m = json.loads((Path(d) / DIVERGED_FILE).read_text())
+            raise TrainingDiverged(f"training diverged: loss is {m['loss']} at step {m['step']} of "
+                                   f"{m['total_steps']} (lr {train_cfg.lr}); not retried, as a restart from "
+                                   "the last checkpoint would diverge again. Lower train.lr or check the data.")
         metrics = {**json.loads((Path(d) / "metrics.json").read_text()), "tokenize": tok_report}
         shutil.copytree(Path(d) / "model", out, dirs_exist_ok=True)
         tokenizer.save_pretrained(out)

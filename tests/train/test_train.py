@@ -11,7 +11,7 @@ import pytest
 from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
 from codemix.storage import Store
-from codemix.train import fine_tune
+from codemix.train import TrainingDiverged, fine_tune
 from helpers import demo_conversations
 
 pytestmark = pytest.mark.timeout(300)
@@ -69,3 +69,13 @@ def test_worker_killed_mid_training_resumes_from_its_last_checkpoint(ray_cluster
     assert len(metrics["losses"]) == 18  # the history from before the crash came back with the checkpoint
     state = json.loads((Path(store.local_dir(key)) / "train_metrics.json").read_text())
     assert state["resumed_from"] == 4
+
+
+def test_diverged_loss_fails_at_once_without_retries(ray_cluster, store):
+    # A huge learning rate makes the loss non-finite within a few steps. Restarting from the last
+    # checkpoint would diverge again, so the run must stop with TrainingDiverged, not be retried
+    # max_failures times (which would end in Ray's own worker-group error instead); with two
+    # workers, both ranks must agree to stop or the next all-reduce would hang.
+    with pytest.raises(TrainingDiverged, match=r"loss is (nan|inf|-inf) at step \d+ of 6"):
+        train(store, "diverged", workers=2, lr=1e12, epochs=2, max_failures=3)
+    assert not store.is_complete("_cache/checkpoints/diverged")
