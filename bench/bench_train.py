@@ -1,9 +1,9 @@
 """Training throughput: codemix's Ray Train loop vs a bare PyTorch loop, same tiny model and data, same run.
 
-    python bench/bench_train.py [--family llama] [--examples 256] [--steps 24]
+    python bench/bench_train.py [--family llama] [--examples 256] [--steps 60]
 
-Prints steady-state tokens/s of each (non-padding tokens, measured inside the loops) and the
-ratio, with and without packing, plus codemix's end-to-end wall time including Ray start-up.
+Prints steady-state tokens/s of each (non-padding tokens, measured inside the loops after the
+same first untimed steps) and the ratio, with and without packing, plus codemix's end-to-end wall time including Ray start-up.
 """
 
 import argparse
@@ -24,7 +24,10 @@ from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model
 from codemix.ray_runtime import init_ray  # noqa: E402
 from codemix.storage import Store, stable_hash  # noqa: E402
 from codemix.train import fine_tune  # noqa: E402
+from codemix.train.loop import Throughput, micro_batch_indices  # noqa: E402
 from codemix.train.tokenize import tokenize_mix  # noqa: E402
+
+UNTIMED_STEPS = Throughput().untimed_steps
 
 
 def conversations(n):
@@ -38,10 +41,12 @@ def bare_loop(source, examples, steps, batch, lr, pad_id):
     torch.manual_seed(0)
     model = load_causal_lm(source).train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(0)
     tokens, t0 = 0, time.perf_counter()
     for step in range(steps):
-        idx = torch.randint(len(examples), (batch,), generator=g).tolist()
+        if step == UNTIMED_STEPS:  # the same steady-state window as codemix's Throughput
+            tokens, t0 = 0, time.perf_counter()
+        # the batches codemix's loop draws (seed 0, one worker): same tokens, same padding
+        idx = micro_batch_indices(step, len(examples), batch, 1, 0, 0)
         ids = torch.nn.utils.rnn.pad_sequence([torch.tensor(examples[i]["input_ids"]) for i in idx],
                                               batch_first=True, padding_value=pad_id)
         labels = torch.nn.utils.rnn.pad_sequence([torch.tensor(examples[i]["labels"]) for i in idx],
@@ -61,7 +66,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--family", default="llama")
     p.add_argument("--examples", type=int, default=256)
-    p.add_argument("--steps", type=int, default=24)
+    p.add_argument("--steps", type=int, default=60)
     p.add_argument("--batch", type=int, default=8)
     args = p.parse_args()
 

@@ -61,7 +61,7 @@ TRIALS_SCHEMA = pa.schema(PROVENANCE_FIELDS + [
     pa.field("error", pa.string()),
     pa.field("overall_accuracy", pa.float64()),  # mean of task accuracies
     pa.field("train_loss", pa.float64()),  # final training loss
-    pa.field("train_tokens_per_s", pa.float64()),
+    pa.field("train_tokens_per_s", pa.float64()),  # steady rate, all workers (first 5 steps of a worker left out)
     pa.field("train_mfu", pa.float64()),  # model FLOPs utilisation on GPU (null on CPU)
     pa.field("train_seconds", pa.float64()),
     pa.field("eval_seconds", pa.float64()),

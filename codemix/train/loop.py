@@ -154,15 +154,14 @@ def train_loop_per_worker(config: dict) -> dict:
     engine.model.train()
 
     pad_id, peak = config["pad_token_id"], peak_flops(device)
-    tokens_seen, compute_s = 0, 0.0  # throughput counts training steps, not checkpoint writes
-    window = []
+    throughput, window = Throughput(), []
     while step < total_steps:
         t_step = time.perf_counter()
-        step_loss = 0.0
+        step_loss, step_tokens = 0.0, 0
         for a in range(accum):
             idx = micro_batch_indices(step * accum + a, len(examples), cfg.micro_batch_size, world, rank, seed)
             batch = collate([examples[i] for i in idx], pad_id)
-            tokens_seen += batch.pop("n_tokens")
+            step_tokens += batch.pop("n_tokens")
             step_loss += engine.micro_step({k: v.to(device) for k, v in batch.items()})
         if not _finite_on_every_rank(step_loss, world, device):
             # A diverged run would diverge again after a restart: report it and stop, so that
@@ -172,11 +171,11 @@ def train_loop_per_worker(config: dict) -> dict:
             return {"losses": losses, "diverged_at": step + 1}
         engine.step()
         step += 1
-        compute_s += time.perf_counter() - t_step
+        throughput.add(step_tokens * world, time.perf_counter() - t_step)
         losses.append(step_loss)
         window.append(step_loss)
         if step == total_steps or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
-            tokens_per_s = tokens_seen * world / max(compute_s, 1e-9)
+            tokens_per_s = throughput.tokens_per_s()
             metrics = {"step": step, "total_steps": total_steps, "loss": sum(window) / len(window),
                        "tokens_per_s": tokens_per_s, "flops_per_token": fpt,
                        "mfu": mfu(tokens_per_s, fpt, world, peak), "resumed_from": start_step,
@@ -184,7 +183,32 @@ def train_loop_per_worker(config: dict) -> dict:
             window = []
             _report_with_checkpoint(engine, step, losses, metrics, rank, step == total_steps)
             _test_hooks(config, step, rank, resumed=checkpoint is not None)
-    return {"losses": losses, "resumed_from": start_step, "tokens": tokens_seen, "seconds": compute_s}
+    return {"losses": losses, "resumed_from": start_step, "tokens": throughput.tokens, "seconds": throughput.seconds}
+
+
+class Throughput:
+    """Training tokens/s (all ranks; steps only, not checkpoint writes), leaving out the first steps
+    of a fresh worker: they pay one-time costs (allocator growth, first kernels, and on a small
+    machine the Ray actors still starting beside it) that say nothing about the steady rate."""
+
+    def __init__(self, untimed_steps: int = 5):
+        self.untimed_steps, self.steps = untimed_steps, 0
+        self.tokens, self.seconds = 0, 0.0
+        self.steady_tokens, self.steady_seconds = 0, 0.0
+
+    def add(self, tokens: int, seconds: float) -> None:
+        self.steps += 1
+        self.tokens += tokens
+        self.seconds += seconds
+        if self.steps > self.untimed_steps:
+            self.steady_tokens += tokens
+            self.steady_seconds += seconds
+
+    def tokens_per_s(self) -> float:
+        """The steady rate; the whole run's when it was too short to have one."""
+        if self.steady_seconds > 0:
+            return self.steady_tokens / self.steady_seconds
+        return self.tokens / max(self.seconds, 1e-9)
 
 
 def _finite_on_every_rank(loss: float, world: int, device) -> bool:

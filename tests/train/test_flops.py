@@ -85,3 +85,17 @@ def test_mfu():
     assert mfu(8 * 3000, fpt, 8, 989e12) == pytest.approx(3000 * fpt / 989e12)
     assert mfu(8 * 3000, fpt, 8, 989e12) == pytest.approx(0.1398, abs=1e-4)
     assert mfu(1000, fpt, 1, None) is None
+
+
+def test_throughput_leaves_out_a_fresh_workers_first_steps():
+    from codemix.train.loop import Throughput
+
+    t = Throughput(untimed_steps=2)
+    for tokens, seconds in [(100, 10.0), (100, 5.0), (300, 1.0), (500, 1.0)]:
+        t.add(tokens, seconds)
+    assert t.tokens_per_s() == 400.0  # (300 + 500) / 2 s: the slow first two steps are not counted
+    assert (t.tokens, t.seconds) == (1000, 17.0)  # the totals still are
+
+    short = Throughput(untimed_steps=5)
+    short.add(100, 2.0)
+    assert short.tokens_per_s() == 50.0  # too short for a steady window: the whole run's rate
