@@ -11,6 +11,7 @@ import yaml
 from rich.console import Console
 
 from codemix.config import SpecError
+from codemix.storage import StorageError
 
 app = typer.Typer(help="Sweeps of coding-data proportion x model family: mix → fine-tune → evaluate, on Ray.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -55,7 +56,7 @@ def run(spec: str = typer.Argument(..., help="Sweep spec YAML, e.g. sweeps/smoke
         overrides["storage"] = storage
     try:
         _exit_on_failed_trials(run_sweep(load_spec(spec, overrides), address=address))
-    except SpecError as err:
+    except (SpecError, StorageError) as err:
         _fail(err)
 
 
@@ -68,7 +69,7 @@ def resume(path: str = typer.Argument(..., help="Experiment folder, e.g. runs/sm
 
     try:
         _exit_on_failed_trials(resume_sweep(path, retry_failed=retry_failed, address=address))
-    except SpecError as err:
+    except (SpecError, StorageError) as err:
         _fail(err)
 
 
@@ -80,7 +81,7 @@ def validate(spec: str = typer.Argument(..., help="Sweep spec YAML.")):
 
     try:
         s = load_spec(spec)
-    except SpecError as err:
+    except (SpecError, StorageError) as err:
         _fail(err)
     console.print(f"[green]ok[/green] {spec}: sweep {s.name!r}, {len(grid_points(s))} grid point(s)")
 

@@ -30,6 +30,10 @@ def stable_hash(obj: Any, length: int = 16) -> str:
     return hashlib.sha256(blob).hexdigest()[:length]
 
 
+class StorageError(OSError):
+    """A storage URI that cannot be opened (unknown scheme, bucket, credentials, network)."""
+
+
 class Store:
     """A root folder, local or remote, addressed by '/'-separated relative keys."""
 
@@ -38,7 +42,12 @@ class Store:
         if filesystem is not None:
             self.fs, self.root = filesystem, uri.rstrip("/")
         elif "://" in uri:
-            self.fs, self.root = pafs.FileSystem.from_uri(uri)
+            try:
+                self.fs, self.root = pafs.FileSystem.from_uri(uri)
+            except (OSError, ValueError, pa.ArrowException) as err:
+                raise StorageError(f"storage {uri!r} cannot be opened: {err}. Check the URI, the "
+                                   "credentials (e.g. AWS_* variables or an instance profile) and the "
+                                   "network, or use a local folder (--storage DIR or --set storage=DIR).") from None
             self.root = self.root.rstrip("/")
         else:
             self.fs, self.root = pafs.LocalFileSystem(), str(Path(uri).expanduser().resolve())

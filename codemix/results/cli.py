@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
@@ -42,8 +43,14 @@ def report(experiments: list[str], out: str | None = None, html: bool = False) -
     from codemix.results.load import load_results
     from codemix.results.report import save_report
 
+    from codemix.storage import StorageError
+
     with console.status("loading results") as status:
-        results = load_results(experiments)
+        try:
+            results = load_results(experiments)
+        except (StorageError, FileNotFoundError) as err:
+            console.print(f"[red]error:[/red] {err}")
+            raise typer.Exit(2)
         path = save_report(results, out or default_out(experiments[0]), html,
                            progress=lambda msg: status.update(msg))
     print_summary(results)

@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 
 from codemix.config import SpecError, SweepSpec, load_spec
+from codemix.storage import StorageError
 from codemix.models import get_family
 
 # bf16 dense peak FLOP/s and memory per GPU type; utilisation is the fraction of peak a
@@ -164,7 +165,7 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
     try:
         s = load_spec(spec, _overrides(set_))
         plans, assumptions = plan_sweep(s, gpu)
-    except (SpecError, KeyError) as err:
+    except (SpecError, StorageError, KeyError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2)
     console = Console(width=max(console.width, 110))

@@ -37,3 +37,14 @@ def test_plan_rejects_workers_no_node_type_can_hold(tmp_path):
     plans, assumptions = plan_sweep(spec)
     problems = check_fits(plans, assumptions, spec, yaml.safe_load((REPO / "cluster.yaml").read_text()))
     assert any("no node type" in p for p in problems)
+
+
+def test_storage_that_cannot_be_opened_is_a_clear_error_not_a_traceback():
+    from typer.testing import CliRunner
+
+    from codemix.cli import app
+
+    result = CliRunner().invoke(app, ["plan", str(REPO / "sweeps" / "smoke.yaml"), "--set", "storage=nosuchfs://bucket/x"])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "storage 'nosuchfs://bucket/x' cannot be opened" in text and "Traceback" not in text
