@@ -73,7 +73,6 @@ def main():
         resumed_stages = [(stage, state) for t in trials if t["trial_key"] not in finished
                           for stage, state in json.loads(t["stages"]).items()]
         done_before = sum(len(v) for v in before.values())
-        finished_n = len(finished)
         same = (pq.read_table(Path(a) / "smoke" / "results.parquet").select(["family", "proportion", "task",
                 "accuracy", "n"]).to_pylist() == pq.read_table(Path(b) / "smoke" / "results.parquet").select(
                 ["family", "proportion", "task", "accuracy", "n"]).to_pylist())
@@ -84,7 +83,7 @@ def main():
     print(f"wall-time ratio           : {(killed + resumed) / straight:6.2f}x  (target <= 1.15x)")
     print(f"finished stages redone    : {len(redone)} of {done_before} finished before the kill  (target 0)")
     print(f"stages of resumed trials  : {sum(s == 'cached' for _, s in resumed_stages)} cached, "
-          f"{sum(s == 'computed' for _, s in resumed_stages)} computed; {finished_n} trials had finished before")
+          f"{sum(s == 'computed' for _, s in resumed_stages)} computed; {len(finished)} trials had finished before")
     print(f"results identical         : {same}")
 
 

@@ -3,7 +3,8 @@
     python bench/bench_train.py [--family llama] [--examples 256] [--steps 60]
 
 Prints steady-state tokens/s of each (non-padding tokens, measured inside the loops after the
-same first untimed steps) and the ratio, with and without packing, plus codemix's end-to-end wall time including Ray start-up.
+same first untimed steps) and the ratio, with and without packing, plus codemix's end-to-end
+wall time including Ray start-up.
 """
 
 import argparse

@@ -81,7 +81,7 @@ def validate(spec: str = typer.Argument(..., help="Sweep spec YAML.")):
 
     try:
         s = load_spec(spec)
-    except (SpecError, StorageError) as err:
+    except SpecError as err:
         _fail(err)
     console.print(f"[green]ok[/green] {spec}: sweep {s.name!r}, {len(grid_points(s))} grid point(s)")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
 from rich.console import Console
 from rich.table import Table
 
 from codemix.results import analysis
+from codemix.storage import StorageError
 
 console = Console()
 
@@ -40,17 +40,15 @@ def report(experiments: list[str], out: str | None = None, html: bool = False) -
     Identical trials across experiments count once; the report lands in OUT (default
     <first experiment>/report).
     """
+    from codemix.cli import _fail
     from codemix.results.load import load_results
     from codemix.results.report import save_report
-
-    from codemix.storage import StorageError
 
     with console.status("loading results") as status:
         try:
             results = load_results(experiments)
         except (StorageError, FileNotFoundError) as err:
-            console.print(f"[red]error:[/red] {err}")
-            raise typer.Exit(2)
+            _fail(err)
         path = save_report(results, out or default_out(experiments[0]), html,
                            progress=lambda msg: status.update(msg))
     print_summary(results)

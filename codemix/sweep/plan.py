@@ -15,8 +15,8 @@ from typing import Optional
 import typer
 
 from codemix.config import SpecError, SweepSpec, load_spec
-from codemix.storage import StorageError
 from codemix.models import get_family
+from codemix.storage import StorageError
 
 # bf16 dense peak FLOP/s and memory per GPU type; utilisation is the fraction of peak a
 # well-tuned fine-tune reaches (MFU) and that batched vLLM decoding reaches.
@@ -159,15 +159,14 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
     from rich.console import Console
     from rich.table import Table
 
-    from codemix.cli import _overrides
+    from codemix.cli import _fail, _overrides
 
     console = Console()
     try:
         s = load_spec(spec, _overrides(set_))
         plans, assumptions = plan_sweep(s, gpu)
     except (SpecError, StorageError, KeyError) as err:
-        console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(2)
+        _fail(err)
     console = Console(width=max(console.width, 110))
     table = Table(title=f"plan: {s.name} ({len(plans)} trials; stages: [green]✓[/green] cached, · to run)")
     for col in ["family", "p", "seed", "lang", "corr", "params", "mix", "train", "eval", "train GPU-h",

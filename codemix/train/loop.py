@@ -20,7 +20,6 @@ from codemix.train.tokenize import IGNORE_INDEX
 DIVERGED_FILE = "diverged.json"  # in a checkpoint: the loss went non-finite at this step
 
 
-
 def schedule(n_examples: int, cfg: TrainConfig, world: int) -> tuple[int, int]:
     """(gradient accumulation steps, total optimizer steps) for a mix of n examples."""
     per_micro = cfg.micro_batch_size * world
