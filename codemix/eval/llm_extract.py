@@ -1,9 +1,9 @@
 """The ``llm`` answer extractor: an LLM (the paper used GPT-3.5-turbo) reads a model's output and
 states its final answer, through the shared OpenAI-compatible client (retries, cache).
 
-    extractor = LLMExtractor(model="gpt-3.5-turbo", cache="extract.sqlite")
-    extractor.extract("number", "... so she makes $18 a day.")            # -> "18"
-    extractor.extract_many([("option", text, choices), ...])              # bounded concurrency
+    extractor = LLMExtractor(model="gpt-3.5-turbo", cache="extract.sqlite")   # or LLMExtractor.from_config(cfg)
+    extractor.extract("number", "... so she makes $18 a day.")                 # -> "18"
+    extractor.extract_many([("option", text, choices), ...])                   # bounded concurrency
 
 The reply is read back with the same rules as the ``rules`` extractor ("The answer is <reply>"),
 so both extractors return answers in one normalised form. "NONE" (no answer stated) -> None.
@@ -13,11 +13,12 @@ Replies are cached by (prompt version, model, answer type, choices, output hash)
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Sequence
 
-from codemix.eval.extract import extract_answer
+from codemix.eval.extractors import Extraction, Item
+from codemix.eval.rules import OPTION_LETTERS, extract_answer
+from codemix.models.tiny import codemix_home
 
 EXTRACT_PROMPT_VERSION = "extract-v1"
 TYPE_HINTS = {
@@ -37,7 +38,7 @@ def extraction_messages(answer_type: str, output: str, choices: Sequence[str] | 
     hint = TYPE_HINTS.get(answer_type, "the final answer")
     extra = ""
     if choices and answer_type == "option":
-        extra = "\nOptions: " + " ".join(f"({'ABCDEFGH'[i]}) {c}" for i, c in enumerate(choices))
+        extra = "\nOptions: " + " ".join(f"({OPTION_LETTERS[i]}) {c}" for i, c in enumerate(choices))
     elif choices:
         extra = "\nPossible answers: " + ", ".join(choices)
     user = (f"Response:\n\"\"\"\n{output}\n\"\"\"\n{extra}\n"
@@ -56,17 +57,23 @@ def parse_reply(answer_type: str, reply: str, choices: Sequence[str] | None = No
 class LLMExtractor:
     """Asks an OpenAI-compatible model for each output's final answer; replies are cached on disk."""
 
-    def __init__(self, model: str = "gpt-3.5-turbo", base_url: str | None = None,
-                 api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8, max_retries: int = 5,
-                 cache: str | Path | None = None):
+    name = "llm"
+
+    def __init__(self, model: str, cache: str | Path, base_url: str | None = None,
+                 api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8, max_retries: int = 5):
         from codemix.openai_client import ChatClient
 
-        if cache is None:
-            home = Path(os.environ.get("CODEMIX_HOME", Path.home() / ".cache" / "codemix"))
-            cache = home / "_cache" / "extract.sqlite"
         self.model = model
         self.client = ChatClient(model=model, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
                                  max_retries=max_retries, cache=cache)
+
+    @classmethod
+    def from_config(cls, eval_cfg, cache: str | Path | None = None) -> "LLMExtractor":
+        """The extractor an EvalConfig's ``extractor_*`` fields describe (``cache`` overrides ``extractor_cache``)."""
+        cache = cache or eval_cfg.extractor_cache or codemix_home() / "_cache" / "extract.sqlite"
+        return cls(model=eval_cfg.extractor_model, cache=cache, base_url=eval_cfg.extractor_base_url,
+                   api_key_env=eval_cfg.extractor_api_key_env, concurrency=eval_cfg.extractor_concurrency,
+                   max_retries=eval_cfg.extractor_max_retries)
 
     def _key(self, answer_type: str, output: str, choices) -> tuple:
         digest = hashlib.sha256(output.encode()).hexdigest()
@@ -74,9 +81,9 @@ class LLMExtractor:
 
     def extract(self, answer_type: str, output: str, choices: Sequence[str] | None = None) -> str | None:
         """The final answer of one output (None if it gives none)."""
-        return self.extract_many([(answer_type, output, choices)])[0]
+        return self.extract_many([(answer_type, output, choices)])[0].answer
 
-    def extract_many(self, items: Sequence[tuple[str, str, Sequence[str] | None]]) -> list[str | None]:
+    def extract_many(self, items: Sequence[Item]) -> list[Extraction]:
         """Answers for (answer_type, output, choices) triples, in order; failed requests raise."""
         keys = [self._key(t, o, c) for t, o, c in items]
         unique = {}  # identical outputs are asked about once
@@ -87,34 +94,4 @@ class LLMExtractor:
         if errors:
             raise RuntimeError(f"llm extractor: {len(errors)} of {len(unique)} requests failed; first: {errors[0]}")
         by_key = dict(zip(unique, replies))
-        return [parse_reply(t, by_key[k], c) for (t, _, c), k in zip(items, keys)]
-
-
-_configured: LLMExtractor | None = None
-
-
-def configure_llm_extractor(extractor: LLMExtractor | None = None, **kwargs) -> LLMExtractor:
-    """Set the extractor ``score_output`` uses for "llm"/"cascade" (an instance, or LLMExtractor kwargs)."""
-    global _configured
-    _configured = extractor or LLMExtractor(**kwargs)
-    return _configured
-
-
-def get_llm_extractor() -> LLMExtractor:
-    """The configured LLM extractor, or one built from the environment.
-
-    Environment: CODEMIX_EXTRACTOR_MODEL (default gpt-3.5-turbo), CODEMIX_EXTRACTOR_BASE_URL
-    (default $OPENAI_BASE_URL), the key in OPENAI_API_KEY.
-    """
-    global _configured
-    if _configured is None:
-        _configured = LLMExtractor(model=os.environ.get("CODEMIX_EXTRACTOR_MODEL", "gpt-3.5-turbo"),
-                                   base_url=os.environ.get("CODEMIX_EXTRACTOR_BASE_URL"))
-    return _configured
-
-
-def llm_extractor_from_config(eval_cfg) -> LLMExtractor:
-    """Configure (and return) the LLM extractor from an EvalConfig's extractor_* fields."""
-    return configure_llm_extractor(model=eval_cfg.extractor_model, base_url=eval_cfg.extractor_base_url,
-                                   api_key_env=eval_cfg.extractor_api_key_env,
-                                   concurrency=eval_cfg.extractor_concurrency)
+        return [Extraction(parse_reply(t, by_key[k], c), "llm") for (t, _, c), k in zip(items, keys)]

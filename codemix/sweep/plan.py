@@ -67,7 +67,7 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     cached yet, the pool is labelled with the offline heuristic for the estimate (and said so).
     """
     from codemix.data import pool_hash, prepare_pool
-    from codemix.eval.runner import build_prompts
+    from codemix.eval import build_prompts
     from codemix.models.tiny import codemix_home
     from codemix.storage import Store
     from codemix.sweep.trial import stage_hashes
