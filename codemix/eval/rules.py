@@ -22,6 +22,7 @@ import datetime as dt
 import re
 import threading
 from fractions import Fraction
+from functools import lru_cache
 from typing import NamedTuple, Sequence
 
 OPTION_LETTERS = "ABCDEFGH"  # options are lettered in order, (A) first: prompts, gold answers and rules agree
@@ -181,16 +182,32 @@ _LATEX = re.compile(r"\\boxed\s*\{|\\\(|\\\[|\\[dt]?frac|\\sqrt|\\times|\\cdot|\
 _ENUMERATION = re.compile(r"\b(?:step|question|problem|part|case|option)\s+\d+|^\s*\d+[.)]\s", re.I | re.M)
 
 
-def _latex_value(text: str) -> str | None:
-    """The first LaTeX expression's value, by math-verify (None if it is not a plain number)."""
+def _latex_span(text: str, m: re.Match) -> tuple[int, int]:
+    """Where the LaTeX expression found by ``m`` ends: its closing brace, delimiter or sentence end."""
+    cue = m.group(0)
+    if cue.startswith("\\boxed"):
+        return m.start(), min(_closing_brace(text, m.end()) + 1, len(text))
+    if cue.startswith("$"):
+        return m.start(), m.end()
+    close = {"\\(": "\\)", "\\[": "\\]"}.get(cue)
+    if close:
+        end = text.find(close, m.end())
+        return m.start(), len(text) if end < 0 else end + 2
+    end = re.search(r"\s(?=[A-Za-z]{2})|[,;]\s|\.(?:\s|$)|\n|$", text[m.start():])
+    return m.start(), m.start() + end.start()
+
+
+def _latex_value(latex: str) -> str | None:
+    """The value of one LaTeX expression, by math-verify (None if it is not a plain real number)."""
     from math_verify import LatexExtractionConfig, parse
 
     # math-verify's timeout uses SIGALRM, which works only in the main thread
     timeout = 5 if threading.current_thread() is threading.main_thread() else None
-    if not re.search(r"\$|\\\(|\\\[|\\boxed", text):
-        text = f"${text}$"
-    for expr in parse(text[:300], extraction_config=[LatexExtractionConfig(boxed_match_priority=0)],
+    if not latex.startswith(("$", "\\(", "\\[", "\\boxed")):
+        latex = f"${latex}$"
+    for expr in parse(latex[:200], extraction_config=[LatexExtractionConfig(boxed_match_priority=0)],
                       parsing_timeout=timeout, fallback_mode="no_fallback"):
+        expr = getattr(expr, "rhs", expr)  # "x = \\frac{7}{2}"
         try:
             value = complex(expr.evalf())
         except (TypeError, AttributeError, ValueError):
@@ -216,12 +233,15 @@ def _words_value(words: str) -> str | None:
 def number_candidates(text: str) -> list[Candidate]:
     """Every number in ``text`` (dates skipped), in order, normalised."""
     found = []
-    if _LATEX.search(text):
-        start = _LATEX.search(text).start()
-        value = _latex_value(text[start:])
-        if value is not None:
-            found.append(Candidate(value, start, start + 1))
-            text = text[:start] + " " * (len(text) - start)  # what follows was read as LaTeX
+    latex = _LATEX.search(text)
+    while latex:
+        start, end = _latex_span(text, latex)
+        if not (text.startswith("\\boxed", start) and "\\" not in text[start + 6:end]):  # \boxed{694} is plain
+            value = _latex_value(text[start:end])
+            if value is not None:
+                found.append(Candidate(value, start, end))
+                text = text[:start] + " " * (end - start) + text[end:]  # read as LaTeX, not as plain numbers
+        latex = _LATEX.search(text, max(end, latex.end()))
     for m in _NUMBER.finditer(text):
         if m.group("date"):
             continue
@@ -296,57 +316,77 @@ def _dates(text: str) -> list[tuple[tuple[int, int, int | None], int, int]]:
     return out
 
 
-def _option_texts(choices: Sequence[str]) -> list[str]:
-    """Option texts without a leading 'A)' label."""
-    return [re.sub(rf"^\(?[{OPTION_LETTERS}]\)\s*", "", c).strip() for c in choices]
+class _Options(NamedTuple):
+    """What the rules know of one question's options, worked out once per options tuple."""
+
+    letters: str
+    dates: list  # (month, day, year) of each option that is a date, else None
+    numbers: list  # each option's number ("$78.20", "2 hour and 31 minutes"), else None
+    text: re.Pattern | None  # any option's text (not pure numbers or dates), case-insensitive
+    by_text: dict  # case-folded option text -> index
 
 
-def _option_values(texts: list[str]) -> list[str | None]:
-    """Each option's number: its whole text ("$78.20") or its leading number ("2 hour and 31 minutes") when
-    the leading numbers tell the options apart; None for options without one."""
-    lead = [re.match(r"^\W*?(\d[\d,]*(?:\.\d+)?(?:/\d+)?)", t) for t in texts]
-    values = [normalise_number(m.group(1)) if m else None for m in lead]
-    known = [v for v in values if v is not None]
-    return values if len(known) == len(set(known)) else [None] * len(values)
+_OPTION_LABEL = re.compile(rf"^\(?[{OPTION_LETTERS}]\)\s*")
+_LEADING_NUMBER = re.compile(r"^\W*?(\d[\d,]*(?:\.\d+)?(?:/\d+)?)")
+_PURE_NUMBER = re.compile(r"\W*[\d.,/]+\W*")
+
+
+@lru_cache(maxsize=4096)
+def _options(choices: tuple[str, ...]) -> _Options:
+    texts = [_OPTION_LABEL.sub("", c).strip() for c in choices]  # without a leading "A)"
+    dates = [(_dates(t)[0][0] if _dates(t) else None) for t in texts]
+    lead = [_LEADING_NUMBER.match(t) for t in texts]
+    numbers = [normalise_number(m.group(1)) if m else None for m in lead]
+    known = [v for v in numbers if v is not None]
+    if len(known) != len(set(known)):  # leading numbers that do not tell the options apart
+        numbers = [None] * len(texts)
+    by_text = {t.casefold(): i for i, t in reversed(list(enumerate(texts)))
+               if t and not _PURE_NUMBER.fullmatch(t) and not dates[i]}
+    alts = "|".join(re.escape(t) for t in sorted(by_text, key=len, reverse=True))
+    pattern = re.compile(rf"(?<!\w)(?:{alts})(?!\w)", re.I) if alts else None
+    return _Options(OPTION_LETTERS[: len(choices)], dates, numbers, pattern, by_text)
+
+
+_MARKED_LETTER = re.compile(r"\(([A-H])\)|\b(?:option|choice|answer)\s+\(?([A-H])\b|(?:^|\n)\s*([A-H])\)")
+_LISTED_LETTER = re.compile(r"(?:,|\bor|\band/or|\band)\s+\(?([A-H])\b\)?")  # "A or C", "A, B, or D"
+_HEAD_LETTER = re.compile(r"^\W*?(?i:(?:most\s+)?(?:likely|probably|either|clearly|definitely|option|choice)\s+)*"
+                          r"\(?([A-H])(?:\)|\]|\.|:|,|\s|$)")
 
 
 def option_candidates(text: str, choices: Sequence[str] | None, statement: bool) -> list[Candidate]:
     """Options named in ``text``: by letter, by date, by numeric value or by text; values are letters.
 
-    In a statement a bare letter at its start counts ("The answer is C: ..."); elsewhere only
-    marked letters do ("(C)", "option C", a line starting "C)").
+    In a statement a bare letter at its start counts ("The answer is C: ...", and letters listed
+    after it: "A or C"); elsewhere only marked letters do ("(C)", "option C", a line starting "C)").
+    A letter that is no option is "?".
     """
-    letters = OPTION_LETTERS[: len(choices)] if choices else OPTION_LETTERS[:5]
+    opts = _options(tuple(choices)) if choices else None
+    letters = opts.letters if opts else OPTION_LETTERS[:5]
     found = []
-    marked = re.compile(r"\(([A-H])\)|\b(?:option|choice|answer)\s+\(?([A-H])\b|(?:^|\n)\s*([A-H])\)")
-    for m in marked.finditer(text):
+    for m in _MARKED_LETTER.finditer(text):
         letter = next(g for g in m.groups() if g)
         found.append(Candidate(letter if letter in letters else "?", m.start(), m.end()))
-    if statement:  # "A or C", "A, B, or D": letters listed after a first one
-        for m in re.finditer(r"(?:,|\bor|\band/or|\band)\s+\(?([A-H])\b\)?", text):
+    if statement:
+        for m in _LISTED_LETTER.finditer(text):
             found.append(Candidate(m.group(1) if m.group(1) in letters else "?", m.start(1), m.end()))
-    head = re.match(r"^\W*?(?i:(?:most\s+)?(?:likely|probably|either|clearly|definitely|option|choice)\s+)*\(?([A-H])"
-                    r"(?:\)|\]|\.|:|,|\s|$)", text) if statement else None
-    if head and not any(c.start <= head.start(1) < c.end for c in found):
-        letter = head.group(1)
-        found.append(Candidate(letter if letter in letters else "?", head.start(1), head.end(1)))
-    if choices:
-        texts = _option_texts(choices)
-        option_dates = [(_dates(t)[0][0] if _dates(t) else None) for t in texts]
-        for (month, day, year), start, end in _dates(text) if any(option_dates) else ():
-            hits = [i for i, d in enumerate(option_dates) if d and d[:2] == (month, day) and year in (None, d[2])]
-            if len(hits) == 1:
-                found.append(Candidate(letters[hits[0]], start, end))
-        option_numbers = _option_values(texts)
-        if any(option_numbers) and not any(option_dates):
+        head = _HEAD_LETTER.match(text)
+        if head and not any(c.start <= head.start(1) < c.end for c in found):
+            letter = head.group(1)
+            found.append(Candidate(letter if letter in letters else "?", head.start(1), head.end(1)))
+    if opts:
+        if any(opts.dates):
+            for (month, day, year), start, end in _dates(text):
+                hits = [i for i, d in enumerate(opts.dates) if d and d[:2] == (month, day) and year in (None, d[2])]
+                if len(hits) == 1:
+                    found.append(Candidate(letters[hits[0]], start, end))
+        elif any(opts.numbers):
             for c in number_candidates(text):
-                hits = [i for i, v in enumerate(option_numbers) if v is not None and is_correct("number", c.value, v)]
+                hits = [i for i, v in enumerate(opts.numbers) if v is not None and is_correct("number", c.value, v)]
                 if len(hits) == 1:
                     found.append(Candidate(letters[hits[0]], c.start, c.end))
-        for i, t in enumerate(texts):
-            if t and not re.fullmatch(r"\W*[\d.,/]+\W*", t) and not option_dates[i]:
-                for m in re.finditer(rf"(?<!\w){re.escape(t)}(?!\w)", text, re.I):
-                    found.append(Candidate(letters[i], m.start(), m.end()))
+        if opts.text:
+            for m in opts.text.finditer(text):
+                found.append(Candidate(letters[opts.by_text[m.group(0).casefold()]], m.start(), m.end()))
     found.sort(key=lambda c: (c.start, -(c.end - c.start)))
     return [c for i, c in enumerate(found) if not any(o.start <= c.start and c.end <= o.end and o != c
                                                        for o in found[:i])]
@@ -419,7 +459,8 @@ def _list_fallback(body: str, choices) -> str | None:
 _IRREGULAR = {"mouse": ("mice",), "wolf": ("wolves",), "sheep": ("sheep",), "goose": ("geese",)}
 
 
-def _word_pattern(vocabulary) -> tuple[re.Pattern, dict[str, str]]:
+@lru_cache(maxsize=256)
+def _word_pattern(vocabulary: tuple[str, ...]) -> tuple[re.Pattern, dict[str, str]]:
     forms = {}
     for w in vocabulary:
         for f in (w, w + "s", w + "es", *_IRREGULAR.get(w, ())):
@@ -433,7 +474,7 @@ def word_candidates(text: str, vocabulary: Sequence[str] | None) -> list[Candida
     if not vocabulary:
         return [Candidate(w.group(0).casefold(), w.start(), w.end()) for w in re.finditer(r"[A-Za-z][A-Za-z-]*", text)
                 if w.group(0).casefold() not in _STOP][:1]
-    pattern, forms = _word_pattern(vocabulary)
+    pattern, forms = _word_pattern(tuple(vocabulary))
     return [Candidate(forms[m.group(1).casefold()], m.start(), m.end()) for m in pattern.finditer(text)]
 
 
