@@ -20,7 +20,7 @@ from codemix.eval.extractors import Extraction, Item
 from codemix.eval.rules import OPTION_LETTERS, extract_answer
 from codemix.models.tiny import codemix_home
 
-EXTRACT_PROMPT_VERSION = "extract-v1"
+EXTRACT_PROMPT_VERSION = "extract-v2"  # v2: a hedge between answers is no answer, as for the rules
 TYPE_HINTS = {
     "number": "a single number (digits only, no units or currency)",
     "option": "the letter of the chosen option (A, B, C, ...)",
@@ -30,7 +30,8 @@ TYPE_HINTS = {
     "word": "a single word",
 }
 SYSTEM = ("You read a response written by another model and report the final answer it gives. Do not solve the "
-          "problem yourself and do not correct the response. If the response gives no final answer, reply NONE.")
+          "problem yourself and do not correct the response. If the response gives no final answer, or leaves it "
+          "open between several answers, reply NONE.")
 
 
 def extraction_messages(answer_type: str, output: str, choices: Sequence[str] | None = None) -> list[dict]:
