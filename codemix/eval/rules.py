@@ -102,6 +102,7 @@ _CUE = re.compile(
     r"|(?<![\w-])(?:final\s+|correct\s+)?answer(?:\s*\([^)\n]{0,40}\))?(?:\s+to\s+(?:the|this)\s+(?:question|problem))?"
     r"\s*(?:is|:|=|would\s+be|should\s+be|will\s+be|equals)(?![\w-])\s*:?"
     r"|\*\*(?:final\s+)?answer\*\*\s*:?|####", re.I)
+_PLACEHOLDER = re.compile(r"^[\s*\"'`(]*[XN][\s*\"'`).]*$")
 _NOT_A_STATEMENT = re.compile(r"\b(?:this|that|an|no|whose|which|your)\s+$", re.I)
 
 
@@ -132,6 +133,8 @@ def answer_statements(text: str) -> tuple[list[str], str]:
         if not rest.strip():
             continue  # cut off right after the cue: no statement was made
         line = rest.split("\n", 1)[0]
+        if _PLACEHOLDER.match(line):
+            continue  # the instruction's '"The answer is X." where X is ...' copied, not a statement
         statements.append(line if re.search(r"\w", line) else rest[:200])  # "is\n\n$$\nx = 80\n$$"
     return statements, body
 
@@ -179,7 +182,7 @@ _NUMBER = re.compile(
     rf"|\b(?P<word>(?:{_NUM_WORD})(?:(?:\s+and)?[\s-]+(?:{_NUM_WORD}))*)\b", re.I)
 # LaTeX markers; "$...$" only with a backslash inside ("$18" is money)
 _LATEX = re.compile(r"\\boxed\s*\{|\\\(|\\\[|\\[dt]?frac|\\sqrt|\\times|\\cdot|\\pi|\$[^$\n]*\\[^$\n]*\$")
-_ENUMERATION = re.compile(r"\b(?:step|question|problem|part|case|option)\s+\d+|^\s*\d+[.)]\s", re.I | re.M)
+_ENUMERATION = re.compile(r"\b(?:step|question|problem|part|case|option)\s+\d+|^\s*\d+[.)](?:\s|$)", re.I | re.M)
 
 
 def _latex_span(text: str, m: re.Match) -> tuple[int, int]:
@@ -418,7 +421,9 @@ _STOP = {"the", "a", "an", "is", "it", "that", "this", "we", "get", "so", "there
 
 
 def string_candidates(text: str) -> list[Candidate]:
-    """The letter string a statement gives: quoted, spelled out ('y, a, j, o') or its first content word."""
+    """The letter string a statement gives: quoted, spelled out ('y, a, j, o') or its first content word.
+
+    """
     m = _QUOTED.search(text)
     if m and re.fullmatch(r"[^\W\d_][^\W\d_\s.-]*(?:[\s.-]+[^\W\d_]+)*[.]?", m.group(1).strip()):
         return [Candidate(re.sub(r"[\s.-]", "", m.group(1)), m.start(), m.end())]
@@ -513,6 +518,8 @@ def read_statement(answer_type: str, statement: str, choices=None) -> str | None
     if statement.startswith("\\boxed") and answer_type != "number":
         statement = re.sub(r"^\\boxed\{(?:\\text\{)?|\}+$", "", statement)
     sentence = statement if statement.startswith("\\boxed") else _first_sentence(statement)
+    if answer_type == "number" and "=" in sentence:  # "The answer is 30 - 6 = 14 hours": the result
+        sentence = sentence[sentence.rindex("=") + 1:]
     found = _candidates(answer_type, sentence, choices)
     if not found or found[0].value == "?" or _hedged(sentence, found):
         return None

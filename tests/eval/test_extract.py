@@ -50,6 +50,8 @@ def test_rules_accuracy_floor_per_answer_type():
     ("The answer is 3 or 4.", None),  # a hedge
     ("We have 12 apples. The answer is not known.", None),  # an answer statement without an answer
     ("The answer is 13. The answer is 13. The answer is", "13"),  # cut off while repeating itself
+    ("The answer is 30 - 6 = 14 hours.", "14"),  # a worked statement: its result
+    ("So 22 * 8 = 168.\n\nThe answer is 168.\n\nThe answer is N.", "168"),  # the instruction's placeholder copied
 ])
 def test_number_rules(text, want):
     assert extract_answer("number", text) == want
