@@ -7,9 +7,10 @@ zero-shot-CoT outputs with gold answers and the authors' own answer cleansing). 
 has no licence, so its logs are read where you put them (e.g. ``git clone`` it) and never
 committed here. Each output is the reasoning plus the authors' answer-extraction completion
 ("Therefore, the answer (Yes or No) is ..."). Per dataset it prints the authors' accuracy, the
-rules' accuracy, how often the rules agree where the authors' scoring is correct, and how many
+rules' accuracy, how often the rules agree where the authors' scoring is correct, how many
 outputs the rules credit although the authors' cleansing found no answer in them (credited
-non-answers).
+non-answers), how many the rules find no answer in, and how many of those the authors' cleansing
+read an answer from (ref only: an upper bound on what a cascade's LLM would be asked to add).
 
 ``--heldout``: hand-judged real outputs (default: tests/eval/real_outputs_heldout.jsonl, SmolLM2):
 agreement of the rules with the human judgement per task, credited non-answers (the judge found
@@ -68,7 +69,7 @@ def read_kojima_log(path: Path) -> list[dict]:
 def kojima_table(log_dir: Path, split: str = "all", show: int = 0) -> None:
     """Per-dataset rules vs the authors' scoring on the GPT-3 logs (``split``: even records "dev", odd "heldout")."""
     print(f"{'dataset':<20} {'n':>5} {'ref acc':>8} {'rules acc':>9} {'agree|ref ok':>12} {'credited none':>13} "
-          f"{'rules none':>10}")
+          f"{'rules none':>10} {'ref only':>8}")
     total = Counter()
     for name, (kind, _) in KOJIMA.items():
         path = log_dir / f"{name}_zero_shot_cot.log"
@@ -82,7 +83,7 @@ def kojima_table(log_dir: Path, split: str = "all", show: int = 0) -> None:
             ref_ok = is_correct(kind, r["reference"], r["gold"])
             ok = is_correct(kind, got, r["gold"])
             c.update(n=1, ref_ok=ref_ok, ok=ok, agree_ref_ok=ref_ok and ok, credited_none=r["reference"] is None and ok,
-                     rules_none=got is None)
+                     rules_none=got is None, ref_only=got is None and r["reference"] is not None)
             if show and ref_ok != ok and c["shown"] < show:
                 c["shown"] += 1
                 print(f"  [{name} #{i}] rules={got!r} reference={r['reference']!r} gold={r['gold']!r}: "
@@ -94,7 +95,8 @@ def kojima_table(log_dir: Path, split: str = "all", show: int = 0) -> None:
 
 def _kojima_row(name: str, c: Counter) -> None:
     print(f"{name:<20} {c['n']:>5} {c['ref_ok'] / c['n']:>8.1%} {c['ok'] / c['n']:>9.1%} "
-          f"{c['agree_ref_ok'] / max(c['ref_ok'], 1):>12.1%} {c['credited_none']:>13} {c['rules_none']:>10}")
+          f"{c['agree_ref_ok'] / max(c['ref_ok'], 1):>12.1%} {c['credited_none']:>13} {c['rules_none']:>10} "
+          f"{c['ref_only']:>8}")
 
 
 def judged_cases(path: Path) -> list[dict]:
