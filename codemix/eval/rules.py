@@ -5,7 +5,9 @@
    one. When that statement holds no valid answer for the type ("the answer is not known",
    "The answer is 18." for an animal, a letter that is no option), or hedges between two
    ("A or C", "yes or no"), the output states no answer: ``None``, never a guess from elsewhere.
-2. **Only outputs that never state an answer** fall back to the last mention in the whole output.
+2. **Only outputs that never state an answer** fall back to the last mention in the whole output,
+   unless the generation ran away (a line repeated 5+ times, or a long output cut off
+   mid-sentence): its last mention is a fragment of the loop, so it states no answer.
 
 Text after a hallucinated next turn ("\\nQ:", "\\nQuestion:", "\\nUser:") is ignored, and so is a
 cue left empty at the very end of the output (a generation cut off while stating its answer).
@@ -117,7 +119,11 @@ def _closing_brace(text: str, start: int) -> int:
 
 
 def answer_statements(text: str) -> tuple[list[str], str]:
-    """(the texts after answer cues, in order; the whole output), cut at any hallucinated next turn."""
+    """(the texts after answer cues, in order; the whole output), cut at any hallucinated next turn.
+
+    A copied placeholder ("The answer is X.") is an empty statement: it defers to an earlier real
+    statement, and with none the output stated no answer.
+    """
     cut = _NEXT_TURN.search(text)
     body = text[:cut.start()] if cut and cut.start() > 0 else text
     statements = []
@@ -133,8 +139,9 @@ def answer_statements(text: str) -> tuple[list[str], str]:
         if not rest.strip():
             continue  # cut off right after the cue: no statement was made
         line = rest.split("\n", 1)[0]
-        if _PLACEHOLDER.match(line):
-            continue  # the instruction's '"The answer is X." where X is ...' copied, not a statement
+        if _PLACEHOLDER.match(line):  # the instruction's '"The answer is X." where X is ...' copied
+            statements.append("")
+            continue
         statements.append(line if re.search(r"\w", line) else rest[:200])  # "is\n\n$$\nx = 80\n$$"
     return statements, body
 
@@ -513,6 +520,26 @@ _FALLBACKS = {"number": _number_fallback, "option": _option_fallback, "yes_no": 
               "string": _string_fallback, "list": _list_fallback, "word": _word_fallback}
 
 
+_LINE_LABEL = re.compile(r"^\s*(?:\d+[.):]|step\s+\d+\s*:|[-*•])\s*", re.I)
+_CUT_OFF = re.compile(r"[\w,(+\-*/=:]\s*$")
+
+
+def is_degenerate(text: str) -> bool:
+    """A generation that ran away: one line said 5+ times (a loop), or a long text cut off mid-sentence.
+
+    Such an output, if it never states an answer, states none: its last number or word is a
+    fragment of the loop, not a conclusion.
+    """
+    lines = [_LINE_LABEL.sub("", ln).strip().casefold() for ln in text.splitlines()]
+    counts: dict[str, int] = {}
+    for ln in lines:
+        if len(ln) >= 8:
+            counts[ln] = counts.get(ln, 0) + 1
+            if counts[ln] >= 5:
+                return True
+    return len(text) > 200 and bool(_CUT_OFF.search(text))
+
+
 def read_statement(answer_type: str, statement: str, choices=None) -> str | None:
     """The answer one answer statement holds; None if it holds no valid one or hedges between two."""
     if statement.startswith("\\boxed") and answer_type != "number":
@@ -537,6 +564,9 @@ def extract_answer(answer_type: str, text: str, choices: Sequence[str] | None = 
         return None
     choices = tuple(choices) if choices else None
     statements, body = answer_statements(text)
+    real = [s for s in statements if s]
     if statements:
-        return read_statement(answer_type, statements[-1], choices)
+        return read_statement(answer_type, real[-1], choices) if real else None
+    if is_degenerate(body):
+        return None
     return _FALLBACKS[answer_type](body, choices)

@@ -84,8 +84,11 @@ def test_option_yes_no_string_list_word_rules():
     ("option", "(A) is wrong, so the answer is (F).", ("5", "6", "7"), None),  # no option F
     ("option", "The answer is 05/31/2021.", ("05/29/2021", "06/01/2021"), None),  # a date that is no option
     ("number", "So 9 * 2 = 18 dollars. The answer is", None, "18"),  # cut off at the cue: no statement made
-    # outputs that never state an answer keep the last-mention fallback
+    ("word", "Molly is James's grandmother's son.\n\nThe answer is X.", ("son", "aunt"), None),  # a placeholder
+    # outputs that never state an answer keep the last-mention fallback, unless the generation ran away
     ("yes_no", "After four flips the coin is heads up again.", None, "yes"),
+    ("yes_no", "Tim flips the coin.\n" + "The coin is flipped again, so it is heads up.\n" * 6, None, None),
+    ("number", "Add the tests: (100 + 101 + 102) / 5 = 60. " * 6 + "Then (15 + 16 +", None, None),
     # options named by value or by date rather than letter
     ("option", "So the date 10 days ago would be May 4th, 2003.", ("05/04/2003", "05/05/2003"), "A"),
     ("option", "The answer is April 26, 2002.", ("04/25/2002", "04/26/2002"), "B"),
