@@ -101,7 +101,7 @@ def _kojima_row(name: str, c: Counter) -> None:
 
 def judged_cases(path: Path) -> list[dict]:
     """Hand-judged real outputs (tests/eval/real_outputs_*.jsonl) with their answer type and options."""
-    from codemix.eval import get_task
+    from codemix.eval.tasks import get_task  # (also in checkouts from before the package API)
 
     cases = []
     for line in path.read_text().splitlines():
