@@ -27,6 +27,7 @@ from codemix.models.loading import resolve_model_source
 from codemix.models.tiny import TINY_VERSION
 from codemix.results.writer import results_key, write_trial_results
 from codemix.storage import Store, stable_hash
+from codemix.sweep.search import OBJECTIVE, is_searched, search_score
 
 log = logging.getLogger("codemix")
 
@@ -131,16 +132,6 @@ def stage_eval(spec: SweepSpec, store: Store, ckpt_key: str, eval_hash: str) -> 
     return predictions, saved["scores"], saved["info"], state
 
 
-def search_score(scores: list[dict], metric: str) -> float:
-    """The number a searcher maximises: 'overall', 'domain:<name>' or 'task:<name>' (mean of task accuracies)."""
-    kind, _, name = metric.partition(":")
-    picked = [s["accuracy"] for s in scores if kind == "overall" or (kind == "domain" and s["domain"] == name)
-              or (kind == "task" and s["task"] == name)]
-    if not picked:
-        raise ValueError(f"search.metric {metric!r} matches no evaluated task")
-    return sum(picked) / len(picked)
-
-
 def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str, pool_hash: str,
               trial_id: str | None = None, in_tune: bool = False) -> dict:
     """Run the four stages for one sweep point and write its result tables; returns summary metrics."""
@@ -170,7 +161,10 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
         log.info("trial %s: train (%s)", trial_key, stages["mix"])
         t0 = time.perf_counter()
         _kill_point(experiment, "train")
-        ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes, in_tune)
+        # A searcher needs the objective in every result Tune receives: a searched trial reports only
+        # once, at the end, so its training progress is not forwarded to Tune.
+        ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes,
+                                                               in_tune and not is_searched(spec))
         t1 = time.perf_counter()
         log.info("trial %s: evaluate", trial_key)
         _kill_point(experiment, "eval")
@@ -196,7 +190,7 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
 
 
 def _summary(trial: dict, scores: list[dict], metric: str) -> dict:
-    out = {"score": search_score(scores, metric), "overall_accuracy": trial["overall_accuracy"],
+    out = {OBJECTIVE: search_score(scores, metric), "overall_accuracy": trial["overall_accuracy"],
            "train_loss": trial["train_loss"], "stages": trial["stages"]}
     for s in scores:
         out[f"task/{s['task']}"] = s["accuracy"]
