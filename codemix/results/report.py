@@ -340,8 +340,8 @@ def _searched(e) -> bool:
 
 def _searches(doc: Document, results: ResultSet, out_dir: Path, n_boot: int, seed: int) -> None:
     """Per searched experiment: the path of the search and the fitted curve of its objective."""
-    from codemix.sweep.search import KNOWN_POINTS_FILE
     from codemix.storage import Store
+    from codemix.sweep.search import KNOWN_POINTS_FILE
 
     for e in [e for e in results.experiments if _searched(e)]:
         search = e.spec["search"]

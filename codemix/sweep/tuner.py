@@ -17,8 +17,15 @@ from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.ray_runtime import init_ray
 from codemix.results.writer import collect_results
 from codemix.storage import Store
-from codemix.sweep.search import OBJECTIVE, SearchStart, build_searcher, check_metric, is_searched, record_start, \
-    start_search
+from codemix.sweep.search import (
+    OBJECTIVE,
+    SearchStart,
+    build_searcher,
+    check_metric,
+    is_searched,
+    record_start,
+    start_search,
+)
 from codemix.sweep.trial import TrialPoint, run_trial
 
 log = logging.getLogger("codemix")

@@ -67,7 +67,7 @@ def searched(tmp_path_factory):
 
 
 def test_search_path_orders_trials_and_tracks_the_best(searched):
-    grid, exp = searched
+    _, exp = searched
     known = json.loads((exp / "search" / "known_points.json").read_text())["known"]
     path = analysis.search_path(load_results(exp), "domain:symbolic", known)
     assert list(path["source"]) == ["known"] * 2 + ["searched"] * 5
