@@ -330,8 +330,9 @@ def search_path(results: ResultSet, metric: str, known: list[dict] = ()) -> pd.D
 
     cols = ["step", "source", "sweep", "trial_key", "family", "proportion", "seed", "code_language", "corruption",
             "status", "objective", "best_so_far"]
+    own = set(results.trials["trial_key"])  # a restart that lost Tune's state fed the sweep's own trials too
     rows = [{"step": 0, "source": "known", "sweep": k["sweep"], "trial_key": k["trial_key"], **k["config"],
-             "status": "ok", "objective": k["objective"]} for k in known]
+             "status": "ok", "objective": k["objective"]} for k in known if k["trial_key"] not in own]
     objectives = {key: search_score(sub.to_dict("records"), metric)
                   for key, sub in results.scores.groupby("trial_key", sort=False)}
     trials = results.trials.sort_values(["started_at", "finished_at", "trial_key"], kind="stable")

@@ -351,9 +351,9 @@ def _searches(doc: Document, results: ResultSet, out_dir: Path, n_boot: int, see
         start = store.read_json(KNOWN_POINTS_FILE) if store.exists(KNOWN_POINTS_FILE) else {"known": []}
         own = load_results([e.path], predictions=False)
         path = analysis.search_path(own, metric, start["known"])
-        n_new = int((path["source"] == "searched").sum())
+        n_known, n_new = int((path["source"] == "known").sum()), int((path["source"] == "searched").sum())
         doc.text(f"Searcher **{search.get('searcher')}** maximising `{metric}` with a budget of "
-                 f"{search.get('num_samples', 1)} trial(s): it started from {len(start['known'])} known point(s) "
+                 f"{search.get('num_samples', 1)} trial(s): it started from {n_known} known point(s) "
                  f"(finished trials in the same storage with the same stages, fed at no cost) and ran {n_new}. "
                  "Step 0 = known points; then the trials in the order they started.")
         vary = [c for c in ("family", "seed", "code_language", "corruption") if path[c].nunique() > 1]

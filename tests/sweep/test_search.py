@@ -50,6 +50,7 @@ def test_searched_sweep_after_a_grid_starts_from_its_trials_and_spends_its_budge
     spec = searched_spec(grid_storage)
 
     plan = CliRunner().invoke(app, ["plan", str(spec)])
+    assert plan.exit_code == 0, plan.output
     assert "starting from 2 known point(s) from resume (no compute)" in " ".join(plan.output.split()), plan.output
 
     assert driver(["run", str(spec)]) == 0
