@@ -22,7 +22,7 @@ def small_spec(storage: Path, name: str = "resume", **search) -> Path:
     """Two trials (llama x proportion {0, 1}), one cheap task per domain; ``search`` overrides that section."""
     spec = yaml.safe_load((REPO / "sweeps" / "smoke.yaml").read_text())
     spec.update(name=name, storage=str(storage))
-    spec["search"].update(family=["llama"], proportion=[0.0, 1.0], **search)
+    spec["search"].update({"family": ["llama"], "proportion": [0.0, 1.0], **search})
     spec["train"].update(epochs=1, checkpoint_every=2)
     spec["eval"].update(suite="smoke3", limit=2, sampling={"max_new_tokens": 8})
     path = storage / f"{name}.yaml"

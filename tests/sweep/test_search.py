@@ -7,6 +7,7 @@ What the searcher knows is read back from the state Tune saved for it in the exp
 from __future__ import annotations
 
 import pickle
+import re
 import signal
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def trials_of(experiment: Path) -> list[dict]:
 
 
 def test_searched_sweep_after_a_grid_starts_from_its_trials_and_spends_its_budget_on_new_points(grid_storage):
+    """Also: a trial that fails is recorded and reported to the searcher as failed, and the search goes on."""
     from typer.testing import CliRunner
 
     from codemix.cli import app
@@ -53,13 +55,14 @@ def test_searched_sweep_after_a_grid_starts_from_its_trials_and_spends_its_budge
     assert plan.exit_code == 0, plan.output
     assert "starting from 2 known point(s) from resume (no compute)" in " ".join(plan.output.split()), plan.output
 
-    assert driver(["run", str(spec)]) == 0
+    # the second searched trial fails in its evaluation: the sweep goes on and the searcher is told it failed
+    assert driver(["run", str(spec)], fail_at="eval@2") == 3
 
     experiment = grid_storage / "bayes"
     trials = trials_of(experiment)
-    assert len(trials) == BUDGET and {t["status"] for t in trials} == {"ok"}  # the budget went to new trials ...
-    assert not {t["eval_hash"] for t in trials} & {t["eval_hash"] for t in grid_trials}  # ... at new points
-    assert len(pq.read_table(experiment / "results.parquet")) == BUDGET * 3  # every trial's scores
+    assert len(trials) == BUDGET and sorted(t["status"] for t in trials) == ["error", "ok", "ok"]  # a row each
+    assert not {t["eval_hash"] for t in trials} & {t["eval_hash"] for t in grid_trials}  # new points only
+    assert len(pq.read_table(experiment / "results.parquet")) == (BUDGET - 1) * 3  # every finished trial's scores
     assert sorted(attempts(experiment).values()) == [1] * BUDGET
     # nothing of the grid was recomputed or rewritten
     assert attempts(grid) == grid_attempts
@@ -69,15 +72,17 @@ def test_searched_sweep_after_a_grid_starts_from_its_trials_and_spends_its_budge
     known, asked = told[:2], told[2:]
     assert sorted((round(t.params["proportion"], 6), t.value, t.state.name) for t in known) == \
         sorted((t["proportion"], t["overall_accuracy"], "COMPLETE") for t in grid_trials)
-    assert len(asked) == BUDGET and all(t.state.name == "COMPLETE" for t in asked)
-    assert sorted(round(t.params["proportion"], 6) for t in asked) == sorted(t["proportion"] for t in trials)
+    assert sorted((round(t.params["proportion"], 6), t.state.name) for t in asked) == sorted(
+        (t["proportion"], "COMPLETE" if t["status"] == "ok" else "FAIL") for t in trials)  # failed, not a zero
+    assert [t.value for t in asked if t.state.name == "FAIL"] == [None]
 
-    # the report shows the path: the two known points, then the three searched
+    # the report shows the path: the two known points, then the three searched, one failed
     from codemix.results.report import write_report
 
     md = write_report([grid, experiment], grid_storage / "report", n_boot=50).read_text()
     assert "## Search: `bayes`" in md and "started from 2 known point(s)" in md and f"ran {BUDGET}" in md
     assert md.count("| known (resume) |") == 2 and md.count("| searched |") == BUDGET
+    assert re.search(r"\| 2 \| searched \| [\d.]+% \| failed \|", md)
 
 
 def test_searched_sweep_killed_after_its_first_trial_resumes_the_search(tmp_path):

@@ -80,8 +80,9 @@ def test_a_restarted_search_counts_its_own_finished_trials_against_the_budget(st
     assert len(start.known) == 4 and start.own == 2 and start.to_run == 4
 
 
-def test_the_searcher_holds_the_known_points_and_suggests_inside_the_space(storage):
-    spec = parse_spec(spec_dict(storage))
+@pytest.mark.parametrize("searcher", ["optuna", "random"])
+def test_the_searcher_holds_the_known_points_and_suggests_inside_the_space(storage, searcher):
+    spec = parse_spec(spec_dict(storage, searcher=searcher))
     start = start_search(spec, Store(storage), POOL)
     searcher = build_searcher(spec, start)
     assert searcher.set_search_properties("score", "max", param_space(spec))
