@@ -5,7 +5,8 @@
 The report states each sweep's configuration, the overall / domain / task accuracies with
 bootstrap CIs, the deltas against the 0% (General) mix with McNemar p-values (flagging those
 that are not significant), the best proportion per task and domain, quadratic fits where a
-sweep is fine-grained enough, and the trials that failed with their errors.
+sweep is fine-grained enough, for a searched sweep the path of its search and the fitted
+optimum of its objective with a bootstrap interval, and the trials that failed with their errors.
 """
 
 from __future__ import annotations
