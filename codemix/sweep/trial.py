@@ -61,7 +61,13 @@ def model_id(spec: SweepSpec, family: str) -> str:
 
 
 def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str]:
-    """Content addresses of the trial's three stage outputs and the trial itself."""
+    """Content addresses of the trial's three stage outputs and the trial itself.
+
+    The spec is hashed as a Tune trial receives it (through JSON, so every default is validated:
+    a float field's default ``0`` is ``0.0`` there), so the driver (plan, known points) and the
+    trials agree on every address.
+    """
+    spec = SweepSpec.model_validate_json(spec.model_dump_json())
     mix = stable_hash(["mix", pool_hash, spec.mix.model_dump(), point.proportion, point.seed,
                        point.code_language, point.corruption])
     train = stable_hash(["train", mix, point.family, model_id(spec, point.family), spec.model.model_dump(),

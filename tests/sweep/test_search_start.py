@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codemix.config import SpecError, load_spec, parse_spec
+from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.results.writer import write_trial_results
 from codemix.storage import Store
 from codemix.sweep.search import build_searcher, check_metric, start_search
@@ -32,8 +32,8 @@ def spec_dict(storage: Path, name: str = "bayes", **search) -> dict:
 
 
 def finish_trial(storage: Path, sweep: str, spec, point: TrialPoint, status: str = "ok", shift: float = 0.0) -> str:
-    """Write a trial's results as run_trial does; accuracies are TASKS' plus ``shift``."""
-    hashes = stage_hashes(spec, point, POOL)
+    """Write a trial's results as run_trial does in a Tune trial; accuracies are TASKS' plus ``shift``."""
+    hashes = stage_hashes(SweepSpec.model_validate_json(spec.model_dump_json()), point, POOL)  # as tune_trial
     provenance = {"sweep": sweep, "trial_key": hashes["trial"], "family": point.family, "proportion": point.proportion,
                   "seed": point.seed, "code_language": point.code_language, "corruption": point.corruption,
                   "mix_hash": "content-hash", "train_hash": hashes["train"], "eval_hash": hashes["eval"]}
@@ -101,6 +101,14 @@ def test_search_metric_must_name_a_domain_or_task_of_the_suite(tmp_path):
         check_metric(parse_spec(spec_dict(tmp_path, metric="domain:logical")))
     with pytest.raises(SpecError, match="search.searcher: 'hyperopt' is not registered"):
         parse_spec(spec_dict(tmp_path, searcher="hyperopt"))
+
+
+def test_driver_and_trials_agree_on_stage_hashes(tmp_path):
+    """A Tune trial gets the spec through JSON (defaults validated: 0 -> 0.0); its hashes are the driver's."""
+    spec = parse_spec(spec_dict(tmp_path))
+    assert type(spec.eval.num_gpus) is int  # an unvalidated default, as load_spec leaves it
+    in_trial = SweepSpec.model_validate_json(spec.model_dump_json())
+    assert stage_hashes(spec, TrialPoint("mistral", 0.5), POOL) == stage_hashes(in_trial, TrialPoint("mistral", 0.5), POOL)
 
 
 def test_bayes_spec_shares_the_stages_of_the_fine_grained_grid():
