@@ -29,7 +29,8 @@ def study(experiment: Path):
     """The searcher's Optuna study, as Tune last saved it in the experiment folder."""
     import optuna  # noqa: F401  (the pickle holds optuna objects)
 
-    states = sorted(experiment.glob("searcher-state-*.pkl"), key=lambda p: p.stat().st_mtime_ns)
+    # one file per driver session, named by its start time (mtimes are not ordered: Tune re-syncs old ones)
+    states = sorted(experiment.glob("searcher-state-*.pkl"))
     assert states, f"no searcher state in {experiment}"
     return pickle.loads(states[-1].read_bytes())["_ot_study"]
 
