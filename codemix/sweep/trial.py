@@ -229,6 +229,7 @@ def _kill_point(experiment: Store, point: str) -> None:
     target = os.environ.get("CODEMIX_TEST_KILL_AT", "")
     if target.startswith(point + "@") and _count_attempt_dirs(experiment) >= int(target.split("@")[1]):
         os.killpg(int(os.environ["CODEMIX_TEST_KILL_PGID"]), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)  # this trial too, at once: Ray workers run in their own process group
     target = os.environ.get("CODEMIX_TEST_FAIL_AT", "")  # same, but the trial raises (and is recorded)
     if target.startswith(point + "@") and _count_attempt_dirs(experiment) == int(target.split("@")[1]):
         raise RuntimeError(f"injected failure at {target}")
