@@ -53,7 +53,8 @@ def test_leading_assistant_turn_dropped_as_fastchat_does():
         conv("gpt_then_prompt", ("tail", "a prompt"), roles=["assistant", "user"]),
     ]
     out = {c["id"]: c["turns"] for c in clean(convs, report)}
-    assert out["part_1"] == [{"role": "user", "content": "thanks, and now?"}, {"role": "assistant", "content": "now this"}]
+    assert out["part_1"] == [{"role": "user", "content": "thanks, and now?"},
+                             {"role": "assistant", "content": "now this"}]
     assert [t["content"] for t in out["sys_part"]] == ["be brief", "q", "a"]
     assert set(out) == {"part_1", "sys_part"}
     assert report.dropped == {"not_start_with_user": 1, "no_user_turn": 1, "no_assistant_turn": 1}

@@ -49,9 +49,8 @@ def test_v3_style_split_parts_of_real_conversations_are_kept(shared_data, tmp_pa
     """Real multi-turn ShareGPT cut before an assistant turn, as ShareGPT_V3_..._split did: both parts kept."""
     rows = [json.loads(line) for line in
             (shared_data / IFT / "sharegpt_zh_medicalgpt" / "sharegpt_zh_1K_format.jsonl").read_text().splitlines()]
-    long = [r["conversations"] for r in rows
-            if len(r["conversations"]) >= 6 and all(t["value"].replace("\u200b", "").strip() for t in r["conversations"])]
-    long = long[:100]
+    long = [turns for turns in (r["conversations"] for r in rows)
+            if len(turns) >= 6 and all(t["value"].replace("\u200b", "").strip() for t in turns)][:100]
     parts = []
     for i, turns in enumerate(long):
         parts += [{"id": f"c{i}_0", "conversations": turns[:3]}, {"id": f"c{i}_1", "conversations": turns[3:]}]
