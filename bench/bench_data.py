@@ -7,7 +7,10 @@
    programming-language detection (the whole classify step); clean; build_mix (p=0.5, N=SIZE/2)
    with and without corruption.
 2. Heuristic throughput on real text (Arena-Hard prompt+answer, ShareGPT prompts), which is longer.
-3. Agreement of the heuristic with bench/labelled_sample.csv (see its description in the report).
+3. Agreement of the heuristic with the hand labels of tests/data/fixtures/classify_labels.csv: the
+   held-out real ShareGPT split (not used to tune it), its dev split, other sources; ``--heuristic-baseline
+   FILE`` adds another heuristic module (``git show main:codemix/data/classify/heuristic.py > /tmp/h.py``).
+   ``--agreement`` runs only this.
 4. Ingest yield (``--ingest`` runs only this): conversations in/out and every drop and repair for
    each real ShareGPT source in shared data, and for a ShareGPT_V3-style split of the real multi-turn
    conversations (the Chinese ShareGPT file cut at a seeded random assistant turn, as the
@@ -95,21 +98,34 @@ def bench_real(shared: Path) -> None:
         print(f"{name:32s} {len(convs):5d} conv  mean {chars:6,.0f} chars  {len(convs) / t:9,.0f} conv/s")
 
 
-def bench_agreement(shared: Path) -> None:
-    rows = list(csv.DictReader(open(HERE / "labelled_sample.csv")))
-    convs = {(c["source_file"], c["source_line"]): c for c in ingest(shared / "ift", DataReport())}
-    print(f"## heuristic ({heuristic.Heuristic.version}) vs labelled sample ({len(rows)} conversations)")
-    groups = {"all": rows, "hand-labelled only": [r for r in rows if r["how"] == "hand"],
-              "real ShareGPT (hand)": [r for r in rows if r["how"] == "hand" and "sharegpt" in r["file"]]}
-    for name, group in groups.items():
-        truth = [r["label"] for r in group]
-        pred = [heuristic.label(convs[(r["file"], int(r["line"]))]["turns"]) for r in group]
-        a = agreement(truth, pred)
-        print(f"{name:22s} n={a['n']:4d}  accuracy {a['accuracy']:.3f}  kappa {a['kappa']:.3f}  "
-              f"confusion (rows truth coding/math/other) {a['confusion']}")
-        print("    " + "  ".join(f"{k}: P={v['precision'] if v['precision'] is None else round(v['precision'], 2)} "
-                                 f"R={v['recall'] if v['recall'] is None else round(v['recall'], 2)}"
-                                 for k, v in a["per_class"].items()))
+def bench_agreement(shared: Path, baseline: Path | None = None) -> None:
+    """The heuristic (and a baseline heuristic module, e.g. main's) against the hand labels, per split."""
+    rows = list(csv.DictReader(open(FIXTURES / "classify_labels.csv")))
+    convs = {(c["source_file"], str(c["source_line"])): c for c in ingest(shared / "ift", DataReport())}
+    labellers = {"heuristic " + heuristic.Heuristic.version: heuristic.label}
+    if baseline:
+        spec = importlib.util.spec_from_file_location("baseline_heuristic", baseline)
+        mod = importlib.util.module_from_spec(spec)
+        source = baseline.read_text().replace('@register("heuristic")', '@register("baseline_heuristic")')
+        exec(compile(source, str(baseline), "exec"), mod.__dict__)
+        labellers[f"baseline ({baseline.name})"] = mod.label
+    print(f"## heuristic vs hand labels ({len(rows)} conversations, tests/data/fixtures/classify_labels.csv)")
+    sharegpt = [r for r in rows if "sharegpt" in r["file"]]
+    groups = {"held-out real ShareGPT": [r for r in sharegpt if r["split"] == "heldout"],
+              "  same, clear cases only": [r for r in sharegpt if r["split"] == "heldout" and not r["borderline"]],
+              "dev real ShareGPT (tuned on)": [r for r in sharegpt if r["split"] == "dev"],
+              "dev other sources": [r for r in rows if "sharegpt" not in r["file"]]}
+    for who, fn in labellers.items():
+        print(who)
+        for name, group in groups.items():
+            a = agreement([r["label"] for r in group], [fn(convs[(r["file"], r["line"])]["turns"]) for r in group])
+            per = "  ".join(f"{k}: P={_r2(v['precision'])} R={_r2(v['recall'])}" for k, v in a["per_class"].items())
+            print(f"  {name:30s} n={a['n']:4d}  accuracy {a['accuracy']:.3f}  kappa {a['kappa']:.3f}  "
+                  f"confusion (rows truth coding/math/other) {a['confusion']}  {per}")
+
+
+def _r2(x):
+    return None if x is None else round(x, 2)
 
 
 def _v3_style_split(path: Path, seed: int = 0) -> list[dict]:
@@ -262,10 +278,14 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path(os.environ.get(
         "CODEMIX_SHARED_DATA", HERE.parent.parent / "shared" / "data")))
     parser.add_argument("--ingest", action="store_true", help="Run only the ingest-yield figures.")
+    parser.add_argument("--agreement", action="store_true", help="Run only the classifier agreement.")
+    parser.add_argument("--heuristic-baseline", type=Path, help="Another heuristic.py to compare.")
     parser.add_argument("--langid", action="store_true", help="Run only the language-ID comparison.")
     parser.add_argument("--langid-baseline", type=Path, help="A .py file defining detect_language to compare.")
     args = parser.parse_args()
-    if args.ingest or args.langid:
+    if args.ingest or args.langid or args.agreement:
+        if args.agreement:
+            bench_agreement(args.shared, args.heuristic_baseline)
         if args.ingest:
             bench_ingest(args.shared)
         if args.langid:
@@ -274,7 +294,7 @@ def main() -> None:
     bench_synthetic(args.size)
     if args.shared.is_dir():
         bench_real(args.shared)
-        bench_agreement(args.shared)
+        bench_agreement(args.shared, args.heuristic_baseline)
         bench_ingest(args.shared)
         bench_langid(args.shared, args.langid_baseline)
     print(f"peak RSS: {peak_rss_mb():,.0f} MB")
