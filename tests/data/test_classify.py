@@ -63,7 +63,8 @@ def test_heuristic_agreement_on_held_out_real_sharegpt(hand_labelled):
     ("Can you show an example of how to make an API request with a bearer token?", "coding"),
     ("Is there anyway I can copy `/dev/sda` to vmdk using `dd`?", "coding"),
     ("Web search results:\n\n[1] \"Python is a programming language ... Django, Flask and pandas.\"\n\n"
-     "Instructions: write a comprehensive reply to the given query.\nQuery: which electric car sells best in Norway", "other"),
+     "Instructions: write a comprehensive reply to the given query.\nQuery: which electric car sells best in Norway",
+     "other"),
     ("Ruby and Min stop at a Holiday Inn for the night and order drinks.", "other"),
     ("i have 23 horses each with 4 legs, along with 14 dogs. how many legs in total do the animals have?", "math"),
     ("Write me the start of a script for a movie scene, with dialogue and stage directions.", "other"),

@@ -56,7 +56,8 @@ _TEXT_CODE = re.compile(
     r"(?P<sql>SELECT\b[^\n]{0,200}\bFROM\b|INSERT INTO\b|CREATE TABLE\b)|"
     r"(?P<sh>(sudo|pip|npm|apt-get|brew|conda|yarn) (install|run|add)\b|git (clone|commit|push)\b)|"
     r"(?P<trace>Traceback \(most recent call last\)|Exception in thread|Error: |Uncaught \w+Error)|"
-    r"(?P<tag></(div|span|html|body|script|button|table|template|form|li|tr|td)>|<[A-Za-z][\w:.-]* [\w:.-]+=\"[^\"]*\")|"
+    r"(?P<tag></(div|span|html|body|script|button|table|template|form|li|tr|td)>|"
+    r"<[A-Za-z][\w:.-]* [\w:.-]+=\"[^\"]*\")|"
     r"(?P<call>[a-z_]\w*\.[a-z_]\w*\([^()\n]*\)|\w\(\)[.;])|"
     r"(?P<esc>\b[a-z][a-z0-9]*\\_[a-z0-9]+\\_[a-z0-9])|"
     r"(?P<inline>`[^`\n]{2,80}`)")
@@ -73,7 +74,8 @@ _INTENT = re.compile(
 # word signals are looked up in a set of the request's lower-cased tokens (much faster than regexes)
 _TOKEN = re.compile(r"[a-z][a-z0-9+#]*(?:\.js|\.net|\.py)?")
 _LANG_NAMES = set("""
-    python python3 js javascript typescript java c++ c# csharp golang php kotlin scala perl haskell elixir erlang clojure
+    python python3 js javascript typescript java c++ c# csharp golang php kotlin scala perl haskell elixir erlang
+    clojure
     fortran cobol vba matlab solidity dart groovy julia fsharp f# vb.net verilog vhdl assembly webassembly wasm
     sql mysql postgresql postgres sqlite mongodb mongoose redis cassandra dynamodb elasticsearch opensearch neo4j
     cypher graphql grpc protobuf kafka rabbitmq sqlalchemy prisma sequelize typeorm hibernate
@@ -104,8 +106,10 @@ _LANG_PHRASES = ("shell script", "bash script", "excel formula", "google sheets 
                  "github actions", "visual studio", "google apps script", "apps script", "sonic pi", "unreal engine",
                  "chrome extension", "power bi", "power automate", "data structure", "linked list", "binary tree",
                  "hash table", "design pattern", "star schema", "machine learning model", "neural network",
-                 "command line", "terminal", "r package", "r code", "r script", " in r ", "source code", "programming language", "pull request", "stack trace", "unit test", "rest api",
-                 "web app", "web scraping", "scrape", "developer tools", "in unity", "unity game", "google sheets", "exploratory data analysis", "data pipeline", "system design")
+                 "command line", "in the terminal", "r package", "r code", "r script", " in r ", "source code",
+                 "programming language", "pull request", "stack trace", "unit test", "rest api", "web app",
+                 "web scraping", "scrape", "developer tools", "in unity", "unity game", "google sheets",
+                 "exploratory data analysis", "data pipeline", "system design")
 _CODE_WORDS = set("""api json regex function functions code coding script scripts compile compiler debug bug bugs
     algorithm algorithms database databases query queries github linux variable variables array arrays class classes
     method methods programming program programs library libraries framework frameworks syntax backend frontend
