@@ -175,7 +175,8 @@ class ChatClient:
         """(kind, HTTP status, what happened and what to check, quoted response or error)."""
         if isinstance(err, _Malformed):
             return ("malformed", 200, "the reply is not a chat completion (HTTP 200; not retried): check that the "
-                    "base URL is that of an OpenAI-compatible API (usually ending in /v1)", self._body("Response", str(err)))
+                    "base URL is that of an OpenAI-compatible API (usually ending in /v1)",
+                    self._body("Response", str(err)))
         if isinstance(err, openai.APIStatusError):
             status, body = err.status_code, self._body("Response", err.response.text)
             if status in (401, 403):

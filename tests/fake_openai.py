@@ -42,7 +42,8 @@ def error_body(status: int, request: dict, headers: dict) -> dict:
     key = headers.get("authorization", "").removeprefix("Bearer ")
     message, kind = {
         400: ("Invalid request: 'messages' must be a non-empty array", "invalid_request_error"),
-        401: (f"Incorrect API key provided: {key}. You can find your API key in your account.", "invalid_request_error"),
+        401: (f"Incorrect API key provided: {key}. You can find your API key in your account.",
+              "invalid_request_error"),
         403: ("You are not allowed to use this model.", "permission_error"),
         404: (f"The model `{request.get('model')}` does not exist or you do not have access to it.",
               "invalid_request_error"),

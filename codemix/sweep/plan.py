@@ -158,12 +158,10 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
     """Dry run: list the trials, what is cached, and estimated GPU-hours."""
     import yaml
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from codemix.cli import _fail, _overrides
-
-    from rich.markup import escape
-
     from codemix.storage import Store
 
     console = Console()

@@ -37,8 +37,8 @@ class EndpointCheck:
     error: EndpointError | None = None
 
     def line(self) -> str:
-        """One line for a terminal."""
-        return f"{self.role} ({self.model}): {self.status}: {self.detail}"
+        """'ROLE (MODEL): DETAIL', for a terminal (the status is the caller's to show)."""
+        return f"{self.role} ({self.model}): {self.detail}"
 
 
 def _chat(*args, **kwargs):
@@ -101,7 +101,7 @@ def preflight(spec: SweepSpec, store: Store) -> list[EndpointCheck]:
     """Check every paid endpoint of ``spec``; raise the first failure's EndpointError."""
     checks = check_endpoints(spec, store)
     for check in checks:
-        log.info("endpoint check: %s", check.line())
+        log.info("endpoint %s: %s", check.status, check.line())
         if check.error is not None:
             raise check.error
     return checks

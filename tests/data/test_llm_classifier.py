@@ -172,3 +172,61 @@ def test_parse_label_variants():
     assert parse_label('{"category": "Coding"}') == ("coding", "json")
     assert parse_label("Others") == ("other", "word")
     assert parse_label("no idea") == (None, "unparsed")
+
+
+def test_classify_cli_stops_on_a_rejected_key_and_the_key_is_in_no_output_cache_or_log(fake_openai, tmp_path,
+                                                                                       monkeypatch):
+    """The issue's repro: `codemix data classify --classifier llm` against a server that answers 401."""
+    from typer.testing import CliRunner
+
+    from codemix.data.cli import app
+
+    key = "sk-classify-secret-5678"
+    monkeypatch.setenv("CODEMIX_TEST_KEY", key)
+    src = tmp_path / "in" / "sharegpt.jsonl"
+    src.parent.mkdir()
+    src.write_text("".join(json.dumps(r) + "\n" for r in generate_demo_corpus(30, 1)))
+    args = ["classify", str(src), "--classifier", "llm", "--model", "fake-model", "--base-url", fake_openai.url,
+            "--api-key-env", "CODEMIX_TEST_KEY", "--cache-dir", str(tmp_path / "labels")]
+    fake_openai.responder = gold_responder
+    ok = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "good.parquet")])
+    assert ok.exit_code == 0, ok.output
+    fake_openai.responder, fake_openai.fail_when = gold_responder, lambda req: 401
+    args[args.index("fake-model")] = "other-model"  # nothing cached for this model: it must ask, and is refused
+    bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad.parquet")])
+    text = " ".join(bad.output.split())
+    assert bad.exit_code == 2 and "llm classifier stopped: the endpoint rejected the credentials (HTTP 401" in text
+    assert "Incorrect API key provided: ***" in text and not (tmp_path / "bad.parquet").exists()
+    assert all(h["authorization"] == f"Bearer {key}" for h in fake_openai.headers)  # it was sent, as the header only
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"good.parquet", "good.report.json", "llm_labels.sqlite"}
+    for blob in [ok.output.encode(), bad.output.encode(), *(p.read_bytes() for p in files)]:
+        assert key.encode() not in blob
+
+
+def test_label_cache_lives_in_the_storage_and_is_shared_by_sweeps_on_other_machines(fake_openai, tmp_path,
+                                                                                     monkeypatch):
+    import pyarrow.fs as pafs
+
+    from codemix.data import label_pool
+    from codemix.data.classify.cache import storage_labels_dir
+    from codemix.storage import Store
+
+    monkeypatch.setenv("CODEMIX_TEST_KEY", "sk-remote-secret-31")
+    (tmp_path / "bucket").mkdir()
+    remote = Store("codemix", filesystem=pafs.SubTreeFileSystem(str(tmp_path / "bucket"), pafs.LocalFileSystem()))
+    assert not remote.is_local  # an object store, as far as codemix can tell: SQLite cannot live there
+    fake_openai.responder = gold_responder
+    c = cfg(fake_openai, tmp_path)
+    c.classifier.cache_dir, c.classifier.api_key_env = None, "CODEMIX_TEST_KEY"
+    for machine in ("head-1", "head-2"):  # e.g. a cluster taken down and a new one started for the next sweep
+        monkeypatch.setenv("CODEMIX_HOME", str(tmp_path / machine))
+        with storage_labels_dir(c.classifier, remote) as labels_dir:
+            assert str(labels_dir).startswith(str(tmp_path / machine))
+            table, report = label_pool(c, labels_dir)
+        if machine == "head-1":
+            paid = fake_openai.count
+            assert paid == table.num_rows
+    assert fake_openai.count == paid and report["stats"]["llm_cache_hits"] == table.num_rows
+    stored = tmp_path / "bucket" / "codemix" / "_cache" / "labels" / "llm_labels.sqlite"
+    assert stored.exists() and b"sk-remote-secret" not in stored.read_bytes()

@@ -13,7 +13,6 @@ import pytest
 from typer.testing import CliRunner
 
 from codemix.endpoints import EndpointError
-
 from codemix.eval import llm_extract
 from codemix.eval.backends.openai_backend import OpenAIGenerator
 from codemix.eval.cli import app
@@ -182,3 +181,23 @@ def test_tasks_cli_lists_tasks_and_suites():
     assert result.exit_code == 0, result.output
     for name in ("gsm8k", "babi16_induction", "reverse_list", "paper12", "smoke3"):
         assert name in result.output
+
+
+def test_openai_backend_through_ray_data_with_the_configured_retries_and_a_clear_stop(fake_openai, ray_cluster,
+                                                                                       monkeypatch):
+    from codemix.config import EvalConfig, ModelConfig
+    from codemix.eval.runner import build_prompts, generate
+
+    fake_openai.responder = lambda r: "The answer is 3."
+    fake_openai.fail_first, fake_openai.fail_status = 2, 429  # a burst, retried
+    cfg = EvalConfig(suite=["multiarith"], limit=6, backend="openai", openai_base_url=fake_openai.url,
+                     openai_model="served", api_key_env="CODEMIX_TEST_KEY", batch_size=4, max_retries=2, backoff=0.01)
+    rows = build_prompts(cfg)
+    assert [r["output"] for r in generate(rows, "ckpt", cfg, ModelConfig())] == ["The answer is 3."] * 6
+    assert fake_openai.count == 6 + 2
+    fake_openai.fail_when = lambda r: 401
+    with pytest.raises(Exception) as err:  # Ray Data wraps the actor's EndpointError; its message comes through
+        generate(rows, "ckpt", cfg, ModelConfig())
+    message = str(err.value)
+    assert "openai backend stopped: the endpoint rejected the credentials (HTTP 401; not retried)" in message
+    assert f"Endpoint {fake_openai.url}, model 'served'" in message and "$CODEMIX_TEST_KEY" in message
