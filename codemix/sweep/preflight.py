@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from codemix.config import SweepSpec
 from codemix.endpoints import EndpointError
+from codemix.paths import codemix_home
 from codemix.storage import Store
 
 log = logging.getLogger("codemix")
@@ -60,7 +61,6 @@ def _classifier_check(spec: SweepSpec, store: Store) -> EndpointCheck | None:
     from codemix.data import make_classifier
     from codemix.data.classify.cache import storage_labels_dir
     from codemix.data.pool import requests_to_label
-    from codemix.models.tiny import codemix_home
 
     cfg = spec.data.classifier
     if not make_classifier(cfg).paid:
