@@ -101,7 +101,7 @@ def preflight(spec: SweepSpec, store: Store) -> list[EndpointCheck]:
     """Check every paid endpoint of ``spec``; raise the first failure's EndpointError."""
     checks = check_endpoints(spec, store)
     for check in checks:
-        log.info("endpoint %s: %s", check.status, check.line())
         if check.error is not None:
-            raise check.error
+            raise check.error  # the caller reports it (the CLI: exit 2)
+        log.info("endpoint %s: %s", check.status, check.line())
     return checks
