@@ -170,6 +170,12 @@ def test_agreement_cli_re_extracts_from_stored_outputs(fake_openai, tmp_path, mo
     result = runner.invoke(app, ["agreement", str(path), "--a", "rules", "--b", "llm"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert "66.7%" in result.output and fake_openai.count == 3
+    fake_openai.fail_when = lambda r: 401
+    configure_llm_extractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
+                            cache=tmp_path / "b.sqlite")
+    result = runner.invoke(app, ["agreement", str(path), "--a", "rules", "--b", "llm"])
+    assert result.exit_code == 2 and "llm extractor stopped: the endpoint rejected the credentials (HTTP 401" in \
+        " ".join(result.output.split())
     bad = tmp_path / "bad.parquet"
     pq.write_table(pa.table({"x": [1]}), bad)
     result = runner.invoke(app, ["agreement", str(bad)])
