@@ -86,7 +86,7 @@ def test_replies_naming_no_label_beyond_the_share_stop_labelling(fake_openai, tm
     with pytest.raises(EndpointError) as err:
         prepare_pool(cfg(fake_openai, tmp_path), tmp_path)
     assert err.value.kind == "unlabelled"
-    assert "replies named no label; the first reply without one: \"I am a helpful assistant." in str(err.value)
+    assert "replies named no label; the first reply without one: 'I am a helpful assistant." in str(err.value)
     assert "set data.classifier.fallback: heuristic" in str(err.value)
     assert not (tmp_path / "pools").exists()
 

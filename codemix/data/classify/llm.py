@@ -28,7 +28,7 @@ from codemix.data.classify.base import Classifier, register
 from codemix.data.classify.heuristic import Heuristic
 from codemix.data.classify.heuristic import label as heuristic_label
 from codemix.data.report import DataReport
-from codemix.endpoints import EndpointError, FailureBudget
+from codemix.endpoints import EndpointError, FailureBudget, excerpt
 from codemix.paths import codemix_home
 
 PROMPT_VERSION = "paper-3class-v1"
@@ -184,7 +184,7 @@ class LLMClassifier(Classifier):
                              client) -> EndpointError:
         failed, unparsed = reasons.count("failed"), reasons.count("unparsed")
         where = client.endpoint.describe() if client is not None else f"model {self.cfg.model!r} (cached replies)"
-        sample = f"; the first reply without one: {json.dumps(first_unparsed[:200])}" if first_unparsed else ""
+        sample = f"; the first reply without one: {excerpt(first_unparsed, limit=200)!r}" if first_unparsed else ""
         return EndpointError(
             f"llm classifier stopped: {len(reasons)} of {total} conversations got no label from the model "
             f"({failed} requests still failed after their retries, {unparsed} replies named no label{sample}); "
