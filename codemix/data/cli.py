@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from codemix.config import ClassifierConfig, DataConfig, MixConfig
@@ -61,7 +62,7 @@ def _run(cfg: DataConfig, cache_dir: Path | None) -> tuple[pa.Table, dict]:
         with console.status(f"ingest, clean, classify ({cfg.classifier.name}) ..."):
             return label_pool(cfg, cache_dir)
     except EndpointError as err:  # a paid endpoint that cannot serve the labels: nothing is written
-        console.print(f"[red]error:[/red] {err}")
+        console.print(f"[red]error:[/red] {escape(str(err))}")  # it may quote a server's response
         raise typer.Exit(2) from None
     except (RecordError, FileNotFoundError, ValueError) as err:
         console.print(f"[red]error:[/red] {err}")
