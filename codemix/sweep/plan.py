@@ -68,7 +68,7 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     """
     from codemix.data import pool_hash, prepare_pool
     from codemix.eval.runner import build_prompts
-    from codemix.models.tiny import codemix_home
+    from codemix.paths import codemix_home
     from codemix.storage import Store
     from codemix.sweep.trial import stage_hashes
     from codemix.sweep.tuner import as_spec, grid_points

@@ -51,7 +51,7 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
     Runs in the driver before Ray starts, so an infeasible request fails before any compute.
     """
     from codemix.data import MixInfeasibleError, check_mix_feasible, prepare_pool
-    from codemix.models.tiny import codemix_home
+    from codemix.paths import codemix_home
 
     pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data")
     for point in {(p.proportion, p.code_language) for p in grid_points(spec)}:

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.models import get_family
-from codemix.models.loading import ADAPTER_BASE_FILE, load_tokenizer
+from codemix.models.loading import ADAPTER_BASE_FILE, load_tokenizer, local_model_dir
 from codemix.models.tiny import TINY_MARKER
 from codemix.storage import Store, stable_hash
 from codemix.train.loop import DIVERGED_FILE, train_loop_per_worker
@@ -99,8 +99,9 @@ def fine_tune(*, store: Store, mix_key: str, mix_hash: str, family: str, model_s
         metrics = {**json.loads((Path(d) / "metrics.json").read_text()), "tokenize": tok_report}
         shutil.copytree(Path(d) / "model", out, dirs_exist_ok=True)
         tokenizer.save_pretrained(out)
-        if (Path(model_source) / TINY_MARKER).exists():
-            shutil.copy(Path(model_source) / TINY_MARKER, out)
+        local_source = Path(local_model_dir(model_source))
+        if (local_source / TINY_MARKER).exists():
+            shutil.copy(local_source / TINY_MARKER, out)
         if train_cfg.method == "lora":
             (Path(out) / ADAPTER_BASE_FILE).write_text(json.dumps({"base": model_source}))
         (Path(out) / "train_metrics.json").write_text(json.dumps(metrics))
