@@ -113,6 +113,8 @@ def _show_format(family: str, model: Optional[str], chat_template: str) -> None:
     from codemix.models import get_family
     from codemix.models.formats import LEARNED_CLOSE, LEARNED_OPEN, format_sample
 
+    if chat_template not in ("auto", "own", "vicuna"):
+        _fail(ValueError(f"--chat-template {chat_template!r}: expected auto, own or vicuna"))
     try:
         fam = get_family(family)
         sample = format_sample(family, model, chat_template)

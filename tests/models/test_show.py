@@ -17,7 +17,8 @@ def test_vicuna_sample_marks_each_answer_with_its_eos_and_shows_the_bos_the_toke
 def test_chatml_sample_learns_im_end_but_not_the_newline_after_it():
     marked = format_sample("qwen").marked_text()
     assert marked.startswith("<|im_start|>system\nYou are a helpful assistant<|im_end|>")  # Qwen1.5's default
-    assert f"assistant\n{LEARNED_OPEN}12 + 7 = 19. The answer is 19.<|im_end|>{LEARNED_CLOSE}\n<|im_start|>user" in marked
+    answer = f"{LEARNED_OPEN}12 + 7 = 19. The answer is 19.<|im_end|>{LEARNED_CLOSE}"
+    assert f"<|im_start|>assistant\n{answer}\n<|im_start|>user" in marked
 
 
 def test_cli_show_prints_the_marked_sample_and_rejects_unknown_families():
