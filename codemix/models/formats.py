@@ -92,6 +92,23 @@ def prompt_ids(messages: list[dict], tokenizer) -> list[int]:
     return encode_rendered(text, tokenizer)[0]
 
 
+def stop_token_ids(tokenizer) -> list[int]:
+    """EOS plus the token the chat template closes an answer with, when that is another one.
+
+    Qwen1.5's base tokenizer has EOS <|endoftext|> while its template ends answers with
+    <|im_end|>, which is what a fine-tuned model learns to emit: generation must stop there too.
+    """
+    probe = "codemix-probe"
+    text = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": probe}],
+                                         tokenize=False)
+    after = text[text.rindex(probe) + len(probe):]
+    ids = [tokenizer.eos_token_id]
+    for token in tokenizer.all_special_tokens:
+        if after.startswith(token):
+            ids.append(tokenizer.convert_tokens_to_ids(token))
+    return list(dict.fromkeys(i for i in ids if i is not None))
+
+
 def format_sample(family: str, source: str | None = None, chat_template: str = "auto",
                   messages: list[dict] | None = None) -> FormatSample:
     """Render and tokenise ``messages`` (default: a two-turn sample) as a run of ``family`` would."""

@@ -29,3 +29,14 @@ def test_cli_show_prints_the_marked_sample_and_rejects_unknown_families():
     assert "template: vicuna" in words and f"ASSISTANT:{LEARNED_OPEN} 12 + 7 = 19." in words
     unknown = runner.invoke(app, ["families", "--show", "gpt2"])
     assert unknown.exit_code == 2 and "unknown model family" in unknown.output
+
+
+def test_generation_stops_at_the_templates_end_of_turn_as_well_as_eos():
+    from codemix.config import ModelConfig
+    from codemix.models.formats import stop_token_ids
+    from codemix.models.loading import load_tokenizer, resolve_model_source
+
+    qwen = load_tokenizer(resolve_model_source("qwen", ModelConfig()))  # EOS <|endoftext|>, answers end <|im_end|>
+    assert stop_token_ids(qwen) == [qwen.eos_token_id, qwen.convert_tokens_to_ids("<|im_end|>")]
+    llama = load_tokenizer(resolve_model_source("llama2", ModelConfig()))  # Vicuna: answers end with EOS
+    assert stop_token_ids(llama) == [llama.eos_token_id]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from codemix.eval.backends import apply_stop, decode_messages
-from codemix.models.formats import encode_rendered
+from codemix.models.formats import encode_rendered, stop_token_ids
 
 
 class HFGenerator:
@@ -22,6 +22,7 @@ class HFGenerator:
         self.tokenizer.padding_side = "left"
         self.model = load_causal_lm(model_path, dtype=dtype, trust_remote_code=trust_remote_code).to(self.device).eval()
         self.sampling = sampling
+        self.stop_ids = stop_token_ids(self.tokenizer)  # EOS and the template's end-of-turn token
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch
@@ -35,7 +36,7 @@ class HFGenerator:
             out = self.model.generate(
                 **enc, max_new_tokens=self.sampling["max_new_tokens"], do_sample=not greedy,
                 temperature=None if greedy else self.sampling["temperature"], top_p=None, top_k=None,
-                pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id)
+                pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.stop_ids)
         texts = self.tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
         batch["prompt"] = np.array(prompts, dtype=object)
         batch["output"] = np.array([apply_stop(t, self.sampling["stop"]).strip() for t in texts], dtype=object)
