@@ -101,11 +101,10 @@ def stop_token_ids(tokenizer) -> list[int]:
     probe = "codemix-probe"
     text = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": probe}],
                                          tokenize=False)
-    after = text[text.rindex(probe) + len(probe):]
+    after = tokenizer(text[text.rindex(probe) + len(probe):], add_special_tokens=False)["input_ids"]
     ids = [tokenizer.eos_token_id]
-    for token in tokenizer.all_special_tokens:
-        if after.startswith(token):
-            ids.append(tokenizer.convert_tokens_to_ids(token))
+    if after and tokenizer.decode(after[:1], skip_special_tokens=True) == "":  # a special token closes the answer
+        ids.append(after[0])
     return list(dict.fromkeys(i for i in ids if i is not None))
 
 

@@ -136,3 +136,11 @@ def test_paper_families_without_a_template_get_fastchat_vicuna_with_bos(real_tok
     assert text == fastchat_prompt(CONVERSATION, "</s>", generation=False)  # BOS comes from the tokenizer
     word_start_a = tok.convert_tokens_to_ids("▁A")  # "A" after BOS keeps its word-start marker, as in FastChat
     assert tokenize_conversation(CONVERSATION, tok)[0][:2] == [tok.bos_token_id, word_start_a]
+
+
+@pytest.mark.parametrize("family", REAL_VOCAB)
+def test_generation_stops_where_the_real_format_ends_an_answer(real_tokenizers, family):
+    from codemix.models.formats import stop_token_ids
+
+    tok = real_tokenizer(real_tokenizers, family)
+    assert end_of_turn_id(family, tok) in stop_token_ids(tok)
