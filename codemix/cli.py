@@ -11,6 +11,7 @@ import yaml
 from rich.console import Console
 
 from codemix.config import SpecError
+from codemix.endpoints import EndpointError
 from codemix.storage import StorageError
 
 app = typer.Typer(help="Sweeps of coding-data proportion x model family: mix → fine-tune → evaluate, on Ray.",
@@ -35,7 +36,9 @@ def _exit_on_failed_trials(outcome) -> None:
 
 
 def _fail(err: Exception) -> None:
-    console.print(f"[red]error:[/red] {err}")
+    from rich.markup import escape
+
+    console.print(f"[red]error:[/red] {escape(str(err))}")  # messages may quote a server's response
     raise typer.Exit(2)
 
 
@@ -56,7 +59,7 @@ def run(spec: str = typer.Argument(..., help="Sweep spec YAML, e.g. sweeps/smoke
         overrides["storage"] = storage
     try:
         _exit_on_failed_trials(run_sweep(load_spec(spec, overrides), address=address))
-    except (SpecError, StorageError) as err:
+    except (SpecError, StorageError, EndpointError) as err:
         _fail(err)
 
 
@@ -69,7 +72,7 @@ def resume(path: str = typer.Argument(..., help="Experiment folder, e.g. runs/sm
 
     try:
         _exit_on_failed_trials(resume_sweep(path, retry_failed=retry_failed, address=address))
-    except (SpecError, StorageError) as err:
+    except (SpecError, StorageError, EndpointError) as err:
         _fail(err)
 
 
