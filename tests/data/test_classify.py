@@ -38,12 +38,13 @@ def test_heuristic_on_clear_real_cases(shared_data):
 def test_heuristic_agreement_on_held_out_real_sharegpt(fresh_held_out):
     """Floors on ShareGPT conversations that were labelled by hand and never used to tune the rules.
 
-    Measured on split heldout2: HEURISTIC_MEASURED below; see the fixture README.
+    Measured on split heldout2 (300 prompts labelled after v3 was final): accuracy 0.897, kappa 0.776,
+    coding recall 0.780 / precision 0.988 (on the first held-out split, now dev: 0.860, 0.674).
     """
     truth = [r["label"] for r, _ in fresh_held_out]
     result = agreement(truth, [heuristic.label(c["turns"]) for _, c in fresh_held_out])
-    assert result["accuracy"] >= 0.84 and result["kappa"] >= 0.64, result
-    assert result["per_class"]["coding"]["recall"] >= 0.65 and result["per_class"]["coding"]["precision"] >= 0.8
+    assert result["accuracy"] >= 0.88 and result["kappa"] >= 0.75, result
+    assert result["per_class"]["coding"]["recall"] >= 0.76 and result["per_class"]["coding"]["precision"] >= 0.95
 
 
 @pytest.mark.parametrize("text,expected", [

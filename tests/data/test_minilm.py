@@ -32,12 +32,14 @@ def held_out_labels(fresh_held_out):
 def test_minilm_agreement_on_fresh_held_out_real_sharegpt(held_out_labels):
     """Floors on 300 ShareGPT prompts labelled by hand before any classifier ran on them (split heldout2).
 
-    Measured once, after the features and penalty were chosen on other rows: see the fixture README.
+    Measured once, after the features and penalty were chosen on other rows: accuracy 0.913, kappa 0.816,
+    coding recall 0.844 / precision 0.920 (heuristic v3 on the same rows: 0.897, 0.776, 0.780 / 0.988).
     """
     truth, labels, heur = held_out_labels
     result, baseline = agreement(truth, labels), agreement(truth, heur)
-    assert result["accuracy"] >= 0.86 and result["kappa"] >= 0.70, result
-    assert result["per_class"]["coding"]["recall"] >= 0.80 and result["per_class"]["coding"]["precision"] >= 0.8
+    assert result["accuracy"] >= 0.90 and result["kappa"] >= 0.79, result
+    assert result["per_class"]["coding"]["recall"] >= 0.82 and result["per_class"]["coding"]["precision"] >= 0.90
+    # its reason to exist: if the heuristic catches up, retrain the head on the heuristic's new evidence or drop it
     assert result["accuracy"] > baseline["accuracy"] and result["kappa"] > baseline["kappa"], (result, baseline)
 
 
