@@ -105,11 +105,13 @@ def bench_real(shared: Path, minilm_n: int = 400) -> None:
         line = f"{name:32s} {len(convs):5d} conv  mean {chars:6,.0f} chars  heuristic {len(convs) / t:9,.0f} conv/s"
         if model:
             sample = convs[:minilm_n]
+            cpu = time.process_time()
             _, tm = timed(model.labels, sample, DataReport())
+            cpu = time.process_time() - cpu
             _, th = timed(lambda: [heuristic.label(c["turns"]) for c in sample])
             rate = len(sample) / tm
             line += (f"  minilm {rate:6,.1f} conv/s ({th / tm:.4f} x heuristic on the same sample; "
-                     f"a 90k pool: {90_000 / rate / 60:,.0f} min)")
+                     f"a 90k pool: {90_000 / rate / 60:,.0f} min; {1000 * cpu / len(sample):,.0f} CPU-s per 1000 conv)")
         print(line)
 
 

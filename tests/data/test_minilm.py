@@ -69,9 +69,11 @@ def test_retrained_head_is_a_new_pool(tmp_path, monkeypatch):
     assert pool_hash(cfg) != pool_hash(DataConfig(demo_size=20))  # and never the heuristic's pool
 
 
-def test_head_for_other_settings_is_refused(tmp_path):
+@pytest.mark.parametrize("key,value", [("max_tokens", 64), ("heuristic_version", "v2")])
+def test_head_for_other_settings_is_refused(tmp_path, key, value):
+    """A head trained on other features (fewer tokens, another heuristic) must be retrained, not used."""
     head = json.loads(minilm.HEAD_FILE.read_text())
-    head["max_tokens"] = 64
+    head[key] = value
     path = tmp_path / "old_head.json"
     path.write_text(json.dumps(head))
     with pytest.raises(ValueError, match="old_head.json.*retrain with bench/train_minilm_head.py"):

@@ -185,9 +185,11 @@ def load_head(path: Path | None = None) -> dict:
     head = json.loads(path.read_text())
     for key in ("mean", "std", "weights", "bias"):
         head[key] = np.asarray(head[key], dtype=np.float64)
-    if tuple(head["labels"]) != LABELS or head["max_tokens"] != MAX_TOKENS:
-        raise ValueError(f"{path}: head made for labels {head['labels']} / max_tokens {head['max_tokens']}, "
-                         f"this code uses {LABELS} / {MAX_TOKENS}; retrain with bench/train_minilm_head.py")
+    made = (tuple(head["labels"]), head["max_tokens"], head.get("heuristic_version"))
+    wanted = (LABELS, MAX_TOKENS, heuristic.Heuristic.version)
+    if made != wanted:
+        raise ValueError(f"{path}: head made for (labels, max_tokens, heuristic version) {made}, this code has "
+                         f"{wanted}; retrain with bench/train_minilm_head.py")
     return head
 
 
@@ -205,7 +207,8 @@ class MiniLM(Classifier):
     version = "v1"
 
     def identity(self) -> dict:
-        return {**super().identity(), "model": "sentence-transformers/all-MiniLM-L6-v2", "head": head_digest()}
+        return {**super().identity(), "model": "sentence-transformers/all-MiniLM-L6-v2", "head": head_digest(),
+                "heuristic": heuristic.Heuristic.version}
 
     def labels(self, convs: list[dict], report: DataReport) -> list[str]:
         if not convs:
