@@ -141,7 +141,7 @@ def check_storage_shared(spec: SweepSpec, cluster: ClusterInfo | None = None, re
     raise StorageNotShared(
         f"storage {spec.storage!r} is a local folder, but {reason}: each node would write the mixes, checkpoints "
         f"and results of its trials to its own disk, and the driver, `codemix resume` and `codemix report` would "
-        f"see only part of them. Use storage on every node's reach, s3://bucket/prefix or gs://bucket/prefix "
+        f"see only part of them. Use storage that every node reaches, s3://bucket/prefix or gs://bucket/prefix "
         f"(--storage URI), or a folder mounted at the same path on every node (NFS, EFS, ...) declared with "
         f"storage_shared: true{where}.")
 

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,22 +43,29 @@ def small_spec(storage: Path, name: str = "resume", folder: Path | None = None, 
 def run_codemix(args: list[str], kill_at: str | None = None, fail_at: str | None = None,
                 timeout: float = 600) -> tuple[int, str]:
     """Run `codemix ARGS` in a new process group; with kill_at, the hook SIGKILLs that group.
-    Returns the exit status and the output."""
+    Returns the exit status and the output; past ``timeout`` the group is killed and the test fails
+    with the output so far."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODEMIX_TEST_")}
     if kill_at:
         env["CODEMIX_TEST_KILL_AT"] = kill_at
     if fail_at:
         env["CODEMIX_TEST_FAIL_AT"] = fail_at
-    proc = subprocess.Popen([sys.executable, "-m", "codemix.cli", *args], cwd=REPO, env=env,
-                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        raise
-    finally:
-        reap_group(proc.pid)
-    return proc.returncode, out.decode(errors="replace")
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen([sys.executable, "-m", "codemix.cli", *args], cwd=REPO, env=env,
+                                start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            reap_group(proc.pid)
+            proc.wait()
+        log.seek(0)
+        out = log.read().decode(errors="replace")
+    if timed_out:
+        raise AssertionError(f"codemix {' '.join(args)} ran past {timeout} s; its output ends:\n{out[-8000:]}")
+    return proc.returncode, out
 
 
 def driver(args: list[str], kill_at: str | None = None, fail_at: str | None = None, timeout: float = 600) -> int:
