@@ -63,7 +63,10 @@ def head():
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # ... but its raylet drains for up to 30 s: no need here
             pass
-        os.killpg(proc.pid, signal.SIGKILL)  # every process of this cluster is in this group
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # every process of this cluster is in this group
+        except ProcessLookupError:
+            pass
         proc.wait()
         shutil.rmtree(root, ignore_errors=True)
 
