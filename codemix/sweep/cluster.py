@@ -15,6 +15,7 @@ recorded in the trials table, and Tune's restart replays it instead of running i
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,6 +26,7 @@ from codemix.config import SpecError, SweepSpec
 from codemix.results.writer import results_key
 from codemix.storage import Store
 
+log = logging.getLogger("codemix")
 # Errors that come from Ray losing a node or worker under a stage, not from the trial's own work.
 RAY_INFRASTRUCTURE_ERRORS = ("ActorDiedError", "ActorUnavailableError", "NodeDiedError", "ObjectLostError",
                              "OwnerDiedError", "RaySystemError", "WorkerCrashedError")
@@ -144,6 +146,15 @@ def check_storage_shared(spec: SweepSpec, cluster: ClusterInfo | None = None, re
         f"see only part of them. Use storage that every node reaches, s3://bucket/prefix or gs://bucket/prefix "
         f"(--storage URI), or a folder mounted at the same path on every node (NFS, EFS, ...) declared with "
         f"storage_shared: true{where}.")
+
+
+def warn_if_inside_job_copy(storage: str) -> None:
+    """Warn when a relative storage folder would land in the copy of the working directory that Ray
+    unpacked for a job (`ray job submit --working-dir .`): Ray's temp folder, not the user's checkout."""
+    if not os.path.isabs(os.path.expanduser(storage)) and "/runtime_resources/working_dir_files/" in os.getcwd():
+        log.warning("storage %r is relative, so it lands in this Ray job's copy of the working directory (%s), "
+                    "which Ray deletes with its temp folder; give the job an absolute path or a bucket "
+                    "(--set storage=...)", storage, os.getcwd())
 
 
 def output_locations(spec: SweepSpec) -> list[tuple[str, str]]:

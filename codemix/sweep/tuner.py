@@ -17,7 +17,13 @@ from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.ray_runtime import init_ray
 from codemix.results.writer import collect_results
 from codemix.storage import Store
-from codemix.sweep.cluster import attempt_counts, check_storage_shared, lost_trials, replay_recorded_failure
+from codemix.sweep.cluster import (
+    attempt_counts,
+    check_storage_shared,
+    lost_trials,
+    replay_recorded_failure,
+    warn_if_inside_job_copy,
+)
 from codemix.sweep.trial import TrialPoint, run_trial, stage_hashes
 
 log = logging.getLogger("codemix")
@@ -34,6 +40,7 @@ def as_spec(spec: SweepSpec | dict | str | Path) -> SweepSpec:
     elif isinstance(spec, dict):
         spec = parse_spec(spec)
     if "://" not in spec.storage:
+        warn_if_inside_job_copy(spec.storage)
         spec = spec.model_copy(update={"storage": str(Path(spec.storage).expanduser().resolve())})
     return spec
 

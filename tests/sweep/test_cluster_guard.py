@@ -12,8 +12,15 @@ import yaml
 from codemix.config import SpecError, parse_spec
 from codemix.results.writer import write_trial_results
 from codemix.storage import Store
-from codemix.sweep.cluster import (ClusterInfo, ClusterNode, RecordedTrialFailure, attempt_counts,
-                                   check_storage_shared, lost_trials, replay_recorded_failure)
+from codemix.sweep.cluster import (
+    ClusterInfo,
+    ClusterNode,
+    RecordedTrialFailure,
+    attempt_counts,
+    check_storage_shared,
+    lost_trials,
+    replay_recorded_failure,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 GPU_NODE = {"CPU": 8, "GPU": 1, "memory": 64 * 2**30}
@@ -137,3 +144,16 @@ def test_trials_lost_without_a_record_are_reported(tmp_path):
     lost = lost_trials(results, ["ok", "lost", "failed"], experiment)
     assert [(t["trial_key"], t["proportion"]) for t in lost] == [("lost", 0.5)]
     assert lost[0]["error"] == "lost without a result: RuntimeError: ActorDiedError: node died"
+
+
+def test_a_relative_storage_inside_a_ray_jobs_working_dir_copy_is_warned_about(tmp_path, monkeypatch, caplog):
+    from codemix.sweep.cluster import warn_if_inside_job_copy
+
+    copy = tmp_path / "session_x" / "runtime_resources" / "working_dir_files" / "_ray_pkg_0123"
+    copy.mkdir(parents=True)
+    monkeypatch.chdir(copy)
+    with caplog.at_level("WARNING", logger="codemix"):
+        warn_if_inside_job_copy(str(tmp_path / "runs"))  # absolute: where the user asked
+        assert not caplog.records
+        warn_if_inside_job_copy("runs")
+    assert f"lands in this Ray job's copy of the working directory ({copy})" in caplog.text
