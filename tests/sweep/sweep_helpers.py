@@ -124,6 +124,13 @@ def moto_bucket(bucket: str = "codemix-test"):
             server.stop()
 
 
+def free_port() -> int:
+    """A TCP port free on the loopback right now."""
+    from codemix.ray_runtime import _free_port
+
+    return _free_port()
+
+
 def with_prefix(uri: str, *parts: str) -> str:
     """``s3://b/p?opts`` + parts -> ``s3://b/p/parts?opts``."""
     base, _, query = uri.partition("?")

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,16 +19,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from sweep_helpers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the venv whose `ray` and `python` the cluster and the job use
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +32,15 @@ def head():
     temp folder, so no other `ray.init()` here joins it); stopped by signalling that group, never by
     `ray stop`, which would stop every Ray instance on the machine."""
     root = Path(tempfile.mkdtemp(prefix="cmj", dir="/tmp"))  # short: Ray's socket paths must fit in 107 bytes
-    dashboard = _free_port()
+    dashboard = free_port()
     env = {**os.environ, "RAY_TMPDIR": str(root), "RAY_AUTH_MODE": "disabled",
            "RAY_API_SERVER_ADDRESS": f"http://127.0.0.1:{dashboard}", "PATH": f"{BIN}:{os.environ['PATH']}"}
     env.pop("RAY_ADDRESS", None)
-    proc = subprocess.Popen([str(BIN / "ray"), "start", "--head", "--block", f"--port={_free_port()}",
+    proc = subprocess.Popen([str(BIN / "ray"), "start", "--head", "--block", f"--port={free_port()}",
                              "--num-cpus=2", "--include-dashboard=true", "--dashboard-host=127.0.0.1",
                              f"--dashboard-port={dashboard}", f"--temp-dir={root / 'ray'}", "--disable-usage-stats",
                              # the default 52365 is taken by any other Ray on this machine: no job agent then
-                             f"--dashboard-agent-listen-port={_free_port()}"],
+                             f"--dashboard-agent-listen-port={free_port()}"],
                             env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     address = f"http://127.0.0.1:{dashboard}"
     try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,18 +20,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from sweep_helpers import copy_from_bucket, moto_bucket, run_codemix, small_spec, tables, with_prefix
+from sweep_helpers import copy_from_bucket, free_port, moto_bucket, run_codemix, small_spec, tables, with_prefix
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 POOL = "pool_b"  # the custom resource that only the "second node" declares
 ON_SECOND_NODE = {"trial_resources": {POOL: 0.01}, "worker_resources": {POOL: 0.01}}
 ONE_TRIAL = {"proportion": [1.0]}  # CI time: one trial per sweep; checkpoints every 2 of its 6 steps
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -81,7 +74,7 @@ def multinode():
     # A short root: Ray's socket paths must fit in 107 bytes.
     root = Path(tempfile.mkdtemp(prefix="cmx", dir="/tmp"))
     (root / "ray").mkdir()
-    port = _free_port()
+    port = free_port()
     cluster = Cluster(shutdown_at_exit=True)
     with pytest.MonkeyPatch.context() as mp:
         # Cluster writes its address to $RAY_TMPDIR/ray/ray_current_cluster: keep it out of /tmp/ray,
