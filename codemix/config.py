@@ -289,6 +289,26 @@ class ResourcesConfig(_Section):
     gpus_per_worker: float = Field(0, ge=0)
     trial_cpus: float = Field(0.1, gt=0, description="CPU reserved for the trial's driver function.")
     max_concurrent_trials: int = Field(1, ge=0, description="0 = as many as fit.")
+    trial_resources: dict[str, float] = Field(
+        default_factory=dict, description="Custom Ray resources the trial's driver asks for besides trial_cpus, "
+        "e.g. {pool_b: 0.01}: it then runs only on nodes that declare the resource (`ray start "
+        "--resources='{\"pool_b\": 1}'` or `resources:` of a node type in cluster.yaml).")
+    worker_resources: dict[str, float] = Field(
+        default_factory=dict, description="Custom Ray resources each training worker asks for besides its CPUs "
+        "and GPUs, e.g. {pool_b: 0.01} to keep the workers on the nodes that declare it.")
+    trial_retries: int = Field(
+        2, ge=0, description="Restarts of a trial whose process was lost (its node died or was preempted, or it "
+        "was killed); a trial that raised an error is recorded and not restarted (see --retry-failed).")
+
+    @field_validator("trial_resources", "worker_resources")
+    @classmethod
+    def _custom_resources_only(cls, v: dict[str, float]):
+        for key, amount in v.items():
+            if key.upper() in {"CPU", "GPU", "MEMORY", "OBJECT_STORE_MEMORY"}:
+                raise ValueError(f"{key!r}: set CPUs and GPUs with trial_cpus / cpus_per_worker / gpus_per_worker")
+            if amount <= 0:
+                raise ValueError(f"{key!r}: the amount must be positive, got {amount}")
+        return v
 
 
 class SweepSpec(_Section):
@@ -296,6 +316,10 @@ class SweepSpec(_Section):
 
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="Experiment name (a folder under storage).")
     storage: str = Field("runs", description="Local folder or pyarrow filesystem URI (s3://bucket/prefix).")
+    storage_shared: bool = Field(
+        False, description="The local `storage` folder is mounted at the same path on every node of the Ray "
+        "cluster (NFS, EFS, ...). Without it a local folder is refused on a cluster of more than one node, "
+        "where each node would write to its own disk; s3:// and gs:// URIs are shared anyway.")
     data: DataConfig = Field(default_factory=DataConfig)
     mix: MixConfig = Field(default_factory=MixConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)

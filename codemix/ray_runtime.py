@@ -19,7 +19,8 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.5")
     if os.environ.get("CODEMIX_TEST_KILL_AT"):  # resume tests: hooks kill this driver's process group
         os.environ.setdefault("CODEMIX_TEST_KILL_PGID", str(os.getpgid(0)))
-    address = address or os.environ.get("RAY_ADDRESS")
+    # A cluster `ray start` runs here is joined as ray.init() would, but without the private dashboard below.
+    address = address or os.environ.get("RAY_ADDRESS") or (running_cluster_address() if num_cpus is None else None)
     if address:
         ray.init(address=address)
         return
@@ -27,6 +28,13 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     port = _free_port()
     os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"  # our dashboard, not another local Ray's
     ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_port=port, log_to_driver=False)
+
+
+def running_cluster_address() -> str | None:
+    """The cluster `ray start` last started on this machine (what a bare ``ray.init()`` would join), if any."""
+    from ray._private.utils import read_ray_address  # private API: Ray is pinned in pyproject
+
+    return read_ray_address()
 
 
 def _free_port() -> int:

@@ -163,7 +163,9 @@ def check_fits(plans: list[TrialPlan], assumptions: dict, spec: SweepSpec,
 def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
          gpu: str = typer.Option("A100-80GB", help=f"GPU type for estimates: {', '.join(GPU_TABLE)}."),
          cluster: Optional[str] = typer.Option(None, help="cluster.yaml to check that every trial fits on it."),
-         set_: list[str] = typer.Option([], "--set", help="Override a field: --set data.source=PATH.")):
+         set_: list[str] = typer.Option([], "--set", help="Override a field: --set data.source=PATH."),
+         address: Optional[str] = typer.Option(None, help="Ray cluster to describe (default $RAY_ADDRESS or "
+                                                          "the one running here).")):
     """Dry run: list the trials, what is cached, and estimated GPU-hours."""
     import yaml
     from rich.console import Console
@@ -172,10 +174,15 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
 
     from codemix.cli import _fail, _overrides
     from codemix.storage import Store
+    from codemix.sweep.cluster import check_storage_shared, cluster_info_at, print_cluster
 
     console = Console()
     try:
         s = load_spec(spec, _overrides(set_))
+        ray_cluster = cluster_info_at(address)
+        print_cluster(Console(width=max(console.width, 110)), s, ray_cluster)
+        if ray_cluster:
+            check_storage_shared(s, ray_cluster)
         plans, assumptions = plan_sweep(s, gpu)
         endpoints = check_endpoints(s, Store(s.storage))
     except (SpecError, StorageError, KeyError) as err:

@@ -250,6 +250,11 @@ def _report_with_checkpoint(engine, step, losses, metrics, rank, final):
 def _test_hooks(config: dict, step: int, rank: int, resumed: bool) -> None:
     """Failure injection for the resume tests, once the controller has collected this checkpoint
     (it polls workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S)."""
+    hang = os.environ.get("CODEMIX_TEST_HANG_AT", "")  # "<step>:<marker file>", set on one node of a test cluster
+    if hang and not resumed and rank == 0 and int(hang.split(":")[0]) == step:
+        time.sleep(5 * float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2")))
+        Path(hang.split(":", 1)[1]).touch()  # the test now removes this node; training stays at this step
+        time.sleep(3600)
     if resumed or rank != 0 or step not in (config.get("fail_at_step"), config.get("kill_at_step")):
         return
     time.sleep(5 * float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2")))

@@ -73,7 +73,8 @@ def fine_tune(*, store: Store, mix_key: str, mix_hash: str, family: str, model_s
 
         callbacks.append(TuneReportCallback())
     use_gpu = resources.gpus_per_worker > 0
-    per_worker = {"CPU": resources.cpus_per_worker, **({"GPU": resources.gpus_per_worker} if use_gpu else {})}
+    per_worker = {"CPU": resources.cpus_per_worker, **({"GPU": resources.gpus_per_worker} if use_gpu else {}),
+                  **resources.worker_resources}
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config={"train": train_cfg.model_dump(), "model_source": model_source, "seed": seed,
