@@ -13,7 +13,7 @@ $(VENV)/bin/python:
 $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c constraints.txt torch==2.13.0
-	$(PIP) install -q -c constraints.txt -e ".[test]"
+	DS_BUILD_OPS=0 $(PIP) install -q -c constraints.txt -e ".[test]"  # deepspeed (test extra): no compiled ops
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -117,7 +117,9 @@ class TrainConfig(_Section):
     packing: bool = Field(False, description="Pack several examples into one sequence with separate attention.")
     gradient_checkpointing: bool = False
     precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="'auto': bf16 on GPU, fp32 on CPU.")
-    deepspeed_stage: int | None = Field(None, ge=0, le=3, description="ZeRO stage on GPU; None = the family's default.")
+    deepspeed_stage: int | None = Field(None, ge=0, le=3, description=(
+        "DeepSpeed ZeRO stage, on any device (CPU: gloo); None = the family's stage on GPU when deepspeed is "
+        "installed, else plain DDP."))
     checkpoint_every: int = Field(0, ge=0, description="Checkpoint every N steps (0 = only at the end).")
     max_failures: int = Field(2, ge=0, description="Worker-group restarts from the last checkpoint before failing.")
     lora: LoraConfig = Field(default_factory=LoraConfig)
