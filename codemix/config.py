@@ -106,8 +106,10 @@ class TrainConfig(_Section):
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps (overrides epochs).")
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
-    warmup_ratio: float = Field(0.03, ge=0, lt=1)
-    lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
+    warmup_ratio: float = Field(0.03, ge=0, lt=1, description=(
+        "Linear warm-up from 0 over ceil(ratio x total steps) steps, as the HF Trainer counts them."))
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field(
+        "cosine", description="Decay after warm-up (transformers.get_scheduler); cosine and linear reach 0 at the end.")
     micro_batch_size: int = Field(8, ge=1, description="Sequences per worker per forward pass.")
     effective_batch_size: int | None = Field(
         None, ge=1, description="Sequences per optimizer step across workers; sets gradient accumulation."
