@@ -1,7 +1,9 @@
 """DeepSpeed ZeRO configuration for the training loop.
 
 DeepSpeed runs on GPU workers by default (the family's ZeRO stage) and anywhere, CPU workers
-included, when ``train.deepspeed_stage`` is set: on CPU it trains over gloo, as the tests do.
+included, when ``train.deepspeed_stage`` is set. On CPU, DeepSpeed's CPU accelerator uses gloo
+(oneCCL when ``oneccl_bindings_for_pytorch`` is installed) and ZeRO stages 0-3 all train,
+checkpoint, resume and export (tests/train/test_deepspeed.py runs 2 and 3 under Ray Train).
 
 The config deliberately has no ``optimizer`` or ``scheduler`` section: the loop builds a client
 ``torch.optim.AdamW`` and a ``LambdaLR`` and passes them to ``deepspeed.initialize``. That keeps

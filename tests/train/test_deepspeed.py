@@ -8,23 +8,19 @@ the exported HF weights are compared with the weights DeepSpeed held. deepspeed 
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.faults import TrainFaults
 from codemix.models import get_family
 from codemix.models.loading import load_causal_lm, resolve_model_source
-from codemix.storage import Store
 from codemix.train import TrainRun, fine_tune
 from codemix.train import deepspeed as ds
 from codemix.train.engine import DS_TAG
 from codemix.train.trainer import TRAIN_RUNS
-from helpers import demo_conversations
+from helpers import store_with_mix
 
 
 @pytest.mark.parametrize("stage", [0, 1, 2, 3])
@@ -82,11 +78,7 @@ RECIPE = dict(lr=3e-3, micro_batch_size=4, max_length=64, max_steps=4, checkpoin
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("store"))
-    with tempfile.TemporaryDirectory() as d:
-        pq.write_table(pa.table({"turns": demo_conversations(32, seed=3)}), Path(d) / "mix.parquet")
-        store.put_dir(d, "_cache/mixes/m1")
-    return store
+    return store_with_mix(tmp_path_factory.mktemp("store"), 32)
 
 
 def two_worker_run(store, name: str, **train) -> TrainRun:

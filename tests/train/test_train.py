@@ -1,31 +1,23 @@
 """Fine-tuning on a real local Ray cluster: 2 gloo workers, full and LoRA, resume after a crash."""
 
 import json
-import tempfile
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.faults import TrainFaults
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
-from codemix.storage import Store
 from codemix.train import TrainingDiverged, TrainRun, fine_tune
 from codemix.train.flops import PEAK_FLOPS_ENV, flops_per_token
-from helpers import demo_conversations
+from helpers import store_with_mix
 
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("store"))
-    with tempfile.TemporaryDirectory() as d:
-        pq.write_table(pa.table({"turns": demo_conversations(48, seed=3)}), Path(d) / "mix.parquet")
-        store.put_dir(d, "_cache/mixes/m1")
-    return store
+    return store_with_mix(tmp_path_factory.mktemp("store"), 48)
 
 
 def train(store, name, family="llama", workers=1, faults=None, **train_overrides):
