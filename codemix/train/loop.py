@@ -133,12 +133,9 @@ def train_loop_per_worker(config: dict) -> dict:
 
     w = setup_worker(config)
     checkpoint = ray.train.get_checkpoint()
-    state = {"step": 0, "losses": []}
-    if checkpoint:
-        with checkpoint.as_directory() as d:
-            if (Path(d) / DIVERGED_FILE).exists():  # this run already diverged: stay failed, do not retrain
-                return {"losses": [], "diverged_at": json.loads((Path(d) / DIVERGED_FILE).read_text())["step"]}
-            state = w.engine.load(Path(d))
+    state = restore(w.engine, checkpoint)
+    if "diverged_at" in state:  # this run already diverged: stay failed, do not retrain
+        return {"losses": [], **state}
     step = start_step = state["step"]
     losses = state["losses"]
     w.engine.model.train()
@@ -201,6 +198,17 @@ def setup_worker(config: dict) -> Worker:
                   pad_id=config["pad_token_id"], accum=accum, total_steps=total_steps, engine=engine,
                   flops_per_token=fpt, peak_flops=peak_flops(device),
                   faults=TrainFaults(**config.get("faults", {})))
+
+
+def restore(engine, checkpoint) -> dict:
+    """The loop state to continue from: ``{"step", "losses"}`` (step 0 without a checkpoint), or
+    ``{"diverged_at": step}`` when the run's last checkpoint is a divergence marker."""
+    if not checkpoint:
+        return {"step": 0, "losses": []}
+    with checkpoint.as_directory() as d:
+        if (Path(d) / DIVERGED_FILE).exists():
+            return {"diverged_at": json.loads((Path(d) / DIVERGED_FILE).read_text())["step"]}
+        return engine.load(Path(d))
 
 
 def train_step(w: Worker, step: int) -> tuple[float, int]:
