@@ -123,8 +123,10 @@ class TrainConfig(_Section):
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps (overrides epochs).")
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
-    warmup_ratio: float = Field(0.03, ge=0, lt=1)
-    lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
+    warmup_ratio: float = Field(0.03, ge=0, lt=1, description=(
+        "Linear warm-up from 0 over ceil(ratio x total steps) steps, as the HF Trainer counts them."))
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field(
+        "cosine", description="Decay after warm-up (transformers.get_scheduler); cosine and linear reach 0 at the end.")
     micro_batch_size: int = Field(8, ge=1, description="Sequences per worker per forward pass.")
     effective_batch_size: int | None = Field(
         None, ge=1, description="Sequences per optimizer step across workers; sets gradient accumulation."
@@ -134,7 +136,9 @@ class TrainConfig(_Section):
     packing: bool = Field(False, description="Pack several examples into one sequence with separate attention.")
     gradient_checkpointing: bool = False
     precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="'auto': bf16 on GPU, fp32 on CPU.")
-    deepspeed_stage: int | None = Field(None, ge=0, le=3, description="ZeRO stage on GPU; None = the family's default.")
+    deepspeed_stage: int | None = Field(None, ge=0, le=3, description=(
+        "DeepSpeed ZeRO stage, on any device (CPU: gloo); None = the family's stage on GPU when deepspeed is "
+        "installed, else plain DDP."))
     checkpoint_every: int = Field(0, ge=0, description="Checkpoint every N steps (0 = only at the end).")
     max_failures: int = Field(2, ge=0, description="Worker-group restarts from the last checkpoint before failing.")
     lora: LoraConfig = Field(default_factory=LoraConfig)
