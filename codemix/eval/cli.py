@@ -11,9 +11,11 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from codemix.config import EvalConfig
+from codemix.endpoints import EndpointError
 from codemix.eval import (SUITES, Example, TaskDataError, get_task, is_correct, list_tasks, make_extractor,
                           score_many)
 from codemix.eval.tasks.base import GENERATED_SIZE
@@ -104,7 +106,12 @@ def agreement(predictions: str = typer.Argument(..., help="Predictions Parquet f
                       "(predictions written before choices were stored)")
         raise typer.Exit(2)
     cfg = EvalConfig(extractor_model=model, extractor_base_url=base_url, extractor_api_key_env=api_key_env)
+    try:
+        extracted = re_extract(rows, a, cfg), re_extract(rows, b, cfg)
+    except EndpointError as err:  # the LLM extractor's endpoint cannot serve: say where, exit 2
+        console.print(f"[red]error:[/red] {escape(str(err))}")
+        raise typer.Exit(2) from None
     out = Table("task", "n", "agreement", f"{a}: none", f"{b}: none")
-    for s in agreement_table(rows, re_extract(rows, a, cfg), re_extract(rows, b, cfg)):
+    for s in agreement_table(rows, *extracted):
         out.add_row(s["task"], str(s["n"]), f"{s['agreement']:.1%}", str(s["a_none"]), str(s["b_none"]))
     console.print(out)

