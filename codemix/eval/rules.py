@@ -104,7 +104,7 @@ _CUE = re.compile(
     r"|(?<![\w-])(?:final\s+|correct\s+)?answer(?:\s*\([^)\n]{0,40}\))?(?:\s+to\s+(?:the|this)\s+(?:question|problem))?"
     r"\s*(?:is|:|=|would\s+be|should\s+be|will\s+be|equals)(?![\w-])\s*:?"
     r"|\*\*(?:final\s+)?answer\*\*\s*:?|####", re.I)
-_PLACEHOLDER = re.compile(r"^[\s*\"'`(]*[XN][\s*\"'`).]*$")
+_PLACEHOLDER = re.compile(r"^[\s*\"'`(]*[XN](?:[\s*\"'`).]*$|,?\s+(?:which|where)\b)")  # "N, which is the ..."
 _NOT_A_STATEMENT = re.compile(r"\b(?:this|that|an|no|whose|which|your)\s+$", re.I)
 
 
@@ -118,19 +118,28 @@ def _closing_brace(text: str, start: int) -> int:
     return len(text)
 
 
-def answer_statements(text: str) -> tuple[list[str], str]:
-    """(the texts after answer cues, in order; the whole output), cut at any hallucinated next turn.
+_STATED_BEFORE = re.compile(  # the answer named before its cue: "A is the correct answer."
+    r"(?:^|\n)[ \t]*(?!(?:this|that|it|which|what|here|there|mine|yours)\b)(?P<s>[^\n]{1,40}?)[ \t]+is[ \t]+the[ \t]+(?:correct|right|final)[ \t]+answer\b(?![ \t]+(?:is|to)\b)",
+    re.I)
+# what may stand between two answer statements of one closing run (a list label, "So, the ...")
+_RUN_GAP = re.compile(r"\s*(?:\d+[.)]\s*)?(?:(?:so|therefore|thus|hence),?\s*)?(?:the\s+)?", re.I)
 
-    A copied placeholder ("The answer is X.") is an empty statement: it defers to an earlier real
-    statement, and with none the output stated no answer.
-    """
-    cut = _NEXT_TURN.search(text)
-    body = text[:cut.start()] if cut and cut.start() > 0 else text
-    statements = []
+
+class Statement(NamedTuple):
+    """The text after one answer cue ("" for a copied placeholder) and where it sits in the output."""
+
+    text: str
+    start: int  # where its cue starts
+    end: int  # where its line ends
+
+
+def _statements(body: str) -> list[Statement]:
+    found = []
     for m in _CUE.finditer(body):
         cue = m.group(0)
         if cue.startswith("\\boxed"):
-            statements.append("\\boxed{" + body[m.end():_closing_brace(body, m.end())] + "}")
+            close = _closing_brace(body, m.end())
+            found.append(Statement("\\boxed{" + body[m.end():close] + "}", m.start(), close))
             continue
         before = body[max(0, m.start() - 12):m.start()]
         if _NOT_A_STATEMENT.search(before):
@@ -139,11 +148,44 @@ def answer_statements(text: str) -> tuple[list[str], str]:
         if not rest.strip():
             continue  # cut off right after the cue: no statement was made
         line = rest.split("\n", 1)[0]
+        end = len(body) - len(rest) + len(line)
         if _PLACEHOLDER.match(line):  # the instruction's '"The answer is X." where X is ...' copied
-            statements.append("")
+            found.append(Statement("", m.start(), end))
             continue
-        statements.append(line if re.search(r"\w", line) else rest[:200])  # "is\n\n$$\nx = 80\n$$"
-    return statements, body
+        found.append(Statement(line if re.search(r"\w", line) else rest[:200], m.start(), end))  # "is\n\n$$\nx = 80"
+    for m in _STATED_BEFORE.finditer(body):
+        found.append(Statement(m.group("s"), m.start("s"), m.end()))
+    return sorted(found, key=lambda st: st.start)
+
+
+def answer_statements(text: str) -> tuple[list[str], str]:
+    """(the texts after answer cues, in order; the whole output), cut at any hallucinated next turn.
+
+    A copied placeholder ("The answer is X.") is an empty statement: it defers to an earlier real
+    statement, and with none the output stated no answer.
+    """
+    body = _cut(text)
+    return [st.text for st in _statements(body)], body
+
+
+def _cut(text: str) -> str:
+    cut = _NEXT_TURN.search(text)
+    return text[:cut.start()] if cut and cut.start() > 0 else text
+
+
+def closing_run(statements: Sequence[Statement], body: str) -> list[Statement]:
+    """The real statements that close the output one after another (nothing but a lead-in between them).
+
+    "The answer is yes.\n\nThe answer is no." closes with two; a statement, more reasoning and a
+    revised statement closes with one (the revision).
+    """
+    real = [st for st in statements if st.text]
+    run = real[-1:]
+    for st in reversed(real[:-1]):
+        if not _RUN_GAP.fullmatch(body[st.end:run[0].start]):
+            break
+        run.insert(0, st)
+    return run
 
 
 # ---------------------------------------------------------------------------- candidates
@@ -563,10 +605,17 @@ def extract_answer(answer_type: str, text: str, choices: Sequence[str] | None = 
     if not text or not text.strip():
         return None
     choices = tuple(choices) if choices else None
-    statements, body = answer_statements(text)
-    real = [s for s in statements if s]
+    body = _cut(text)
+    statements = _statements(body)
     if statements:
-        return read_statement(answer_type, real[-1], choices) if real else None
+        run = closing_run(statements, body)
+        if not run:
+            return None
+        answers = [read_statement(answer_type, st.text, choices) for st in run]
+        last = answers[-1]
+        if last is not None and any(a is not None and not is_correct(answer_type, a, last) for a in answers):
+            return None  # "The answer is yes. The answer is no.": left open between the two
+        return last
     if is_degenerate(body):
         return None
     return _FALLBACKS[answer_type](body, choices)

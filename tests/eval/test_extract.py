@@ -85,6 +85,14 @@ def test_option_yes_no_string_list_word_rules():
     ("option", "The answer is 05/31/2021.", ("05/29/2021", "06/01/2021"), None),  # a date that is no option
     ("number", "So 9 * 2 = 18 dollars. The answer is", None, "18"),  # cut off at the cue: no statement made
     ("word", "Molly is James's grandmother's son.\n\nThe answer is X.", ("son", "aunt"), None),  # a placeholder
+    # closing statements that contradict each other leave the answer open; a revision after reasoning does not
+    ("yes_no", "So, the answer is yes.\n\nThe answer is no.", None, None),
+    ("option", "The answer is (A) 1.\n\nThe answer is (B) 1.25.", ("1", "1.25", "1.5"), None),
+    ("option", "1. The answer is (E)\n2. The answer is (B)\n3. The answer is (C)", ("a", "b", "c", "d", "e"), None),
+    ("number", "The answer is 4.\nThen 4 * 3 = 12 more are needed.\nThe answer is 12.", None, "12"),
+    ("number", "So 18 - 6 = 9.\n\nThe answer is N, which is the number of balloons.\n\nThe answer is 9.", None, "9"),
+    ("option", "B is wrong.\nA is the correct answer.", ("1", "2", "3"), "A"),  # the answer named before the cue
+    ("number", "The answer is 18.\nThis is the correct answer.", None, "18"),
     # outputs that never state an answer keep the last-mention fallback, unless the generation ran away
     ("yes_no", "After four flips the coin is heads up again.", None, "yes"),
     ("yes_no", "Tim flips the coin.\n" + "The coin is flipped again, so it is heads up.\n" * 6, None, None),
