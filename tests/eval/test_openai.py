@@ -158,8 +158,8 @@ def test_cascade_with_a_failing_llm_stops_or_scores_no_answer_never_a_guess(fake
     task, ex = get_task("coin_flip"), Example(id="1", question="q", gold="yes")
     assert score_output(task, ex, "The answer is yes.", cascade) == ("yes", True, "rules")  # no request needed
     outputs = [(task, ex, "Heads remains on top."), (task, ex, "It lands on its edge.")]
-    with pytest.raises(EndpointError, match=r"^llm extractor stopped: 1 of the stage's 2 requests"):
-        score_many(outputs, cascade)  # default share 0: the first failure stops it
+    with pytest.raises(EndpointError, match=r"^llm extractor stopped: [12] of the stage's 2 requests still failed"):
+        score_many(outputs, cascade)  # default share 0: any failure stops it (both may be in flight at once)
     tolerant = CascadeExtractor(LLMExtractor(model="judge", cache=tmp_path / "f.sqlite", base_url=fake_openai.url,
                                              api_key_env="CODEMIX_TEST_KEY", max_retries=0, max_failure_share=1.0))
     assert score_many(outputs, tolerant) == [(None, False, "llm:failed")] * 2  # counted wrong, marked as failed
