@@ -16,7 +16,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 import torch  # noqa: E402
 
 from codemix.config import EvalConfig, ModelConfig, SamplingConfig  # noqa: E402
-from codemix.eval.runner import build_prompts, generate  # noqa: E402
+from codemix.eval import build_prompts, generate  # noqa: E402
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source  # noqa: E402
 from codemix.ray_runtime import init_ray  # noqa: E402
 
