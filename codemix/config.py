@@ -101,7 +101,9 @@ class LoraConfig(_Section):
 class TrainConfig(_Section):
     """The fine-tuning recipe. Defaults are a CPU-friendly smoke recipe; see sweeps/paper.yaml for FastChat's."""
 
-    method: Literal["full", "lora"] = "full"
+    method: Literal["full", "lora", "none"] = Field(
+        "full", description="'full' fine-tuning, 'lora' adapters, or 'none': evaluate the starting model as it is "
+        "(no mix, no training; every proportion of such a sweep is the same untuned trial).")
     epochs: float = Field(1.0, gt=0)
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps (overrides epochs).")
     lr: float = Field(1e-3, gt=0)
@@ -142,8 +144,9 @@ class EvalConfig(_Section):
     limit: int | None = Field(None, ge=1, description="Examples per task (fixed-seed subsample).")
     seed: int = 1234
     data_dir: str | None = Field(
-        None, description="Folder with the public task files; None = generate the offline twin of each task."
-    )
+        None, description="Folder with the public task files; 'builtin' = the 50-question real samples shipped "
+        "with codemix where a task's licence allows (codemix/eval/samples), generated for the others; None = "
+        "generate the offline twin of each task.")
     prompt: Literal["zero_shot_cot", "zero_shot", "few_shot"] = "zero_shot_cot"
     num_shots: int = Field(3, ge=0)
     backend: Literal["hf", "vllm", "openai"] = "hf"
@@ -192,6 +195,9 @@ class SearchConfig(_Section):
     searcher: Literal["grid", "optuna"] = "grid"
     num_samples: int = Field(1, ge=1, description="Trials for a searcher (per grid point of the other axes).")
     metric: str = Field("overall", description="'overall', 'domain:<name>' or 'task:<name>' (what a searcher maximises).")
+    reference: bool = Field(
+        False, description="Also evaluate each family's untuned starting model (no fine-tuning) once, as a reference "
+        "the report compares every mix with (next to the 0% mix). Grid sweeps only.")
 
     @field_validator("proportion")
     @classmethod
@@ -229,6 +235,9 @@ class SearchConfig(_Section):
         continuous = isinstance(self.proportion, RangeSpec) and self.proportion.step is None
         if continuous and self.searcher == "grid":
             raise ValueError("proportion is a continuous range (no 'step'): set searcher: optuna")
+        if self.reference and self.searcher != "grid":
+            raise ValueError("reference: true adds fixed untuned trials, which only a grid sweep runs; run the "
+                             "reference as its own grid sweep (train.method: none) in the same storage")
         return self
 
     def proportions(self) -> list[float] | None:

@@ -68,5 +68,7 @@ def evaluate(model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig) -> t
     generated = generate(rows, model_path, eval_cfg, model_cfg)
     t1 = time.perf_counter()
     predictions, scores = score(generated, eval_cfg)
+    sources = {name: get_task(name).data_source(eval_cfg.data_dir) for name in resolve_suite(eval_cfg.suite)}
     return predictions, scores, {"generate_seconds": t1 - t0, "prompts": len(rows),
-                                 "prompts_per_s": len(rows) / max(t1 - t0, 1e-9), "prompt_version": PROMPT_VERSION}
+                                 "prompts_per_s": len(rows) / max(t1 - t0, 1e-9), "prompt_version": PROMPT_VERSION,
+                                 "data_source": sources}

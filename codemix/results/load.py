@@ -45,6 +45,7 @@ class Experiment:
     n_failed: int = 0
     families: list[str] = field(default_factory=list)
     proportions: list[float] = field(default_factory=list)
+    untuned: bool = False  # the experiment evaluated untuned starting models
     seeds: list[int] = field(default_factory=list)
 
 
@@ -70,7 +71,8 @@ class ResultSet:
 
     @property
     def proportions(self) -> list[float]:
-        return sorted(self.scores["proportion"].unique())
+        """The coding proportions with scores (the untuned reference, a null proportion, left out)."""
+        return sorted(self.scores["proportion"].dropna().unique())
 
 
 def _read_level(experiment: Store, level: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -103,7 +105,7 @@ def _normalise(table: pa.Table) -> pd.DataFrame:
 
 def _identity(trials: pd.DataFrame) -> pd.Series:
     """A string per trial naming what it computed; trials without all three hashes are only equal to themselves."""
-    hashes = trials[["mix_hash", "train_hash", "eval_hash"]]
+    hashes = trials[["train_hash", "eval_hash"]]  # an untuned trial has no mix_hash
     full = trials[IDENTITY].astype(str).agg("|".join, axis=1)
     own = "trial:" + trials["sweep"].astype(str) + "/" + trials["trial_key"].astype(str)
     return full.where(hashes.notna().all(axis=1), own)
@@ -137,7 +139,8 @@ def load_results(paths: str | Path | list[str | Path], predictions: bool = True)
             notes.append(f"{exp.name}: no trial rows; trials taken from the scores")
         exp.n_trials, exp.n_failed = len(t), int((t["status"] != "ok").sum())
         exp.families, exp.seeds = sorted(t["family"].unique()), sorted(int(x) for x in t["seed"].unique())
-        exp.proportions = sorted(float(x) for x in t["proportion"].unique())
+        exp.proportions = sorted(float(x) for x in t["proportion"].unique() if pd.notna(x))
+        exp.untuned = bool(t["proportion"].isna().any())
         configs = t["config"].dropna() if "config" in t else []
         exp.config = _json(configs.iloc[0]) if len(configs) else None
         log.info("%s: %d trials, %d scores, %d predictions", exp.path, len(t), len(s), 0 if p is None else len(p))
@@ -157,7 +160,8 @@ def load_results(paths: str | Path | list[str | Path], predictions: bool = True)
     kept = trials.drop_duplicates("_identity", keep="last")
     n_duplicates = len(trials) - len(kept)
     kept = kept.drop(columns=["_ok", "_scored", "_predicted", "_identity"]).sort_values(
-        ["family", "proportion", "code_language", "corruption", "seed"], kind="stable").reset_index(drop=True)
+        ["family", "proportion", "code_language", "corruption", "seed"], kind="stable",
+        na_position="first").reset_index(drop=True)
 
     ok = kept[kept["status"] == "ok"].set_index(TRIAL).index
     in_scores = scores.set_index(TRIAL).index

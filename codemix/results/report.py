@@ -222,6 +222,8 @@ def _method(doc: Document, n_boot: int, alpha: float) -> None:
          "means over tasks** (as in the paper), not over examples."),
         (f"Brackets: 95% percentile bootstrap CI ({n_boot} resamples, seeded): examples resampled within each task, "
          "and seeds resampled first when a mix has several."),
+        ("**untuned** is the family's starting model evaluated without fine-tuning (where the sweep ran it); "
+         "Δ vs untuned says what fine-tuning on each mix did to it, Δ vs 0% what the coding data did."),
         (f"Δ = accuracy minus the same family's 0% (General) mix. p: McNemar's test on per-example correctness, "
          f"paired by (seed, task, example), pooled over the tasks in scope (exact binomial below "
          f"{analysis.EXACT_BELOW} discordant pairs). **n.s.** marks a Δ not significant at α = {alpha}; without "
@@ -229,42 +231,69 @@ def _method(doc: Document, n_boot: int, alpha: float) -> None:
     ])
 
 
-def _overall(doc: Document, overall: pd.DataFrame, deltas: pd.DataFrame, figures: dict) -> None:
-    doc.heading("Overall accuracy")
+def _merge_deltas(table: pd.DataFrame, deltas: pd.DataFrame, suffix: str) -> pd.DataFrame:
+    """``table`` with the delta, p-value and significance of ``deltas`` as columns ending in ``suffix``."""
     keys = analysis.CONDITION + ["scope"]
-    table = _with_labels(overall).merge(deltas[keys + ["delta", "p_value", "significant", "ci_low", "ci_high"]]
-                                        .rename(columns={"ci_low": "d_low", "ci_high": "d_high"}), on=keys, how="left")
+    cols = {c: c + suffix for c in ("delta", "p_value", "significant")}
+    # merge keys must match NaN to NaN (the untuned row): compare on a filled copy of the proportion
+    left, right = table.assign(_p=table["proportion"].fillna(-1.0)), deltas.assign(_p=deltas["proportion"].fillna(-1.0))
+    on = [k if k != "proportion" else "_p" for k in keys]
+    merged = left.merge(right[on + list(cols)].rename(columns=cols), on=on, how="left")
+    return merged.drop(columns="_p")
+
+
+def _delta_cells(r, suffix: str) -> tuple[str, str, str]:
+    """(Δ, p, significant) cells of one row, '–' where there is no comparison."""
+    d = r.get("delta" + suffix)
+    if d is None or pd.isna(d):
+        return "–", "–", "–"
+    return f"{d:+.3f}", _p(r["p_value" + suffix]), "yes" if r["significant" + suffix] else "**n.s.**"
+
+
+def _overall(doc: Document, overall: pd.DataFrame, deltas: pd.DataFrame, figures: dict,
+             vs_untuned: pd.DataFrame | None = None) -> None:
+    doc.heading("Overall accuracy")
+    table = _merge_deltas(_with_labels(overall), deltas, "")
+    reference = vs_untuned is not None and not vs_untuned.empty
+    if reference:
+        table = _merge_deltas(table, vs_untuned, "_u")
     rows = []
     for _, r in table.iterrows():
-        has = np.isfinite(r["delta"]) if pd.notna(r["delta"]) else False
-        rows.append({"family": r["group"], "coding": r["mix"], "accuracy [95% CI]": _acc(r),
-                     "Δ vs 0%": (f"{r['delta']:+.3f}" if has else "–"),
-                     "p": _p(r["p_value"]) if has else "–",
-                     "significant": ("yes" if r["significant"] else "**n.s.**") if has else "–",
-                     "tasks": r["n_tasks"], "seeds": r["n_seeds"]})
+        delta, p, sig = _delta_cells(r, "")
+        row = {"family": r["group"], "coding": r["mix"], "accuracy [95% CI]": _acc(r)}
+        if reference:
+            du, pu, _ = _delta_cells(r, "_u")
+            row.update({"Δ vs untuned": du, "p (untuned)": pu})
+        row.update({"Δ vs 0%": delta, "p": p, "significant": sig, "tasks": r["n_tasks"], "seeds": r["n_seeds"]})
+        rows.append(row)
     doc.table(pd.DataFrame(rows))
     if "overall" in figures:
         doc.image(figures["overall"], "overall accuracy per family and coding proportion")
 
 
 def _domains(doc: Document, domain: pd.DataFrame, overall: pd.DataFrame, d_domain: pd.DataFrame,
-             figures: dict) -> None:
+             figures: dict, u_domain: pd.DataFrame | None = None) -> None:
     doc.heading("Accuracy per domain")
     both = _with_labels(pd.concat([domain, overall]))
     scopes = list(dict.fromkeys(domain["scope"])) + ["overall"]
     cells = both.assign(cell=[_acc(r) for _, r in both.iterrows()])
-    wide = cells.pivot_table(index=["group", "proportion", "mix"], columns="scope", values="cell", aggfunc="first")
-    wide = wide.reindex(columns=scopes).reset_index().drop(columns="proportion").fillna("–")
-    doc.table(wide.rename(columns={"group": "family", "mix": "coding"}))
+    doc.table(_wide(cells, scopes))
     if "domains" in figures:
         doc.image(figures["domains"], "accuracy per domain vs coding proportion")
-    if not d_domain.empty:
-        doc.text("Change against the 0% mix (**n.s.** = not significant):")
-        d = _with_labels(d_domain)
-        d = d.assign(cell=[_delta(r) for _, r in d.iterrows()])
-        wide = d.pivot_table(index=["group", "proportion", "mix"], columns="scope", values="cell", aggfunc="first")
-        wide = wide.reindex(columns=[s for s in scopes if s in wide.columns]).reset_index().drop(columns="proportion")
-        doc.table(wide.fillna("–").rename(columns={"group": "family", "mix": "coding"}))
+    for name, table in (("the 0% mix", d_domain), ("the untuned model", u_domain)):
+        if table is None or table.empty:
+            continue
+        doc.text(f"Change against {name} (**n.s.** = not significant):")
+        d = _with_labels(table)
+        doc.table(_wide(d.assign(cell=[_delta(r) for _, r in d.iterrows()]), scopes))
+
+
+def _wide(cells: pd.DataFrame, scopes: list[str]) -> pd.DataFrame:
+    """One row per family and mix (the untuned reference first), one column per scope of ``cells['cell']``."""
+    cells = cells.assign(_order=cells["proportion"].fillna(-1.0))
+    wide = cells.pivot_table(index=["group", "_order", "mix"], columns="scope", values="cell", aggfunc="first")
+    wide = wide.reindex(columns=[s for s in scopes if s in wide.columns]).reset_index().drop(columns="_order")
+    return wide.fillna("–").rename(columns={"group": "family", "mix": "coding"})
 
 
 def _tasks(doc: Document, task: pd.DataFrame, d_task: pd.DataFrame, figures: dict) -> None:
@@ -275,7 +304,7 @@ def _tasks(doc: Document, task: pd.DataFrame, d_task: pd.DataFrame, figures: dic
         doc.heading(group, 3)
         best = sub.groupby("scope")["accuracy"].transform("max")
         cell = [f"**{a:.3f}**" if np.isclose(a, b) and b > 0 else f"{a:.3f}" for a, b in zip(sub["accuracy"], best)]
-        sub = sub.assign(cell=cell).sort_values("proportion")
+        sub = sub.assign(cell=cell).sort_values("proportion", na_position="first")
         wide = sub.pivot_table(index=["scope", "domain"], columns="mix", values="cell", aggfunc="first")
         order = [t for t, _ in analysis.task_order(sub.rename(columns={"scope": "task"}))]
         wide = wide.reindex(columns=list(dict.fromkeys(sub["mix"])))
@@ -343,7 +372,8 @@ def _failures(doc: Document, failed: pd.DataFrame) -> None:
                                       for e in failed["error"]]}))
     doc.details("Full errors")
     for _, r in failed.iterrows():
-        doc.code(f"# {r['sweep']} / {r['trial_key']} ({r['family']}, p={r['proportion']:g}, seed {r['seed']})\n"
+        doc.code(f"# {r['sweep']} / {r['trial_key']} ({r['family']}, {proportion_label(r['proportion'])}, "
+                 f"seed {r['seed']})\n"
                  f"{r['error'] or ''}")
     doc.end_details()
 
@@ -371,10 +401,12 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
         progress("tables and bootstrap CIs")
         acc = {lvl: analysis.accuracy_table(results, lvl, n_boot=n_boot, seed=seed) for lvl in analysis.LEVELS}
         dl = {lvl: analysis.deltas(results, lvl, n_boot=n_boot, seed=seed, alpha=alpha) for lvl in analysis.LEVELS}
+        du = {lvl: analysis.deltas(results, lvl, baseline="untuned", n_boot=n_boot, seed=seed, alpha=alpha)
+              for lvl in ("overall", "domain")}
         progress("figures")
         figures = render_figures(results, out_dir / "figures", n_boot=n_boot, seed=seed)
-        _overall(doc, acc["overall"], dl["overall"], figures)
-        _domains(doc, acc["domain"], acc["overall"], dl["domain"], figures)
+        _overall(doc, acc["overall"], dl["overall"], figures, du["overall"])
+        _domains(doc, acc["domain"], acc["overall"], dl["domain"], figures, du["domain"])
         _tasks(doc, acc["task"], dl["task"], figures)
         _best(doc, analysis.best_proportions(results, "task"), analysis.best_proportions(results, "domain"))
         _fits(doc, pd.concat([analysis.fit_curves(results, lvl) for lvl in ("overall", "domain")]), figures)

@@ -86,7 +86,7 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     from codemix.data import MixInfeasibleError, check_mix_feasible
 
     infeasible = []
-    for p, lang in sorted({(p.proportion, p.code_language) for p in grid_points(spec)}):
+    for p, lang in sorted({(p.proportion, p.code_language) for p in grid_points(spec) if not p.untuned}):
         try:
             check_mix_feasible(pool, spec.mix, p, lang)
         except MixInfeasibleError as err:
@@ -99,11 +99,13 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     plans = []
     for point in grid_points(spec):
         hashes = stage_hashes(spec, point, pool_key)
-        cached = {"mix": store.is_complete(f"_cache/mixes/{hashes['mix']}"),
-                  "train": store.is_complete(f"_cache/checkpoints/{hashes['train']}"),
+        untuned = hashes["mix"] is None  # nothing to mix or train: the starting model is evaluated as it is
+        cached = {"mix": untuned or store.is_complete(f"_cache/mixes/{hashes['mix']}"),
+                  "train": untuned or store.is_complete(f"_cache/checkpoints/{hashes['train']}"),
                   "eval": store.is_complete(f"_cache/predictions/{hashes['eval']}")}
         params = _params_b(spec, point.family) * 1e9
-        tokens = spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1)
+        tokens = 0 if untuned else (
+            spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1))
         flops_per_token = 4 if spec.train.method == "lora" else 6
         train_h = 0.0 if cached["train"] else flops_per_token * params * tokens / (gpu_info["flops"] * TRAIN_MFU) / 3600
         eval_h = 0.0 if cached["eval"] else 2 * params * gen_tokens / (gpu_info["flops"] * GENERATE_UTILISATION) / 3600
@@ -139,8 +141,9 @@ def check_fits(plans: list[TrialPlan], assumptions: dict, spec: SweepSpec,
             if sum(per_node) < r.num_workers:
                 problems.append(f"a trial needs {r.num_workers} workers of {r.gpus_per_worker:g} GPU(s); the "
                                 f"cluster's node types can hold at most {int(sum(per_node))}")
-    if spec.model.size != "tiny" and assumptions["gpus_per_trial"] == 0:
-        problems.append(f"model.size {spec.model.size!r} with resources.gpus_per_worker = 0: real models need GPUs")
+    if assumptions["gpus_per_trial"] == 0 and any(p.params_b >= 1.0 for p in plans):
+        problems.append(f"model.size {spec.model.size!r} with resources.gpus_per_worker = 0: models of a billion "
+                        "parameters or more need GPUs")
     for p in plans:
         if p.memory_per_gpu_gb and p.memory_per_gpu_gb > assumptions["gpu_memory_gb"]:
             problems.append(
@@ -174,7 +177,8 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
         table.add_column(col, justify="right", no_wrap=True)
     mark = {True: "[green]✓[/green]", False: "·"}
     for p in plans:
-        table.add_row(p.point.family, f"{p.point.proportion:g}", str(p.point.seed), p.point.code_language,
+        table.add_row(p.point.family, "untuned" if p.point.untuned else f"{p.point.proportion:g}", str(p.point.seed),
+                      p.point.code_language,
                       f"{p.point.corruption:g}", f"{p.params_b:g}B", mark[p.cached["mix"]], mark[p.cached["train"]],
                       mark[p.cached["eval"]], f"{p.gpu_hours_train:.2f}", f"{p.gpu_hours_eval:.2f}",
                       f"{p.memory_per_gpu_gb:.0f}" if p.memory_per_gpu_gb else "-")

@@ -33,19 +33,33 @@ log = logging.getLogger("codemix")
 
 @dataclass(frozen=True)
 class TrialPoint:
-    """The sweep dimensions of one trial."""
+    """The sweep dimensions of one trial. ``proportion`` None is the family's untuned reference."""
 
     family: str
-    proportion: float
+    proportion: float | None
     seed: int = 0
     code_language: str = "any"
     corruption: float = 0.0
 
     @classmethod
     def from_config(cls, config: dict) -> "TrialPoint":
-        return cls(family=config["family"], proportion=round(float(config["proportion"]), 6),
-                   seed=int(config.get("seed", 0)), code_language=config.get("code_language", "any"),
-                   corruption=float(config.get("corruption", 0.0)))
+        proportion = config["proportion"]
+        point = cls(family=config["family"], proportion=None if proportion is None else round(float(proportion), 6),
+                    seed=int(config.get("seed", 0)), code_language=config.get("code_language", "any"),
+                    corruption=float(config.get("corruption", 0.0)))
+        return point.as_untuned() if point.untuned else point
+
+    @classmethod
+    def untuned_reference(cls, family: str) -> "TrialPoint":
+        """The family's starting model evaluated as it is: no mix, no seed, no code settings."""
+        return cls(family=family, proportion=None)
+
+    @property
+    def untuned(self) -> bool:
+        return self.proportion is None
+
+    def as_untuned(self) -> "TrialPoint":
+        return TrialPoint.untuned_reference(self.family)
 
 
 def model_id(spec: SweepSpec, family: str) -> str:
@@ -59,12 +73,21 @@ def model_id(spec: SweepSpec, family: str) -> str:
     return f"tiny/{fam.name}-{TINY_VERSION}" if spec.model.size == "tiny" else fam.hf_id(spec.model.size)
 
 
-def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str]:
-    """Content addresses of the trial's three stage outputs and the trial itself."""
-    mix = stable_hash(["mix", pool_hash, spec.mix.model_dump(), point.proportion, point.seed,
-                       point.code_language, point.corruption])
-    train = stable_hash(["train", mix, point.family, model_id(spec, point.family), spec.model.model_dump(),
-                         spec.train.model_dump(), spec.resources.num_workers])
+def is_untuned(spec: SweepSpec, point: TrialPoint) -> bool:
+    """Whether the trial evaluates its starting model as it is (the reference, or a train.method 'none' sweep)."""
+    return point.untuned or spec.train.method == "none"
+
+
+def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str | None]:
+    """Content addresses of the trial's three stage outputs and the trial itself (no mix for an untuned trial)."""
+    if is_untuned(spec, point):
+        mix = None
+        train = stable_hash(["untuned", point.family, model_id(spec, point.family), spec.model.model_dump()])
+    else:
+        mix = stable_hash(["mix", pool_hash, spec.mix.model_dump(), point.proportion, point.seed,
+                           point.code_language, point.corruption])
+        train = stable_hash(["train", mix, point.family, model_id(spec, point.family), spec.model.model_dump(),
+                             spec.train.model_dump(), spec.resources.num_workers])
     evaluation = stable_hash(["eval", train, spec.eval.model_dump(exclude={"concurrency", "api_key_env"}),
                               PROMPT_VERSION])
     trial = stable_hash(["trial", asdict(point), evaluation], length=12)
@@ -102,8 +125,11 @@ def stage_train(spec: SweepSpec, point: TrialPoint, store: Store, mix_key: str, 
     return key, metrics, state
 
 
-def stage_eval(spec: SweepSpec, store: Store, ckpt_key: str, eval_hash: str) -> tuple[list, list, dict, str]:
-    """Evaluate the checkpoint on the suite (or reuse predictions). Returns (predictions, scores, info, state)."""
+def stage_eval(spec: SweepSpec, store: Store, model_source: str, eval_hash: str) -> tuple[list, list, dict, str]:
+    """Evaluate a model (a checkpoint folder or a model source) on the suite, or reuse the predictions.
+
+    Returns (predictions, scores, info, state).
+    """
     import pyarrow as pa
     import ray
     from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
@@ -113,12 +139,11 @@ def stage_eval(spec: SweepSpec, store: Store, ckpt_key: str, eval_hash: str) -> 
     key = f"_cache/predictions/{eval_hash}"
     state = "cached"
     if not store.is_complete(key):
-        model_path = str(store.local_dir(ckpt_key))
         # Ray Data started inside a Tune trial would land in the trial's placement group and stall;
         # run the evaluation as a task outside it.
         task = ray.remote(num_cpus=0, scheduling_strategy=PlacementGroupSchedulingStrategy(placement_group=None))(
             evaluate)
-        predictions, scores, info = ray.get(task.remote(model_path, spec.eval, spec.model))
+        predictions, scores, info = ray.get(task.remote(model_source, spec.eval, spec.model))
         with tempfile.TemporaryDirectory() as d:
             import pyarrow.parquet as pq
 
@@ -145,6 +170,9 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
               trial_id: str | None = None, in_tune: bool = False) -> dict:
     """Run the four stages for one sweep point and write its result tables; returns summary metrics."""
     experiment = store.child(spec.name)
+    untuned = is_untuned(spec, point)
+    if untuned:
+        point = point.as_untuned()
     hashes = stage_hashes(spec, point, pool_hash)
     trial_key = hashes["trial"]
     if experiment.exists(results_key("trials", trial_key)):
@@ -158,23 +186,30 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
     experiment.write_json(f"attempts/{trial_key}/{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.json",
                           {"trial_id": trial_id, "point": asdict(point), "started_at": started.isoformat()})
     provenance = {"sweep": spec.name, "trial_key": trial_key, "trial_id": trial_id, **asdict(point),
-                  "model_id": model_id(spec, point.family), "mix_hash": hashes["mix"], "train_hash": hashes["train"],
-                  "eval_hash": hashes["eval"], "codemix_version": __version__}
+                  "model_id": model_id(spec, point.family), "train_method": "none" if untuned else spec.train.method,
+                  "mix_hash": hashes["mix"], "train_hash": hashes["train"], "eval_hash": hashes["eval"],
+                  "codemix_version": __version__}
     config_json = spec.model_dump_json(exclude={"search"})
     stages: dict[str, str] = {}
     try:
-        log.info("trial %s %s: mix", trial_key, point)
-        _kill_point(experiment, "mix")
-        mix_key, manifest, stages["mix"] = stage_mix(spec, point, store, pool_key, hashes["mix"])
-        provenance["mix_hash"] = manifest.get("sha256", hashes["mix"])  # the content hash of the mix itself
-        log.info("trial %s: train (%s)", trial_key, stages["mix"])
         t0 = time.perf_counter()
-        _kill_point(experiment, "train")
-        ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes, in_tune)
+        if untuned:  # the starting model as it is: nothing to mix or train
+            stages["mix"] = stages["train"] = "skipped"
+            model_source, train_metrics = resolve_model_source(point.family, spec.model), {}
+        else:
+            log.info("trial %s %s: mix", trial_key, point)
+            _kill_point(experiment, "mix")
+            mix_key, manifest, stages["mix"] = stage_mix(spec, point, store, pool_key, hashes["mix"])
+            provenance["mix_hash"] = manifest.get("sha256", hashes["mix"])  # the content hash of the mix itself
+            log.info("trial %s: train (%s)", trial_key, stages["mix"])
+            t0 = time.perf_counter()
+            _kill_point(experiment, "train")
+            ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes, in_tune)
+            model_source = str(store.local_dir(ckpt_key))
         t1 = time.perf_counter()
         log.info("trial %s: evaluate", trial_key)
         _kill_point(experiment, "eval")
-        predictions, scores, info, stages["eval"] = stage_eval(spec, store, ckpt_key, hashes["eval"])
+        predictions, scores, info, stages["eval"] = stage_eval(spec, store, model_source, hashes["eval"])
         t2 = time.perf_counter()
     except Exception as err:
         trial = {"status": "error", "error": f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}",
@@ -185,6 +220,8 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
     finished = datetime.now(timezone.utc)
     overall = sum(s["accuracy"] for s in scores) / len(scores) if scores else None
     trial = {"status": "ok", "overall_accuracy": overall, "train_loss": train_metrics.get("loss"),
+             "heldout_loss_before": train_metrics.get("heldout_loss_before"),
+             "heldout_loss_after": train_metrics.get("heldout_loss_after"),
              "train_tokens_per_s": train_metrics.get("tokens_per_s"), "train_mfu": train_metrics.get("mfu"),
              "train_seconds": t1 - t0,
              "eval_seconds": t2 - t1, "stages": json.dumps(stages), "config": config_json,

@@ -38,11 +38,19 @@ def as_spec(spec: SweepSpec | dict | str | Path) -> SweepSpec:
 
 
 def grid_points(spec: SweepSpec) -> list[TrialPoint]:
-    """All grid points (for a searcher: the corners of the proportion range)."""
+    """All distinct grid points (for a searcher: the corners of the proportion range).
+
+    Untuned trials (``search.reference``, or every point of a ``train.method: none`` sweep) come
+    first, once per family: the starting model does not depend on proportion, seed or code settings.
+    """
     s = spec.search
+    references = [TrialPoint.untuned_reference(f) for f in s.family]
+    if spec.train.method == "none":
+        return references
     proportions = s.proportions() or [s.proportion.min, s.proportion.max]
-    return [TrialPoint(f, p, seed, lang, c) for f in s.family for p in proportions for seed in s.seed
-            for lang in s.code_language for c in s.corruption]
+    points = [TrialPoint(f, p, seed, lang, c) for f in s.family for p in proportions for seed in s.seed
+              for lang in s.code_language for c in s.corruption]
+    return (references if s.reference else []) + points
 
 
 def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
@@ -53,8 +61,11 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
     from codemix.data import MixInfeasibleError, check_mix_feasible, prepare_pool
     from codemix.paths import codemix_home
 
+    tuned = [p for p in grid_points(spec) if not p.untuned]
+    if not tuned:  # an untuned sweep (train.method: none) needs no IFT data
+        return "", ""
     pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data")
-    for point in {(p.proportion, p.code_language) for p in grid_points(spec)}:
+    for point in {(p.proportion, p.code_language) for p in tuned}:
         try:
             check_mix_feasible(pool, spec.mix, point[0], point[1])
         except MixInfeasibleError as err:
@@ -101,11 +112,20 @@ def param_space(spec: SweepSpec) -> dict:
     s = spec.search
     axes = {"family": s.family, "seed": s.seed, "code_language": s.code_language, "corruption": s.corruption}
     if s.searcher == "grid":
-        return {"proportion": tune.grid_search(s.proportions()),
-                **{k: tune.grid_search(v) for k, v in axes.items()}}
+        # None = the untuned reference; its copies across the other axes are one trial (same trial key:
+        # the first to run computes it, the others find it finished)
+        untuned = spec.train.method == "none"
+        proportions = [None] if untuned else [None] * s.reference + s.proportions()
+        return {"proportion": tune.grid_search(proportions),
+                **{k: tune.grid_search([v[0]] if untuned else v) for k, v in axes.items()}}
     proportion = (tune.choice(s.proportions()) if s.proportions() is not None
                   else tune.uniform(s.proportion.min, s.proportion.max))
     return {"proportion": proportion, **{k: tune.choice(v) for k, v in axes.items()}}
+
+
+def _trial_dirname(trial) -> str:
+    p = trial.config["proportion"]
+    return f"{trial.config['family']}_{'untuned' if p is None else f'p{p:.3g}'}_s{trial.config['seed']}_{trial.trial_id}"
 
 
 def _tune_config(spec: SweepSpec):
@@ -114,8 +134,7 @@ def _tune_config(spec: SweepSpec):
     s = spec.search
     kwargs = dict(num_samples=s.num_samples if s.searcher != "grid" else 1,
                   max_concurrent_trials=spec.resources.max_concurrent_trials or None,
-                  trial_dirname_creator=lambda t: f"{t.config['family']}_p{t.config['proportion']:.3g}"
-                                                  f"_s{t.config['seed']}_{t.trial_id}")
+                  trial_dirname_creator=_trial_dirname)
     if s.searcher == "optuna":
         from ray.tune.search.optuna import OptunaSearch
 
