@@ -122,6 +122,9 @@ class TrainConfig(_Section):
     deepspeed_stage: int | None = Field(None, ge=0, le=3, description="ZeRO stage on GPU; None = the family's default.")
     checkpoint_every: int = Field(0, ge=0, description="Checkpoint every N steps (0 = only at the end).")
     max_failures: int = Field(2, ge=0, description="Worker-group restarts from the last checkpoint before failing.")
+    heldout: int = Field(
+        0, ge=0, description="Conversations of the mix held out of training; their loss is measured before the "
+        "first and after the last step (trials table: heldout_loss_before / heldout_loss_after).")
     lora: LoraConfig = Field(default_factory=LoraConfig)
     seed_offset: int = 0
 
@@ -151,6 +154,9 @@ class EvalConfig(_Section):
     num_shots: int = Field(3, ge=0)
     backend: Literal["hf", "vllm", "openai"] = "hf"
     batch_size: int = Field(16, ge=1)
+    dtype: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="Weights and activations of the 'hf' backend: 'auto' is bf16 on a GPU or on a CPU with "
+        "bf16 matrix units (AMX / AVX-512 BF16), fp32 otherwise.")
     concurrency: int = Field(1, ge=1, description="Generation replicas (Ray Data actors / vLLM engines / requests).")
     tensor_parallel_size: int = Field(1, ge=1)
     num_gpus: float = Field(0, ge=0, description="GPUs per generation replica.")
@@ -254,6 +260,10 @@ class ResourcesConfig(_Section):
     cpus_per_worker: float = Field(0.5, gt=0)
     gpus_per_worker: float = Field(0, ge=0)
     trial_cpus: float = Field(0.1, gt=0, description="CPU reserved for the trial's driver function.")
+    torch_threads: int | None = Field(
+        None, ge=1, description="torch threads of each training worker and generation actor. None = Ray's default: "
+        "the whole CPUs the process reserved, at least 1 (so a worker at cpus_per_worker 0.5 computes on one "
+        "thread). On a laptop running one trial at a time, set it to the number of cores.")
     max_concurrent_trials: int = Field(1, ge=0, description="0 = as many as fit.")
 
 

@@ -143,7 +143,8 @@ def stage_eval(spec: SweepSpec, store: Store, model_source: str, eval_hash: str)
         # run the evaluation as a task outside it.
         task = ray.remote(num_cpus=0, scheduling_strategy=PlacementGroupSchedulingStrategy(placement_group=None))(
             evaluate)
-        predictions, scores, info = ray.get(task.remote(model_source, spec.eval, spec.model))
+        predictions, scores, info = ray.get(task.remote(model_source, spec.eval, spec.model,
+                                                        spec.resources.torch_threads))
         with tempfile.TemporaryDirectory() as d:
             import pyarrow.parquet as pq
 
