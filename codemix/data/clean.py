@@ -1,10 +1,27 @@
 """FastChat-style cleaning of normalised conversations, every change counted in the report.
 
-In order: HTML -> markdown for assistant turns that are scraped ChatGPT HTML; strip empty turns; keep one leading
-system turn, then require user/assistant alternation starting with the user (a trailing
-unanswered user turn is trimmed); optional language filter; split conversations longer than a
-whitespace-token budget at exchange boundaries; exact dedup by content hash (after splitting,
-so repeated chunks go too); make ids unique.
+In order: HTML -> markdown for assistant turns that are scraped ChatGPT HTML; strip empty turns
+(no visible character: real ShareGPT has answers that are a lone zero-width space; FastChat's
+``clean_sharegpt`` also empties a turn that merely *starts* with one, codemix keeps those); keep
+one leading system turn; then make user/assistant turns alternate from the user, repairing what
+FastChat repairs (counted in ``report.repaired``, for kept conversations only):
+
+* ``leading_assistant_turn_removed``: one leading assistant turn is dropped and the rest kept, as
+  FastChat's ``clean_sharegpt.py`` ("adjust the offset") and ``train.py`` ("skip the first one if
+  it is not from human") do. ShareGPT_V3 ``..._split`` cut long conversations at any turn, so many
+  of its parts start with the assistant (338 of a random 1,000, issue 13).
+* ``cut_at_role_break``: where two turns of the same role follow each other (often because an
+  empty turn between them was removed), the conversation is cut before the break and the whole
+  exchanges before it are kept (FastChat truncates at an empty turn in the same way).
+* ``trailing_user_turn_removed``: an unanswered last user turn is trimmed.
+
+What cannot be repaired is dropped and counted: ``empty_conversation`` (no turn with text),
+``no_user_turn`` (only an assistant turn), ``not_start_with_user`` (still no user turn first
+after the one assistant turn FastChat drops), ``not_alternating`` (a role break inside the first
+exchange), ``no_assistant_turn`` (a prompt alone, unless prompts are kept). Then: optional
+language filter; split conversations longer than a whitespace-token budget at exchange
+boundaries; exact dedup by content hash (after splitting, so repeated chunks go too); make ids
+unique.
 """
 
 from __future__ import annotations
@@ -39,34 +56,60 @@ def html_to_markdown(text: str) -> str:
     return markdownify(text, heading_style="ATX", code_language="").strip()
 
 
+def _blank(content: str) -> bool:
+    """No visible character: empty, whitespace, or only invisible ones such as '\u200b'."""
+    return not any(ch.isprintable() and not ch.isspace() for ch in content)
+
+
 def _fix_turns(conv: dict, report: DataReport, keep_prompt_only: bool) -> list[dict] | None:
-    turns = []
+    """The repaired turns, or None when the conversation cannot be repaired (its drop counted).
+
+    The repairs of a dropped conversation are not counted: each count is of kept conversations.
+    """
+    turns, fixes = [], []
     for t in conv["turns"]:
         content = t["content"]
         if t["role"] == "assistant" and "<" in content and "```" not in content and _SCRAPED_HTML.match(content):
             content = html_to_markdown(content)
-            report.repair("html_to_markdown")
-        if not content.strip():
-            report.repair("empty_turn_removed")
+            fixes.append("html_to_markdown")
+        if _blank(content):
+            fixes.append("empty_turn_removed")
             continue
         turns.append({"role": t["role"], "content": content})
-    body = turns[1:] if turns and turns[0]["role"] == "system" else turns
+    system = turns[:1] if turns and turns[0]["role"] == "system" else []
+    body = turns[len(system):]
+    problem = _fix_roles(body, fixes, keep_prompt_only)
+    if isinstance(problem, str):
+        report.drop(problem)
+        return None
+    for fix in fixes:
+        report.repair(fix)
+    return system + problem
+
+
+def _fix_roles(body: list[dict], fixes: list[str], keep_prompt_only: bool) -> list[dict] | str:
+    """The user/assistant turns made to alternate from the user (fixes appended), or a drop reason."""
     if not body:
-        report.drop("empty_conversation")
-        return None
+        return "empty_conversation"
+    if body[0]["role"] == "assistant":
+        body = body[1:]
+        if not body:
+            return "no_user_turn"
+        fixes.append("leading_assistant_turn_removed")
     if body[0]["role"] != "user":
-        report.drop("not_start_with_user")
-        return None
-    if any(t["role"] != ("user" if i % 2 == 0 else "assistant") for i, t in enumerate(body)):
-        report.drop("not_alternating")
-        return None
+        return "not_start_with_user"
+    breaks = [i for i, t in enumerate(body) if t["role"] != ("user" if i % 2 == 0 else "assistant")]
+    if breaks:
+        if breaks[0] < 2:
+            return "not_alternating"
+        body = body[:breaks[0] // 2 * 2]
+        fixes.append("cut_at_role_break")
     if len(body) % 2 == 1 and len(body) > 1:
-        turns = turns[:-1]
-        report.repair("trailing_user_turn_removed")
+        body = body[:-1]
+        fixes.append("trailing_user_turn_removed")
     elif len(body) == 1 and not keep_prompt_only:
-        report.drop("no_assistant_turn")
-        return None
-    return turns
+        return "no_assistant_turn"
+    return body
 
 
 def split_by_tokens(turns: list[dict], max_tokens: int) -> list[list[dict]]:

@@ -2,31 +2,75 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 from codemix.config import ClassifierConfig, DataConfig
-from codemix.data import CLASSIFIERS, Classifier, code_languages, make_classifier, prepare_pool, register
+from codemix.data import (CLASSIFIERS, Classifier, DataReport, code_languages, ingest, make_classifier, prepare_pool,
+                          register)
+from codemix.data.audit import agreement
 from codemix.data.classify import heuristic
 from codemix.data.demo import generate_demo_corpus
 from codemix.data.ingest import to_conversation
 
 
-def test_heuristic_matches_demo_gold_labels():
+def test_heuristic_reads_code_itself_not_just_fences_on_demo_gold_labels():
+    """Every demo coding conversation has a code fence: with the fences removed the code must still be seen."""
     records = generate_demo_corpus(300, seed=3)
     convs = [to_conversation(r, "demo", i)[1] for i, r in enumerate(records, 1)]
-    agree = sum(heuristic.label(c["turns"]) == r["label"] for c, r in zip(convs, records))
+    unfenced = [[{**t, "content": re.sub(r"^\s*```.*$", "", t["content"], flags=re.M)} for t in c["turns"]]
+                for c in convs]
+    assert not any("```" in t["content"] for turns in unfenced for t in turns)
+    agree = sum(heuristic.label(turns) == r["label"] for turns, r in zip(unfenced, records))
     assert agree / len(records) >= 0.95
 
 
 def test_heuristic_on_clear_real_cases(shared_data):
-    import json
-
     code = json.loads((shared_data / "ift" / "codealpaca" / "code_alpaca_2k.json").read_text())[:200]
     code_turns = [to_conversation(r, "c", i)[1]["turns"] for i, r in enumerate(code, 1)]
     dummy = json.loads((shared_data / "ift" / "fastchat_dummy" / "dummy_conversation.json").read_text())[:100]
     dummy_turns = [to_conversation(r, "d", i)[1]["turns"] for i, r in enumerate(dummy, 1)]
     assert sum(heuristic.label(t) == "coding" for t in code_turns) >= 0.85 * len(code_turns)
     assert all(heuristic.label(t) == "other" for t in dummy_turns)
+
+
+@pytest.fixture(scope="module")
+def hand_labelled(shared_data):
+    """(row, turns) of the hand-labelled real conversations of tests/data/fixtures/classify_labels.csv."""
+    rows = list(csv.DictReader(open(Path(__file__).parent / "fixtures" / "classify_labels.csv", encoding="utf-8")))
+    convs = {(c["source_file"], str(c["source_line"])): c for c in ingest(shared_data / "ift", DataReport())}
+    return [(r, convs[(r["file"], r["line"])]["turns"]) for r in rows]
+
+
+def test_heuristic_agreement_on_held_out_real_sharegpt(hand_labelled):
+    """Floors on ShareGPT conversations that were labelled by hand and never used to tune the rules.
+
+    Measured: accuracy 0.860, kappa 0.674 (the previous rules: 0.803, 0.520); see the fixture README.
+    """
+    held_out = [(r, t) for r, t in hand_labelled if r["split"] == "heldout"]
+    assert len(held_out) == 300 and all("sharegpt" in r["file"] for r, _ in held_out)
+    result = agreement([r["label"] for r, _ in held_out], [heuristic.label(t) for _, t in held_out])
+    assert result["accuracy"] >= 0.84 and result["kappa"] >= 0.64, result
+    assert result["per_class"]["coding"]["recall"] >= 0.65 and result["per_class"]["coding"]["precision"] >= 0.8
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("How to set up amazon ECS", "coding"),  # one named developer tool is the whole question
+    ("Can you show an example of how to make an API request with a bearer token?", "coding"),
+    ("Is there anyway I can copy `/dev/sda` to vmdk using `dd`?", "coding"),
+    ("Web search results:\n\n[1] \"Python is a programming language ... Django, Flask and pandas.\"\n\n"
+     "Instructions: write a comprehensive reply to the given query.\nQuery: which electric car sells best in Norway",
+     "other"),
+    ("Ruby and Min stop at a Holiday Inn for the night and order drinks.", "other"),
+    ("i have 23 horses each with 4 legs, along with 14 dogs. how many legs in total do the animals have?", "math"),
+    ("Write me the start of a script for a movie scene, with dialogue and stage directions.", "other"),
+])
+def test_heuristic_reads_the_request(text, expected):
+    assert heuristic.label([{"role": "user", "content": text}]) == expected
 
 
 @pytest.mark.parametrize("text,expected", [

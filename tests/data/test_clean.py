@@ -31,14 +31,43 @@ def test_roles_alternation_and_empty_turns():
     convs = [
         conv("ok", ("hi", "hello"), ("", "")),  # an empty exchange at the end is stripped
         conv("sys", ("be brief", "q"), ("a", "q2"), roles=["system", "user", "assistant", "user"]),
-        conv("gpt_first", ("hello", "hi"), roles=["assistant", "user"]),
         conv("twice", ("a", "b"), roles=["user", "user"]),
+        conv("zwsp", ("q", "\u200b"), ("q2", "a2")),  # a zero-width answer is empty: cut before the break
     ]
     out = clean(convs, report)
     assert [c["id"] for c in out] == ["ok", "sys"]
     assert [t["role"] for t in out[1]["turns"]] == ["system", "user", "assistant"]  # trailing user trimmed
     assert report.repaired == {"empty_turn_removed": 2, "trailing_user_turn_removed": 1}
-    assert report.dropped == {"not_start_with_user": 1, "not_alternating": 1}
+    assert report.dropped == {"not_alternating": 2}
+
+
+def test_leading_assistant_turn_dropped_as_fastchat_does():
+    """A ShareGPT_V3 split part starts with the assistant: FastChat drops that one turn and keeps the rest."""
+    report = DataReport()
+    convs = [
+        conv("part_1", ("...the end of an answer", "thanks, and now?"), ("now this", "fine"),
+             roles=["assistant", "user", "assistant", "user"]),
+        conv("sys_part", ("be brief", "tail"), ("q", "a"), roles=["system", "assistant", "user", "assistant"]),
+        conv("two_gpt", ("a", "b"), ("q", "c"), roles=["assistant", "assistant", "user", "assistant"]),
+        conv("gpt_only", ("just an answer",), roles=["assistant"]),
+        conv("gpt_then_prompt", ("tail", "a prompt"), roles=["assistant", "user"]),
+    ]
+    out = {c["id"]: c["turns"] for c in clean(convs, report)}
+    assert out["part_1"] == [{"role": "user", "content": "thanks, and now?"},
+                             {"role": "assistant", "content": "now this"}]
+    assert [t["content"] for t in out["sys_part"]] == ["be brief", "q", "a"]
+    assert set(out) == {"part_1", "sys_part"}
+    assert report.dropped == {"not_start_with_user": 1, "no_user_turn": 1, "no_assistant_turn": 1}
+    # repairs are counted for kept conversations only (gpt_then_prompt lost its leading turn, then was dropped)
+    assert report.repaired == {"leading_assistant_turn_removed": 2, "trailing_user_turn_removed": 1}
+
+
+def test_role_break_keeps_the_exchanges_before_it():
+    report = DataReport()
+    turns = [("q1", "a1"), ("", "a2 answers an empty prompt"), ("q3", "a3")]
+    out = clean([conv("gap", *turns)], report)
+    assert [t["content"] for t in out[0]["turns"]] == ["q1", "a1"]
+    assert report.repaired == {"empty_turn_removed": 1, "cut_at_role_break": 1}
 
 
 def test_exact_dedup_and_unique_ids():

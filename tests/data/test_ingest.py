@@ -29,21 +29,42 @@ def test_ml_energy_prompt_only_quirks_counted(shared_data):
     path = shared_data / IFT / "sharegpt_prompts_ml_energy" / "sg_90k_part1_html_cleaned_lang_first_sampled_sorted.json"
     raw = json.loads(path.read_text())
     # what the cleaner must do, derived here independently from the raw JSON
-    nonempty = [[t for t in r["conversations"] if t["value"].strip()] for r in raw]
-    body = [ts[1:] if ts and ts[0]["from"] == "system" else ts for ts in nonempty]
+    visible = [[t for t in r["conversations"] if t["value"].replace("\u200b", "").strip()] for r in raw]
+    body = [ts[1:] if ts and ts[0]["from"] == "system" else ts for ts in visible]
     expect_empty = sum(not b for b in body)
-    expect_not_user = sum(bool(b) and b[0]["from"] != "human" for b in body)
+    expect_gpt_only = sum(len(b) == 1 and b[0]["from"] == "gpt" for b in body)  # first turns of split parts
     report = DataReport()
     kept = clean(ingest(path, report), report, CleanOptions(keep_prompt_only=True))
-    assert expect_not_user > 0
-    assert report.dropped["not_start_with_user"] == expect_not_user
+    assert expect_gpt_only > 0 and report.dropped["no_user_turn"] == expect_gpt_only
     assert report.dropped["empty_conversation"] == expect_empty
-    assert len(kept) == len(raw) - expect_not_user - expect_empty - report.dropped["duplicate"]
+    assert len(kept) == len(raw) - expect_gpt_only - expect_empty - report.dropped["duplicate"]
     # without keep_prompt_only every first-turn-only record is dropped as having no answer
     report2 = DataReport()
     assert clean(ingest(path, report2), report2) == []
     dups = report.dropped["duplicate"] - report2.dropped["duplicate"]
     assert report2.dropped["no_assistant_turn"] == len(kept) + dups
+
+
+def test_v3_style_split_parts_of_real_conversations_are_kept(shared_data, tmp_path):
+    """Real multi-turn ShareGPT cut before an assistant turn, as ShareGPT_V3_..._split did: both parts kept."""
+    rows = [json.loads(line) for line in
+            (shared_data / IFT / "sharegpt_zh_medicalgpt" / "sharegpt_zh_1K_format.jsonl").read_text().splitlines()]
+    long = [turns for turns in (r["conversations"] for r in rows)
+            if len(turns) >= 6 and all(t["value"].replace("\u200b", "").strip() for t in turns)][:100]
+    parts = []
+    for i, turns in enumerate(long):
+        parts += [{"id": f"c{i}_0", "conversations": turns[:3]}, {"id": f"c{i}_1", "conversations": turns[3:]}]
+    (tmp_path / "split.json").write_text(json.dumps(parts))
+    report = DataReport()
+    kept = {c["id"]: c["turns"] for c in clean(ingest(tmp_path / "split.json", report), report)}
+    assert all(v[3]["from"] == "gpt" for v in long) and len(long) == 100
+    for i, v in enumerate(long):
+        second = kept[f"c{i}_1"]  # the part that starts with the assistant, minus that one turn
+        assert second[0] == {"role": "user", "content": v[4]["value"]}
+        assert [t["role"] for t in second] == ["user", "assistant"] * (len(second) // 2)
+        assert kept[f"c{i}_0"][0]["content"] == v[0]["value"] and len(kept[f"c{i}_0"]) == 2
+    assert report.repaired["leading_assistant_turn_removed"] == 100
+    assert report.repaired["trailing_user_turn_removed"] >= 100 and report.dropped == {}
 
 
 def test_glaive_tool_roles_rejected_with_location(shared_data):
