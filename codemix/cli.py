@@ -11,6 +11,7 @@ import yaml
 from rich.console import Console
 
 from codemix.config import SpecError
+from codemix.endpoints import EndpointError
 from codemix.storage import StorageError
 
 app = typer.Typer(help="Sweeps of coding-data proportion x model family: mix → fine-tune → evaluate, on Ray.",
@@ -35,7 +36,9 @@ def _exit_on_failed_trials(outcome) -> None:
 
 
 def _fail(err: Exception) -> None:
-    console.print(f"[red]error:[/red] {err}")
+    from rich.markup import escape
+
+    console.print(f"[red]error:[/red] {escape(str(err))}")  # messages may quote a server's response
     raise typer.Exit(2)
 
 
@@ -56,7 +59,7 @@ def run(spec: str = typer.Argument(..., help="Sweep spec YAML, e.g. sweeps/smoke
         overrides["storage"] = storage
     try:
         _exit_on_failed_trials(run_sweep(load_spec(spec, overrides), address=address))
-    except (SpecError, StorageError) as err:
+    except (SpecError, StorageError, EndpointError) as err:
         _fail(err)
 
 
@@ -69,7 +72,7 @@ def resume(path: str = typer.Argument(..., help="Experiment folder, e.g. runs/sm
 
     try:
         _exit_on_failed_trials(resume_sweep(path, retry_failed=retry_failed, address=address))
-    except (SpecError, StorageError) as err:
+    except (SpecError, StorageError, EndpointError) as err:
         _fail(err)
 
 
@@ -87,18 +90,53 @@ def validate(spec: str = typer.Argument(..., help="Sweep spec YAML.")):
 
 
 @app.command()
-def families():
-    """List the registered model families with their Hugging Face ids."""
+def families(show: Optional[str] = typer.Option(None, "--show", metavar="FAMILY",
+                                               help="Print a sample conversation as FAMILY trains on it."),
+             model: Optional[str] = typer.Option(None, help="With --show: a model source (Hugging Face id, "
+                                                 "folder, .gguf) instead of the family's tiny twin."),
+             chat_template: str = typer.Option("auto", help="With --show: auto, own or vicuna (model.chat_template).")):
+    """List the registered model families, or show one family's chat format token by token."""
     from rich.table import Table
 
     from codemix.models import FAMILIES
 
-    table = Table("family", "aliases", "sizes → Hugging Face id", "LoRA targets", "ZeRO")
+    if show:
+        return _show_format(show, model, chat_template)
+    table = Table("family", "aliases", "sizes → Hugging Face id", "format (auto)", "LoRA targets", "ZeRO")
     for key, fam in sorted(FAMILIES.items()):
         if key == fam.name:
             table.add_row(fam.name, ", ".join(fam.aliases), "\n".join(f"{k}: {v}" for k, v in fam.hf_ids.items()),
-                          ",".join(fam.lora_targets), str(fam.deepspeed_stage))
+                          fam.format_name, ",".join(fam.lora_targets), str(fam.deepspeed_stage))
     console.print(table)
+
+
+def _show_format(family: str, model: Optional[str], chat_template: str) -> None:
+    from rich.markup import escape
+
+    from codemix.models import get_family
+    from codemix.models.formats import LEARNED_CLOSE, LEARNED_OPEN, format_sample
+
+    if chat_template not in ("auto", "own", "vicuna"):
+        _fail(ValueError(f"--chat-template {chat_template!r}: expected auto, own or vicuna"))
+    try:
+        fam = get_family(family)
+        sample = format_sample(family, model, chat_template)
+    except (KeyError, ValueError) as err:
+        _fail(err)
+    learned = sum(1 for learned, a, b in sample.segments() if learned for _ in range(a, b))
+    console.print(f"[bold]{sample.family}[/bold] · {sample.source} · template: {sample.template}")
+    console.print(f"base checkpoint's template: {fam.template_source}", highlight=False)
+    console.print(f"{len(sample.ids)} tokens, {learned} learned ({LEARNED_OPEN}…{LEARNED_CLOSE}, green); "
+                  "the rest is context only\n", highlight=False)
+    marked = escape(sample.marked_text())
+    marked = marked.replace(LEARNED_OPEN, f"[green]{LEARNED_OPEN}").replace(LEARNED_CLOSE, f"{LEARNED_CLOSE}[/green]")
+    console.print(marked, highlight=False)
+    console.print("\n[bold]tokens[/bold] (runs: learned in green)")
+    for is_learned, a, b in sample.segments():
+        pieces = " ".join(f"{i}:{p}" for i, p in zip(sample.ids[a:b], sample.pieces[a:b]))
+        style = "green" if is_learned else "dim"
+        console.print(f"[{style}]{'learned' if is_learned else 'masked '} {b - a:4d} │ {escape(pieces)}[/{style}]",
+                      highlight=False)
 
 
 def _mount() -> None:

@@ -30,9 +30,25 @@ class ClassifierConfig(_Section):
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; default $OPENAI_BASE_URL.")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable that holds the API key.")
     concurrency: int = Field(8, ge=1, description="Parallel requests for the 'llm' classifier.")
-    max_retries: int = Field(5, ge=0, description="Retries on 429/5xx with exponential backoff.")
+    max_retries: int = Field(
+        5, ge=0, description="Retries of a request on 429, 5xx, timeouts and connection errors, with exponential "
+        "backoff; 401/403, 404 and other 4xx are never retried (the stage stops at once).")
     backoff: float = Field(0.5, ge=0, description="First retry delay in seconds; doubles per retry, with jitter.")
-    cache_dir: str | None = Field(None, description="Persistent label cache; default <storage>/_cache/labels.")
+    timeout: float = Field(60.0, gt=0, description="Seconds to wait for one reply before it counts as a timeout.")
+    max_failure_share: float = Field(
+        0.01, ge=0, le=1, description="Share of the conversations that may end without a label from the model "
+        "(request still failing after its retries, or a reply naming no label); more stops the stage. Those "
+        "within the share are dropped from the pool (counted), or labelled by `fallback`.")
+    fallback: Literal["none", "heuristic"] = Field(
+        "none", description="'heuristic': conversations the model did not label get the offline heuristic's "
+        "label, marked 'fallback:heuristic-v2' in the pool's `classifier` column and counted in each mix "
+        "manifest. 'none' (default): they are dropped and counted. Never used for errors that retrying "
+        "cannot heal (a rejected key, an unknown model): those stop the stage.")
+    cache_dir: str | None = Field(
+        None, description="Folder of the LLM label cache (llm_labels.sqlite: replies keyed by content hash, "
+        "prompt version and model; never the key). Default: <storage>/_cache/labels for a sweep (a remote "
+        "storage's copy is fetched before labelling and written back after), $CODEMIX_HOME/labels for "
+        "`codemix data classify`.")
 
 
 class DataConfig(_Section):
@@ -160,15 +176,26 @@ class EvalConfig(_Section):
     concurrency: int = Field(1, ge=1, description="Generation replicas (Ray Data actors / vLLM engines / requests).")
     tensor_parallel_size: int = Field(1, ge=1)
     num_gpus: float = Field(0, ge=0, description="GPUs per generation replica.")
-    openai_base_url: str | None = None
-    openai_model: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
+    openai_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint of the 'openai' backend; default $OPENAI_BASE_URL.")
+    openai_model: str | None = Field(
+        None, description="Model the 'openai' backend asks for; default the trial's checkpoint path.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable with the 'openai' backend's key.")
     extractor: Literal["rules", "llm", "cascade"] = "rules"
     extractor_model: str = Field("gpt-3.5-turbo", description="Model of the 'llm'/'cascade' answer extractor.")
     extractor_base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint of the LLM extractor; default $OPENAI_BASE_URL.")
     extractor_api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable with the extractor's key.")
     extractor_concurrency: int = Field(8, ge=1, description="Parallel requests of the LLM extractor.")
+    max_retries: int = Field(
+        5, ge=0, description="Retries of a request of the 'openai' backend or the LLM extractor on 429, 5xx, "
+        "timeouts and connection errors, with exponential backoff; 401/403, 404 and other 4xx are never retried.")
+    backoff: float = Field(0.5, ge=0, description="First retry delay in seconds; doubles per retry, with jitter.")
+    timeout: float = Field(120.0, gt=0, description="Seconds to wait for one reply before it counts as a timeout.")
+    max_failure_share: float = Field(
+        0.0, ge=0, le=1, description="Share of the evaluation's generation (or LLM extraction) requests that may "
+        "still fail after their retries; those count as no answer (wrong) and are logged. More stops the stage; "
+        "0 (default): any such failure stops it.")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig)
 
 

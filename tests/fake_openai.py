@@ -5,10 +5,15 @@
         ...
         assert server.count == 3
 
-``responder(request_json) -> str | dict``: a str becomes the assistant message content; a dict is
-sent as the whole JSON body. The first ``fail_first`` requests get ``fail_status`` (e.g. 429 or
-500) before the responder is asked. Every parsed request body is kept in ``server.requests``,
-its headers (lower-case keys) in ``server.headers``.
+``responder(request_json) -> str | dict | bytes``: a str becomes the assistant message content; a
+dict is sent as the whole JSON body; bytes are sent as they are (a malformed, non-JSON body).
+The first ``fail_first`` requests get ``fail_status`` (e.g. 429 or 500, a burst) before the
+responder is asked; after them ``fail_when(request_json)`` may name a status for any request
+(e.g. ``lambda req: 401`` for a server that rejects every key, or 503 for some requests only).
+Error bodies look like OpenAI's (401: "Incorrect API key provided: <the key sent>", echoing it
+as a careless server would, so tests can check codemix blanks it; 404: "The model ... does not
+exist"). Every parsed request body is kept in ``server.requests``, its headers (lower-case keys)
+in ``server.headers``.
 Use the ``fake_openai`` fixture (import it into a conftest) or the class as a context manager.
 """
 
@@ -32,6 +37,21 @@ def echo_last_user(request: dict) -> str:
     return users[-1] if users else ""
 
 
+def error_body(status: int, request: dict, headers: dict) -> dict:
+    """An OpenAI-style error body for ``status``."""
+    key = headers.get("authorization", "").removeprefix("Bearer ")
+    message, kind = {
+        400: ("Invalid request: 'messages' must be a non-empty array", "invalid_request_error"),
+        401: (f"Incorrect API key provided: {key}. You can find your API key in your account.",
+              "invalid_request_error"),
+        403: ("You are not allowed to use this model.", "permission_error"),
+        404: (f"The model `{request.get('model')}` does not exist or you do not have access to it.",
+              "invalid_request_error"),
+        429: ("Rate limit reached for requests", "requests"),
+    }.get(status, ("scripted failure", "server_error"))
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
 def completion_body(content: str, model: str = "fake") -> dict:
     """A minimal valid chat.completion response body."""
     return {
@@ -46,8 +66,9 @@ class FakeOpenAI:
     """A ThreadingHTTPServer on 127.0.0.1 (free port) answering POST /v1/chat/completions."""
 
     def __init__(self, responder: Responder = echo_last_user, fail_first: int = 0, fail_status: int = 500,
-                 retry_after: float | None = None):
+                 retry_after: float | None = None, fail_when: Callable[[dict], int | None] | None = None):
         self.responder, self.fail_first, self.fail_status = responder, fail_first, fail_status
+        self.fail_when = fail_when
         self.retry_after = retry_after
         self.requests: list[dict] = []
         self.headers: list[dict] = []
@@ -65,10 +86,10 @@ class FakeOpenAI:
             def log_message(self, *args: Any) -> None:  # keep pytest output clean
                 pass
 
-            def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
-                blob = json.dumps(body).encode()
+            def _send(self, status: int, body: dict | bytes, headers: dict | None = None) -> None:
+                blob = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/html" if isinstance(body, bytes) else "application/json")
                 self.send_header("Content-Length", str(len(blob)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
@@ -78,19 +99,21 @@ class FakeOpenAI:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length", 0))
                 request = json.loads(self.rfile.read(length) or b"{}")
+                headers = {k.lower(): v for k, v in self.headers.items()}
                 with fake._lock:
                     fake.count += 1
                     n = fake.count
                     fake.requests.append(request)
-                    fake.headers.append({k.lower(): v for k, v in self.headers.items()})
+                    fake.headers.append(headers)
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     return self._send(404, {"error": {"message": f"no route {self.path}"}})
-                if n <= fake.fail_first:
+                status = fake.fail_status if n <= fake.fail_first else (fake.fail_when and fake.fail_when(request))
+                if status:
                     extra = {"Retry-After": str(fake.retry_after)} if fake.retry_after is not None else None
-                    return self._send(fake.fail_status, {"error": {"message": "scripted failure",
-                                                                   "type": "server_error"}}, extra)
+                    return self._send(status, error_body(status, request, headers), extra)
                 reply = fake.responder(request)
-                body = reply if isinstance(reply, dict) else completion_body(str(reply), request.get("model", "fake"))
+                body = reply if isinstance(reply, (dict, bytes)) else completion_body(str(reply),
+                                                                                   request.get("model", "fake"))
                 self._send(200, body)
 
         return Handler

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from codemix.config import ClassifierConfig, DataConfig, MixConfig
@@ -17,6 +18,7 @@ from codemix.data.files import atomic_write_json, atomic_write_parquet
 from codemix.data.mix import MixInfeasibleError, build_mix, write_mix
 from codemix.data.pool import label_pool
 from codemix.data.report import RecordError
+from codemix.endpoints import EndpointError
 
 app = typer.Typer(help="The data stage: inspect, classify, audit and mix IFT conversations.", no_args_is_help=True)
 console = Console()
@@ -59,6 +61,9 @@ def _run(cfg: DataConfig, cache_dir: Path | None) -> tuple[pa.Table, dict]:
     try:
         with console.status(f"ingest, clean, classify ({cfg.classifier.name}) ..."):
             return label_pool(cfg, cache_dir)
+    except EndpointError as err:  # a paid endpoint that cannot serve the labels: nothing is written
+        console.print(f"[red]error:[/red] {escape(str(err))}")  # it may quote a server's response
+        raise typer.Exit(2) from None
     except (RecordError, FileNotFoundError, ValueError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(1) from None
@@ -88,12 +93,20 @@ def classify(files: list[Path] = typer.Argument(..., help="Input files or folder
              base_url: str | None = typer.Option(None, help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL)."),
              api_key_env: str = typer.Option("OPENAI_API_KEY", help="Environment variable holding the key."),
              concurrency: int = typer.Option(8, help="Parallel requests for the llm classifier."),
-             cache_dir: Path = typer.Option(Path(".codemix-cache"), help="Where the llm reply cache lives."),
+             fallback: str = typer.Option("none", help="'heuristic': label what the llm could not (marked "
+                                          "fallback:... in the classifier column); 'none': drop it."),
+             max_failure_share: float = typer.Option(0.01, help="Share of conversations the llm may leave "
+                                                     "unlabelled before classify stops."),
+             cache_dir: Path | None = typer.Option(None, help="Folder of the llm label cache "
+                                                   "(default $CODEMIX_HOME/labels)."),
              strict: bool = typer.Option(False), language: str | None = typer.Option(None),
              max_tokens: int | None = typer.Option(None), keep_prompt_only: bool = typer.Option(False)):
     """Label file(s) coding / math / other into a Parquet file (LABELLED_SCHEMA)."""
-    ccfg = ClassifierConfig(name=classifier, model=model, base_url=base_url, api_key_env=api_key_env,
-                            concurrency=concurrency)
+    try:
+        ccfg = ClassifierConfig(name=classifier, model=model, base_url=base_url, api_key_env=api_key_env,
+                                concurrency=concurrency, fallback=fallback, max_failure_share=max_failure_share)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
     table, report = _run(_data_config(files, strict, language, max_tokens, keep_prompt_only, ccfg), cache_dir)
     atomic_write_parquet(out, table)
     atomic_write_json(out.with_suffix(".report.json"), report)

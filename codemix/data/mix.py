@@ -153,6 +153,7 @@ def _manifest(table: pa.Table, pool: pa.Table, mix: MixConfig, proportion: float
     langs = Counter(lang for lab, ls in zip(labels, table.column("languages").to_pylist()) if lab == "coding"
                     for lang in ls)
     by_label = Counter(labels)
+    sources = Counter(table.column("classifier").to_pylist())  # how each label was made
     return {
         "sha256": sha, "ids": ids, "total": mix.total, "proportion": proportion, "seed": seed,
         "counts": {"coding": by_label["coding"], "general": table.num_rows - by_label["coding"] - need["math"],
@@ -160,6 +161,8 @@ def _manifest(table: pa.Table, pool: pa.Table, mix: MixConfig, proportion: float
         "language_counts": dict(sorted(langs.items())), "code_language": code_language,
         "corruption": corruption, "corrupted": damaged, "math": mix.math, "math_proportion": mix.math_proportion,
         "nested": mix.nested, "pool_hash": pool_id(pool), "available": available(pool, mix, code_language),
+        "label_sources": dict(sorted(sources.items())),
+        "fallback_labels": sum(n for s, n in sources.items() if s.startswith("fallback:")),
     }
 
 

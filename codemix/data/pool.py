@@ -74,27 +74,46 @@ def load_conversations(cfg: DataConfig, report: DataReport) -> list[dict]:
     return out
 
 
-def label_pool(cfg: DataConfig, cache_dir: str | Path | None = None) -> tuple[pa.Table, dict]:
-    """Ingest, clean and classify without caching: (LABELLED_SCHEMA table, report dict)."""
+def label_pool(cfg: DataConfig, labels_dir: str | Path | None = None) -> tuple[pa.Table, dict]:
+    """Ingest, clean and classify without caching: (LABELLED_SCHEMA table, report dict).
+
+    ``labels_dir``: the folder of the LLM label cache (default: ``cfg.classifier.cache_dir``, else
+    $CODEMIX_HOME/labels).
+    """
     report = DataReport()
     convs = clean(load_conversations(cfg, report), report, clean_options(cfg))
-    table = label_conversations(convs, make_classifier(cfg.classifier, cache_dir), report)
+    table = label_conversations(convs, make_classifier(cfg.classifier, labels_dir), report)
     report.records_out = table.num_rows
     return table, report.as_dict()
 
 
-def prepare_pool(cfg: DataConfig, cache_dir: str | Path) -> tuple[pa.Table, str, dict]:
+def _cached_pool(cfg: DataConfig, cache_dir: str | Path) -> Path | None:
+    folder = Path(cache_dir) / "pools" / pool_hash(cfg)
+    return folder if (folder / "pool.parquet").exists() and (folder / "report.json").exists() else None
+
+
+def requests_to_label(cfg: DataConfig, cache_dir: str | Path, labels_dir: str | Path | None = None) -> int:
+    """How many paid classifier requests ``prepare_pool`` would send (0: pool or every label cached)."""
+    classifier = make_classifier(cfg.classifier, labels_dir)
+    if not classifier.paid or _cached_pool(cfg, cache_dir) is not None:
+        return 0
+    report = DataReport()
+    return classifier.uncached(clean(load_conversations(cfg, report), report, clean_options(cfg)))
+
+
+def prepare_pool(cfg: DataConfig, cache_dir: str | Path,
+                 labels_dir: str | Path | None = None) -> tuple[pa.Table, str, dict]:
     """The labelled pool of ``cfg``: (table, pool_hash, report), reused from ``cache_dir`` when present.
 
     The table carries ``pool_hash`` in its schema metadata (``codemix.pool_hash``) so a mix
-    built from it records where it came from.
+    built from it records where it came from. ``labels_dir`` as for ``label_pool``.
     """
     h = pool_hash(cfg)
     folder = Path(cache_dir) / "pools" / h
-    if (folder / "pool.parquet").exists() and (folder / "report.json").exists():
+    if _cached_pool(cfg, cache_dir) is not None:
         report = json.loads((folder / "report.json").read_text())
         return pq.read_table(folder / "pool.parquet"), h, report
-    table, report = label_pool(cfg, cache_dir)
+    table, report = label_pool(cfg, labels_dir)
     table = table.replace_schema_metadata({POOL_HASH_KEY: h.encode()})
     report = {**report, "pool_hash": h}
     atomic_write_json(folder / "report.json", report)

@@ -31,7 +31,7 @@ CONVERSATION_SCHEMA = pa.schema([
 LABELLED_SCHEMA = pa.schema(list(CONVERSATION_SCHEMA) + [
     pa.field("label", pa.string()),  # coding | math | other
     pa.field("languages", pa.list_(pa.string())),  # programming languages of a coding conversation
-    pa.field("classifier", pa.string()),  # registered name + version, e.g. "heuristic-v1"
+    pa.field("classifier", pa.string()),  # how the label was made: a classifier tag, or "fallback:heuristic-v2"
 ])
 
 

@@ -11,7 +11,10 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from codemix.endpoints import EndpointError
 
 app = typer.Typer(help="Evaluation tasks and extractor agreement.", no_args_is_help=True)
 console = Console()
@@ -103,7 +106,12 @@ def agreement(predictions: str = typer.Argument(..., help="Predictions Parquet f
         console.print(f"[red]error:[/red] {predictions}: missing column(s) {', '.join(sorted(missing))}")
         raise typer.Exit(2)
     rows = table.to_pylist()[:limit]
+    try:
+        extracted = re_extract(rows, a), re_extract(rows, b)
+    except EndpointError as err:  # the LLM extractor's endpoint cannot serve: say where, exit 2
+        console.print(f"[red]error:[/red] {escape(str(err))}")
+        raise typer.Exit(2) from None
     out = Table("task", "n", "agreement", f"{a}: none", f"{b}: none")
-    for s in agreement_table(rows, re_extract(rows, a), re_extract(rows, b)):
+    for s in agreement_table(rows, *extracted):
         out.add_row(s["task"], str(s["n"]), f"{s['agreement']:.1%}", str(s["a_none"]), str(s["b_none"]))
     console.print(out)

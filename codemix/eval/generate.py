@@ -29,13 +29,29 @@ class GenerationStats:
     row_tokens: list[int] = field(default_factory=list)  # new tokens of each row, in prompt order
 
 
-def stop_token_ids(tokenizer, model) -> set[int]:
-    """End-of-turn ids: the tokenizer's EOS plus the generation config's (several for e.g. Llama-3)."""
-    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+def end_of_turn_ids(tokenizer, model) -> set[int]:
+    """Where an answer ends: EOS, the token the chat template closes answers with
+    (:func:`codemix.models.formats.stop_token_ids`) and the generation config's EOS ids."""
+    from codemix.models.formats import stop_token_ids
+
+    ids = set(stop_token_ids(tokenizer))
     configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
     if configured is not None:
         ids |= set(configured) if isinstance(configured, (list, tuple)) else {configured}
     return ids
+
+
+def left_pad(rows: list[list[int]], pad_id: int):
+    """(input_ids, attention_mask) tensors, rows padded on the left."""
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, width - len(r):] = torch.tensor(r, dtype=torch.long)
+        mask[i, width - len(r):] = 1
+    return ids, mask
 
 
 def first_stop(text: str, stop: list[str]) -> int:
@@ -43,16 +59,15 @@ def first_stop(text: str, stop: list[str]) -> int:
     return min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=len(text))
 
 
-def generate_texts(model, tokenizer, prompts: list[str], *, max_new_tokens: int, temperature: float = 0.0,
+def generate_texts(model, tokenizer, prompts: list[list[int]], *, max_new_tokens: int, temperature: float = 0.0,
                    stop: list[str] | None = None, seed: int = 0) -> tuple[list[str], GenerationStats]:
-    """Generate a completion for each (already rendered) prompt; returns the texts, cut at any stop string."""
+    """Generate a completion for each prompt (token ids); returns the texts, cut at any stop string."""
     import torch
 
     stop = [s for s in (stop or []) if s]
     device = next(model.parameters()).device
-    enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
-    ids, mask = enc["input_ids"], enc["attention_mask"]
-    eos = torch.tensor(sorted(stop_token_ids(tokenizer, model)), device=device)
+    ids, mask = (t.to(device) for t in left_pad(prompts, tokenizer.pad_token_id))
+    eos = torch.tensor(sorted(end_of_turn_ids(tokenizer, model)), device=device)
     rng = torch.Generator(device=device).manual_seed(seed)
     stats = GenerationStats(rows=len(prompts), prompt_tokens=int(ids.numel()))
     tokens: list[list[int]] = [[] for _ in prompts]

@@ -8,16 +8,24 @@ states its final answer, through the shared OpenAI-compatible client (retries, c
 The reply is read back with the same rules as the ``rules`` extractor ("The answer is <reply>"),
 so both extractors return answers in one normalised form. "NONE" (no answer stated) -> None.
 Replies are cached by (prompt version, model, answer type, choices, output hash).
+
+A rejected key, unknown model or refused connection stops the evaluation (EndpointError); so
+do more requests still failing after their retries than ``max_failure_share`` of a call's
+distinct outputs; those within the share are answered None (no answer) and logged.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 from typing import Sequence
 
+from codemix.endpoints import FailureBudget
 from codemix.eval.extract import extract_answer
+
+log = logging.getLogger("codemix")
 
 EXTRACT_PROMPT_VERSION = "extract-v1"
 TYPE_HINTS = {
@@ -58,15 +66,17 @@ class LLMExtractor:
 
     def __init__(self, model: str = "gpt-3.5-turbo", base_url: str | None = None,
                  api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8, max_retries: int = 5,
-                 cache: str | Path | None = None):
+                 cache: str | Path | None = None, backoff: float = 0.5, timeout: float = 120.0,
+                 max_failure_share: float = 0.0):
         from codemix.openai_client import ChatClient
 
         if cache is None:
             home = Path(os.environ.get("CODEMIX_HOME", Path.home() / ".cache" / "codemix"))
             cache = home / "_cache" / "extract.sqlite"
-        self.model = model
+        self.model, self.max_failure_share = model, max_failure_share
         self.client = ChatClient(model=model, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
-                                 max_retries=max_retries, cache=cache)
+                                 max_retries=max_retries, backoff=backoff, timeout=timeout, cache=cache,
+                                 role="llm extractor")
 
     def _key(self, answer_type: str, output: str, choices) -> tuple:
         digest = hashlib.sha256(output.encode()).hexdigest()
@@ -77,16 +87,17 @@ class LLMExtractor:
         return self.extract_many([(answer_type, output, choices)])[0]
 
     def extract_many(self, items: Sequence[tuple[str, str, Sequence[str] | None]]) -> list[str | None]:
-        """Answers for (answer_type, output, choices) triples, in order; failed requests raise."""
+        """Answers for (answer_type, output, choices) triples, in order (see the module doc on failures)."""
         keys = [self._key(t, o, c) for t, o, c in items]
         unique = {}  # identical outputs are asked about once
         for key, (t, o, c) in zip(keys, items):
             unique.setdefault(key, extraction_messages(t, o, c))
-        replies = self.client.complete_many(list(unique.items()), temperature=0, max_tokens=32)
-        errors = [r for r in replies if isinstance(r, Exception)]
-        if errors:
-            raise RuntimeError(f"llm extractor: {len(errors)} of {len(unique)} requests failed; first: {errors[0]}")
-        by_key = dict(zip(unique, replies))
+        budget = FailureBudget(len(unique), self.max_failure_share)
+        replies = self.client.complete_many(list(unique.items()), budget=budget, temperature=0, max_tokens=32)
+        if budget.failed:
+            log.warning("llm extractor: %d of %d requests still failed after their retries; answered None",
+                        budget.failed, len(unique))
+        by_key = {k: None if isinstance(r, Exception) else r for k, r in zip(unique, replies)}
         return [parse_reply(t, by_key[k], c) for (t, _, c), k in zip(items, keys)]
 
 
@@ -117,4 +128,6 @@ def llm_extractor_from_config(eval_cfg) -> LLMExtractor:
     """Configure (and return) the LLM extractor from an EvalConfig's extractor_* fields."""
     return configure_llm_extractor(model=eval_cfg.extractor_model, base_url=eval_cfg.extractor_base_url,
                                    api_key_env=eval_cfg.extractor_api_key_env,
-                                   concurrency=eval_cfg.extractor_concurrency)
+                                   concurrency=eval_cfg.extractor_concurrency, max_retries=eval_cfg.max_retries,
+                                   backoff=eval_cfg.backoff, timeout=eval_cfg.timeout,
+                                   max_failure_share=eval_cfg.max_failure_share)

@@ -1,7 +1,9 @@
 """Tiny offline twins of each model family.
 
 A twin is the family's real architecture (its transformers config class) shrunk to hidden size
-64 and 2 layers, with a byte-level BPE tokenizer trained locally and the family's chat template.
+64 and 2 layers, with a byte-level BPE tokenizer trained locally. The tokenizer mirrors the real
+base checkpoint's: the same special tokens, BOS added where the real one adds it, and a chat
+template only where the real checkpoint ships one (else runs fall back to Vicuna, as real ones do).
 It is saved with ``save_pretrained`` and loaded back through the same ``from_pretrained(path)``
 code the real models use, so the whole pipeline runs without network or GPU. Built twins are
 cached under ``$CODEMIX_HOME/models`` (default ``~/.cache/codemix/models``).
@@ -18,7 +20,7 @@ from pathlib import Path
 from codemix.models.families import Family, get_family
 from codemix.paths import codemix_home
 
-TINY_VERSION = "tiny-v2"
+TINY_VERSION = "tiny-v3"
 TINY_MARKER = "codemix_tiny.json"
 _TINY_SHAPE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                    num_key_value_heads=2, max_position_embeddings=2048)
@@ -35,19 +37,23 @@ def _tokenizer_corpus() -> list[str]:
 
 
 def build_tiny_tokenizer(family: Family, vocab_size: int = 2048):
-    """Train a byte-level BPE tokenizer with the family's special tokens and chat template."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """Train a byte-level BPE tokenizer with the real checkpoint's special tokens, BOS rule and template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    specials = list(dict.fromkeys([*family.special_tokens.values(), *family.extra_special_tokens, "<pad>"]))
-    tok = Tokenizer(models.BPE(unk_token=family.special_tokens.get("unk_token")))
+    named = {k: v for k, v in family.special_tokens.items() if v}
+    specials = list(dict.fromkeys([*named.values(), *family.extra_special_tokens]))
+    tok = Tokenizer(models.BPE(unk_token=named.get("unk_token")))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator(_tokenizer_corpus(), trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token=family.special_tokens.get("pad_token", "<pad>"),
-                                   **{k: v for k, v in family.special_tokens.items() if k != "pad_token"})
+    if family.add_bos:  # as the real tokenizers do it: a post-processor that puts BOS first
+        bos = named["bos_token"]
+        tok.post_processor = processors.TemplateProcessing(
+            single=f"{bos}:0 $A:0", pair=f"{bos}:0 $A:0 {bos}:1 $B:1", special_tokens=[(bos, tok.token_to_id(bos))])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, **named)
     if family.extra_special_tokens:
         fast.add_special_tokens({"additional_special_tokens": family.extra_special_tokens})
     fast.chat_template = family.chat_template

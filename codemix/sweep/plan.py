@@ -17,6 +17,7 @@ import typer
 from codemix.config import SpecError, SweepSpec, load_spec
 from codemix.models import get_family
 from codemix.storage import StorageError
+from codemix.sweep.preflight import check_endpoints
 
 # bf16 dense peak FLOP/s and memory per GPU type; utilisation is the fraction of peak a
 # well-tuned fine-tune reaches (MFU) and that batched vLLM decoding reaches.
@@ -160,14 +161,17 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
     """Dry run: list the trials, what is cached, and estimated GPU-hours."""
     import yaml
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from codemix.cli import _fail, _overrides
+    from codemix.storage import Store
 
     console = Console()
     try:
         s = load_spec(spec, _overrides(set_))
         plans, assumptions = plan_sweep(s, gpu)
+        endpoints = check_endpoints(s, Store(s.storage))
     except (SpecError, StorageError, KeyError) as err:
         _fail(err)
     console = Console(width=max(console.width, 110))
@@ -190,5 +194,8 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
     problems += infeasible
     for problem in problems:
         console.print(f"[red]will not fit:[/red] {problem}")
-    if problems:
+    for check in endpoints:
+        color = {"ok": "green", "skipped": "yellow"}.get(check.status, "red")
+        console.print(f"[{color}]endpoint {check.status}:[/{color}] {escape(check.line())}")
+    if problems or any(check.error for check in endpoints):
         raise typer.Exit(1)

@@ -88,8 +88,10 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str
                            point.code_language, point.corruption])
         train = stable_hash(["train", mix, point.family, model_id(spec, point.family), spec.model.model_dump(),
                              spec.train.model_dump(), spec.resources.num_workers])
-    evaluation = stable_hash(["eval", train, spec.eval.model_dump(exclude={"concurrency", "api_key_env"}),
-                              PROMPT_VERSION])
+    # request settings do not change what is generated; a failure share above 0 may (empty outputs)
+    operational = {"concurrency", "api_key_env", "max_retries", "backoff", "timeout"}
+    operational |= {"max_failure_share"} if spec.eval.max_failure_share == 0 else set()
+    evaluation = stable_hash(["eval", train, spec.eval.model_dump(exclude=operational), PROMPT_VERSION])
     trial = stable_hash(["trial", asdict(point), evaluation], length=12)
     return {"mix": mix, "train": train, "eval": evaluation, "trial": trial}
 

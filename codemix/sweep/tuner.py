@@ -17,6 +17,7 @@ from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.ray_runtime import init_ray
 from codemix.results.writer import collect_results
 from codemix.storage import Store
+from codemix.sweep.preflight import preflight
 from codemix.sweep.trial import TrialPoint, run_trial
 
 log = logging.getLogger("codemix")
@@ -59,12 +60,14 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
     Runs in the driver before Ray starts, so an infeasible request fails before any compute.
     """
     from codemix.data import MixInfeasibleError, check_mix_feasible, prepare_pool
+    from codemix.data.classify.cache import storage_labels_dir
     from codemix.paths import codemix_home
 
     tuned = [p for p in grid_points(spec) if not p.untuned]
     if not tuned:  # an untuned sweep (train.method: none) needs no IFT data
         return "", ""
-    pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data")
+    with storage_labels_dir(spec.data.classifier, store) as labels_dir:  # labels are paid once per storage
+        pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data", labels_dir)
     for point in {(p.proportion, p.code_language) for p in tuned}:
         try:
             check_mix_feasible(pool, spec.mix, point[0], point[1])
@@ -163,6 +166,7 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
     if experiment.exists(SPEC_FILE):
         raise SpecError(f"experiment {experiment.url()} already exists: `codemix resume {experiment.url()}` "
                         f"continues it; pick another name for a new sweep (finished stages are reused by cache)")
+    preflight(spec, store)  # a wrong key, model or URL stops here, before any compute
     pool_key, pool_hash = prepare_data(spec, store)
     experiment.write_bytes(SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode())
     init_ray(address, num_cpus)
@@ -188,6 +192,7 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     spec = as_spec(parse_spec({**data, "name": experiment.name, "storage": experiment.parent_url()},
                               f"{path}/{SPEC_FILE}"))
     store = Store(spec.storage)
+    preflight(spec, store)
     pool_key, pool_hash = prepare_data(spec, store)
     init_ray(address, num_cpus)
     trainable = _trainable(spec, pool_key, pool_hash)

@@ -2,16 +2,21 @@
 
 The conversation is rendered once with ``tokenizer.apply_chat_template``. The character spans of
 assistant turns come from rendering each prefix (``messages[:i]`` with the generation prompt,
-then ``messages[:i+1]``): whatever the template adds between them is the assistant's turn,
-end-of-turn token included. The full text is tokenised once with offsets and a token is a label
-exactly when it starts inside an assistant span. This works with any family's own template and
-with the Vicuna template, without per-family rules.
+then ``messages[:i+1]``): whatever the template adds between them is the assistant's turn, up to
+and including its end-of-turn token (whitespace the template writes after that token, such as
+ChatML's newline, belongs to no turn and is not learned). The text is tokenised once with offsets
+and a token is a label exactly when it starts inside an assistant span. This works with any
+family's own template and with the Vicuna template, without per-family rules.
+
+BOS goes where FastChat and the official encoders put it (see ``codemix.models.formats.encode_rendered``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+
+from codemix.models.formats import encode_rendered
 
 IGNORE_INDEX = -100
 
@@ -42,7 +47,8 @@ def assistant_spans(messages: list[dict], tokenizer) -> tuple[str, list[tuple[in
         before = render(messages[:i], tokenize=False, add_generation_prompt=True) if i else ""
         upto = render(messages[: i + 1], tokenize=False)
         if text.startswith(upto) and upto.startswith(before):
-            spans.append((len(before), len(upto)))
+            start = len(before)
+            spans.append((start, start + len(upto[start:].rstrip())))
         else:  # a template whose prefixes are not stable: locate the content itself
             start = text.find(m["content"], spans[-1][1] if spans else 0)
             if start < 0:
@@ -54,9 +60,9 @@ def assistant_spans(messages: list[dict], tokenizer) -> tuple[str, list[tuple[in
 def tokenize_conversation(messages: list[dict], tokenizer) -> tuple[list[int], list[int]]:
     """Token ids and labels (IGNORE_INDEX outside assistant turns) for one conversation."""
     text, spans = assistant_spans(messages, tokenizer)
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    ids, labels, s = enc["input_ids"], [], 0
-    for tok_id, (start, _end) in zip(ids, enc["offset_mapping"]):
+    ids, offsets = encode_rendered(text, tokenizer)
+    labels, s = [], 0
+    for tok_id, (start, _end) in zip(ids, offsets):
         while s < len(spans) and start >= spans[s][1]:
             s += 1
         inside = s < len(spans) and spans[s][0] <= start < spans[s][1]

@@ -17,7 +17,7 @@ from codemix.storage import Store, stable_hash
 from codemix.train.loop import DIVERGED_FILE, train_loop_per_worker
 from codemix.train.tokenize import pack_examples, tokenize_mix, turns_to_messages
 
-TOKENIZE_VERSION = "tok-v2"
+TOKENIZE_VERSION = "tok-v3"
 
 
 class TrainingDiverged(RuntimeError):

@@ -11,6 +11,8 @@ import torch
 from codemix.config import EvalConfig, ModelConfig
 from codemix.eval.generate import generate_texts
 from codemix.eval.runner import build_prompts
+from codemix.eval.generate import end_of_turn_ids, left_pad
+from codemix.models.formats import prompt_ids
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
 
 
@@ -20,8 +22,7 @@ def twin():
     tok = load_tokenizer(source)
     tok.padding_side = "left"
     rows = build_prompts(EvalConfig(suite="paper12", limit=1))
-    prompts = [tok.apply_chat_template(json.loads(r["messages"]), tokenize=False, add_generation_prompt=True)
-               for r in rows]
+    prompts = [prompt_ids(json.loads(r["messages"]), tok) for r in rows]
     model = load_causal_lm(source).eval()
     # the twin's initial weights repeat one token; larger random weights give varied continuations,
     # which is what exercises rows ending at different steps
@@ -34,12 +35,12 @@ def twin():
 
 def reference(model, tok, prompts, max_new, eos_ids):
     """generate's texts, each cut before its first end-of-turn token (which a reader does not receive)."""
-    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    ids, mask = left_pad(prompts, tok.pad_token_id)
     with torch.inference_mode():
-        out = model.generate(**enc, max_new_tokens=max_new, do_sample=False, pad_token_id=tok.pad_token_id,
-                             eos_token_id=eos_ids)
+        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new, do_sample=False,
+                             pad_token_id=tok.pad_token_id, eos_token_id=eos_ids)
     texts = []
-    for row in out[:, enc["input_ids"].shape[1]:].tolist():
+    for row in out[:, ids.shape[1]:].tolist():
         end = next((i for i, t in enumerate(row) if t in eos_ids), len(row))
         texts.append(tok.decode(row[:end], skip_special_tokens=True))
     return texts
@@ -48,7 +49,7 @@ def reference(model, tok, prompts, max_new, eos_ids):
 def test_greedy_tokens_equal_generate(twin):
     model, tok, prompts = twin
     texts, stats = generate_texts(model, tok, prompts, max_new_tokens=24)
-    assert texts == reference(model, tok, prompts, 24, [tok.eos_token_id])
+    assert texts == reference(model, tok, prompts, 24, sorted(end_of_turn_ids(tok, model)))
     assert stats.new_tokens == sum(stats.row_tokens) and stats.rows == len(prompts)
 
 
@@ -56,14 +57,16 @@ def test_rows_that_end_leave_the_batch(twin):
     model, tok, prompts = twin
     free, _ = generate_texts(model, tok, prompts, max_new_tokens=24)
     # make a token that some rows emit early an end-of-turn token (as Llama-3 has two)
-    enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    ids, mask = left_pad(prompts, tok.pad_token_id)
     with torch.inference_mode():
-        out = model.generate(**enc, max_new_tokens=4, do_sample=False, pad_token_id=tok.pad_token_id)
-    end = out[0, enc["input_ids"].shape[1] + 2].item()
+        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=4, do_sample=False,
+                             pad_token_id=tok.pad_token_id)
+    end = out[0, ids.shape[1] + 2].item()
     model.generation_config.eos_token_id = [tok.eos_token_id, end]
     try:
         texts, stats = generate_texts(model, tok, prompts, max_new_tokens=24)
-        assert texts == reference(model, tok, prompts, 24, [tok.eos_token_id, end])
+        assert end in end_of_turn_ids(tok, model)
+        assert texts == reference(model, tok, prompts, 24, sorted(end_of_turn_ids(tok, model)))
     finally:
         model.generation_config.eos_token_id = tok.eos_token_id
     assert stats.row_steps < len(prompts) * stats.steps  # finished rows were not computed again

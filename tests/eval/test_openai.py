@@ -9,8 +9,10 @@ import time
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
+from codemix.endpoints import EndpointError
 from codemix.eval import llm_extract
 from codemix.eval.backends.openai_backend import OpenAIGenerator
 from codemix.eval.cli import app
@@ -64,13 +66,53 @@ def test_backend_retries_rate_limits_and_reports_failures(fake_openai, monkeypat
     out = gen(_batch(3))
     assert list(out["output"]) == ["The answer is 4."] * 3 and fake_openai.count == 5
     fake_openai.count, fake_openai.fail_first, fake_openai.fail_status = 0, 100, 500
-    gen = OpenAIGenerator(fake_openai.url, "m", "CODEMIX_TEST_KEY", concurrency=1, max_retries=0, sampling={})
-    try:
+    gen = OpenAIGenerator(fake_openai.url, "m", "CODEMIX_TEST_KEY", concurrency=1, max_retries=0, sampling={},
+                          total=4)
+    with pytest.raises(EndpointError) as err:  # a failing endpoint must not yield empty outputs
         gen(_batch(2))
-    except RuntimeError as err:
-        assert "2 of 2 requests failed" in str(err)
-    else:
-        raise AssertionError("a failing endpoint must not yield empty outputs")
+    assert err.value.kind == "too_many_failures" and fake_openai.count == 1  # the second request was not sent
+    assert str(err.value).startswith("openai backend stopped: 1 of the stage's 4 requests still failed after "
+                                     "their retries (max_failure_share 0 allows 0); the last: HTTP 500")
+
+
+def test_backend_failures_within_the_share_of_the_stage_are_empty_outputs(fake_openai, monkeypatch):
+    monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
+    fake_openai.responder = lambda r: "The answer is 4."
+    fake_openai.fail_when = lambda r: 503 if len(fake_openai.requests) in (2, 5) else None
+    gen = OpenAIGenerator(fake_openai.url, "m", "CODEMIX_TEST_KEY", concurrency=1, max_retries=0, sampling={},
+                          max_failure_share=0.25, total=8)  # 2 of the stage's 8 may fail, over all its batches
+    assert list(gen(_batch(4))["output"]) == ["The answer is 4.", "", "The answer is 4.", "The answer is 4."]
+    with pytest.raises(EndpointError, match="3 of the stage's 8 requests"):
+        fake_openai.fail_when = lambda r: 503 if len(fake_openai.requests) in (5, 6) else None
+        gen(_batch(4))
+
+
+def test_backend_stops_at_once_on_a_rejected_key_or_unknown_model(fake_openai, monkeypatch):
+    monkeypatch.setenv("CODEMIX_TEST_KEY", "sk-backend-secret-9")
+    for status, says in ((401, "rejected the credentials (HTTP 401"), (404, "unknown model or path (HTTP 404")):
+        fake_openai.count, fake_openai.fail_when = 0, lambda r, s=status: s
+        gen = OpenAIGenerator(fake_openai.url, "tiny-chat", "CODEMIX_TEST_KEY", concurrency=2, sampling={},
+                              max_failure_share=1.0)  # no share covers what cannot heal
+        with pytest.raises(EndpointError) as err:
+            gen(_batch(6))
+        assert says in str(err.value) and fake_openai.count <= 2 and "sk-backend-secret" not in str(err.value)
+        assert str(err.value).startswith("openai backend stopped") and "model 'tiny-chat'" in str(err.value)
+
+
+def test_llm_extractor_failures_stop_or_count_as_no_answer(fake_openai, tmp_path, monkeypatch):
+    monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
+    fake_openai.responder = lambda r: "7"
+    fake_openai.fail_when = lambda r: 404
+    ex = LLMExtractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
+                      cache=tmp_path / "x.sqlite", max_retries=0)
+    with pytest.raises(EndpointError, match=r"^llm extractor stopped: unknown model or path \(HTTP 404"):
+        ex.extract_many([("number", "so 7", None), ("number", "so 8", None)])
+    fake_openai.fail_when = lambda r: 503 if "so 8" in r["messages"][-1]["content"] else None
+    with pytest.raises(EndpointError, match="1 of the stage's 2 requests"):  # default share 0: none may fail
+        ex.extract_many([("number", "so 7", None), ("number", "so 8", None)])
+    tolerant = LLMExtractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
+                            cache=tmp_path / "x.sqlite", max_retries=0, max_failure_share=0.5)
+    assert tolerant.extract_many([("number", "so 7", None), ("number", "so 8", None)]) == ["7", None]
 
 
 def test_llm_extractor_reads_replies_and_caches(fake_openai, tmp_path, monkeypatch):
@@ -88,7 +130,13 @@ def test_llm_extractor_reads_replies_and_caches(fake_openai, tmp_path, monkeypat
     assert parse_reply("word", "Grandson.", ("son", "grandson")) == "grandson"
 
 
-def test_cascade_asks_the_llm_only_where_rules_find_nothing(fake_openai, tmp_path, monkeypatch):
+@pytest.fixture
+def no_global_extractor(monkeypatch):
+    """Whatever a test configures as the global LLM extractor is undone when it ends, pass or fail."""
+    monkeypatch.setattr(llm_extract, "_configured", None)
+
+
+def test_cascade_asks_the_llm_only_where_rules_find_nothing(fake_openai, tmp_path, monkeypatch, no_global_extractor):
     monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
     fake_openai.responder = lambda r: "yes"
     configure_llm_extractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
@@ -103,10 +151,9 @@ def test_cascade_asks_the_llm_only_where_rules_find_nothing(fake_openai, tmp_pat
     scored = score_many([(task, ex, o) for o in outputs], "cascade")
     assert scored == [("no", False, "rules"), ("yes", True, "llm"), ("yes", True, "llm")]
     assert fake_openai.count == 3  # one new output; its repeat and the earlier one come from the cache
-    monkeypatch.setattr(llm_extract, "_configured", None)
 
 
-def test_agreement_cli_re_extracts_from_stored_outputs(fake_openai, tmp_path, monkeypatch):
+def test_agreement_cli_re_extracts_from_stored_outputs(fake_openai, tmp_path, monkeypatch, no_global_extractor):
     monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
     rows = [{"task": "multiarith", "output": "So 3 + 4 = 7. The answer is 7.", "extracted": "7"},
             {"task": "multiarith", "output": "Hmm, no idea.", "extracted": None},
@@ -123,7 +170,12 @@ def test_agreement_cli_re_extracts_from_stored_outputs(fake_openai, tmp_path, mo
     result = runner.invoke(app, ["agreement", str(path), "--a", "rules", "--b", "llm"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert "66.7%" in result.output and fake_openai.count == 3
-    monkeypatch.setattr(llm_extract, "_configured", None)
+    fake_openai.fail_when = lambda r: 401
+    configure_llm_extractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
+                            cache=tmp_path / "b.sqlite")
+    result = runner.invoke(app, ["agreement", str(path), "--a", "rules", "--b", "llm"])
+    assert result.exit_code == 2 and "llm extractor stopped: the endpoint rejected the credentials (HTTP 401" in \
+        " ".join(result.output.split())
     bad = tmp_path / "bad.parquet"
     pq.write_table(pa.table({"x": [1]}), bad)
     result = runner.invoke(app, ["agreement", str(bad)])
@@ -135,3 +187,21 @@ def test_tasks_cli_lists_tasks_and_suites():
     assert result.exit_code == 0, result.output
     for name in ("gsm8k", "babi16_induction", "reverse_list", "paper12", "smoke3"):
         assert name in result.output
+
+
+def test_openai_backend_through_ray_data_with_the_configured_retries_and_a_clear_stop(fake_openai, ray_cluster):
+    from codemix.config import EvalConfig, ModelConfig
+    from codemix.eval.runner import build_prompts, generate
+
+    fake_openai.fail_first, fake_openai.fail_status = 2, 429  # a burst, retried (eval.max_retries = 2) ...
+    fake_openai.fail_when = lambda r: 401  # ... then a rejected key, which stops the stage at once
+    cfg = EvalConfig(suite=["multiarith"], limit=6, backend="openai", openai_base_url=fake_openai.url,
+                     openai_model="served", api_key_env="CODEMIX_TEST_KEY", batch_size=4, max_retries=2, backoff=0.01)
+    with pytest.raises(Exception) as err:  # Ray Data wraps the actor's EndpointError; its message comes through
+        generate(build_prompts(cfg), "ckpt", cfg, ModelConfig())
+    message = str(err.value)
+    assert "openai backend stopped: the endpoint rejected the credentials (HTTP 401; not retried)" in message
+    assert f"Endpoint {fake_openai.url}, model 'served'" in message and "$CODEMIX_TEST_KEY" in message
+    # without the retries a 429 would have stopped it (share 0) with another message; the rejection stops
+    # the batch at once, so some prompts were never sent (the actor may work on two batches at a time)
+    assert 3 <= fake_openai.count < 6

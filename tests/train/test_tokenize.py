@@ -26,8 +26,8 @@ def labelled_runs(ids, labels):
     return runs + ([current] if current else [])
 
 
-@pytest.mark.parametrize("family,template", [("llama1", "auto"), ("llama", "own"), ("llama3", "own"),
-                                             ("mistral", "own"), ("qwen", "own"), ("gemma", "own"),
+@pytest.mark.parametrize("family,template", [("llama1", "auto"), ("llama", "auto"), ("llama3", "auto"),
+                                             ("mistral", "auto"), ("qwen", "own"), ("gemma", "auto"),
                                              ("qwen", "vicuna")])
 def test_unmasked_labels_decode_to_exactly_the_assistant_turns(family, template):
     tok = load_tokenizer(resolve_model_source(family, ModelConfig()), template)
@@ -35,26 +35,36 @@ def test_unmasked_labels_decode_to_exactly_the_assistant_turns(family, template)
     runs = labelled_runs(ids, labels)
     assistant = [m["content"] for m in CONVERSATION if m["role"] == "assistant"]
     assert len(runs) == len(assistant)
+    end_of_turn = tok.convert_tokens_to_ids("<|im_end|>") if template == "own" else tok.eos_token_id
     for run, content in zip(runs, assistant):
         text = tok.decode(run, skip_special_tokens=True)
         assert text.strip() == content
-        # the turn's end-of-turn token is learned too, so the model learns to stop
-        assert tok.eos_token_id in run
+        # the turn's end-of-turn token is learned too, so the model learns to stop; nothing after it
+        assert run[-1] == end_of_turn
     # no user text leaks into the labels
     all_labelled = tok.decode([t for r in runs for t in r])
     assert "Reply briefly" not in all_labelled and "write a python function" not in all_labelled
 
 
+def test_base_twins_without_a_template_train_on_vicuna_with_one_bos():
+    llama = load_tokenizer(resolve_model_source("llama3", ModelConfig()), "auto")
+    ids, _ = tokenize_conversation(CONVERSATION, llama)
+    assert ids[0] == llama.bos_token_id and ids.count(llama.bos_token_id) == 1
+    assert llama.decode(ids).startswith("<|begin_of_text|>A chat between a curious user")
+    with pytest.raises(ValueError, match="no chat template"):
+        load_tokenizer(resolve_model_source("mistral", ModelConfig()), "own")
+
+
 def test_overlong_policies_are_counted_and_respected():
     tok = load_tokenizer(resolve_model_source("llama", ModelConfig()))
-    long = [{"role": "user", "content": "hi " * 10}, {"role": "assistant", "content": "word " * 200}]
+    long = [{"role": "user", "content": "hi " * 10}, {"role": "assistant", "content": "word " * 300}]
     short = [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]
     convs = [long, short]
-    truncated, rep_t = tokenize_mix(convs, tok, max_length=64, overlong="truncate")
-    split, rep_s = tokenize_mix(convs, tok, max_length=64, overlong="split")
-    dropped, rep_d = tokenize_mix(convs, tok, max_length=64, overlong="drop")
+    truncated, rep_t = tokenize_mix(convs, tok, max_length=128, overlong="truncate")
+    split, rep_s = tokenize_mix(convs, tok, max_length=128, overlong="split")
+    dropped, rep_d = tokenize_mix(convs, tok, max_length=128, overlong="drop")
     assert rep_t.events["truncated"] == 1 and len(truncated) == 2
-    assert all(len(e["input_ids"]) <= 64 for e in truncated + split)
+    assert all(len(e["input_ids"]) <= 128 for e in truncated + split)
     assert rep_s.events["split"] == 1 and len(split) > 2
     # splitting keeps every labelled token of the long conversation (truncation loses some)
     assert rep_s.label_tokens > rep_t.label_tokens

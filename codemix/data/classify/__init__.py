@@ -12,10 +12,17 @@ from codemix.data.schema import LABELLED_SCHEMA, LABELS
 
 
 def label_conversations(convs: list[dict], classifier: Classifier, report: DataReport) -> pa.Table:
-    """The LABELLED_SCHEMA table of cleaned conversations: label, languages (coding only), classifier."""
-    labels = classifier.labels(convs, report)
+    """The LABELLED_SCHEMA table of cleaned conversations: label, languages (coding only), classifier.
+
+    ``classifier`` says how each row's label was made (the classifier's tag, or e.g.
+    'fallback:heuristic-v2'); conversations the classifier left unlabelled are not in the table
+    (the classifier counts them in ``report.dropped``).
+    """
+    labels = classifier.label_with_sources(convs, report)
     rows = {name: [] for name in LABELLED_SCHEMA.names}
-    for conv, lab in zip(convs, labels, strict=True):
+    for conv, (lab, source) in zip(convs, labels, strict=True):
+        if lab is None:
+            continue
         if lab not in LABELS:
             raise ValueError(f"classifier {classifier.tag} returned {lab!r} for {conv['id']}; expected one of {LABELS}")
         langs = code_languages(conv["turns"]) if lab == "coding" else []
@@ -23,7 +30,7 @@ def label_conversations(convs: list[dict], classifier: Classifier, report: DataR
             rows[name].append(conv[name])
         rows["label"].append(lab)
         rows["languages"].append(langs)
-        rows["classifier"].append(classifier.tag)
+        rows["classifier"].append(source)
         report.classes[lab] += 1
         for lang in langs:
             report.languages[lang] += 1

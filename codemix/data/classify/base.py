@@ -4,6 +4,10 @@
     class Heuristic(Classifier):
         version = "v1"
         def labels(self, convs, report): ...   # -> ["coding" | "math" | "other", ...]
+
+A classifier that can leave a conversation unlabelled, or label some conversations another way
+(the ``llm`` classifier's explicit heuristic fallback), overrides ``label_with_sources``; its
+second element becomes the pool's ``classifier`` column, so every row says how its label was made.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class Classifier:
 
     name = "base"
     version = "v0"
+    paid = False  # True: labels come from requests to an endpoint (see ``uncached``)
 
     def __init__(self, cfg: ClassifierConfig | None = None, cache_dir: str | Path | None = None):
         self.cfg = cfg or ClassifierConfig(name=self.name)
@@ -48,6 +53,14 @@ class Classifier:
 
     def labels(self, convs: list[dict], report: DataReport) -> list[str]:
         raise NotImplementedError
+
+    def label_with_sources(self, convs: list[dict], report: DataReport) -> list[tuple[str | None, str]]:
+        """(label, how it was made) per conversation; a None label drops it (counted in ``report``)."""
+        return [(lab, self.tag) for lab in self.labels(convs, report)]
+
+    def uncached(self, convs: list[dict]) -> int:
+        """How many paid requests labelling ``convs`` would send (0: offline, or every label cached)."""
+        return 0
 
 
 def make_classifier(cfg: ClassifierConfig, cache_dir: str | Path | None = None) -> Classifier:

@@ -4,10 +4,18 @@ The prompt (PROMPT_VERSION below; change the version whenever the text changes) 
 conversation, each turn cut to 2000 characters and the whole to 6000, and asks for JSON
 ``{"label": "coding" | "math" | "other"}``. Parsing: JSON first (also inside a ``` fence or
 surrounded by prose), then the first category word in the reply ("others" -> other, "code"
--> coding); a reply with neither, or a request that fails after its retries, falls back to
-the heuristic label and is counted in the report (``llm_unparsed_used_heuristic``,
-``llm_failed_used_heuristic``). Replies are cached on disk by (content hash, PROMPT_VERSION,
-model), so a rerun or a second sweep pays for each conversation once.
+-> coding). Replies are cached on disk by (content hash, PROMPT_VERSION, model), so a rerun or
+a second sweep pays for each conversation once, and a run whose labels are all cached sends
+nothing (it needs no key).
+
+Failures never degrade the labels silently. A key the endpoint rejects, an unknown model, a
+refused request or connection stop labelling at once (EndpointError). A conversation whose
+request still fails after its retries, or whose reply names no label, is unlabelled: it is
+dropped from the pool (``dropped``: ``llm_failed`` / ``llm_unparsed``), or, only with
+``fallback: heuristic`` in the config, gets the heuristic's label, marked
+``fallback:heuristic-v2`` in the ``classifier`` column (``repaired``: ``llm_failed_used_heuristic``
+/ ``llm_unparsed_used_heuristic``). More unlabelled conversations than ``max_failure_share``
+allows stop labelling too.
 """
 
 from __future__ import annotations
@@ -16,9 +24,12 @@ import json
 import re
 from pathlib import Path
 
-from codemix.data.classify import heuristic
 from codemix.data.classify.base import Classifier, register
+from codemix.data.classify.heuristic import Heuristic
+from codemix.data.classify.heuristic import label as heuristic_label
 from codemix.data.report import DataReport
+from codemix.endpoints import EndpointError, FailureBudget, excerpt
+from codemix.paths import codemix_home
 
 PROMPT_VERSION = "paper-3class-v1"
 SYSTEM_PROMPT = "You label conversations between a user and an AI assistant for building instruction-tuning data."
@@ -63,48 +74,121 @@ def parse_label(reply: str) -> tuple[str | None, str]:
     return (_ALIASES[m.group(1).lower()], "word") if m else (None, "unparsed")
 
 
+FALLBACK_TAG = f"fallback:{Heuristic.name}-{Heuristic.version}"
+LABEL_DB = "llm_labels.sqlite"
+
+
+def default_labels_dir() -> Path:
+    """Where the label cache lives when neither the config nor the caller names a folder."""
+    return codemix_home() / "labels"
+
+
 @register("llm")
 class LLMClassifier(Classifier):
     """Coding / Math / Other from a chat model, with retries, bounded concurrency and a reply cache."""
 
     version = "v1"
+    paid = True
 
     def identity(self) -> dict:
-        return {**super().identity(), "prompt_version": PROMPT_VERSION, "model": self.cfg.model}
+        ident = {**super().identity(), "prompt_version": PROMPT_VERSION, "model": self.cfg.model}
+        if self.cfg.fallback != "none":  # a pool with fallback labels is not the pool without them
+            ident["fallback"] = self.cfg.fallback
+        return ident
 
     @property
     def tag(self) -> str:
         return f"llm-{self.version}:{self.cfg.model}:{PROMPT_VERSION}"
 
     def cache_path(self) -> Path:
-        root = Path(self.cfg.cache_dir) if self.cfg.cache_dir else (self.cache_dir or Path(".codemix-cache"))
-        return root / "llm_labels.sqlite"
+        """The label cache file: in ``cfg.cache_dir``, else the folder the caller gave, else $CODEMIX_HOME/labels."""
+        root = self.cfg.cache_dir or self.cache_dir or default_labels_dir()
+        return Path(root) / LABEL_DB
 
-    def client(self):
-        from codemix.openai_client import ChatClient
+    def requests(self, convs: list[dict]) -> list[tuple[tuple, list[dict]]]:
+        """(cache key, chat messages) per conversation."""
+        return [((c["content_hash"], PROMPT_VERSION, self.cfg.model), render_prompt(c["turns"])) for c in convs]
 
-        return ChatClient(model=self.cfg.model, base_url=self.cfg.base_url, api_key_env=self.cfg.api_key_env,
-                          concurrency=self.cfg.concurrency, max_retries=self.cfg.max_retries, backoff=self.cfg.backoff,
-                          cache=self.cache_path())
+    def client(self, cached: bool = True):
+        """The chat client of this classifier's endpoint, writing replies to the label cache if ``cached``."""
+        from codemix.openai_client import ChatClient  # openai is imported only when labels are requested
 
-    def labels(self, convs: list[dict], report: DataReport) -> list[str]:
-        client = self.client()
-        requests = [((c["content_hash"], PROMPT_VERSION, self.cfg.model), render_prompt(c["turns"])) for c in convs]
-        replies = client.complete_many(requests, temperature=0.0, max_tokens=20)
-        out = []
+        cfg = self.cfg
+        return ChatClient(model=cfg.model, base_url=cfg.base_url, api_key_env=cfg.api_key_env,
+                          concurrency=cfg.concurrency, max_retries=cfg.max_retries, backoff=cfg.backoff,
+                          timeout=cfg.timeout, cache=self.cache_path() if cached else None, role="llm classifier")
+
+    def _cached_replies(self, convs: list[dict]) -> list[str | None]:
+        from codemix.openai_client import ReplyCache
+
+        if not self.cache_path().exists():
+            return [None] * len(convs)
+        cache = ReplyCache(self.cache_path())
+        try:
+            return [cache.get(key) for key, _ in self.requests(convs)]
+        finally:
+            cache.close()
+
+    def uncached(self, convs: list[dict]) -> int:
+        return sum(r is None for r in self._cached_replies(convs))
+
+    def labels(self, convs: list[dict], report: DataReport) -> list[str | None]:
+        return [lab for lab, _ in self.label_with_sources(convs, report)]
+
+    def label_with_sources(self, convs: list[dict], report: DataReport) -> list[tuple[str | None, str]]:
+        replies: list = self._cached_replies(convs)
+        todo = [i for i, r in enumerate(replies) if r is None]
+        report.stats["llm_cache_hits"] += len(convs) - len(todo)
+        budget = FailureBudget(len(convs), self.cfg.max_failure_share)
+        client = None
+        if todo:  # only now is a key needed
+            client = self.client()
+            requests = self.requests([convs[i] for i in todo])
+            try:
+                sent = client.complete_many(requests, budget=budget, temperature=0.0, max_tokens=20)
+            finally:
+                self._count_stats(client, report)
+            for i, reply in zip(todo, sent):
+                replies[i] = reply
+        out, unlabelled, first_unparsed = [], [], None
         for conv, reply in zip(convs, replies, strict=True):
             if isinstance(reply, Exception):
-                report.repair("llm_failed_used_heuristic")
-                out.append(heuristic.label(conv["turns"]))
-                continue
-            lab, how = parse_label(reply)
-            if how == "word":
-                report.repair("llm_label_from_word")
-            if lab is None:
-                report.repair("llm_unparsed_used_heuristic")
-                lab = heuristic.label(conv["turns"])
-            out.append(lab)
-        for key, n in client.stats.items():
-            report.stats[f"llm_{key}"] += n
-        client.cache.close()
+                reason = "failed"
+            else:
+                lab, how = parse_label(reply)
+                if lab is not None:
+                    if how == "word":
+                        report.repair("llm_label_from_word")
+                    out.append((lab, self.tag))
+                    continue
+                reason, first_unparsed = "unparsed", first_unparsed if first_unparsed is not None else reply
+            unlabelled.append(reason)
+            if self.cfg.fallback == "heuristic":
+                report.repair(f"llm_{reason}_used_heuristic")
+                out.append((heuristic_label(conv["turns"]), FALLBACK_TAG))
+            else:
+                report.drop(f"llm_{reason}")
+                out.append((None, self.tag))
+        if len(unlabelled) > budget.allowed:
+            raise self._too_many_unlabelled(unlabelled, len(convs), budget.allowed, first_unparsed, client)
         return out
+
+    def _count_stats(self, client, report: DataReport) -> None:
+        for key, n in client.stats.items():
+            if key != "cache_hits":  # the client only sees uncached requests; hits are counted above
+                report.stats[f"llm_{key}"] += n
+        if client.cache is not None:
+            client.cache.close()
+
+    def _too_many_unlabelled(self, reasons: list[str], total: int, allowed: int, first_unparsed: str | None,
+                             client) -> EndpointError:
+        failed, unparsed = reasons.count("failed"), reasons.count("unparsed")
+        where = client.endpoint.describe() if client is not None else f"model {self.cfg.model!r} (cached replies)"
+        sample = f"; the first reply without one: {excerpt(first_unparsed, limit=200)!r}" if first_unparsed else ""
+        return EndpointError(
+            f"llm classifier stopped: {len(reasons)} of {total} conversations got no label from the model "
+            f"({failed} requests still failed after their retries, {unparsed} replies named no label{sample}); "
+            f"data.classifier.max_failure_share {self.cfg.max_failure_share:g} allows {allowed}. Check that the "
+            f"model follows the prompt, or set data.classifier.fallback: heuristic to label them offline "
+            f"(marked {FALLBACK_TAG!r}). {where[0].upper()}{where[1:]}.", kind="unlabelled",
+            endpoint=getattr(client, "endpoint", None))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from codemix.eval.backends import decode_messages
+from codemix.models.formats import encode_rendered
 
 
 def resolve_dtype(name: str, device: str):
@@ -52,8 +53,8 @@ class HFGenerator:
 
         messages = decode_messages(batch["messages"])
         prompts = [self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in messages]
-        texts, stats = generate_texts(self.model, self.tokenizer, prompts,
-                                      max_new_tokens=self.sampling["max_new_tokens"],
+        ids = [encode_rendered(p, self.tokenizer)[0] for p in prompts]  # BOS exactly as in training
+        texts, stats = generate_texts(self.model, self.tokenizer, ids, max_new_tokens=self.sampling["max_new_tokens"],
                                       temperature=self.sampling["temperature"], stop=self.sampling["stop"])
         batch["prompt"] = np.array(prompts, dtype=object)
         batch["output"] = np.array([t.strip() for t in texts], dtype=object)

@@ -7,14 +7,23 @@
     batch["output"]   # array of reply strings
 
 At most ``concurrency`` requests are in flight per actor; 429/5xx/timeouts are retried with
-backoff by the shared client. The key is read from ``api_key_env`` and never logged.
+backoff by the shared client. A rejected key, unknown model or refused connection stops the
+stage (EndpointError); so do more requests still failing after their retries than
+``max_failure_share`` of the stage's ``total`` (counted over all batches of the actor); those
+within the share get an empty output (no answer) and are logged. The key is read from
+``api_key_env`` and never logged.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
+
+from codemix.endpoints import FailureBudget
+
+log = logging.getLogger("codemix")
 
 
 def request_params(sampling: dict) -> dict:
@@ -35,14 +44,17 @@ class OpenAIGenerator:
     """Ray Data callable class: reads column ``messages`` (JSON chat messages), adds column ``output``."""
 
     def __init__(self, base_url: str | None, model: str, api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8,
-                 max_retries: int = 5, sampling: dict | None = None):
+                 max_retries: int = 5, sampling: dict | None = None, backoff: float = 0.5, timeout: float = 120.0,
+                 max_failure_share: float = 0.0, total: int | None = None):
         from codemix.openai_client import ChatClient
 
         if not model:
             raise ValueError("the openai backend needs a model name (eval.openai_model)")
         self.client = ChatClient(model=model, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
-                                 max_retries=max_retries)
+                                 max_retries=max_retries, backoff=backoff, timeout=timeout, role="openai backend")
         self.params = request_params(sampling or {})
+        self.share = max_failure_share
+        self.budget = FailureBudget(total, max_failure_share) if total else None  # None: per batch
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         requests = []
@@ -53,11 +65,12 @@ class OpenAIGenerator:
                 raise ValueError(f"openai backend: row {i} of the batch: column 'messages' is not JSON "
                                  f"({err})") from None
             requests.append((None, messages))
-        replies = self.client.complete_many(requests, **self.params)
-        failed = [(i, r) for i, r in enumerate(replies) if isinstance(r, Exception)]
+        budget = self.budget or FailureBudget(len(requests), self.share)
+        replies = self.client.complete_many(requests, budget=budget, **self.params)
+        failed = sum(isinstance(r, Exception) for r in replies)
         if failed:
-            i, err = failed[0]
-            raise RuntimeError(f"openai backend: {len(failed)} of {len(replies)} requests failed after retries; "
-                               f"first (row {i}): {type(err).__name__}: {err}")
-        batch["output"] = np.array([r.strip() for r in replies], dtype=object)
+            log.warning("openai backend: %d of %d requests of this batch still failed after their retries; "
+                        "their outputs are empty (%d of the %d allowed failures used)", failed, len(replies),
+                        budget.failed, budget.allowed)
+        batch["output"] = np.array(["" if isinstance(r, Exception) else r.strip() for r in replies], dtype=object)
         return batch

@@ -1,0 +1,107 @@
+"""Before any compute: one minimal request to each paid endpoint a sweep will use.
+
+``codemix run`` and ``resume`` call :func:`preflight` before labelling and before Ray starts, so
+a wrong key, model or URL stops the sweep in seconds (EndpointError, exit 2) instead of after
+hours of training; ``codemix plan`` prints every check (:func:`check_endpoints`). The endpoints:
+
+- the ``llm`` classifier, unless every label the sweep needs is cached (then it sends nothing
+  and needs no key);
+- the LLM answer extractor, when ``eval.extractor`` is ``llm`` or ``cascade``;
+- the ``openai`` generation backend, when ``eval.openai_model`` names the model (without it the
+  model is each trial's checkpoint, which does not exist yet: checked when evaluation starts).
+
+A check is one chat completion of one token, not cached, with the stage's retries; it costs a
+few tokens per run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from codemix.config import SweepSpec
+from codemix.endpoints import EndpointError
+from codemix.paths import codemix_home
+from codemix.storage import Store
+
+log = logging.getLogger("codemix")
+
+
+@dataclass
+class EndpointCheck:
+    """The outcome of checking one endpoint: 'ok', 'skipped' (with why) or 'failed' (with the error)."""
+
+    role: str
+    model: str
+    status: str
+    detail: str
+    error: EndpointError | None = None
+
+    def line(self) -> str:
+        """'ROLE (MODEL): DETAIL', for a terminal (the status is the caller's to show)."""
+        return f"{self.role} ({self.model}): {self.detail}"
+
+
+def _chat(*args, **kwargs):
+    from codemix.openai_client import ChatClient  # openai is imported only when an endpoint is used
+
+    return ChatClient(*args, **kwargs)
+
+
+def _probe(role: str, model: str, make_client) -> EndpointCheck:
+    try:
+        client = make_client()
+        seconds = client.probe()
+    except EndpointError as err:
+        return EndpointCheck(role, model, "failed", str(err), err)
+    return EndpointCheck(role, model, "ok", f"{client.endpoint.describe()} answered in {seconds:.2f} s")
+
+
+def _classifier_check(spec: SweepSpec, store: Store) -> EndpointCheck | None:
+    from codemix.data import make_classifier
+    from codemix.data.classify.cache import storage_labels_dir
+    from codemix.data.pool import requests_to_label
+
+    cfg = spec.data.classifier
+    if spec.train.method == "none" or not make_classifier(cfg).paid:  # an untuned sweep labels no data
+        return None
+    with storage_labels_dir(cfg, store) as labels_dir:
+        needed = requests_to_label(spec.data, codemix_home() / "data", labels_dir)
+        if needed == 0:
+            return EndpointCheck("llm classifier", cfg.model, "skipped", "every label the sweep needs is cached")
+        classifier = make_classifier(cfg, labels_dir)
+        check = _probe("llm classifier", cfg.model, lambda: classifier.client(cached=False))
+    if check.status == "ok":
+        check.detail += f"; {needed} conversation(s) to label"
+    return check
+
+
+def check_endpoints(spec: SweepSpec, store: Store) -> list[EndpointCheck]:
+    """Check every paid endpoint ``spec`` uses; never raises EndpointError (failures are in the list)."""
+    checks = []
+    classifier = _classifier_check(spec, store)
+    if classifier is not None:
+        checks.append(classifier)
+    e = spec.eval
+    retry = {"max_retries": e.max_retries, "backoff": e.backoff, "timeout": e.timeout}
+    if e.extractor in ("llm", "cascade"):
+        checks.append(_probe("llm extractor", e.extractor_model, lambda: _chat(
+            e.extractor_model, e.extractor_base_url, e.extractor_api_key_env, role="llm extractor", **retry)))
+    if e.backend == "openai":
+        if e.openai_model:
+            checks.append(_probe("openai backend", e.openai_model, lambda: _chat(
+                e.openai_model, e.openai_base_url, e.api_key_env, role="openai backend", **retry)))
+        else:
+            checks.append(EndpointCheck("openai backend", "each trial's checkpoint", "skipped",
+                                        "no eval.openai_model: the model is known when evaluation starts"))
+    return checks
+
+
+def preflight(spec: SweepSpec, store: Store) -> list[EndpointCheck]:
+    """Check every paid endpoint of ``spec``; raise the first failure's EndpointError."""
+    checks = check_endpoints(spec, store)
+    for check in checks:
+        if check.error is not None:
+            raise check.error  # the caller reports it (the CLI: exit 2)
+        log.info("endpoint %s: %s", check.status, check.line())
+    return checks
