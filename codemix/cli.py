@@ -86,7 +86,9 @@ def validate(spec: str = typer.Argument(..., help="Sweep spec YAML.")):
         s = load_spec(spec)
     except SpecError as err:
         _fail(err)
-    console.print(f"[green]ok[/green] {spec}: sweep {s.name!r}, {len(grid_points(s))} grid point(s)")
+    what = (f"{s.search.searcher} search of {s.search.num_samples} trial(s)" if s.search.searcher != "grid"
+            else f"{len(grid_points(s))} grid point(s)")
+    console.print(f"[green]ok[/green] {spec}: sweep {s.name!r}, {what}")
 
 
 @app.command()

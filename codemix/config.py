@@ -225,9 +225,15 @@ class SearchConfig(_Section):
     seed: list[int] = Field(default_factory=lambda: [0])
     code_language: list[str] = Field(default_factory=lambda: ["any"], description="'any' or e.g. 'python'.")
     corruption: list[float] = Field(default_factory=lambda: [0.0], description="Code-quality damage level 0..1.")
-    searcher: Literal["grid", "optuna"] = "grid"
-    num_samples: int = Field(1, ge=1, description="Trials for a searcher (per grid point of the other axes).")
-    metric: str = Field("overall", description="'overall', 'domain:<name>' or 'task:<name>' (what a searcher maximises).")
+    searcher: str = Field("grid", description="'grid' (every combination of the axes), or a registered Tune "
+                          "searcher that chooses the points: 'optuna' (TPE), 'random'.")
+    num_samples: int = Field(1, ge=1, description=(
+        "A searcher's trial budget: the trials this sweep runs, over all axes (the searcher picks family, seed, "
+        "language and corruption among the listed values too). Known points (finished trials in the same "
+        "storage with matching stages) are fed to the searcher first and do not count: they cost no compute, "
+        "so the whole budget goes to new points. Trials of this sweep itself always count, across resumes."))
+    metric: str = Field("overall", pattern=r"^(overall|domain:.+|task:.+)$",
+                        description="'overall', 'domain:<name>' or 'task:<name>' (what a searcher maximises).")
     reference: bool = Field(
         False, description="Also evaluate each family's untuned starting model (no fine-tuning) once, as a reference "
         "the report compares every mix with (next to the 0% mix). Grid sweeps only.")
@@ -261,6 +267,15 @@ class SearchConfig(_Section):
         for i, fam in enumerate(v):
             if fam not in FAMILIES:
                 raise ValueError(f"[{i}] = {fam!r} is not registered; known: {', '.join(sorted(FAMILIES))}")
+        return v
+
+    @field_validator("searcher")
+    @classmethod
+    def _searcher_registered(cls, v: str):
+        from codemix.sweep.search import SEARCHERS
+
+        if v != "grid" and v not in SEARCHERS:
+            raise ValueError(f"{v!r} is not registered; known: grid, {', '.join(sorted(SEARCHERS))}")
         return v
 
     @model_validator(mode="after")

@@ -275,16 +275,37 @@ def best_proportions(results: ResultSet | pd.DataFrame, level: str = "task", *, 
     return pd.DataFrame(rows, columns=cols)
 
 
-def fit_curves(results: ResultSet | pd.DataFrame, level: str = "overall", *, min_points: int = 5) -> pd.DataFrame:
+def _quadratic_max(coef: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Argmax and max of quadratics within [lo, hi]; ``coef`` is (3,) or (3, B): (a, b, c) per column."""
+    a, b, c = np.asarray(coef, float).reshape(3, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertex = np.where(a < 0, -b / (2 * a), lo)
+    vertex = np.where((vertex >= lo - 1e-12) & (vertex <= hi + 1e-12), vertex, lo)
+    candidates = np.stack([np.full_like(a, lo), np.full_like(a, hi), vertex])  # (3, B)
+    values = a * candidates ** 2 + b * candidates + c
+    best = np.argmax(values, axis=0)  # ties: the lower end first, as listed
+    cols = np.arange(a.size)
+    return candidates[best, cols], values[best, cols]
+
+
+def fit_curves(results: ResultSet | pd.DataFrame, level: str = "overall", *, min_points: int = 5, n_boot: int = 0,
+               seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
     """Quadratic fit of accuracy vs proportion where a family has ``min_points`` distinct proportions.
 
     accuracy ~ a p^2 + b p + c, least squares over the mean accuracy at each proportion; ``optimum``
     maximises the fit within the range of proportions run (inside [0, 1]). Columns: family,
     code_language, corruption, scope, domain, n_points, a, b, c, r2, optimum, optimum_accuracy,
-    best_observed.
+    best_observed. With ``n_boot`` the fit is repeated on each bootstrap draw of the accuracies
+    (the same draws as ``accuracy_table``'s CIs): ``optimum_low/high`` and
+    ``optimum_accuracy_low/high`` are percentile intervals, ``coef_draws`` the (n_boot, 3) refits.
     """
     table = accuracy_table(results, level, n_boot=0)
     table = table[table["proportion"].notna()]
+    if n_boot:
+        scores = _scores(results)
+        tasks = task_order(scores)
+        mixes, scopes = _mixes(scores, tasks, n_boot, seed), _scopes(tasks, level)
+    q = [(1 - confidence) / 2, 1 - (1 - confidence) / 2]
     rows = []
     for key, sub in table.groupby(GROUP + ["scope"], sort=False):
         if sub["proportion"].nunique() < min_points:
@@ -292,14 +313,59 @@ def fit_curves(results: ResultSet | pd.DataFrame, level: str = "overall", *, min
         x, y = sub["proportion"].to_numpy(float), sub["accuracy"].to_numpy(float)
         coef = np.polyfit(x, y, 2)
         lo, hi = max(0.0, x.min()), min(1.0, x.max())
-        candidates = [lo, hi] + ([-coef[1] / (2 * coef[0])] if coef[0] < 0 else [])
-        candidates = [p for p in candidates if lo - 1e-12 <= p <= hi + 1e-12]
-        fitted = np.polyval(coef, candidates)
+        optimum, optimum_accuracy = (float(v[0]) for v in _quadratic_max(coef, lo, hi))
         ss_tot = ((y - y.mean()) ** 2).sum()
         r2 = 1 - ((y - np.polyval(coef, x)) ** 2).sum() / ss_tot if ss_tot > 0 else float("nan")
-        best = int(np.argmax(fitted))
-        rows.append({**dict(zip(GROUP + ["scope"], key)), "domain": sub["domain"].iloc[0], "n_points": len(sub),
-                     "a": coef[0], "b": coef[1], "c": coef[2], "r2": r2, "optimum": float(candidates[best]),
-                     "optimum_accuracy": float(fitted[best]), "best_observed": float(x[np.argmax(y)])})
-    cols = GROUP + ["scope", "domain", "n_points", "a", "b", "c", "r2", "optimum", "optimum_accuracy", "best_observed"]
+        row = {**dict(zip(GROUP + ["scope"], key)), "domain": sub["domain"].iloc[0], "n_points": len(sub),
+               "a": coef[0], "b": coef[1], "c": coef[2], "r2": r2, "optimum": optimum,
+               "optimum_accuracy": optimum_accuracy, "best_observed": float(x[np.argmax(y)]),
+               "optimum_low": np.nan, "optimum_high": np.nan, "optimum_accuracy_low": np.nan,
+               "optimum_accuracy_high": np.nan, "coef_draws": None}
+        if n_boot:
+            idx = scopes[key[-1]][1]
+            draws = np.stack([_nanmean(mixes[tuple(r[c] for c in CONDITION)].samples[:, idx], 1)
+                              for _, r in sub.iterrows()])  # (points, n_boot)
+            coefs = np.polyfit(x, draws, 2)  # (3, n_boot)
+            p_draws, y_draws = _quadratic_max(coefs, lo, hi)
+            (row["optimum_low"], row["optimum_high"]), (row["optimum_accuracy_low"], row["optimum_accuracy_high"]) = (
+                np.quantile(p_draws, q), np.quantile(y_draws, q))
+            row["coef_draws"] = coefs.T
+        rows.append(row)
+    cols = GROUP + ["scope", "domain", "n_points", "a", "b", "c", "r2", "optimum", "optimum_accuracy", "best_observed",
+                    "optimum_low", "optimum_high", "optimum_accuracy_low", "optimum_accuracy_high", "coef_draws"]
     return pd.DataFrame(rows, columns=cols)
+
+
+# ----------------------------------------------------------------------------- searched sweeps
+
+
+def metric_scope(metric: str) -> tuple[str, str]:
+    """A search metric as (level, scope) of the accuracy tables: 'domain:symbolic' -> ('domain', 'symbolic')."""
+    kind, _, name = metric.partition(":")
+    return ("overall", "overall") if kind == "overall" else (kind, name)
+
+
+def search_path(results: ResultSet, metric: str, known: list[dict] = ()) -> pd.DataFrame:
+    """The path of a searched sweep: the known points it started from, then its trials in the order they started.
+
+    ``results`` is the searched experiment alone; ``known`` the points it was fed (its
+    ``search/known_points.json``). Columns: step (0 for known points), source ("known" | "searched"),
+    sweep, trial_key, family, proportion, seed, code_language, corruption, status, objective (the
+    search metric, as the searcher saw it; NaN for a failed trial) and best_so_far.
+    """
+    from codemix.sweep.search import search_score
+
+    cols = ["step", "source", "sweep", "trial_key", "family", "proportion", "seed", "code_language", "corruption",
+            "status", "objective", "best_so_far"]
+    own = set(results.trials["trial_key"])  # a restart that lost Tune's state fed the sweep's own trials too
+    rows = [{"step": 0, "source": "known", "sweep": k["sweep"], "trial_key": k["trial_key"], **k["config"],
+             "status": "ok", "objective": k["objective"]} for k in known if k["trial_key"] not in own]
+    objectives = {key: search_score(sub.to_dict("records"), metric)
+                  for key, sub in results.scores.groupby("trial_key", sort=False)}
+    trials = results.trials.sort_values(["started_at", "finished_at", "trial_key"], kind="stable")
+    for step, (_, t) in enumerate(trials.iterrows(), start=1):
+        rows.append({"step": step, "source": "searched", **{c: t[c] for c in cols[2:10]},
+                     "objective": objectives.get(t["trial_key"], np.nan) if t["status"] == "ok" else np.nan})
+    path = pd.DataFrame(rows, columns=cols)
+    path["best_so_far"] = path["objective"].astype(float).cummax().ffill()
+    return path

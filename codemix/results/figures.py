@@ -218,6 +218,13 @@ def fit_figure(table: pd.DataFrame, fits: pd.DataFrame, family: str, path: str |
             ax.plot(x, np.polyval([fit["a"], fit["b"], fit["c"]], x), color=color, lw=1.4,
                     label=f"quadratic fit, R²={fit['r2']:.2f}" if np.isfinite(fit["r2"]) else "quadratic fit")
             ax.axvline(fit["optimum"], color=color, ls="--", lw=0.9)
+            draws = fit.get("coef_draws")
+            if draws is not None and not (isinstance(draws, float) and np.isnan(draws)):  # bootstrap refits
+                curves = np.asarray(draws)[:, :1] * x ** 2 + np.asarray(draws)[:, 1:2] * x + np.asarray(draws)[:, 2:]
+                ax.fill_between(x, *np.quantile(curves, [0.025, 0.975], axis=0), color=color, alpha=0.12, lw=0,
+                                label="fit, 95% bootstrap band")
+                ax.axvspan(fit["optimum_low"], fit["optimum_high"], color="#ff4d4d", alpha=0.1, lw=0,
+                           label=f"p* 95% CI [{fit['optimum_low']:.2f}, {fit['optimum_high']:.2f}]")
             ax.plot([fit["optimum"]], [fit["optimum_accuracy"]], marker="*", ms=13, color="#ff4d4d",
                     markeredgecolor="black", zorder=5, label=f"optimum p*={fit['optimum']:.2f}")
         ax.set_title(scope, fontsize=10)
@@ -231,6 +238,43 @@ def fit_figure(table: pd.DataFrame, fits: pd.DataFrame, family: str, path: str |
     sel = table[(table["family"] == family) & table["scope"].isin(scopes)]
     axes[0].set_ylim(-0.02, _top(pd.concat([sel["ci_high"].fillna(sel["accuracy"]), fits["optimum_accuracy"]])))
     fig.suptitle(f"{family}: accuracy vs coding proportion, quadratic fit and its optimum", fontsize=11, y=1.03)
+    return _save(fig, path)
+
+
+def search_path_figure(path_table: pd.DataFrame, metric: str, path: str | Path) -> Path:
+    """Two panels over the search's steps: the proportion tried, and the objective with the best so far.
+
+    ``path_table`` is :func:`codemix.results.analysis.search_path`; known points sit at step 0.
+    """
+    fig = Figure(figsize=(10.0, 3.8), layout="constrained")
+    ax_p, ax_o = fig.subplots(1, 2)
+    known, searched = path_table[path_table["source"] == "known"], path_table[path_table["source"] == "searched"]
+    ok = searched[searched["objective"].notna()]
+    failed = searched[searched["objective"].isna()]
+    ax_p.plot(searched["step"], searched["proportion"], color="0.6", lw=0.8, zorder=1)
+    if not known.empty:
+        ax_p.scatter(known["step"], known["proportion"], marker="s", color="0.45", label="known (fed first)", zorder=2)
+    points = ax_p.scatter(ok["step"], ok["proportion"], c=ok["objective"], cmap="viridis", zorder=3, label="searched")
+    if not failed.empty:
+        ax_p.scatter(failed["step"], failed["proportion"], marker="x", color="#d62728", label="failed", zorder=3)
+    if len(ok):
+        fig.colorbar(points, ax=ax_p, fraction=0.05, pad=0.03, label=metric)
+    ax_p.set_ylim(-0.04, 1.04)
+    ax_p.set_yticks(np.linspace(0, 1, 6), [proportion_label(p) for p in np.linspace(0, 1, 6)], fontsize=8)
+    ax_p.set_xlabel("step (0 = known points)")
+    ax_p.set_ylabel("coding proportion tried")
+    ax_p.legend(fontsize=7, loc="best")
+    ax_o.scatter(path_table["step"], path_table["objective"], color="#1f77b4", s=18, label="objective")
+    ax_o.step(path_table["step"], path_table["best_so_far"], where="post", color="#ff7f0e", label="best so far")
+    ax_o.set_xlabel("step (0 = known points)")
+    ax_o.set_ylabel(metric)
+    ax_o.set_ylim(-0.02, _top(path_table["objective"]))
+    ax_o.legend(fontsize=7, loc="lower right")
+    for ax in (ax_p, ax_o):
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    _note_if_flat(ax_o, path_table["objective"])
+    fig.suptitle(f"Search path: proportions tried and {metric}", fontsize=11)
     return _save(fig, path)
 
 

@@ -5,7 +5,8 @@
 The report states each sweep's configuration, the overall / domain / task accuracies with
 bootstrap CIs, the deltas against the 0% (General) mix with McNemar p-values (flagging those
 that are not significant), the best proportion per task and domain, quadratic fits where a
-sweep is fine-grained enough, and the trials that failed with their errors.
+sweep is fine-grained enough, for a searched sweep the path of its search and the fitted
+optimum of its objective with a bootstrap interval, and the trials that failed with their errors.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ import yaml
 from codemix import __version__
 from codemix.results import analysis
 from codemix.results.figures import (
+    _slug,
+    fit_figure,
     group_label,
     mix_label,
     proportion_label,
     render_figures,
+    search_path_figure,
 )
 from codemix.results.load import ResultSet, load_results
 
@@ -360,6 +364,73 @@ def _fits(doc: Document, fits: pd.DataFrame, figures: dict) -> None:
             doc.image(path, f"{key[4:]}: accuracy vs proportion with the fitted optimum")
 
 
+def _searched(e) -> bool:
+    return (e.spec or {}).get("search", {}).get("searcher", "grid") != "grid"
+
+
+def _searches(doc: Document, results: ResultSet, out_dir: Path, n_boot: int, seed: int) -> None:
+    """Per searched experiment: the path of the search and the fitted curve of its objective."""
+    from codemix.storage import Store
+    from codemix.sweep.search import KNOWN_POINTS_FILE
+
+    for e in [e for e in results.experiments if _searched(e)]:
+        search = e.spec["search"]
+        metric = search.get("metric", "overall")
+        doc.heading(f"Search: `{e.name}`")
+        store = Store(e.path)
+        start = store.read_json(KNOWN_POINTS_FILE) if store.exists(KNOWN_POINTS_FILE) else {"known": []}
+        own = load_results([e.path], predictions=False)
+        path = analysis.search_path(own, metric, start["known"])
+        n_known, n_new = int((path["source"] == "known").sum()), int((path["source"] == "searched").sum())
+        doc.text(f"Searcher **{search.get('searcher')}** maximising `{metric}` with a budget of "
+                 f"{search.get('num_samples', 1)} trial(s): it started from {n_known} known point(s) "
+                 f"(finished trials in the same storage with the same stages, fed at no cost) and ran {n_new}. "
+                 "Step 0 = known points; then the trials in the order they started.")
+        vary = [c for c in ("family", "seed", "code_language", "corruption") if path[c].nunique() > 1]
+        doc.table(pd.DataFrame({"step": path["step"], "source": [f"known ({s})" if src == "known" else "searched"
+                                                                 for s, src in zip(path["sweep"], path["source"])],
+                                "coding": path["proportion"].map(proportion_label),
+                                **{c: path[c] for c in vary},
+                                metric: [f"{v:.3f}" if pd.notna(v) else "failed" for v in path["objective"]],
+                                "best so far": [f"{v:.3f}" if pd.notna(v) else "–" for v in path["best_so_far"]]}))
+        if path["objective"].notna().any():
+            best = path.loc[path["objective"].idxmax()]
+            doc.text(f"Best: {metric} = {best['objective']:.3f} at {proportion_label(best['proportion'])} coding "
+                     f"({best['family']}, step {best['step']}).")
+        if not path.empty:
+            doc.image(search_path_figure(path, metric, out_dir / "figures" / f"search_{_slug(e.name)}.png"),
+                      f"{e.name}: search path")
+        _search_fit(doc, results, own, e, metric, start, out_dir, n_boot, seed)
+
+
+def _search_fit(doc, results, own, e, metric, start, out_dir, n_boot, seed) -> None:
+    level, scope = analysis.metric_scope(metric)
+    groups = own.trials[analysis.GROUP].drop_duplicates()
+    fits = analysis.fit_curves(results, level, min_points=3, n_boot=max(n_boot, 200), seed=seed)
+    fits = fits[fits["scope"] == scope].merge(groups, on=analysis.GROUP)
+    missing = sorted({k["sweep"] for k in start["known"]} - {x.name for x in results.experiments})
+    if missing:
+        doc.text(f"The known points from {', '.join(f'`{m}`' for m in missing)} are not in this report, so the fit "
+                 f"leaves them out: report the experiments together (`codemix report {e.path} <those folders>`).")
+    if fits.empty:
+        doc.text(f"No fit of {metric} vs proportion: it needs at least three distinct proportions of one family.")
+        return
+    doc.text(f"{metric} vs coding proportion over every trial in this report: quadratic fit, its optimum p* within "
+             "the range run, and 95% intervals from refitting each bootstrap draw of the accuracies.")
+    f = _with_labels(fits.assign(proportion=0.0))
+    doc.table(pd.DataFrame({"family": f["group"], "points": f["n_points"],
+                            "p* [95% CI]": [f"{r.optimum:.0%} [{r.optimum_low:.0%}, {r.optimum_high:.0%}]"
+                                            for r in f.itertuples()],
+                            "fitted max [95% CI]": [f"{r.optimum_accuracy:.3f} [{r.optimum_accuracy_low:.3f}, "
+                                                    f"{r.optimum_accuracy_high:.3f}]" for r in f.itertuples()],
+                            "R²": f["r2"].map("{:.2f}".format),
+                            "best observed": f["best_observed"].map(proportion_label)}))
+    table = analysis.accuracy_table(results, level, n_boot=n_boot, seed=seed)
+    for family in dict.fromkeys(fits["family"]):
+        doc.image(fit_figure(table, fits, family, out_dir / "figures" / f"search_fit_{_slug(e.name)}_{_slug(family)}.png"),
+                  f"{e.name}: {metric} vs proportion, fitted optimum and its uncertainty")
+
+
 def _failures(doc: Document, failed: pd.DataFrame) -> None:
     doc.heading("Failed trials")
     if failed.empty:
@@ -410,6 +481,7 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
         _tasks(doc, acc["task"], dl["task"], figures)
         _best(doc, analysis.best_proportions(results, "task"), analysis.best_proportions(results, "domain"))
         _fits(doc, pd.concat([analysis.fit_curves(results, lvl) for lvl in ("overall", "domain")]), figures)
+        _searches(doc, results, out_dir, n_boot, seed)
         notes += _caveats(results, acc["overall"], dl["overall"])
     _failures(doc, results.failed)
     if notes:

@@ -66,15 +66,19 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
 
     Planning spends nothing: when the configured classifier is a paid LLM whose labels are not
     cached yet, the pool is labelled with the offline heuristic for the estimate (and said so).
+    For a searched sweep the plans are the corners of the search range (for cost and fit), and
+    ``assumptions["search"]`` holds the known points it will start from and its GPU-hours per new trial.
     """
     from codemix.data import pool_hash, prepare_pool
     from codemix.eval.runner import build_prompts
     from codemix.paths import codemix_home
     from codemix.storage import Store
+    from codemix.sweep.search import check_metric, is_searched, start_search
     from codemix.sweep.trial import stage_hashes
     from codemix.sweep.tuner import as_spec, grid_points
 
     spec = as_spec(spec)
+    check_metric(spec)
     store = Store(spec.storage)
     data_cfg, labels = spec.data, spec.data.classifier.name
     if labels != "heuristic" and not (codemix_home() / "data" / "pools" / pool_hash(spec.data)).exists():
@@ -97,7 +101,7 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     gen_tokens = prompt_tokens + len(prompts) * spec.eval.sampling.max_new_tokens
     gpu_info = GPU_TABLE[gpu]
     n_gpus = spec.resources.num_workers * max(spec.resources.gpus_per_worker, 0)
-    plans = []
+    plans, per_trial = [], []
     for point in grid_points(spec):
         hashes = stage_hashes(spec, point, pool_key)
         untuned = hashes["mix"] is None  # nothing to mix or train: the starting model is evaluated as it is
@@ -108,14 +112,19 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
         tokens = 0 if untuned else (
             spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1))
         flops_per_token = 4 if spec.train.method == "lora" else 6
-        train_h = 0.0 if cached["train"] else flops_per_token * params * tokens / (gpu_info["flops"] * TRAIN_MFU) / 3600
-        eval_h = 0.0 if cached["eval"] else 2 * params * gen_tokens / (gpu_info["flops"] * GENERATE_UTILISATION) / 3600
+        train_full = flops_per_token * params * tokens / (gpu_info["flops"] * TRAIN_MFU) / 3600
+        eval_full = 2 * params * gen_tokens / (gpu_info["flops"] * GENERATE_UTILISATION) / 3600
+        per_trial.append(train_full + eval_full)
+        train_h, eval_h = (0.0 if cached["train"] else train_full), (0.0 if cached["eval"] else eval_full)
         memory = estimate_memory_gb(params / 1e9, spec.train.method, n_gpus) if n_gpus else None
         plans.append(TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory))
     assumptions = {"labels": labels, "pool": len(words), "gpu": gpu, "gpu_bf16_tflops": gpu_info["flops"] / 1e12, "train_mfu": TRAIN_MFU,
                    "generate_utilisation": GENERATE_UTILISATION, "tokens_per_example": round(tokens_per_example),
                    "eval_prompts": len(prompts), "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info["memory_gb"],
                    "infeasible": infeasible}
+    if is_searched(spec):
+        assumptions["search"] = {"start": start_search(spec, store, pool_key),
+                                 "gpu_hours_per_trial": sum(per_trial) / max(len(per_trial), 1)}
     return plans, assumptions
 
 
@@ -175,7 +184,9 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
     except (SpecError, StorageError, KeyError) as err:
         _fail(err)
     console = Console(width=max(console.width, 110))
-    table = Table(title=f"plan: {s.name} ({len(plans)} trials; stages: [green]✓[/green] cached, · to run)")
+    search = assumptions.pop("search", None)
+    what = (f"{s.search.searcher} search, rows: the corners of its range" if search else f"{len(plans)} trials")
+    table = Table(title=f"plan: {s.name} ({what}; stages: [green]✓[/green] cached, · to run)")
     for col in ["family", "p", "seed", "lang", "corr", "params", "mix", "train", "eval", "train GPU-h",
                 "eval GPU-h", "GB/GPU"]:
         table.add_column(col, justify="right", no_wrap=True)
@@ -189,6 +200,9 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
     console.print(table)
     infeasible = assumptions.pop("infeasible", [])
     total = sum(p.gpu_hours_train + p.gpu_hours_eval for p in plans)
+    if search:  # the searcher's new trials, each at the corners' mean cost; known points cost nothing
+        console.print(search["start"].describe())
+        total = search["start"].to_run * search["gpu_hours_per_trial"]
     console.print(f"total ≈ {total:.1f} GPU-hours on {gpu}; assumptions: {assumptions}")
     problems = check_fits(plans, assumptions, s, yaml.safe_load(open(cluster)) if cluster else None)
     problems += infeasible

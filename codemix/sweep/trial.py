@@ -27,6 +27,7 @@ from codemix.models.loading import resolve_model_source
 from codemix.models.tiny import TINY_VERSION
 from codemix.results.writer import results_key, write_trial_results
 from codemix.storage import Store, stable_hash
+from codemix.sweep.search import OBJECTIVE, is_searched, search_score
 
 log = logging.getLogger("codemix")
 
@@ -79,7 +80,13 @@ def is_untuned(spec: SweepSpec, point: TrialPoint) -> bool:
 
 
 def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str | None]:
-    """Content addresses of the trial's three stage outputs and the trial itself (no mix for an untuned trial)."""
+    """Content addresses of the trial's three stage outputs and the trial itself (no mix for an untuned trial).
+
+    The spec is hashed as a Tune trial receives it (through JSON, so every default is validated:
+    a float field's default ``0`` is ``0.0`` there), so the driver (plan, known points) and the
+    trials agree on every address.
+    """
+    spec = SweepSpec.model_validate_json(spec.model_dump_json())
     if is_untuned(spec, point):
         mix = None
         train = stable_hash(["untuned", point.family, model_id(spec, point.family), spec.model.model_dump()])
@@ -159,16 +166,6 @@ def stage_eval(spec: SweepSpec, store: Store, model_source: str, eval_hash: str)
     return predictions, saved["scores"], saved["info"], state
 
 
-def search_score(scores: list[dict], metric: str) -> float:
-    """The number a searcher maximises: 'overall', 'domain:<name>' or 'task:<name>' (mean of task accuracies)."""
-    kind, _, name = metric.partition(":")
-    picked = [s["accuracy"] for s in scores if kind == "overall" or (kind == "domain" and s["domain"] == name)
-              or (kind == "task" and s["task"] == name)]
-    if not picked:
-        raise ValueError(f"search.metric {metric!r} matches no evaluated task")
-    return sum(picked) / len(picked)
-
-
 def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str, pool_hash: str,
               trial_id: str | None = None, in_tune: bool = False) -> dict:
     """Run the four stages for one sweep point and write its result tables; returns summary metrics."""
@@ -207,7 +204,10 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
             log.info("trial %s: train (%s)", trial_key, stages["mix"])
             t0 = time.perf_counter()
             _kill_point(experiment, "train")
-            ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes, in_tune)
+            # A searcher needs the objective in every result Tune receives: a searched trial reports only
+            # once, at the end, so its training progress is not forwarded to Tune.
+            ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes,
+                                                                   in_tune and not is_searched(spec))
             model_source = str(store.local_dir(ckpt_key))
         t1 = time.perf_counter()
         log.info("trial %s: evaluate", trial_key)
@@ -236,7 +236,7 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
 
 
 def _summary(trial: dict, scores: list[dict], metric: str) -> dict:
-    out = {"score": search_score(scores, metric), "overall_accuracy": trial["overall_accuracy"],
+    out = {OBJECTIVE: search_score(scores, metric), "overall_accuracy": trial["overall_accuracy"],
            "train_loss": trial["train_loss"], "stages": trial["stages"]}
     for s in scores:
         out[f"task/{s['task']}"] = s["accuracy"]
@@ -269,6 +269,7 @@ def _kill_point(experiment: Store, point: str) -> None:
     target = os.environ.get("CODEMIX_TEST_KILL_AT", "")
     if target.startswith(point + "@") and _count_attempt_dirs(experiment) >= int(target.split("@")[1]):
         os.killpg(int(os.environ["CODEMIX_TEST_KILL_PGID"]), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)  # this trial too, at once: Ray workers run in their own process group
     target = os.environ.get("CODEMIX_TEST_FAIL_AT", "")  # same, but the trial raises (and is recorded)
     if target.startswith(point + "@") and _count_attempt_dirs(experiment) == int(target.split("@")[1]):
         raise RuntimeError(f"injected failure at {target}")

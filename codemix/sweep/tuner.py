@@ -18,6 +18,15 @@ from codemix.ray_runtime import init_ray
 from codemix.results.writer import collect_results
 from codemix.storage import Store
 from codemix.sweep.preflight import preflight
+from codemix.sweep.search import (
+    OBJECTIVE,
+    SearchStart,
+    build_searcher,
+    check_metric,
+    is_searched,
+    record_start,
+    start_search,
+)
 from codemix.sweep.trial import TrialPoint, run_trial
 
 log = logging.getLogger("codemix")
@@ -131,18 +140,28 @@ def _trial_dirname(trial) -> str:
     return f"{trial.config['family']}_{'untuned' if p is None else f'p{p:.3g}'}_s{trial.config['seed']}_{trial.trial_id}"
 
 
-def _tune_config(spec: SweepSpec):
+def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
+    """Tune's config; a searched sweep (``start`` given) gets its searcher, fed the known points."""
     from ray import tune
 
-    s = spec.search
-    kwargs = dict(num_samples=s.num_samples if s.searcher != "grid" else 1,
-                  max_concurrent_trials=spec.resources.max_concurrent_trials or None,
+    kwargs = dict(num_samples=1, max_concurrent_trials=spec.resources.max_concurrent_trials or None,
                   trial_dirname_creator=_trial_dirname)
-    if s.searcher == "optuna":
-        from ray.tune.search.optuna import OptunaSearch
-
-        kwargs.update(search_alg=OptunaSearch(seed=spec.search.seed[0]), metric="score", mode="max")
+    if start is not None:
+        kwargs.update(num_samples=start.to_run, search_alg=build_searcher(spec, start), metric=OBJECTIVE,
+                      mode="max")
     return tune.TuneConfig(**kwargs)
+
+
+def _start_search(spec: SweepSpec, store: Store, pool_hash: str, experiment: Store) -> SearchStart | None:
+    """For a searched sweep: the known points in storage, printed and recorded in the experiment."""
+    if not is_searched(spec):
+        return None
+    from rich.console import Console
+
+    start = start_search(spec, store, pool_hash)
+    Console().print(start.describe())
+    record_start(experiment, start)
+    return start
 
 
 def _run_config(spec: SweepSpec, store: Store):
@@ -166,12 +185,14 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
     if experiment.exists(SPEC_FILE):
         raise SpecError(f"experiment {experiment.url()} already exists: `codemix resume {experiment.url()}` "
                         f"continues it; pick another name for a new sweep (finished stages are reused by cache)")
+    check_metric(spec)
     preflight(spec, store)  # a wrong key, model or URL stops here, before any compute
     pool_key, pool_hash = prepare_data(spec, store)
     experiment.write_bytes(SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode())
+    start = _start_search(spec, store, pool_hash, experiment)
     init_ray(address, num_cpus)
     tuner = tune.Tuner(_trainable(spec, pool_key, pool_hash), param_space=param_space(spec),
-                       tune_config=_tune_config(spec), run_config=_run_config(spec, store))
+                       tune_config=_tune_config(spec, start), run_config=_run_config(spec, store))
     tuner.fit()
     return finish(spec, experiment)
 
@@ -202,7 +223,11 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
                                    restart_errored=retry_failed, param_space=param_space(spec),
                                    storage_filesystem=fs)
     else:  # killed before Tune saved any state: start the experiment again (stages come from the cache)
-        tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(spec),
+        # a searcher starts afresh from what storage holds, this sweep's finished trials included
+        start = _start_search(spec, store, pool_hash, experiment)
+        if start is not None and start.to_run == 0:
+            return finish(spec, experiment)
+        tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(spec, start),
                            run_config=_run_config(spec, store))
     tuner.fit()
     return finish(spec, experiment)

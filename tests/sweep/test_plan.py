@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from codemix.config import load_spec
@@ -48,3 +49,16 @@ def test_storage_that_cannot_be_opened_is_a_clear_error_not_a_traceback():
     assert result.exit_code == 2
     text = " ".join(result.output.split())
     assert "storage 'nosuchfs://bucket/x' cannot be opened" in text and "Traceback" not in text
+
+
+def test_plan_of_a_searched_sweep_prices_its_budget_of_new_trials(tmp_path):
+    spec = load_spec(REPO / "sweeps" / "bayes.yaml", {"storage": str(tmp_path), "data.source": "demo",
+                                                    "data.classifier.name": "heuristic", "mix.total": 50,
+                                                    "eval.data_dir": None, "eval.limit": 1})
+    plans, assumptions = plan_sweep(spec)
+    search = assumptions["search"]
+    assert search["start"].known == [] and search["start"].to_run == 24
+    # the rows are the range's corners (x language x corruption), priced to estimate one new trial
+    assert sorted({p.point.proportion for p in plans}) == [0.0, 1.0] and len(plans) == 2 * 2 * 2
+    per_trial = sum(p.gpu_hours_train + p.gpu_hours_eval for p in plans) / len(plans)
+    assert search["gpu_hours_per_trial"] == pytest.approx(per_trial) and per_trial > 0

@@ -7,60 +7,14 @@ the failure-injection hooks in codemix.sweep.trial SIGKILL at the chosen point.
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import yaml
+from sweep_driver import REPO, attempts, driver, small_spec
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 VOLATILE = {"trial_id", "finished_at", "started_at"}
-
-
-def small_spec(storage: Path, name: str = "resume") -> Path:
-    """Two trials (llama x proportion {0, 1}), one cheap task per domain."""
-    spec = yaml.safe_load((REPO / "sweeps" / "smoke.yaml").read_text())
-    spec.update(name=name, storage=str(storage))
-    spec["search"].update(family=["llama"], proportion=[0.0, 1.0])
-    spec["train"].update(epochs=1, checkpoint_every=2)
-    spec["eval"].update(suite="smoke3", limit=2, sampling={"max_new_tokens": 8})
-    path = storage / f"{name}.yaml"
-    storage.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(spec))
-    return path
-
-
-def driver(args: list[str], kill_at: str | None = None, fail_at: str | None = None, timeout: float = 600) -> int:
-    """Run `codemix ARGS` in a new process group; with kill_at, the hook SIGKILLs that group."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEMIX_TEST_")}
-    if kill_at:
-        env["CODEMIX_TEST_KILL_AT"] = kill_at
-    if fail_at:
-        env["CODEMIX_TEST_FAIL_AT"] = fail_at
-    proc = subprocess.Popen([sys.executable, "-m", "codemix.cli", *args], cwd=REPO, env=env,
-                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        raise
-    finally:
-        _reap_group(proc.pid)
-    if proc.returncode not in (0, 3, -signal.SIGKILL):
-        print(out.decode()[-5000:])
-    return proc.returncode
-
-
-def _reap_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)  # leave no Ray process of that driver behind
-    except ProcessLookupError:
-        pass
-    time.sleep(1)
 
 
 def tables(experiment: Path) -> dict:
@@ -78,25 +32,28 @@ def tables(experiment: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
+def reference(grid_storage):
     """An uninterrupted run of the small sweep: the tables every resumed run must reproduce."""
-    storage = tmp_path_factory.mktemp("reference")
-    assert driver(["run", str(small_spec(storage))]) == 0
-    return tables(storage / "resume")
+    return tables(grid_storage / "resume")
 
 
-def attempts(experiment: Path) -> dict[str, int]:
-    return {d.name: len(list(d.glob("*.json"))) for d in (experiment / "attempts").iterdir()}
+# The stages of the trial the kill interrupted, as its resumed attempt ran them: what was published
+# before the kill is reused, the rest is computed (once).
+INTERRUPTED = {
+    "mix@2": {"mix": "computed", "train": "computed", "eval": "computed"},  # killed before its mix was built
+    "train_step@1:2": {"mix": "cached", "train": "computed", "eval": "computed"},  # training resumed from step 2
+    "eval@2": {"mix": "cached", "train": "cached", "eval": "computed"},
+}
 
 
-@pytest.mark.parametrize("kill_at", ["mix@2", "train_step@1:2", "eval@2"])
+@pytest.mark.parametrize("kill_at", list(INTERRUPTED))
 def test_kill_anywhere_then_resume_gives_identical_tables_without_redoing_stages(tmp_path, reference, kill_at):
     spec = small_spec(tmp_path)
     experiment = tmp_path / "resume"
     assert driver(["run", str(spec)], kill_at=kill_at) == -signal.SIGKILL
     finished_before = {p.stem: p.stat().st_mtime_ns for p in (experiment / "results" / "trials").glob("*.parquet")}
-    checkpoints_before = set(os.listdir(tmp_path / "_cache" / "checkpoints")) if (
-        tmp_path / "_cache" / "checkpoints").exists() else set()
+    checkpoints = tmp_path / "_cache" / "checkpoints"
+    checkpoints_before = set(os.listdir(checkpoints)) if checkpoints.exists() else set()
 
     assert driver(["resume", str(experiment)]) == 0
 
@@ -108,22 +65,19 @@ def test_kill_anywhere_then_resume_gives_identical_tables_without_redoing_stages
     for key, mtime in finished_before.items():
         assert (experiment / "results" / "trials" / f"{key}.parquet").stat().st_mtime_ns == mtime
         assert runs[key] == 1
-    # no finished stage is redone: checkpoints that existed are reused, never rebuilt
+    # exactly one trial was interrupted; its resumed attempt reused what the killed one had published
     trials = pq.read_table(experiment / "results" / "trials").to_pylist()
     stages = {t["trial_key"]: json.loads(t["stages"]) for t in trials}
+    interrupted = [t for t in trials if runs[t["trial_key"]] == 2]
+    assert [stages[t["trial_key"]] for t in interrupted] == [INTERRUPTED[kill_at]]
+    assert (interrupted[0]["train_hash"] in checkpoints_before) == (INTERRUPTED[kill_at]["train"] == "cached")
+    # the others ran once: finished before the kill, or started only after the resume (all computed)
     for t in trials:
-        if t["trial_key"] not in finished_before and t["train_hash"] in checkpoints_before:
-            assert stages[t["trial_key"]]["train"] == "cached"
+        if t["trial_key"] not in finished_before and t is not interrupted[0]:
+            assert runs[t["trial_key"]] == 1 and set(stages[t["trial_key"]].values()) == {"computed"}
     if kill_at.startswith("train_step"):
-        interrupted = [t for t in trials if runs[t["trial_key"]] == 2]
-        assert len(interrupted) == 1
-        metrics = json.loads((tmp_path / "_cache" / "checkpoints" / interrupted[0]["train_hash"]
-                              / "train_metrics.json").read_text())
+        metrics = json.loads((checkpoints / interrupted[0]["train_hash"] / "train_metrics.json").read_text())
         assert metrics["resumed_from"] == 2  # training continued from its checkpoint, not from step 0
-    if kill_at == "eval@2":
-        interrupted = [t for t in trials if runs[t["trial_key"]] == 2]
-        assert [stages[t["trial_key"]] for t in interrupted] == [{"mix": "cached", "train": "cached",
-                                                                  "eval": "computed"}]
 
 
 def test_failed_trial_is_recorded_sweep_continues_and_retry_failed_reruns_it(tmp_path, reference):
