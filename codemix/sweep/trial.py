@@ -24,7 +24,6 @@ from codemix import __version__
 from codemix.config import SweepSpec
 from codemix.eval.prompts import PROMPT_VERSION
 from codemix.models.loading import resolve_model_source
-from codemix.models.tiny import TINY_VERSION
 from codemix.results.writer import results_key, write_trial_results
 from codemix.storage import Store, stable_hash
 from codemix.sweep.search import OBJECTIVE, is_searched, search_score
@@ -64,14 +63,8 @@ class TrialPoint:
 
 
 def model_id(spec: SweepSpec, family: str) -> str:
-    """A machine-independent name of the starting weights (tiny twins are versioned, not pathed)."""
-    from codemix.models import get_family
-
-    fam = get_family(family)
-    override = spec.model.path.get(fam.name) or spec.model.path.get(family)
-    if override:
-        return override
-    return f"tiny/{fam.name}-{TINY_VERSION}" if spec.model.size == "tiny" else fam.hf_id(spec.model.size)
+    """A machine-independent name of the starting weights: the model source (tiny twins are versioned)."""
+    return resolve_model_source(family, spec.model)
 
 
 def is_untuned(spec: SweepSpec, point: TrialPoint) -> bool:
@@ -208,7 +201,7 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
             # once, at the end, so its training progress is not forwarded to Tune.
             ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes,
                                                                    in_tune and not is_searched(spec))
-            model_source = str(store.local_dir(ckpt_key))
+            model_source = store.url(ckpt_key)  # resolved where evaluation runs (local_model_dir downloads it)
         t1 = time.perf_counter()
         log.info("trial %s: evaluate", trial_key)
         _kill_point(experiment, "eval")
