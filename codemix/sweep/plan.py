@@ -15,19 +15,13 @@ from typing import Optional
 import typer
 
 from codemix.config import SpecError, SweepSpec, load_spec
+from codemix.gpus import GPUS, gpu_named
 from codemix.models import get_family
 from codemix.storage import StorageError
 from codemix.sweep.preflight import check_endpoints
 
-# bf16 dense peak FLOP/s and memory per GPU type; utilisation is the fraction of peak a
-# well-tuned fine-tune reaches (MFU) and that batched vLLM decoding reaches.
-GPU_TABLE = {
-    "H100-80GB": {"flops": 989e12, "memory_gb": 80},
-    "A100-80GB": {"flops": 312e12, "memory_gb": 80},
-    "A100-40GB": {"flops": 312e12, "memory_gb": 40},
-    "L40S": {"flops": 362e12, "memory_gb": 48},
-    "A10G": {"flops": 125e12, "memory_gb": 24},
-}
+# Utilisation is the fraction of the GPU's bf16 peak (codemix.gpus) that a well-tuned fine-tune
+# reaches (MFU) and that batched vLLM decoding reaches.
 TRAIN_MFU = 0.35
 GENERATE_UTILISATION = 0.10  # decoding is memory-bound: far below peak even when batched
 TOKENS_PER_WORD = 1.35
@@ -99,7 +93,7 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     prompts = build_prompts(spec.eval)
     prompt_tokens = sum(TOKENS_PER_WORD * len(p["messages"].split()) for p in prompts)
     gen_tokens = prompt_tokens + len(prompts) * spec.eval.sampling.max_new_tokens
-    gpu_info = GPU_TABLE[gpu]
+    gpu_info = gpu_named(gpu)
     n_gpus = spec.resources.num_workers * max(spec.resources.gpus_per_worker, 0)
     plans, per_trial = [], []
     for point in grid_points(spec):
@@ -112,15 +106,15 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
         tokens = 0 if untuned else (
             spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1))
         flops_per_token = 4 if spec.train.method == "lora" else 6
-        train_full = flops_per_token * params * tokens / (gpu_info["flops"] * TRAIN_MFU) / 3600
-        eval_full = 2 * params * gen_tokens / (gpu_info["flops"] * GENERATE_UTILISATION) / 3600
+        train_full = flops_per_token * params * tokens / (gpu_info.bf16_flops * TRAIN_MFU) / 3600
+        eval_full = 2 * params * gen_tokens / (gpu_info.bf16_flops * GENERATE_UTILISATION) / 3600
         per_trial.append(train_full + eval_full)
         train_h, eval_h = (0.0 if cached["train"] else train_full), (0.0 if cached["eval"] else eval_full)
         memory = estimate_memory_gb(params / 1e9, spec.train.method, n_gpus) if n_gpus else None
         plans.append(TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory))
-    assumptions = {"labels": labels, "pool": len(words), "gpu": gpu, "gpu_bf16_tflops": gpu_info["flops"] / 1e12, "train_mfu": TRAIN_MFU,
+    assumptions = {"labels": labels, "pool": len(words), "gpu": gpu_info.name, "gpu_bf16_tflops": gpu_info.bf16_flops / 1e12, "train_mfu": TRAIN_MFU,
                    "generate_utilisation": GENERATE_UTILISATION, "tokens_per_example": round(tokens_per_example),
-                   "eval_prompts": len(prompts), "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info["memory_gb"],
+                   "eval_prompts": len(prompts), "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info.memory_gb,
                    "infeasible": infeasible}
     if is_searched(spec):
         assumptions["search"] = {"start": start_search(spec, store, pool_key),
@@ -164,9 +158,11 @@ def check_fits(plans: list[TrialPlan], assumptions: dict, spec: SweepSpec,
 
 
 def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
-         gpu: str = typer.Option("A100-80GB", help=f"GPU type for estimates: {', '.join(GPU_TABLE)}."),
+         gpu: str = typer.Option("A100-80GB", help=f"GPU type for estimates: {', '.join(g.name for g in GPUS)}."),
          cluster: Optional[str] = typer.Option(None, help="cluster.yaml to check that every trial fits on it."),
-         set_: list[str] = typer.Option([], "--set", help="Override a field: --set data.source=PATH.")):
+         set_: list[str] = typer.Option([], "--set", help="Override a field: --set data.source=PATH."),
+         address: Optional[str] = typer.Option(None, help="Ray cluster to describe (default $RAY_ADDRESS or "
+                                                          "the one running here).")):
     """Dry run: list the trials, what is cached, and estimated GPU-hours."""
     import yaml
     from rich.console import Console
@@ -175,10 +171,15 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
 
     from codemix.cli import _fail, _overrides
     from codemix.storage import Store
+    from codemix.sweep.cluster import check_storage_shared, cluster_info_at, print_cluster
 
     console = Console()
     try:
         s = load_spec(spec, _overrides(set_))
+        ray_cluster = cluster_info_at(address)
+        print_cluster(Console(width=max(console.width, 110)), s, ray_cluster)
+        if ray_cluster:
+            check_storage_shared(s, ray_cluster)
         plans, assumptions = plan_sweep(s, gpu)
         endpoints = check_endpoints(s, Store(s.storage))
     except (SpecError, StorageError, KeyError) as err:

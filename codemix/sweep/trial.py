@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
 import tempfile
 import time
 import traceback
@@ -20,13 +18,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from codemix import __version__
+from codemix import __version__, faults
 from codemix.config import SweepSpec
 from codemix.eval.prompts import PROMPT_VERSION
 from codemix.models.loading import resolve_model_source
 from codemix.results.writer import results_key, write_trial_results
 from codemix.storage import Store, stable_hash
 from codemix.sweep.search import OBJECTIVE, is_searched, search_score
+from codemix.train.trainer import TRAIN_VERSION
 
 log = logging.getLogger("codemix")
 
@@ -86,8 +85,8 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str
     else:
         mix = stable_hash(["mix", pool_hash, spec.mix.model_dump(), point.proportion, point.seed,
                            point.code_language, point.corruption])
-        train = stable_hash(["train", mix, point.family, model_id(spec, point.family), spec.model.model_dump(),
-                             spec.train.model_dump(), spec.resources.num_workers])
+        train = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
+                             spec.model.model_dump(), spec.train.model_dump(), spec.resources.num_workers])
     # request settings do not change what is generated; a failure share above 0 may (empty outputs)
     operational = {"concurrency", "api_key_env", "max_retries", "backoff", "timeout"}
     operational |= {"max_failure_share"} if spec.eval.max_failure_share == 0 else set()
@@ -116,14 +115,13 @@ def stage_mix(spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str, m
 def stage_train(spec: SweepSpec, point: TrialPoint, store: Store, mix_key: str, hashes: dict,
                 in_tune: bool) -> tuple[str, dict, str]:
     """Fine-tune (or reuse the checkpoint). Returns (checkpoint key, metrics, state)."""
-    from codemix.train import fine_tune
+    from codemix.train import TrainRun, fine_tune
 
-    state = "cached" if store.is_complete(f"_cache/checkpoints/{hashes['train']}") else "computed"
-    key, metrics = fine_tune(
-        store=store, mix_key=mix_key, mix_hash=hashes["mix"], family=point.family,
-        model_source=resolve_model_source(point.family, spec.model), model_cfg=spec.model, train_cfg=spec.train,
-        resources=spec.resources, seed=point.seed, train_hash=hashes["train"], in_tune=in_tune,
-        fail_at_step=_test_hook("fail_at_step"), kill_at_step=_kill_step(store.child(spec.name)))
+    run = TrainRun(store=store, mix_key=mix_key, mix_hash=hashes["mix"], family=point.family,
+                   model_source=resolve_model_source(point.family, spec.model), model_cfg=spec.model,
+                   train_cfg=spec.train, resources=spec.resources, seed=point.seed, train_hash=hashes["train"])
+    state = "cached" if store.is_complete(run.checkpoint_key) else "computed"
+    key, metrics = fine_tune(run, in_tune=in_tune, faults=faults.TrainFaults.from_env(store.child(spec.name)))
     return key, metrics, state
 
 
@@ -191,12 +189,12 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
             model_source, train_metrics = resolve_model_source(point.family, spec.model), {}
         else:
             log.info("trial %s %s: mix", trial_key, point)
-            _kill_point(experiment, "mix")
+            faults.at_stage(experiment, "mix")
             mix_key, manifest, stages["mix"] = stage_mix(spec, point, store, pool_key, hashes["mix"])
             provenance["mix_hash"] = manifest.get("sha256", hashes["mix"])  # the content hash of the mix itself
             log.info("trial %s: train (%s)", trial_key, stages["mix"])
             t0 = time.perf_counter()
-            _kill_point(experiment, "train")
+            faults.at_stage(experiment, "train")
             # A searcher needs the objective in every result Tune receives: a searched trial reports only
             # once, at the end, so its training progress is not forwarded to Tune.
             ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes,
@@ -204,7 +202,7 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
             model_source = store.url(ckpt_key)  # resolved where evaluation runs (local_model_dir downloads it)
         t1 = time.perf_counter()
         log.info("trial %s: evaluate", trial_key)
-        _kill_point(experiment, "eval")
+        faults.at_stage(experiment, "eval")
         predictions, scores, info, stages["eval"] = stage_eval(spec, store, model_source, hashes["eval"])
         t2 = time.perf_counter()
     except Exception as err:
@@ -224,7 +222,7 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
              "started_at": started, "finished_at": finished}
     write_trial_results(experiment, trial_key, provenance, trial,
                         scores=[{**s, "finished_at": finished} for s in scores], predictions=predictions)
-    _kill_point(experiment, "between")
+    faults.at_stage(experiment, "between")
     return _summary(trial, scores, spec.search.metric)
 
 
@@ -236,40 +234,3 @@ def _summary(trial: dict, scores: list[dict], metric: str) -> dict:
     for domain in sorted({s["domain"] for s in scores}):
         out[f"domain/{domain}"] = search_score(scores, f"domain:{domain}")
     return out
-
-
-def _test_hook(name: str):
-    """Failure-injection hooks for the resume tests, read from CODEMIX_TEST_<NAME>."""
-    value = os.environ.get(f"CODEMIX_TEST_{name.upper()}")
-    return int(value) if value else None
-
-
-def _kill_step(experiment: Store) -> int | None:
-    """``CODEMIX_TEST_KILL_AT=train_step@<n>:<step>``: kill the driver after that training step's checkpoint."""
-    target = os.environ.get("CODEMIX_TEST_KILL_AT", "")
-    if not target.startswith("train_step@"):
-        return None
-    n, step = target.split("@")[1].split(":")
-    return int(step) if _count_attempt_dirs(experiment) >= int(n) else None
-
-
-def _kill_point(experiment: Store, point: str) -> None:
-    """Test hook: SIGKILL the sweep driver's process group at ``CODEMIX_TEST_KILL_AT=<point>@<n>``.
-
-    ``n`` counts trial attempts in this experiment (the n-th trial to start), so tests can kill
-    during the mix, training or evaluation of a given trial, or right after it finished.
-    """
-    target = os.environ.get("CODEMIX_TEST_KILL_AT", "")
-    if target.startswith(point + "@") and _count_attempt_dirs(experiment) >= int(target.split("@")[1]):
-        os.killpg(int(os.environ["CODEMIX_TEST_KILL_PGID"]), signal.SIGKILL)
-        os.kill(os.getpid(), signal.SIGKILL)  # this trial too, at once: Ray workers run in their own process group
-    target = os.environ.get("CODEMIX_TEST_FAIL_AT", "")  # same, but the trial raises (and is recorded)
-    if target.startswith(point + "@") and _count_attempt_dirs(experiment) == int(target.split("@")[1]):
-        raise RuntimeError(f"injected failure at {target}")
-
-
-def _count_attempt_dirs(experiment: Store) -> int:
-    import pyarrow.fs as pafs
-
-    sel = pafs.FileSelector(experiment.path("attempts"), allow_not_found=True, recursive=True)
-    return sum(1 for i in experiment.fs.get_file_info(sel) if i.type == pafs.FileType.File)

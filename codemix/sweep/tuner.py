@@ -17,6 +17,13 @@ from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.ray_runtime import init_ray
 from codemix.results.writer import collect_results
 from codemix.storage import Store
+from codemix.sweep.cluster import (
+    attempt_counts,
+    check_storage_shared,
+    lost_trials,
+    replay_recorded_failure,
+    warn_if_inside_job_copy,
+)
 from codemix.sweep.preflight import preflight
 from codemix.sweep.search import (
     OBJECTIVE,
@@ -27,7 +34,7 @@ from codemix.sweep.search import (
     record_start,
     start_search,
 )
-from codemix.sweep.trial import TrialPoint, run_trial
+from codemix.sweep.trial import TrialPoint, run_trial, stage_hashes
 
 log = logging.getLogger("codemix")
 SPEC_FILE = "spec.yaml"
@@ -43,6 +50,7 @@ def as_spec(spec: SweepSpec | dict | str | Path) -> SweepSpec:
     elif isinstance(spec, dict):
         spec = parse_spec(spec)
     if "://" not in spec.storage:
+        warn_if_inside_job_copy(spec.storage)
         spec = spec.model_copy(update={"storage": str(Path(spec.storage).expanduser().resolve())})
     return spec
 
@@ -99,22 +107,28 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
 # ----------------------------------------------------------------------------- Ray and Tune
 
 
-def tune_trial(config: dict, spec_json: str, pool_key: str, pool_hash: str) -> None:
+def tune_trial(config: dict, spec_json: str, pool_key: str, pool_hash: str, retry_failed: bool = False,
+               attempts_before: dict | None = None) -> None:
     """The Tune function trainable: one sweep point through all four stages."""
     from ray import tune
 
     spec = SweepSpec.model_validate_json(spec_json)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    summary = run_trial(spec, TrialPoint.from_config(config), store=Store(spec.storage), pool_key=pool_key,
-                        pool_hash=pool_hash, trial_id=tune.get_context().get_trial_id(), in_tune=True)
+    point, store = TrialPoint.from_config(config), Store(spec.storage)
+    replay_recorded_failure(store.child(spec.name), stage_hashes(spec, point, pool_hash)["trial"], retry_failed,
+                            attempts_before)  # Tune restarts lost trials, and failed ones too
+    summary = run_trial(spec, point, store=store, pool_key=pool_key, pool_hash=pool_hash,
+                        trial_id=tune.get_context().get_trial_id(), in_tune=True)
     tune.report(summary)
 
 
-def _trainable(spec: SweepSpec, pool_key: str, pool_hash: str):
+def _trainable(spec: SweepSpec, pool_key: str, pool_hash: str, retry_failed: bool = False,
+               attempts_before: dict | None = None):
     from ray import tune
 
-    fn = tune.with_parameters(tune_trial, spec_json=spec.model_dump_json(), pool_key=pool_key, pool_hash=pool_hash)
-    return tune.with_resources(fn, {"cpu": spec.resources.trial_cpus})
+    fn = tune.with_parameters(tune_trial, spec_json=spec.model_dump_json(), pool_key=pool_key, pool_hash=pool_hash,
+                              retry_failed=retry_failed, attempts_before=attempts_before or {})
+    return tune.with_resources(fn, {"cpu": spec.resources.trial_cpus, **spec.resources.trial_resources})
 
 
 def param_space(spec: SweepSpec) -> dict:
@@ -168,7 +182,8 @@ def _run_config(spec: SweepSpec, store: Store):
     from ray import tune
 
     return tune.RunConfig(name=spec.name, storage_path=store.path(), storage_filesystem=None if store.is_local
-                          else store.fs, failure_config=tune.FailureConfig(max_failures=0), verbose=1)
+                          else store.fs, failure_config=tune.FailureConfig(max_failures=spec.resources.trial_retries),
+                          verbose=1)
 
 
 # ----------------------------------------------------------------------------- public API
@@ -188,13 +203,13 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
     check_metric(spec)
     preflight(spec, store)  # a wrong key, model or URL stops here, before any compute
     pool_key, pool_hash = prepare_data(spec, store)
+    init_ray(address, num_cpus)
+    check_storage_shared(spec)
     experiment.write_bytes(SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode())
     start = _start_search(spec, store, pool_hash, experiment)
-    init_ray(address, num_cpus)
     tuner = tune.Tuner(_trainable(spec, pool_key, pool_hash), param_space=param_space(spec),
                        tune_config=_tune_config(spec, start), run_config=_run_config(spec, store))
-    tuner.fit()
-    return finish(spec, experiment)
+    return finish(spec, experiment, tuner.fit(), pool_hash)
 
 
 def resume(path: str | Path, *, retry_failed: bool = False, address: str | None = None,
@@ -216,7 +231,8 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     preflight(spec, store)
     pool_key, pool_hash = prepare_data(spec, store)
     init_ray(address, num_cpus)
-    trainable = _trainable(spec, pool_key, pool_hash)
+    check_storage_shared(spec, resume_path=path)
+    trainable = _trainable(spec, pool_key, pool_hash, retry_failed, attempt_counts(experiment))
     fs = None if store.is_local else store.fs
     if tune.Tuner.can_restore(experiment.path(), storage_filesystem=fs):
         tuner = tune.Tuner.restore(experiment.path(), trainable, resume_unfinished=True, resume_errored=False,
@@ -229,8 +245,7 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
             return finish(spec, experiment)
         tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(spec, start),
                            run_config=_run_config(spec, store))
-    tuner.fit()
-    return finish(spec, experiment)
+    return finish(spec, experiment, tuner.fit(), pool_hash)
 
 
 @dataclass
@@ -242,8 +257,8 @@ class SweepOutcome:
     failed: list[dict]  # trials that ended in an error: family, proportion, seed, error
 
 
-def finish(spec: SweepSpec, experiment: Store) -> SweepOutcome:
-    """Write results.parquet and print the accuracy tables (and any failed trials)."""
+def finish(spec: SweepSpec, experiment: Store, grid=None, pool_hash: str = "") -> SweepOutcome:
+    """Write results.parquet and print the accuracy tables (and any failed or lost trials)."""
     from rich.console import Console
 
     from codemix.results.cli import print_summary
@@ -259,4 +274,9 @@ def finish(spec: SweepSpec, experiment: Store) -> SweepOutcome:
         console.print(f"{len(results.failed)} trial(s) failed; `codemix resume {experiment.url()} --retry-failed` "
                       "reruns them")
     failed = results.failed[["trial_key", "family", "proportion", "seed", "error"]].to_dict("records")
-    return SweepOutcome(experiment.url(), table, failed)
+    lost = lost_trials(grid or [], [stage_hashes(spec, TrialPoint.from_config(r.config), pool_hash)["trial"]
+                                    for r in grid or []], experiment)
+    if lost:
+        console.print(f"{len(lost)} trial(s) were lost with their node after {spec.resources.trial_retries} "
+                      f"restart(s) and have no result; `codemix resume {experiment.url()} --retry-failed` reruns them")
+    return SweepOutcome(experiment.url(), table, failed + lost)

@@ -1,4 +1,9 @@
-"""DeepSpeed ZeRO configuration for the training loop (GPU workers only).
+"""DeepSpeed ZeRO configuration for the training loop.
+
+DeepSpeed runs on GPU workers by default (the family's ZeRO stage) and anywhere, CPU workers
+included, when ``train.deepspeed_stage`` is set. On CPU, DeepSpeed's CPU accelerator uses gloo
+(oneCCL when ``oneccl_bindings_for_pytorch`` is installed) and ZeRO stages 0-3 all train,
+checkpoint, resume and export (tests/train/test_deepspeed.py runs 2 and 3 under Ray Train).
 
 The config deliberately has no ``optimizer`` or ``scheduler`` section: the loop builds a client
 ``torch.optim.AdamW`` and a ``LambdaLR`` and passes them to ``deepspeed.initialize``. That keeps
@@ -75,11 +80,17 @@ def zero_config(train: TrainConfig, stage: int, world_size: int, micro_batch: in
 def resolve_stage(train: TrainConfig, family) -> int | None:
     """The ZeRO stage to train with, or None for plain DDP.
 
-    ``train.deepspeed_stage`` when set, else the family's ``deepspeed_stage``; None when
-    DeepSpeed is not installed or there is no CUDA GPU (DeepSpeed is only used on GPU workers).
+    ``train.deepspeed_stage`` when set, on any device (a clear error when deepspeed is not
+    installed: the setting is not silently dropped). Otherwise the family's ``deepspeed_stage``
+    on CUDA GPUs when deepspeed is installed (the ``gpu`` extra), else None.
     """
+    if train.deepspeed_stage is not None:
+        if not deepspeed_available():
+            raise RuntimeError(f"train.deepspeed_stage is {train.deepspeed_stage} but deepspeed is not installed: "
+                               "install codemix[gpu] (DS_BUILD_OPS=0 on CPU) or unset train.deepspeed_stage")
+        return train.deepspeed_stage
     import torch
 
     if not deepspeed_available() or not torch.cuda.is_available():
         return None
-    return train.deepspeed_stage if train.deepspeed_stage is not None else family.deepspeed_stage
+    return family.deepspeed_stage

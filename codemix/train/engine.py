@@ -1,8 +1,8 @@
 """The mechanics of a training step, checkpoint and export: plain PyTorch (DDP) or DeepSpeed ZeRO.
 
 The loop in ``loop.py`` is the same for both; only these few operations differ. DeepSpeed is
-used on GPU when it is installed (the ``gpu`` extra) and a ZeRO stage resolves (see
-``deepspeed.resolve_stage``); otherwise Ray Train's ``prepare_model`` gives DDP.
+used when a ZeRO stage resolves (``deepspeed.resolve_stage``: on GPU with the ``gpu`` extra, or
+wherever ``train.deepspeed_stage`` is set); otherwise Ray Train's ``prepare_model`` gives DDP.
 """
 
 from __future__ import annotations
@@ -77,10 +77,15 @@ class DeepSpeedEngine:
 
     sharded = True
 
-    def __init__(self, model, optimizer, scheduler, ds_config: dict):
+    def __init__(self, model, optimizer, scheduler, ds_config: dict, device):
         import deepspeed
 
-        deepspeed.init_distributed(dist_backend="nccl")  # reuses the process group Ray Train set up
+        if device.type == "cpu":
+            # DeepSpeed's CPU backend would JIT-compile (C++ compiler, ~1 min) a shared-memory op used
+            # only by inference all-reduces; declaring it unavailable keeps training on plain gloo.
+            deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+        # reuses the process group Ray Train set up (nccl on GPU, gloo on CPU)
+        deepspeed.init_distributed(dist_backend="nccl" if device.type == "cuda" else "gloo")
         self.model, self.optimizer, _, self.scheduler = deepspeed.initialize(
             model=model, optimizer=optimizer, lr_scheduler=scheduler, config=ds_config)
         self.stage = ds_config["zero_optimization"]["stage"]
@@ -112,14 +117,14 @@ class DeepSpeedEngine:
 
 
 def create_engine(model, optimizer, scheduler, cfg, family, world: int, accum: int, use_bf16: bool, device):
-    """DeepSpeed when a ZeRO stage resolves for this run (GPU + deepspeed installed), else DDP."""
+    """DeepSpeed when a ZeRO stage resolves for this run (``deepspeed.resolve_stage``), else DDP."""
     from codemix.train.deepspeed import resolve_stage, zero_config
 
     stage = resolve_stage(cfg, family)
     if stage is None:
         return TorchEngine(model, optimizer, scheduler, accum, use_bf16, device)
     return DeepSpeedEngine(model, optimizer, scheduler,
-                           zero_config(cfg, stage, world, cfg.micro_batch_size, accum, use_bf16))
+                           zero_config(cfg, stage, world, cfg.micro_batch_size, accum, use_bf16), device)
 
 
 def _trainable_state(model) -> dict:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from codemix.config import TrainConfig
+from codemix.faults import TrainFaults
 from codemix.train.tokenize import IGNORE_INDEX
 
 DIVERGED_FILE = "diverged.json"  # in a checkpoint: the loss went non-finite at this step
@@ -67,17 +68,14 @@ def collate(examples: list[dict], pad_id: int):
     return {"input_ids": ids, "labels": labels, "attention_mask": mask, "n_tokens": int(mask.sum())}
 
 
-def _lr_lambda(cfg: TrainConfig, total: int):
-    warmup = int(round(cfg.warmup_ratio * total))
+def build_scheduler(optimizer, cfg: TrainConfig, total_steps: int):
+    """The learning-rate schedule: ``transformers.get_scheduler`` with linear warm-up over
+    ``ceil(warmup_ratio * total_steps)`` steps (the HF Trainer's count), then cosine, linear or constant."""
+    from transformers import get_scheduler
 
-    def f(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        if cfg.lr_scheduler == "constant":
-            return 1.0
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1 + math.cos(math.pi * progress)) if cfg.lr_scheduler == "cosine" else 1 - progress
-    return f
+    name = "constant_with_warmup" if cfg.lr_scheduler == "constant" else cfg.lr_scheduler
+    return get_scheduler(name, optimizer, num_warmup_steps=math.ceil(cfg.warmup_ratio * total_steps),
+                         num_training_steps=total_steps)
 
 
 def build_model(source: str, cfg: TrainConfig, lora_targets: list[str], dtype, trust_remote_code: bool):
@@ -110,8 +108,63 @@ def build_model(source: str, cfg: TrainConfig, lora_targets: list[str], dtype, t
     return model
 
 
+@dataclass
+class Worker:
+    """One Ray Train worker's run: its place in the group, its data, and its engine."""
+
+    cfg: TrainConfig
+    rank: int
+    world: int
+    device: object
+    seed: int
+    examples: list[dict]
+    pad_id: int
+    accum: int
+    total_steps: int
+    engine: object  # engine.TorchEngine or engine.DeepSpeedEngine
+    flops_per_token: float
+    peak_flops: float | None
+    faults: TrainFaults
+
+
 def train_loop_per_worker(config: dict) -> dict:
     """Ray Train entry point. ``config``: train (TrainConfig dict), model_source, examples_path, seed, ..."""
+    import ray.train
+
+    w = setup_worker(config)
+    checkpoint = ray.train.get_checkpoint()
+    state = restore(w.engine, checkpoint)
+    if "diverged_at" in state:  # this run already diverged: stay failed, do not retrain
+        return {"losses": [], **state}
+    step = start_step = state["step"]
+    losses = state["losses"]
+    w.engine.model.train()
+
+    throughput, window = Throughput(), []
+    while step < w.total_steps:
+        t_step = time.perf_counter()
+        step_loss, step_tokens = train_step(w, step)
+        if not _finite_on_every_rank(step_loss, w.world, w.device):
+            # A diverged run would diverge again after a restart: report it and stop, so that
+            # FailureConfig does not spend max_failures retries on it.
+            _report_divergence({"step": step + 1, "total_steps": w.total_steps, "loss": step_loss,
+                                "diverged": True, "resumed_from": start_step}, w.rank)
+            return {"losses": losses, "diverged_at": step + 1}
+        w.engine.step()
+        step += 1
+        throughput.add(step_tokens * w.world, time.perf_counter() - t_step)
+        losses.append(step_loss)
+        window.append(step_loss)
+        if step == w.total_steps or (w.cfg.checkpoint_every and step % w.cfg.checkpoint_every == 0):
+            metrics = _metrics(w, step, sum(window) / len(window), throughput.tokens_per_s(), start_step)
+            window = []
+            _report_with_checkpoint(w.engine, step, losses, metrics, w.rank, step == w.total_steps)
+            w.faults.after_checkpoint(step, w.rank, resumed=checkpoint is not None)
+    return {"losses": losses, "resumed_from": start_step, "tokens": throughput.tokens, "seconds": throughput.seconds}
+
+
+def setup_worker(config: dict) -> Worker:
+    """Seed, read the examples, build the model, optimizer, schedule and engine of this worker."""
     import pyarrow.parquet as pq
     import ray.train
     import torch
@@ -119,7 +172,7 @@ def train_loop_per_worker(config: dict) -> dict:
 
     from codemix.models import get_family
     from codemix.train.engine import create_engine
-    from codemix.train.flops import flops_per_token, mfu, peak_flops
+    from codemix.train.flops import flops_per_token, peak_flops
 
     cfg = TrainConfig.model_validate(config["train"])
     ctx = ray.train.get_context()
@@ -131,58 +184,54 @@ def train_loop_per_worker(config: dict) -> dict:
 
     examples = pq.read_table(config["examples_path"]).to_pylist()
     accum, total_steps = schedule(len(examples), cfg, world)
+    trust_remote_code = config.get("trust_remote_code", False)
     model = build_model(config["model_source"], cfg, config.get("lora_targets", []),
-                        torch.bfloat16 if use_bf16 else torch.float32, config.get("trust_remote_code", False))
+                        torch.bfloat16 if use_bf16 else torch.float32, trust_remote_code)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    fpt = flops_per_token(model.config, seq_len=cfg.max_length,
+    fpt = flops_per_token(model.config, seq_len=cfg.max_length, trust_remote_code=trust_remote_code,
                           lora_params=sum(p.numel() for p in trainable) if cfg.method == "lora" else None)
     optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, total_steps))
+    scheduler = build_scheduler(optimizer, cfg, total_steps)
     engine = create_engine(model, optimizer, scheduler, cfg, get_family(config["family"]), world, accum,
                            use_bf16, device)
+    return Worker(cfg=cfg, rank=rank, world=world, device=device, seed=seed, examples=examples,
+                  pad_id=config["pad_token_id"], accum=accum, total_steps=total_steps, engine=engine,
+                  flops_per_token=fpt, peak_flops=peak_flops(device),
+                  faults=TrainFaults(**config.get("faults", {})))
 
-    step, losses, start_step = 0, [], 0
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint:
-        with checkpoint.as_directory() as d:
-            if (Path(d) / DIVERGED_FILE).exists():  # this run already diverged: stay failed, do not retrain
-                return {"losses": [], "diverged_at": json.loads((Path(d) / DIVERGED_FILE).read_text())["step"]}
-            state = engine.load(Path(d))
-        step = start_step = state["step"]
-        losses = state["losses"]
-    engine.model.train()
 
-    pad_id, peak = config["pad_token_id"], peak_flops(device)
-    throughput, window = Throughput(), []
-    while step < total_steps:
-        t_step = time.perf_counter()
-        step_loss, step_tokens = 0.0, 0
-        for a in range(accum):
-            idx = micro_batch_indices(step * accum + a, len(examples), cfg.micro_batch_size, world, rank, seed)
-            batch = collate([examples[i] for i in idx], pad_id)
-            step_tokens += batch.pop("n_tokens")
-            step_loss += engine.micro_step({k: v.to(device) for k, v in batch.items()})
-        if not _finite_on_every_rank(step_loss, world, device):
-            # A diverged run would diverge again after a restart: report it and stop, so that
-            # FailureConfig does not spend max_failures retries on it.
-            _report_divergence({"step": step + 1, "total_steps": total_steps, "loss": step_loss,
-                                "diverged": True, "resumed_from": start_step}, rank)
-            return {"losses": losses, "diverged_at": step + 1}
-        engine.step()
-        step += 1
-        throughput.add(step_tokens * world, time.perf_counter() - t_step)
-        losses.append(step_loss)
-        window.append(step_loss)
-        if step == total_steps or (cfg.checkpoint_every and step % cfg.checkpoint_every == 0):
-            tokens_per_s = throughput.tokens_per_s()
-            metrics = {"step": step, "total_steps": total_steps, "loss": sum(window) / len(window),
-                       "tokens_per_s": tokens_per_s, "flops_per_token": fpt,
-                       "mfu": mfu(tokens_per_s, fpt, world, peak), "resumed_from": start_step,
-                       "threads": torch.get_num_threads()}
-            window = []
-            _report_with_checkpoint(engine, step, losses, metrics, rank, step == total_steps)
-            _test_hooks(config, step, rank, resumed=checkpoint is not None)
-    return {"losses": losses, "resumed_from": start_step, "tokens": throughput.tokens, "seconds": throughput.seconds}
+def restore(engine, checkpoint) -> dict:
+    """The loop state to continue from: ``{"step", "losses"}`` (step 0 without a checkpoint), or
+    ``{"diverged_at": step}`` when the run's last checkpoint is a divergence marker."""
+    if not checkpoint:
+        return {"step": 0, "losses": []}
+    with checkpoint.as_directory() as d:
+        if (Path(d) / DIVERGED_FILE).exists():
+            return {"diverged_at": json.loads((Path(d) / DIVERGED_FILE).read_text())["step"]}
+        return engine.load(Path(d))
+
+
+def train_step(w: Worker, step: int) -> tuple[float, int]:
+    """Forward and backward the micro-batches of optimizer step ``step`` (the update is the
+    engine's ``step``); returns this rank's loss and its non-padding token count."""
+    loss, tokens = 0.0, 0
+    for a in range(w.accum):
+        idx = micro_batch_indices(step * w.accum + a, len(w.examples), w.cfg.micro_batch_size, w.world, w.rank,
+                                  w.seed)
+        batch = collate([w.examples[i] for i in idx], w.pad_id)
+        tokens += batch.pop("n_tokens")
+        loss += w.engine.micro_step({k: v.to(w.device) for k, v in batch.items()})
+    return loss, tokens
+
+
+def _metrics(w: Worker, step: int, loss: float, tokens_per_s: float, start_step: int) -> dict:
+    import torch
+
+    from codemix.train.flops import mfu
+
+    return {"step": step, "total_steps": w.total_steps, "loss": loss, "tokens_per_s": tokens_per_s,
+            "flops_per_token": w.flops_per_token, "mfu": mfu(tokens_per_s, w.flops_per_token, w.world, w.peak_flops),
+            "resumed_from": start_step, "threads": torch.get_num_threads()}
 
 
 class Throughput:
@@ -245,14 +294,3 @@ def _report_with_checkpoint(engine, step, losses, metrics, rank, final):
                 (Path(d) / "metrics.json").write_text(json.dumps({**metrics, "losses": losses}))
         attach = rank == 0 or engine.sharded
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d) if attach else None)
-
-
-def _test_hooks(config: dict, step: int, rank: int, resumed: bool) -> None:
-    """Failure injection for the resume tests, once the controller has collected this checkpoint
-    (it polls workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S)."""
-    if resumed or rank != 0 or step not in (config.get("fail_at_step"), config.get("kill_at_step")):
-        return
-    time.sleep(5 * float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2")))
-    if config.get("kill_at_step") == step:  # the whole sweep driver dies mid-training
-        os.killpg(int(os.environ["CODEMIX_TEST_KILL_PGID"]), 9)
-    os._exit(1)  # this worker dies (Ray workers run in their own process group)

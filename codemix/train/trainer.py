@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 
 from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
+from codemix.faults import TrainFaults
 from codemix.models import get_family
 from codemix.models.loading import ADAPTER_BASE_FILE, load_tokenizer, local_model_dir
 from codemix.models.tiny import TINY_MARKER
 from codemix.storage import Store, stable_hash
+from codemix.train.flops import PEAK_FLOPS_ENV
 from codemix.train.loop import DIVERGED_FILE, train_loop_per_worker
 from codemix.train.tokenize import pack_examples, tokenize_mix, turns_to_messages
 
 TOKENIZE_VERSION = "tok-v3"
+# Part of every run's train_hash: bump it when a change to the recipe changes what training
+# produces, so checkpoints of the old recipe are not reused. v2: transformers.get_scheduler.
+TRAIN_VERSION = "train-v2"
+WORKER_ENV = (PEAK_FLOPS_ENV,)  # driver settings the training workers must see too
+TRAIN_RUNS = "_cache/train_runs"  # Ray Train's own run folders (sharded checkpoints), one per train_hash
 
 
 class TrainingDiverged(RuntimeError):
@@ -46,64 +55,106 @@ def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tok
     return store.url(key, "examples.parquet"), json.loads(store.read_bytes(f"{key}/report.json"))
 
 
-def fine_tune(*, store: Store, mix_key: str, mix_hash: str, family: str, model_source: str, model_cfg: ModelConfig,
-              train_cfg: TrainConfig, resources: ResourcesConfig, seed: int, train_hash: str,
-              in_tune: bool = False, fail_at_step: int | None = None,
-              kill_at_step: int | None = None) -> tuple[str, dict]:
-    """Train (or resume training) and publish the final model at ``_cache/checkpoints/<train_hash>``.
+@dataclass(frozen=True)
+class TrainRun:
+    """What one fine-tuning run is: everything ``train_hash`` stands for, and where it is stored."""
 
-    Returns the checkpoint key and the training metrics. The Ray Train run is named by the
-    content hash, so a rerun after a crash continues from the run's last checkpoint.
+    store: Store
+    mix_key: str  # the mix's folder in the store (``mix.parquet``)
+    mix_hash: str
+    family: str
+    model_source: str  # a Hugging Face id or local folder of the starting weights
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    resources: ResourcesConfig
+    seed: int
+    train_hash: str  # the content address of the run's output (see sweep.trial.stage_hashes)
+
+    @property
+    def checkpoint_key(self) -> str:
+        """Where the finished model is published (a HF-loadable folder)."""
+        return f"_cache/checkpoints/{self.train_hash}"
+
+    @property
+    def run_name(self) -> str:
+        """The Ray Train run name: a rerun after a crash continues from this run's last checkpoint."""
+        return f"train-{self.train_hash}"
+
+
+def fine_tune(run: TrainRun, *, in_tune: bool = False, faults: TrainFaults | None = None) -> tuple[str, dict]:
+    """Train (or resume training) and publish the final model at ``run.checkpoint_key``.
+
+    Returns the checkpoint key and the training metrics; a published checkpoint is reused as is.
+    ``in_tune``: forward metrics to the Ray Tune trial this runs in. ``faults``: test hooks.
     """
+    if run.store.is_complete(run.checkpoint_key):
+        return run.checkpoint_key, run.store.read_json(f"{run.checkpoint_key}/train_metrics.json")
+
+    tokenizer = load_tokenizer(run.model_source, run.model_cfg.chat_template, run.model_cfg.trust_remote_code)
+    examples_url, tok_report = tokenized_examples(run.store, run.mix_key, run.mix_hash, tokenizer,
+                                                  run.model_source, run.train_cfg)
+    if tok_report["examples"] == 0:
+        raise ValueError(f"mix {run.mix_hash}: no example has assistant tokens after tokenisation ({tok_report})")
+    loop_config = {"train": run.train_cfg.model_dump(), "model_source": run.model_source, "seed": run.seed,
+                   "examples_path": examples_url, "pad_token_id": tokenizer.pad_token_id, "family": run.family,
+                   "lora_targets": get_family(run.family).lora_targets,
+                   "trust_remote_code": run.model_cfg.trust_remote_code,
+                   "faults": (faults or TrainFaults()).as_dict()}
+    result = _trainer(run, loop_config, in_tune).fit()
+    if result.checkpoint is None:
+        raise RuntimeError(f"training run {run.run_name} finished without a checkpoint")
+    with result.checkpoint.as_directory() as d:
+        return run.checkpoint_key, _publish(run, Path(d), tokenizer, tok_report)
+
+
+def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
+    """The Ray Train TorchTrainer of the run: its workers, restarts, and checkpoint storage."""
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
-
-    ckpt_key = f"_cache/checkpoints/{train_hash}"
-    if store.is_complete(ckpt_key):
-        return ckpt_key, store.read_json(f"{ckpt_key}/train_metrics.json")
-
-    tokenizer = load_tokenizer(model_source, model_cfg.chat_template, model_cfg.trust_remote_code)
-    examples_url, tok_report = tokenized_examples(store, mix_key, mix_hash, tokenizer, model_source, train_cfg)
-    if tok_report["examples"] == 0:
-        raise ValueError(f"mix {mix_hash}: no example has assistant tokens after tokenisation ({tok_report})")
 
     callbacks = []
     if in_tune:
         from ray.tune.integration.ray_train import TuneReportCallback
 
         callbacks.append(TuneReportCallback())
-    use_gpu = resources.gpus_per_worker > 0
-    per_worker = {"CPU": resources.cpus_per_worker, **({"GPU": resources.gpus_per_worker} if use_gpu else {})}
-    trainer = TorchTrainer(
+    res = run.resources
+    # Workers may run on other nodes, or started before the driver's environment changed.
+    forwarded = {k: os.environ[k] for k in WORKER_ENV if os.environ.get(k)}
+    use_gpu = res.gpus_per_worker > 0
+    per_worker = {"CPU": res.cpus_per_worker, **({"GPU": res.gpus_per_worker} if use_gpu else {}),
+                  **res.worker_resources}
+    return TorchTrainer(
         train_loop_per_worker,
-        train_loop_config={"train": train_cfg.model_dump(), "model_source": model_source, "seed": seed,
-                           "examples_path": examples_url, "pad_token_id": tokenizer.pad_token_id,
-                           "family": family, "lora_targets": get_family(family).lora_targets, "fail_at_step": fail_at_step, "kill_at_step": kill_at_step,
-                           "trust_remote_code": model_cfg.trust_remote_code},
-        scaling_config=ScalingConfig(num_workers=resources.num_workers, use_gpu=use_gpu, resources_per_worker=per_worker),
+        train_loop_config=loop_config,
+        scaling_config=ScalingConfig(num_workers=res.num_workers, use_gpu=use_gpu, resources_per_worker=per_worker),
         run_config=RunConfig(
-            name=f"train-{train_hash}", storage_path=store.path("_cache/train_runs"),
-            storage_filesystem=None if store.is_local else store.fs,
-            failure_config=FailureConfig(max_failures=train_cfg.max_failures, controller_failure_limit=3),
-            checkpoint_config=CheckpointConfig(num_to_keep=2), callbacks=callbacks),
+            name=run.run_name, storage_path=run.store.path(TRAIN_RUNS),
+            storage_filesystem=None if run.store.is_local else run.store.fs,
+            failure_config=FailureConfig(max_failures=run.train_cfg.max_failures, controller_failure_limit=3),
+            checkpoint_config=CheckpointConfig(num_to_keep=2), callbacks=callbacks,
+            worker_runtime_env={"env_vars": forwarded} if forwarded else None),
     )
-    result = trainer.fit()
-    if result.checkpoint is None:
-        raise RuntimeError(f"training run train-{train_hash} finished without a checkpoint")
-    with result.checkpoint.as_directory() as d, tempfile.TemporaryDirectory() as out:
-        if (Path(d) / DIVERGED_FILE).exists():
-            m = json.loads((Path(d) / DIVERGED_FILE).read_text())
-            raise TrainingDiverged(f"training diverged: loss is {m['loss']} at step {m['step']} of "
-                                   f"{m['total_steps']} (lr {train_cfg.lr}); not retried, as a restart from "
-                                   "the last checkpoint would diverge again. Lower train.lr or check the data.")
-        metrics = {**json.loads((Path(d) / "metrics.json").read_text()), "tokenize": tok_report}
-        shutil.copytree(Path(d) / "model", out, dirs_exist_ok=True)
+
+
+def _publish(run: TrainRun, final: Path, tokenizer, tok_report: dict) -> dict:
+    """Publish the final checkpoint's model with its tokenizer and metrics; returns the metrics.
+
+    Raises TrainingDiverged when the run ended on a non-finite loss instead.
+    """
+    if (final / DIVERGED_FILE).exists():
+        m = json.loads((final / DIVERGED_FILE).read_text())
+        raise TrainingDiverged(f"training diverged: loss is {m['loss']} at step {m['step']} of "
+                               f"{m['total_steps']} (lr {run.train_cfg.lr}); not retried, as a restart from "
+                               "the last checkpoint would diverge again. Lower train.lr or check the data.")
+    metrics = {**json.loads((final / "metrics.json").read_text()), "tokenize": tok_report}
+    with tempfile.TemporaryDirectory() as out:
+        shutil.copytree(final / "model", out, dirs_exist_ok=True)
         tokenizer.save_pretrained(out)
-        local_source = Path(local_model_dir(model_source))
+        local_source = Path(local_model_dir(run.model_source))
         if (local_source / TINY_MARKER).exists():
             shutil.copy(local_source / TINY_MARKER, out)
-        if train_cfg.method == "lora":
-            (Path(out) / ADAPTER_BASE_FILE).write_text(json.dumps({"base": model_source}))
+        if run.train_cfg.method == "lora":
+            (Path(out) / ADAPTER_BASE_FILE).write_text(json.dumps({"base": run.model_source}))
         (Path(out) / "train_metrics.json").write_text(json.dumps(metrics))
-        store.put_dir(out, ckpt_key)
-    return ckpt_key, metrics
+        run.store.put_dir(out, run.checkpoint_key)
+    return metrics

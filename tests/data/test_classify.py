@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from codemix.config import ClassifierConfig, DataConfig
-from codemix.data import (CLASSIFIERS, Classifier, DataReport, code_languages, ingest, make_classifier, prepare_pool,
-                          register)
+from codemix.data import CLASSIFIERS, Classifier, code_languages, make_classifier, prepare_pool, register
 from codemix.data.audit import agreement
 from codemix.data.classify import heuristic
 from codemix.data.demo import generate_demo_corpus
@@ -38,24 +35,16 @@ def test_heuristic_on_clear_real_cases(shared_data):
     assert all(heuristic.label(t) == "other" for t in dummy_turns)
 
 
-@pytest.fixture(scope="module")
-def hand_labelled(shared_data):
-    """(row, turns) of the hand-labelled real conversations of tests/data/fixtures/classify_labels.csv."""
-    rows = list(csv.DictReader(open(Path(__file__).parent / "fixtures" / "classify_labels.csv", encoding="utf-8")))
-    convs = {(c["source_file"], str(c["source_line"])): c for c in ingest(shared_data / "ift", DataReport())}
-    return [(r, convs[(r["file"], r["line"])]["turns"]) for r in rows]
-
-
-def test_heuristic_agreement_on_held_out_real_sharegpt(hand_labelled):
+def test_heuristic_agreement_on_held_out_real_sharegpt(fresh_held_out):
     """Floors on ShareGPT conversations that were labelled by hand and never used to tune the rules.
 
-    Measured: accuracy 0.860, kappa 0.674 (the previous rules: 0.803, 0.520); see the fixture README.
+    Measured on split heldout2 (300 prompts labelled after v3 was final): accuracy 0.897, kappa 0.776,
+    coding recall 0.780 / precision 0.988 (on the first held-out split, now dev: 0.860, 0.674).
     """
-    held_out = [(r, t) for r, t in hand_labelled if r["split"] == "heldout"]
-    assert len(held_out) == 300 and all("sharegpt" in r["file"] for r, _ in held_out)
-    result = agreement([r["label"] for r, _ in held_out], [heuristic.label(t) for _, t in held_out])
-    assert result["accuracy"] >= 0.84 and result["kappa"] >= 0.64, result
-    assert result["per_class"]["coding"]["recall"] >= 0.65 and result["per_class"]["coding"]["precision"] >= 0.8
+    truth = [r["label"] for r, _ in fresh_held_out]
+    result = agreement(truth, [heuristic.label(c["turns"]) for _, c in fresh_held_out])
+    assert result["accuracy"] >= 0.88 and result["kappa"] >= 0.75, result
+    assert result["per_class"]["coding"]["recall"] >= 0.76 and result["per_class"]["coding"]["precision"] >= 0.95
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -107,7 +96,7 @@ def test_registry_declares_a_classifier_and_pool_uses_it(tmp_path):
             register("all_math_test")(AllMath)
     finally:
         CLASSIFIERS.pop("all_math_test")
-    with pytest.raises(ValueError, match="not registered; known: heuristic, llm"):
+    with pytest.raises(ValueError, match="not registered; known: heuristic, llm, minilm"):
         make_classifier(ClassifierConfig(name="nope"))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai import fake_openai  # noqa: F401 - a fixture, re-exported for these tests
-from sweep_driver import driver, small_spec
+from sweep_helpers import driver, small_spec
 
 
 @pytest.fixture(scope="session")

@@ -7,28 +7,12 @@ the failure-injection hooks in codemix.sweep.trial SIGKILL at the chosen point.
 import json
 import os
 import signal
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from sweep_driver import REPO, attempts, driver, small_spec
+from sweep_helpers import REPO, attempts, driver, moto_bucket, small_spec, tables
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-VOLATILE = {"trial_id", "finished_at", "started_at"}
-
-
-def tables(experiment: Path) -> dict:
-    out = {}
-    for level in ("scores", "predictions", "trials"):
-        rows = pq.read_table(experiment / "results" / level).to_pylist()
-        drop = VOLATILE | ({"stages"} if level == "trials" else set()) | (
-            {"train_seconds", "eval_seconds", "train_tokens_per_s"} if level == "trials" else set())
-        for r in rows:
-            if "config" in r:  # the runs live in different folders; everything else must match
-                r["config"] = {k: v for k, v in json.loads(r["config"]).items() if k != "storage"}
-        out[level] = sorted(json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True, default=str)
-                            for r in rows)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -121,23 +105,10 @@ def test_smoke_sweep_killed_after_first_trial_resumes_without_rerunning_it(tmp_p
 
 
 @pytest.fixture
-def s3_bucket(monkeypatch):
+def s3_bucket():
     """A local S3-compatible server (moto) on the loopback, with one bucket; yields its URI prefix."""
-    from moto.server import ThreadedMotoServer
-    import pyarrow.fs as pafs
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
-        monkeypatch.setenv(key, value)
-    query = f"?endpoint_override={host}:{port}&scheme=http&region=us-east-1"
-    fs = pafs.S3FileSystem(endpoint_override=f"{host}:{port}", scheme="http", region="us-east-1",
-                           allow_bucket_creation=True)
-    fs.create_dir("codemix-test")
-    yield f"s3://codemix-test/sweeps{query}", fs
-    server.stop()
+    with moto_bucket() as bucket:
+        yield bucket
 
 
 def test_sweep_on_s3_storage_resumes_from_the_bucket(tmp_path, reference, s3_bucket):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from sweep_driver import attempts, driver, small_spec
+from sweep_helpers import attempts, driver, small_spec
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 BUDGET = 3
@@ -21,8 +21,8 @@ BUDGET = 3
 
 def searched_spec(storage: Path, name: str = "bayes") -> Path:
     """The small sweep's stages, searched: Optuna over a continuous proportion, three trials."""
-    return small_spec(storage, name, searcher="optuna", proportion={"min": 0.0, "max": 1.0}, num_samples=BUDGET,
-                      metric="overall")
+    return small_spec(storage, name, search={"searcher": "optuna", "proportion": {"min": 0.0, "max": 1.0},
+                                             "num_samples": BUDGET, "metric": "overall"})
 
 
 def study(experiment: Path):

@@ -1,39 +1,35 @@
 """Fine-tuning on a real local Ray cluster: 2 gloo workers, full and LoRA, resume after a crash."""
 
 import json
-import tempfile
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
+from codemix.faults import TrainFaults
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
-from codemix.storage import Store
-from codemix.train import TrainingDiverged, fine_tune
-from helpers import demo_conversations
+from codemix.train import TrainingDiverged, TrainRun, fine_tune
+from codemix.train.flops import PEAK_FLOPS_ENV, flops_per_token
+from helpers import store_with_mix
 
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    store = Store(tmp_path_factory.mktemp("store"))
-    with tempfile.TemporaryDirectory() as d:
-        pq.write_table(pa.table({"turns": demo_conversations(48, seed=3)}), Path(d) / "mix.parquet")
-        store.put_dir(d, "_cache/mixes/m1")
-    return store
+    return store_with_mix(tmp_path_factory.mktemp("store"), 48)
 
 
-def train(store, name, family="llama", workers=1, **train_overrides):
+def train(store, name, family="llama", workers=1, faults=None, **train_overrides):
     cfg = TrainConfig(**{"lr": 3e-3, "micro_batch_size": 8, "max_length": 128, **train_overrides})
-    return fine_tune(store=store, mix_key="_cache/mixes/m1", mix_hash="m1", family=family,
-                     model_source=resolve_model_source(family, ModelConfig()), model_cfg=ModelConfig(), train_cfg=cfg,
-                     resources=ResourcesConfig(num_workers=workers, cpus_per_worker=0.5), seed=0, train_hash=name)
+    run = TrainRun(store=store, mix_key="_cache/mixes/m1", mix_hash="m1", family=family,
+                   model_source=resolve_model_source(family, ModelConfig()), model_cfg=ModelConfig(), train_cfg=cfg,
+                   resources=ResourcesConfig(num_workers=workers, cpus_per_worker=0.5), seed=0, train_hash=name)
+    return fine_tune(run, faults=faults)
 
 
-def test_loss_decreases_with_two_gloo_workers_and_checkpoint_loads(ray_cluster, store):
+def test_loss_decreases_with_two_gloo_workers_and_checkpoint_loads(ray_cluster, store, monkeypatch):
+    monkeypatch.setenv(PEAK_FLOPS_ENV, "2e11")  # a peak for the CPU, so that the run reports its MFU
     key, metrics = train(store, "full2w", workers=2, epochs=4)
     losses = metrics["losses"]
     assert len(losses) == metrics["total_steps"] == 12  # 48 examples / (8 x 2 workers) x 4 epochs
@@ -41,6 +37,9 @@ def test_loss_decreases_with_two_gloo_workers_and_checkpoint_loads(ray_cluster, 
     path = store.local_dir(key)
     model, tok = load_causal_lm(str(path)), load_tokenizer(str(path))
     assert model.config.model_type == "llama" and tok.chat_template
+    # MFU of the measured steps: tokens/s of both workers x FLOPs per token / (2 devices x peak)
+    assert metrics["flops_per_token"] == flops_per_token(model.config, seq_len=128)
+    assert metrics["mfu"] == pytest.approx(metrics["tokens_per_s"] * metrics["flops_per_token"] / (2 * 2e11))
     # a second call with the same hash is a cache hit: no new training
     again_key, again = train(store, "full2w", workers=2, epochs=4)
     assert again_key == key and again["losses"] == losses
@@ -55,15 +54,9 @@ def test_lora_checkpoint_is_an_adapter_that_eval_loading_merges(ray_cluster, sto
     assert not hasattr(model, "peft_config") and model.config.model_type == "mistral"
 
 
-def test_worker_killed_mid_training_resumes_from_its_last_checkpoint(ray_cluster, store, monkeypatch):
-    import codemix.train.trainer as trainer_module
-
-    cfg = dict(epochs=3, checkpoint_every=2)
-    key, metrics = trainer_module.fine_tune(
-        store=store, mix_key="_cache/mixes/m1", mix_hash="m1", family="qwen",
-        model_source=resolve_model_source("qwen", ModelConfig()), model_cfg=ModelConfig(),
-        train_cfg=TrainConfig(lr=3e-3, micro_batch_size=8, max_length=128, max_failures=2, **cfg),
-        resources=ResourcesConfig(), seed=0, train_hash="crash", fail_at_step=4)
+def test_worker_killed_mid_training_resumes_from_its_last_checkpoint(ray_cluster, store):
+    key, metrics = train(store, "crash", family="qwen", faults=TrainFaults(fail_at_step=4), epochs=3,
+                         checkpoint_every=2, max_failures=2)
     assert metrics["resumed_from"] == 4  # the restarted worker group continued at step 4, not 0
     assert metrics["step"] == metrics["total_steps"] == 18
     assert len(metrics["losses"]) == 18  # the history from before the crash came back with the checkpoint

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from codemix.data.classify import heuristic, llm  # noqa: F401 - registers the built-in classifiers
+from codemix.data.classify import heuristic, llm, minilm  # noqa: F401 - registers the built-in classifiers
 from codemix.data.classify.base import CLASSIFIERS, Classifier, make_classifier, register
 from codemix.data.classify.languages import code_languages
 from codemix.data.report import DataReport
