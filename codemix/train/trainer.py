@@ -34,14 +34,17 @@ class TrainingDiverged(RuntimeError):
 
 
 def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tokenizer_id: str,
-                       cfg: TrainConfig) -> tuple[str, dict]:
-    """Tokenise the mix once per (mix, tokenizer, max length, overlong policy), cached as Parquet."""
+                       cfg: TrainConfig) -> tuple[str, str | None, dict]:
+    """Tokenise the mix once per (mix, tokenizer, max length, overlong policy, held-out count), cached as
+    Parquet. Returns the URLs of the training examples and of the held-out ones (None without
+    ``train.heldout``), and the tokenisation report."""
     key = "_cache/tokenized/" + stable_hash([TOKENIZE_VERSION, mix_hash, tokenizer_id, tokenizer.chat_template,
-                                              cfg.max_length, cfg.overlong, cfg.packing])
+                                              cfg.max_length, cfg.overlong, cfg.packing, cfg.heldout])
     if not store.is_complete(key):
         mix = store.read_parquet(f"{mix_key}/mix.parquet")
         conversations = [turns_to_messages(t) for t in mix.column("turns").to_pylist()]
-        examples, report = tokenize_mix(conversations, tokenizer, cfg.max_length, cfg.overlong)
+        train, heldout = split_heldout(conversations, cfg.heldout, mix_hash)
+        examples, report = tokenize_mix(train, tokenizer, cfg.max_length, cfg.overlong)
         report = report.as_dict()
         if cfg.packing:
             examples = pack_examples(examples, cfg.max_length)
@@ -50,9 +53,28 @@ def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tok
             import pyarrow.parquet as pq
 
             pq.write_table(pa.Table.from_pylist(examples), Path(d) / "examples.parquet")
+            if heldout:
+                held, held_report = tokenize_mix(heldout, tokenizer, cfg.max_length, "truncate")
+                pq.write_table(pa.Table.from_pylist(held), Path(d) / "heldout.parquet")
+                report["heldout"] = held_report.as_dict()
             (Path(d) / "report.json").write_text(json.dumps(report))
             store.put_dir(d, key)
-    return store.url(key, "examples.parquet"), json.loads(store.read_bytes(f"{key}/report.json"))
+    report = json.loads(store.read_bytes(f"{key}/report.json"))
+    heldout_url = store.url(key, "heldout.parquet") if "heldout" in report else None
+    return store.url(key, "examples.parquet"), heldout_url, report
+
+
+def split_heldout(conversations: list, n: int, seed: str) -> tuple[list, list]:
+    """(training, held-out) conversations: ``n`` drawn with a fixed seed, the rest kept in order."""
+    if n <= 0:
+        return conversations, []
+    if n >= len(conversations):
+        raise ValueError(f"train.heldout = {n} leaves no training conversation in a mix of {len(conversations)}")
+    import random
+
+    held = set(random.Random(f"heldout:{seed}").sample(range(len(conversations)), n))
+    return ([c for i, c in enumerate(conversations) if i not in held],
+            [c for i, c in enumerate(conversations) if i in held])
 
 
 @dataclass(frozen=True)
@@ -91,12 +113,14 @@ def fine_tune(run: TrainRun, *, in_tune: bool = False, faults: TrainFaults | Non
         return run.checkpoint_key, run.store.read_json(f"{run.checkpoint_key}/train_metrics.json")
 
     tokenizer = load_tokenizer(run.model_source, run.model_cfg.chat_template, run.model_cfg.trust_remote_code)
-    examples_url, tok_report = tokenized_examples(run.store, run.mix_key, run.mix_hash, tokenizer,
-                                                  run.model_source, run.train_cfg)
+    examples_url, heldout_url, tok_report = tokenized_examples(run.store, run.mix_key, run.mix_hash, tokenizer,
+                                                               run.model_source, run.train_cfg)
     if tok_report["examples"] == 0:
         raise ValueError(f"mix {run.mix_hash}: no example has assistant tokens after tokenisation ({tok_report})")
     loop_config = {"train": run.train_cfg.model_dump(), "model_source": run.model_source, "seed": run.seed,
-                   "examples_path": examples_url, "pad_token_id": tokenizer.pad_token_id, "family": run.family,
+                   "examples_path": examples_url, "heldout_path": heldout_url,
+                   "pad_token_id": tokenizer.pad_token_id, "family": run.family,
+                   "torch_threads": run.resources.torch_threads,
                    "lora_targets": get_family(run.family).lora_targets,
                    "trust_remote_code": run.model_cfg.trust_remote_code,
                    "faults": (faults or TrainFaults()).as_dict()}
