@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from codemix.eval.extract import extract_answer, is_correct
+from codemix.eval import extract_answer, is_correct
 
 CASES = Path(__file__).resolve().parents[1] / "tests" / "eval" / "extraction_cases.jsonl"
 

@@ -9,7 +9,7 @@ file and the field (``search.proportion[3]: must be within [0, 1]``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -158,7 +158,8 @@ class SamplingConfig(_Section):
 
     max_new_tokens: int = Field(256, ge=1)
     temperature: float = Field(0.0, ge=0, description="0 = greedy.")
-    stop: list[str] = Field(default_factory=list)
+    stop: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="Generation is cut at the first of these (non-empty) strings.")
 
 
 class EvalConfig(_Section):
@@ -186,12 +187,15 @@ class EvalConfig(_Section):
     openai_model: str | None = Field(
         None, description="Model the 'openai' backend asks for; default the trial's checkpoint path.")
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable with the 'openai' backend's key.")
-    extractor: Literal["rules", "llm", "cascade"] = "rules"
+    extractor: Literal["rules", "llm", "cascade"] = Field(
+        "rules", description="Who reads answers: the rules, an LLM, or the LLM only where the rules find none.")
     extractor_model: str = Field("gpt-3.5-turbo", description="Model of the 'llm'/'cascade' answer extractor.")
     extractor_base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint of the LLM extractor; default $OPENAI_BASE_URL.")
     extractor_api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable with the extractor's key.")
     extractor_concurrency: int = Field(8, ge=1, description="Parallel requests of the LLM extractor.")
+    extractor_cache: str | None = Field(
+        None, description="SQLite cache of the LLM extractor's replies; None = <CODEMIX_HOME>/_cache/extract.sqlite.")
     max_retries: int = Field(
         5, ge=0, description="Retries of a request of the 'openai' backend or the LLM extractor on 429, 5xx, "
         "timeouts and connection errors, with exponential backoff; 401/403, 404 and other 4xx are never retried.")

@@ -14,7 +14,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from codemix.config import EvalConfig
 from codemix.endpoints import EndpointError
+from codemix.eval import (SUITES, Example, TaskDataError, get_task, is_correct, list_tasks, make_extractor,
+                          score_many)
+from codemix.eval.tasks.base import GENERATED_SIZE
 
 app = typer.Typer(help="Evaluation tasks and extractor agreement.", no_args_is_help=True)
 console = Console()
@@ -23,9 +27,6 @@ console = Console()
 @app.command()
 def tasks(data_dir: Optional[str] = typer.Option(None, help="Count the records of the public files here too.")):
     """List the registered tasks (domain, answer type, example counts) and suites."""
-    from codemix.eval.tasks import SUITES, TaskDataError, get_task, list_tasks
-    from codemix.eval.tasks.base import GENERATED_SIZE
-
     table = Table("task", "domain", "answer type", "source", "examples", "description")
     for name in list_tasks():
         t = get_task(name)
@@ -42,41 +43,26 @@ def tasks(data_dir: Optional[str] = typer.Option(None, help="Count the records o
         console.print(f"suite [bold]{suite}[/bold] ({len(names)}): {', '.join(names)}")
 
 
-def re_extract(rows: list[dict], extractor: str) -> list[str | None]:
-    """Extract answers again from the stored raw ``output`` column with the named extractor."""
-    from codemix.eval.extract import extract_answer
-    from codemix.eval.tasks import get_task
+def re_extract(rows: list[dict], extractor: str, eval_cfg=None) -> list[str | None]:
+    """Extract answers again from the stored raw ``output`` column, scored as the sweep scores them.
 
-    if extractor == "rules":
-        out = []
-        for r in rows:
-            t = get_task(r["task"])
-            out.append(extract_answer(t.extractor or t.answer_type, r["output"] or "", t.vocabulary or None))
-        return out
-    from codemix.eval.llm_extract import get_llm_extractor
-
-    items = []
-    for r in rows:
-        t = get_task(r["task"])
-        items.append((t.extractor or t.answer_type, r["output"] or "", t.vocabulary or None))
-    if extractor == "llm":
-        return get_llm_extractor().extract_many(items)
-    if extractor == "cascade":
-        ruled = re_extract(rows, "rules")
-        todo = [i for i, v in enumerate(ruled) if v is None]
-        for i, v in zip(todo, get_llm_extractor().extract_many([items[i] for i in todo])):
-            ruled[i] = v
-        return ruled
+    ``extractor``: "rules", "llm", "cascade" (LLM settings from ``eval_cfg``, an EvalConfig) or
+    "stored" (the ``extracted`` column as written).
+    """
     if extractor == "stored":
         return [r.get("extracted") for r in rows]
-    raise typer.BadParameter(f"unknown extractor {extractor!r}; use rules, llm, cascade or stored")
+    try:
+        chosen = make_extractor(eval_cfg or EvalConfig(), extractor)
+    except ValueError as err:
+        raise typer.BadParameter(f"{err} (or 'stored')") from None
+    items = [(get_task(r["task"]), Example(id=str(r.get("example_id", i)), question="", gold=r.get("gold") or "",
+                                           choices=tuple(r["choices"]) if r.get("choices") else None), r["output"])
+             for i, r in enumerate(rows)]
+    return [s.extracted for s in score_many(items, chosen)]
 
 
 def agreement_table(rows: list[dict], a: list[str | None], b: list[str | None]) -> list[dict]:
     """Per task (and overall): how often the two extractions agree, and how often each found nothing."""
-    from codemix.eval.extract import is_correct
-    from codemix.eval.tasks import get_task
-
     stats: dict[str, Counter] = defaultdict(Counter)
     for r, x, y in zip(rows, a, b):
         t = get_task(r["task"])
@@ -92,8 +78,11 @@ def agreement_table(rows: list[dict], a: list[str | None], b: list[str | None]) 
 def agreement(predictions: str = typer.Argument(..., help="Predictions Parquet file or folder (needs task, output)."),
               a: str = typer.Option("rules", "--a", help="First extractor: rules, llm, cascade or stored."),
               b: str = typer.Option("llm", "--b", help="Second extractor."),
+              model: str = typer.Option("gpt-3.5-turbo", help="Model of the llm/cascade extractor."),
+              base_url: Optional[str] = typer.Option(None, help="Its endpoint (default $OPENAI_BASE_URL)."),
+              api_key_env: str = typer.Option("OPENAI_API_KEY", help="Environment variable holding its key."),
               limit: Optional[int] = typer.Option(None, help="Only the first N rows.")):
-    """How often two answer extractors agree, re-extracting from the stored raw outputs."""
+    """How often two answer extractors agree, re-extracting from the stored raw outputs as the sweep does."""
     import pyarrow.parquet as pq
 
     try:
@@ -106,8 +95,19 @@ def agreement(predictions: str = typer.Argument(..., help="Predictions Parquet f
         console.print(f"[red]error:[/red] {predictions}: missing column(s) {', '.join(sorted(missing))}")
         raise typer.Exit(2)
     rows = table.to_pylist()[:limit]
+    unknown = sorted({r["task"] for r in rows} - set(list_tasks()))
+    if unknown:
+        console.print(f"[red]error:[/red] {predictions}: unknown task(s) {', '.join(unknown)}")
+        raise typer.Exit(2)
+    no_options = [i for i, r in enumerate(rows) if get_task(r["task"]).answer_type == "option" and not r.get("choices")]
+    if no_options:
+        console.print(f"[red]error:[/red] {predictions}: {len(no_options)} option-task row(s) have no 'choices' "
+                      f"(first: row {no_options[0]}); they cannot be scored as the sweep scored them "
+                      "(predictions written before choices were stored)")
+        raise typer.Exit(2)
+    cfg = EvalConfig(extractor_model=model, extractor_base_url=base_url, extractor_api_key_env=api_key_env)
     try:
-        extracted = re_extract(rows, a), re_extract(rows, b)
+        extracted = re_extract(rows, a, cfg), re_extract(rows, b, cfg)
     except EndpointError as err:  # the LLM extractor's endpoint cannot serve: say where, exit 2
         console.print(f"[red]error:[/red] {escape(str(err))}")
         raise typer.Exit(2) from None

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from codemix.eval.rules import OPTION_LETTERS
+
 PROMPT_VERSION = "2024-zs-cot-v1"
 COT_TRIGGER = "Let's think step by step."
 STYLES = ("zero_shot_cot", "zero_shot", "few_shot")
-OPTION_LETTERS = "ABCDEFGH"
 
 
 def format_choices(choices: Sequence[str] | None) -> str:

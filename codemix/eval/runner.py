@@ -8,10 +8,10 @@ from collections import defaultdict
 
 from codemix.config import EvalConfig, ModelConfig
 from codemix.eval.backends import BACKENDS
-from codemix.eval.extract import score_many
-from codemix.eval.llm_extract import llm_extractor_from_config
+from codemix.eval.extractors import Extractor
 from codemix.eval.prompts import PROMPT_VERSION, build_messages
-from codemix.eval.tasks import get_task, resolve_suite
+from codemix.eval.scoring import make_extractor, score_many
+from codemix.eval.tasks import Example, get_task, resolve_suite
 
 
 def build_prompts(eval_cfg: EvalConfig) -> list[dict]:
@@ -40,36 +40,40 @@ def generate(rows: list[dict], model_path: str, eval_cfg: EvalConfig, model_cfg:
     return sorted(out, key=lambda r: r["row"])
 
 
-def score(rows: list[dict], eval_cfg: EvalConfig) -> tuple[list[dict], list[dict]]:
-    """Extract answers and compute per-task accuracy. Returns (predictions, scores)."""
-    from codemix.eval.tasks import Example
+def score(rows: list[dict], extractor: Extractor) -> tuple[list[dict], list[dict]]:
+    """Extract answers and compute per-task accuracy. Returns (predictions, scores).
 
-    if eval_cfg.extractor != "rules":
-        llm_extractor_from_config(eval_cfg)  # one client (concurrency, cache) for the whole batch
+    Each prediction keeps the example's options (``choices``), so it can be scored again
+    exactly as here (``codemix eval agreement``).
+    """
     items = []
     for r in rows:
         choices = json.loads(r["choices"])
         items.append((get_task(r["task"]), Example(id=r["example_id"], question="", gold=r["gold"],
                                                    choices=tuple(choices) if choices else None), r["output"]))
     predictions, by_task = [], defaultdict(list)
-    for r, (extracted, correct, used) in zip(rows, score_many(items, eval_cfg.extractor)):
+    for r, (_, ex, _), scored in zip(rows, items, score_many(items, extractor)):
         predictions.append({"task": r["task"], "domain": r["domain"], "example_id": r["example_id"],
                             "prompt": r.get("prompt") or r["messages"], "output": r["output"],
-                            "extracted": extracted, "gold": r["gold"], "correct": bool(correct), "extractor": used})
-        by_task[(r["task"], r["domain"])].append(bool(correct))
+                            "choices": list(ex.choices) if ex.choices else None, "extracted": scored.extracted,
+                            "gold": r["gold"], "correct": scored.correct, "extractor": scored.by})
+        by_task[(r["task"], r["domain"])].append(scored.correct)
     scores = [{"task": t, "domain": d, "n": len(c), "n_correct": sum(c), "accuracy": sum(c) / len(c)}
               for (t, d), c in sorted(by_task.items())]
     return predictions, scores
 
 
 def evaluate(model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig,
-             threads: int | None = None) -> tuple[list[dict], list[dict], dict]:
-    """Evaluate a checkpoint folder or model source. Returns (predictions, scores, timing and sources)."""
+             threads: int | None = None, extractor: Extractor | None = None) -> tuple[list[dict], list[dict], dict]:
+    """Evaluate a checkpoint folder or model source. Returns (predictions, scores, timing and sources).
+
+    ``extractor`` reads the answers (default: the one ``eval_cfg`` configures).
+    """
     t0 = time.perf_counter()
     rows = build_prompts(eval_cfg)
     generated = generate(rows, model_path, eval_cfg, model_cfg, threads)
     t1 = time.perf_counter()
-    predictions, scores = score(generated, eval_cfg)
+    predictions, scores = score(generated, extractor or make_extractor(eval_cfg))
     sources = {name: get_task(name).data_source(eval_cfg.data_dir) for name in resolve_suite(eval_cfg.suite)}
     new_tokens = sum(int(r.get("new_tokens") or 0) for r in generated)  # backends that count them (hf)
     seconds = max(t1 - t0, 1e-9)

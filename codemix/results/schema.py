@@ -51,6 +51,7 @@ PREDICTIONS_SCHEMA = pa.schema(PROVENANCE_FIELDS + [
     pa.field("example_id", pa.string(), nullable=False),
     pa.field("prompt", pa.string()),
     pa.field("output", pa.string()),
+    pa.field("choices", pa.list_(pa.string())),  # the options shown (option tasks), so the output can be re-scored
     pa.field("extracted", pa.string()),
     pa.field("gold", pa.string()),
     pa.field("correct", pa.bool_()),

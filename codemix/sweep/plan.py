@@ -64,7 +64,7 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     ``assumptions["search"]`` holds the known points it will start from and its GPU-hours per new trial.
     """
     from codemix.data import pool_hash, prepare_pool
-    from codemix.eval.runner import build_prompts
+    from codemix.eval import build_prompts
     from codemix.paths import codemix_home
     from codemix.storage import Store
     from codemix.sweep.search import check_metric, is_searched, start_search

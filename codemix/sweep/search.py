@@ -80,7 +80,7 @@ def search_score(scores: Iterable[dict], metric: str) -> float:
 
 def check_metric(spec: SweepSpec) -> None:
     """Raise SpecError before any compute when ``search.metric`` names no task of the eval suite."""
-    from codemix.eval.tasks import get_task, resolve_suite
+    from codemix.eval import get_task, resolve_suite
 
     kind, _, name = spec.search.metric.partition(":")
     if kind == "overall":

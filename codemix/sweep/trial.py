@@ -20,7 +20,7 @@ from pathlib import Path
 
 from codemix import __version__, faults
 from codemix.config import SweepSpec
-from codemix.eval.prompts import PROMPT_VERSION
+from codemix.eval import PROMPT_VERSION, evaluate
 from codemix.models.loading import resolve_model_source
 from codemix.results.writer import results_key, write_trial_results
 from codemix.storage import Store, stable_hash
@@ -71,6 +71,11 @@ def is_untuned(spec: SweepSpec, point: TrialPoint) -> bool:
     return point.untuned or spec.train.method == "none"
 
 
+# Settings that change how an evaluation runs (requests, cache), not what it produces (new ones join here, so
+# old hashes hold).
+EVAL_SETTINGS_NOT_HASHED = {"concurrency", "api_key_env", "max_retries", "backoff", "timeout", "extractor_cache"}
+
+
 def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str | None]:
     """Content addresses of the trial's three stage outputs and the trial itself (no mix for an untuned trial).
 
@@ -87,8 +92,7 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str
                            point.code_language, point.corruption])
         train = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
                              spec.model.model_dump(), spec.train.model_dump(), spec.resources.num_workers])
-    # request settings do not change what is generated; a failure share above 0 may (empty outputs)
-    operational = {"concurrency", "api_key_env", "max_retries", "backoff", "timeout"}
+    operational = set(EVAL_SETTINGS_NOT_HASHED)  # a failure share above 0 may change outputs (empty ones)
     operational |= {"max_failure_share"} if spec.eval.max_failure_share == 0 else set()
     evaluation = stable_hash(["eval", train, spec.eval.model_dump(exclude=operational), PROMPT_VERSION])
     trial = stable_hash(["trial", asdict(point), evaluation], length=12)
@@ -133,8 +137,6 @@ def stage_eval(spec: SweepSpec, store: Store, model_source: str, eval_hash: str)
     import pyarrow as pa
     import ray
     from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
-
-    from codemix.eval.runner import evaluate
 
     key = f"_cache/predictions/{eval_hash}"
     state = "cached"

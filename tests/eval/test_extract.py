@@ -1,4 +1,4 @@
-"""Answer extraction: the hand-labelled set of realistic outputs, and the rules' specific promises."""
+"""The answer rules: the hand-labelled set of realistic outputs, and the rules' specific promises."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from codemix.eval.extract import extract_answer, is_correct, normalise_gold, normalise_number, score_output
-from codemix.eval.tasks import Example, get_task
+from codemix.eval import Example, RulesExtractor, extract_answer, get_task, is_correct, normalise_gold, score_output
+from codemix.eval.rules import normalise_number
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "extraction_cases.jsonl").read_text().splitlines()]
 
@@ -19,12 +19,6 @@ def _agrees(case, got):
     if want is None or got is None:
         return want is None and got is None
     return is_correct(case["answer_type"], got, want)
-
-
-def test_labelled_set_is_large_and_varied():
-    kinds = Counter(c["answer_type"] for c in CASES)
-    assert len(CASES) >= 200 and set(kinds) == {"number", "option", "yes_no", "string", "list", "word"}
-    assert sum(c["gold_extraction"] is None for c in CASES) >= 15  # unanswerable outputs
 
 
 def test_rules_accuracy_floor_per_answer_type():
@@ -47,6 +41,17 @@ def test_rules_accuracy_floor_per_answer_type():
     ("#### 540", "540"),
     ("Step 1: add. Step 2: subtract.", None),
     ("The answer is twelve.", "12"),
+    ("The answer (words) is sixty-two dollars.", "62"),
+    ("So in total they make 500 chimichangas on those three days.", "500"),  # a number word is not the answer
+    ("The answer is \\boxed{\\frac{3}{4}}.", "0.75"),  # LaTeX, by math-verify
+    ("So $x = \\dfrac{7}{2}$. The answer is $\\frac{7}{2}$.", "3.5"),
+    ("You need 1 1/2 cups of flour. The answer is 1 1/2.", "1.5"),
+    ("The answer is 1.5e3 meters.", "1500"),
+    ("The answer is 3 or 4.", None),  # a hedge
+    ("We have 12 apples. The answer is not known.", None),  # an answer statement without an answer
+    ("The answer is 13. The answer is 13. The answer is", "13"),  # cut off while repeating itself
+    ("The answer is 30 - 6 = 14 hours.", "14"),  # a worked statement: its result
+    ("So 22 * 8 = 168.\n\nThe answer is 168.\n\nThe answer is N.", "168"),  # the instruction's placeholder copied
 ])
 def test_number_rules(text, want):
     assert extract_answer("number", text) == want
@@ -68,6 +73,40 @@ def test_option_yes_no_string_list_word_rules():
         extract_answer("essay", "text")
 
 
+@pytest.mark.parametrize("kind, text, choices, want", [
+    # a statement that holds no valid answer is no answer, whatever the reasoning said before
+    ("yes_no", "There is no agreed-upon definition. Therefore, the answer (Yes or No) is not known.", None, None),
+    ("yes_no", "No one knows. The answer is dependent on your personal preference.", None, None),
+    ("yes_no", "The answer is yes or no, depending on the year.", None, None),
+    ("word", "Emily is a sheep and sheep are afraid of wolves. The answer is 18.", ("wolf", "sheep"), None),
+    ("option", "Either would do. The answer is A or C.", ("5", "6", "7"), None),
+    ("option", "The answer is (B) or (D).", ("5", "6", "7", "8"), None),
+    ("option", "(A) is wrong, so the answer is (F).", ("5", "6", "7"), None),  # no option F
+    ("option", "The answer is 05/31/2021.", ("05/29/2021", "06/01/2021"), None),  # a date that is no option
+    ("number", "So 9 * 2 = 18 dollars. The answer is", None, "18"),  # cut off at the cue: no statement made
+    ("word", "Molly is James's grandmother's son.\n\nThe answer is X.", ("son", "aunt"), None),  # a placeholder
+    # closing statements that contradict each other leave the answer open; a revision after reasoning does not
+    ("yes_no", "So, the answer is yes.\n\nThe answer is no.", None, None),
+    ("option", "The answer is (A) 1.\n\nThe answer is (B) 1.25.", ("1", "1.25", "1.5"), None),
+    ("option", "1. The answer is (E)\n2. The answer is (B)\n3. The answer is (C)", ("a", "b", "c", "d", "e"), None),
+    ("number", "The answer is 4.\nThen 4 * 3 = 12 more are needed.\nThe answer is 12.", None, "12"),
+    ("number", "So 18 - 6 = 9.\n\nThe answer is N, which is the number of balloons.\n\nThe answer is 9.", None, "9"),
+    ("option", "B is wrong.\nA is the correct answer.", ("1", "2", "3"), "A"),  # the answer named before the cue
+    ("number", "The answer is 18.\nThis is the correct answer.", None, "18"),
+    # outputs that never state an answer keep the last-mention fallback, unless the generation ran away
+    ("yes_no", "After four flips the coin is heads up again.", None, "yes"),
+    ("yes_no", "Tim flips the coin.\n" + "The coin is flipped again, so it is heads up.\n" * 6, None, None),
+    ("number", "Add the tests: (100 + 101 + 102) / 5 = 60. " * 6 + "Then (15 + 16 +", None, None),
+    # options named by value or by date rather than letter
+    ("option", "So the date 10 days ago would be May 4th, 2003.", ("05/04/2003", "05/05/2003"), "A"),
+    ("option", "The answer is April 26, 2002.", ("04/25/2002", "04/26/2002"), "B"),
+    ("option", "The answer is most likely E.", ("a", "b", "c", "d", "e"), "E"),
+    ("option", "The answer is 2 hours and 31 minutes.", ("1 hour and 31 minutes", "2 hour and 31 minutes"), "B"),
+])
+def test_non_answers_hedges_and_options(kind, text, choices, want):
+    assert extract_answer(kind, text, choices) == want
+
+
 def test_normalisation_and_comparison():
     assert normalise_number("1,000.0") == "1000" and normalise_number("$5") == "5" and normalise_number("x") is None
     assert normalise_gold("list", "Water,  light bulb , Brush") == "water, light bulb, brush"
@@ -78,13 +117,12 @@ def test_normalisation_and_comparison():
     assert not is_correct("yes_no", None, "yes")
 
 
-def test_score_output_uses_task_vocabulary_and_reports_extractor():
+def test_score_output_uses_task_vocabulary_and_example_options():
+    rules = RulesExtractor()
     task = get_task("babi15_deduction")
     ex = Example(id="1", question="q", gold="wolf")
-    assert score_output(task, ex, "Cats fear wolves, so the answer is wolves.") == ("wolf", True, "rules")
-    assert score_output(task, ex, "I cannot tell.", "rules") == (None, False, "rules")
+    assert score_output(task, ex, "Cats fear wolves, so the answer is wolves.", rules) == ("wolf", True, "rules")
+    assert score_output(task, ex, "I cannot tell.", rules) == (None, False, "rules")
     aqua = get_task("aqua")
     ex = Example(id="2", question="q", gold="E", choices=("A)$61", "B)$65", "C)$67.40", "D)$70", "E)$78.20"))
-    assert score_output(aqua, ex, "x = 78.20, so the original price was $78.20.") == ("E", True, "rules")
-    with pytest.raises(ValueError, match="extractor"):
-        score_output(aqua, ex, "text", "regex")
+    assert score_output(aqua, ex, "x = 78.20, so the original price was $78.20.", rules) == ("E", True, "rules")

@@ -12,14 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from codemix.config import EvalConfig
 from codemix.endpoints import EndpointError
-from codemix.eval import llm_extract
+from codemix.eval import (CascadeExtractor, Example, LLMExtractor, RulesExtractor, build_messages, get_task,
+                          make_extractor, score_many, score_output)
 from codemix.eval.backends.openai_backend import OpenAIGenerator
 from codemix.eval.cli import app
-from codemix.eval.extract import score_many, score_output
-from codemix.eval.llm_extract import LLMExtractor, configure_llm_extractor, parse_reply
-from codemix.eval.prompts import build_messages
-from codemix.eval.tasks import Example, get_task
+from codemix.eval.llm_extract import parse_reply
 
 
 def _batch(n: int) -> dict:
@@ -112,14 +111,19 @@ def test_llm_extractor_failures_stop_or_count_as_no_answer(fake_openai, tmp_path
         ex.extract_many([("number", "so 7", None), ("number", "so 8", None)])
     tolerant = LLMExtractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
                             cache=tmp_path / "x.sqlite", max_retries=0, max_failure_share=0.5)
-    assert tolerant.extract_many([("number", "so 7", None), ("number", "so 8", None)]) == ["7", None]
+    assert tolerant.extract_many([("number", "so 7", None), ("number", "so 8", None)]) == [
+        ("7", "llm"), (None, "llm:failed")]  # the failure is no answer, and says so
+
+
+def _llm(fake_openai, tmp_path, name="x") -> LLMExtractor:
+    return LLMExtractor(model="judge", cache=tmp_path / f"{name}.sqlite", base_url=fake_openai.url,
+                        api_key_env="CODEMIX_TEST_KEY", max_retries=0)
 
 
 def test_llm_extractor_reads_replies_and_caches(fake_openai, tmp_path, monkeypatch):
     monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
     fake_openai.responder = lambda r: "$1,200." if "interest" in r["messages"][-1]["content"] else "NONE"
-    ex = LLMExtractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
-                      cache=tmp_path / "x.sqlite")
+    ex = _llm(fake_openai, tmp_path)
     assert ex.extract("number", "The interest comes to twelve hundred.") == "1200"
     assert ex.extract("number", "I am not sure.") is None
     assert ex.extract("number", "The interest comes to twelve hundred.") == "1200"
@@ -130,56 +134,86 @@ def test_llm_extractor_reads_replies_and_caches(fake_openai, tmp_path, monkeypat
     assert parse_reply("word", "Grandson.", ("son", "grandson")) == "grandson"
 
 
-@pytest.fixture
-def no_global_extractor(monkeypatch):
-    """Whatever a test configures as the global LLM extractor is undone when it ends, pass or fail."""
-    monkeypatch.setattr(llm_extract, "_configured", None)
-
-
-def test_cascade_asks_the_llm_only_where_rules_find_nothing(fake_openai, tmp_path, monkeypatch, no_global_extractor):
+def test_cascade_asks_the_llm_only_where_rules_find_nothing(fake_openai, tmp_path, monkeypatch):
     monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
     fake_openai.responder = lambda r: "yes"
-    configure_llm_extractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
-                            cache=tmp_path / "c.sqlite")
+    llm = _llm(fake_openai, tmp_path, "c")
+    cascade = CascadeExtractor(llm)
     task, ex = get_task("coin_flip"), Example(id="1", question="q", gold="yes")
-    assert score_output(task, ex, "Two flips, so the answer is yes.", "cascade") == ("yes", True, "rules")
+    assert score_output(task, ex, "Two flips, so the answer is yes.", cascade) == ("yes", True, "rules")
     assert fake_openai.count == 0
-    assert score_output(task, ex, "Even number of flips, so heads remains on top.", "cascade") == ("yes", True, "llm")
-    assert score_output(task, ex, "The answer is no.", "llm") == ("yes", True, "llm")  # the (scripted) LLM decides
+    assert score_output(task, ex, "Even number of flips, so heads remains on top.", cascade) == ("yes", True, "llm")
+    assert score_output(task, ex, "The answer is no.", llm) == ("yes", True, "llm")  # the (scripted) LLM decides
     assert fake_openai.count == 2
     outputs = ["The answer is no.", "Heads remains on top.", "Heads remains on top."]
-    scored = score_many([(task, ex, o) for o in outputs], "cascade")
+    scored = score_many([(task, ex, o) for o in outputs], cascade)
     assert scored == [("no", False, "rules"), ("yes", True, "llm"), ("yes", True, "llm")]
     assert fake_openai.count == 3  # one new output; its repeat and the earlier one come from the cache
 
 
-def test_agreement_cli_re_extracts_from_stored_outputs(fake_openai, tmp_path, monkeypatch, no_global_extractor):
+def test_cascade_with_a_failing_llm_stops_or_scores_no_answer_never_a_guess(fake_openai, tmp_path, monkeypatch):
     monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
-    rows = [{"task": "multiarith", "output": "So 3 + 4 = 7. The answer is 7.", "extracted": "7"},
-            {"task": "multiarith", "output": "Hmm, no idea.", "extracted": None},
-            {"task": "coin_flip", "output": "The coin is tails up.", "extracted": "yes"}]
+    fake_openai.fail_first, fake_openai.fail_status = 100, 500
+    cascade = CascadeExtractor(_llm(fake_openai, tmp_path, "f"))
+    task, ex = get_task("coin_flip"), Example(id="1", question="q", gold="yes")
+    assert score_output(task, ex, "The answer is yes.", cascade) == ("yes", True, "rules")  # no request needed
+    outputs = [(task, ex, "Heads remains on top."), (task, ex, "It lands on its edge.")]
+    with pytest.raises(EndpointError, match=r"^llm extractor stopped: [12] of the stage's 2 requests still failed"):
+        score_many(outputs, cascade)  # default share 0: any failure stops it (both may be in flight at once)
+    tolerant = CascadeExtractor(LLMExtractor(model="judge", cache=tmp_path / "f.sqlite", base_url=fake_openai.url,
+                                             api_key_env="CODEMIX_TEST_KEY", max_retries=0, max_failure_share=1.0))
+    assert score_many(outputs, tolerant) == [(None, False, "llm:failed")] * 2  # counted wrong, marked as failed
+
+
+def test_extractor_is_built_from_the_eval_config(fake_openai, tmp_path, monkeypatch):
+    monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
+    fake_openai.responder = lambda r: "4"
+    cfg = EvalConfig(extractor="cascade", extractor_model="judge-2", extractor_base_url=fake_openai.url,
+                     extractor_api_key_env="CODEMIX_TEST_KEY", extractor_cache=str(tmp_path / "cfg.sqlite"))
+    extractor = make_extractor(cfg)
+    assert isinstance(extractor, CascadeExtractor) and isinstance(make_extractor(cfg, "rules"), RulesExtractor)
+    assert extractor.extract_many([("number", "I have no idea.", None)]) == [("4", "llm")]
+    assert fake_openai.requests[0]["model"] == "judge-2" and (tmp_path / "cfg.sqlite").exists()
+    with pytest.raises(ValueError, match="unknown extractor 'regex'"):
+        make_extractor(cfg, "regex")
+
+
+def test_agreement_cli_re_extracts_as_the_sweep_scores(fake_openai, tmp_path, monkeypatch):
+    monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
+    aqua = ["A)$61", "B)$65", "C)$67.40", "D)$70", "E)$78.20"]
+    rows = [{"task": "multiarith", "output": "So 3 + 4 = 7. The answer is 7.", "extracted": "7", "gold": "7"},
+            {"task": "multiarith", "output": "Hmm, no idea.", "extracted": None, "gold": "2"},
+            {"task": "coin_flip", "output": "The coin is tails up.", "extracted": "yes", "gold": "no"},
+            {"task": "aqua", "output": "So the original price was $78.20.", "extracted": "E", "gold": "E",
+             "choices": aqua}]  # only the options say that $78.20 is E
+    rows = [{"choices": None, **r} for r in rows]
     path = tmp_path / "predictions.parquet"
     pq.write_table(pa.Table.from_pylist(rows), path)
     runner = CliRunner()
     result = runner.invoke(app, ["agreement", str(path), "--a", "rules", "--b", "stored"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
-    assert "66.7%" in result.output  # 2 of 3 agree (the stored coin_flip extraction was wrong)
+    assert "75.0%" in result.output  # 3 of 4 agree (the stored coin_flip extraction was wrong)
     fake_openai.responder = lambda r: "7" if "3 + 4" in r["messages"][-1]["content"] else "NONE"
-    configure_llm_extractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
-                            cache=tmp_path / "a.sqlite")
-    result = runner.invoke(app, ["agreement", str(path), "--a", "rules", "--b", "llm"], env={"COLUMNS": "120"})
+    result = runner.invoke(app, ["agreement", str(path), "--a", "rules", "--b", "llm", "--model", "judge",
+                                 "--base-url", fake_openai.url, "--api-key-env", "CODEMIX_TEST_KEY"],
+                           env={"COLUMNS": "120", "CODEMIX_HOME": str(tmp_path / "home")})
     assert result.exit_code == 0, result.output
-    assert "66.7%" in result.output and fake_openai.count == 3
+    assert "50.0%" in result.output and fake_openai.count == 4  # the scripted LLM answers NONE for coin and aqua
+    assert fake_openai.requests[0]["model"] == "judge" and (tmp_path / "home" / "_cache" / "extract.sqlite").exists()
     fake_openai.fail_when = lambda r: 401
-    configure_llm_extractor(model="judge", base_url=fake_openai.url, api_key_env="CODEMIX_TEST_KEY",
-                            cache=tmp_path / "b.sqlite")
-    result = runner.invoke(app, ["agreement", str(path), "--a", "rules", "--b", "llm"])
+    result = runner.invoke(app, ["agreement", str(path), "--a", "rules", "--b", "llm", "--model", "judge",
+                                 "--base-url", fake_openai.url, "--api-key-env", "CODEMIX_TEST_KEY"],
+                           env={"COLUMNS": "120", "CODEMIX_HOME": str(tmp_path / "home2")})
     assert result.exit_code == 2 and "llm extractor stopped: the endpoint rejected the credentials (HTTP 401" in \
         " ".join(result.output.split())
     bad = tmp_path / "bad.parquet"
     pq.write_table(pa.table({"x": [1]}), bad)
     result = runner.invoke(app, ["agreement", str(bad)])
     assert result.exit_code == 2 and "missing column(s) output, task" in result.output
+    old = tmp_path / "old.parquet"  # predictions written before the options were stored
+    pq.write_table(pa.Table.from_pylist([{k: v for k, v in r.items() if k != "choices"} for r in rows]), old)
+    result = runner.invoke(app, ["agreement", str(old), "--a", "rules", "--b", "stored"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "1 option-task row(s) have no 'choices' (first: row 3)" in result.output
 
 
 def test_tasks_cli_lists_tasks_and_suites():

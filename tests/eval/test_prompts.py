@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 
 from codemix.eval.prompts import COT_TRIGGER, PROMPT_VERSION, build_messages, format_choices
-from codemix.eval.tasks import get_task, resolve_suite
+from codemix.eval.tasks import Example, get_task, resolve_suite
 
 
 @pytest.mark.parametrize("name", resolve_suite("paper12"))
@@ -47,4 +50,27 @@ def test_zero_shot_has_no_trigger_and_few_shot_has_demonstrations():
     assert demo.endswith(f"The answer is ({option.shots(1, 0)[0].gold}).")
     with pytest.raises(ValueError, match="prompt style"):
         build_messages(task, ex, "chain")
-    assert PROMPT_VERSION
+
+
+# The prompt text of each PROMPT_VERSION. Changing a template, instruction, trigger or the choice format changes
+# the fingerprint: bump PROMPT_VERSION (it is part of every evaluation's hash) and record the new pair here.
+PROMPT_FINGERPRINTS = {"2024-zs-cot-v1": "e487d7ba2f2b20dc"}
+
+
+def prompt_fingerprint() -> str:
+    """sha256 of every paper12 task's prompts in every style, for placeholder examples (not generator output)."""
+    parts = []
+    for name in resolve_suite("paper12"):
+        task = get_task(name)
+        choices = ("first option", "second option") if task.answer_type == "option" else None
+        ex = Example(id="x", question="<question>", gold="<gold>", choices=choices, rationale="<rationale>")
+        for style in ("zero_shot_cot", "zero_shot", "few_shot"):
+            parts.append(json.dumps(build_messages(task, ex, style, shots=[ex] if style == "few_shot" else ())))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def test_prompt_text_changes_come_with_a_new_prompt_version():
+    assert PROMPT_VERSION in PROMPT_FINGERPRINTS, f"record PROMPT_VERSION {PROMPT_VERSION!r} in PROMPT_FINGERPRINTS"
+    assert prompt_fingerprint() == PROMPT_FINGERPRINTS[PROMPT_VERSION], (
+        f"the prompt text changed but PROMPT_VERSION is still {PROMPT_VERSION!r}: bump it and record "
+        f"{prompt_fingerprint()!r} for the new version")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from codemix.eval.extract import normalise_gold, normalise_number
+from codemix.eval.rules import OPTION_LETTERS, normalise_gold, normalise_number
 from codemix.eval.tasks.arith_templates import GSM8K_TEMPLATES, MULTIARITH_TEMPLATES, SVAMP_TEMPLATES, aqua_problem
 from codemix.eval.tasks.base import Example, Task, TaskDataError, register_task
 from codemix.eval.tasks.files import convert_all, field, read_json, read_jsonl, records
@@ -100,7 +100,7 @@ def read_aqua(root: Path) -> list[Example]:
         where = f"line {lineno}"
         options = field(rec, "options", path, where, list)
         correct = field(rec, "correct", path, where).strip().upper()
-        letters = "ABCDEFGH"[: len(options)]
+        letters = OPTION_LETTERS[: len(options)]
         if correct not in letters or len(correct) != 1:
             raise TaskDataError(f"{path}: {where}: field 'correct' = {correct!r} is not one of {', '.join(letters)}")
         return Example(id=f"aqua/{lineno - 1}", question=field(rec, "question", path, where),

@@ -21,8 +21,9 @@ from typing import Callable, Iterable
 
 import yaml
 
+from codemix.eval.rules import ANSWER_TYPES
+
 DOMAINS = ("symbolic", "logical", "arithmetic")
-ANSWER_TYPES = ("number", "option", "yes_no", "string", "list", "word")
 GENERATED_SIZE = 500  # examples in a generated test set when no limit is given (like last_letters' 500)
 BUILTIN = "builtin"  # eval.data_dir value: the 50-question real samples shipped in codemix/eval/samples
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
@@ -30,12 +31,12 @@ SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
 
 @dataclass(frozen=True)
 class Example:
-    """One evaluation item. ``gold`` is always a normalised string (see ``extract.normalise_gold``)."""
+    """One evaluation item. ``gold`` is always a normalised string (see ``rules.normalise_gold``)."""
 
     id: str
     question: str
     gold: str
-    choices: tuple[str, ...] | None = None  # option texts shown to the model, letters A, B, ... in order
+    choices: tuple[str, ...] | None = None  # option texts shown to the model, lettered OPTION_LETTERS in order
     rationale: str = ""  # a worked solution, used only in few-shot demonstrations
 
 
@@ -71,7 +72,7 @@ class Task:
     template: str = "{question}"  # prompt template; fields: {question}, {choices} ("Answer Choices: (A) ..")
     instruction: str = "End your response with \"The answer is X.\""  # answer-format instruction
     vocabulary: tuple[str, ...] = ()  # closed answer set for "word" tasks (helps extraction)
-    extractor: str | None = None  # rule set used by extract.extract_answer; default = answer_type
+    extractor: str | None = None  # rule set used by rules.extract_answer; default = answer_type
     metric: str = "exact_match"
     generated_is_real: bool = False  # True where the generator is the task's actual source
     description: str = ""

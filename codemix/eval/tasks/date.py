@@ -13,11 +13,11 @@ import datetime as dt
 import random
 from pathlib import Path
 
+from codemix.eval.rules import OPTION_LETTERS
 from codemix.eval.tasks.base import Example, Task, TaskDataError, register_task
 from codemix.eval.tasks.files import convert_all, field, read_json, records
 
 DATE_FILE = "Bigbench_Date/task.json"
-LETTERS = "ABCDEFGH"
 OFFSETS = {"today": 0, "tomorrow": 1, "yesterday": -1, "one week ago from today": -7, "one week from today": 7,
            "10 days ago": -10, "one year ago from today": None}
 ANCHORS = [("Yesterday was {d}.", 1), ("Today is {d}.", 0), ("Tomorrow is {d}.", -1),
@@ -39,11 +39,11 @@ def read_date(root: Path) -> list[Example]:
         scores = field(rec, "target_scores", path, where, dict)
         choices = tuple(scores)
         correct = [k for k, v in scores.items() if v == 1]
-        if len(correct) != 1 or len(choices) > len(LETTERS):
+        if len(correct) != 1 or len(choices) > len(OPTION_LETTERS):
             raise TaskDataError(f"{path}: {where}: field 'target_scores' must mark exactly one of at most "
-                                f"{len(LETTERS)} options with 1, got {scores}")
+                                f"{len(OPTION_LETTERS)} options with 1, got {scores}")
         return Example(id=f"date_understanding/{i}", question=field(rec, "input", path, where), choices=choices,
-                       gold=LETTERS[choices.index(correct[0])])
+                       gold=OPTION_LETTERS[choices.index(correct[0])])
     return convert_all(items, convert, path, "date_understanding")
 
 
@@ -69,7 +69,7 @@ def generate_date(rng: random.Random) -> Example:
     rng.shuffle(options)
     text = anchor.format(d=shown.strftime("%B %d, %Y").replace(" 0", " "))
     return Example(id="", question=f"{text} What is the date {when} in MM/DD/YYYY?", choices=tuple(options),
-                   gold=LETTERS[options.index(fmt(answer))],
+                   gold=OPTION_LETTERS[options.index(fmt(answer))],
                    rationale=f"Today is {fmt(today)}, so the date {when} is {fmt(answer)}.")
 
 

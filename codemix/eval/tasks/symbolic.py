@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from codemix.eval.extract import normalise_gold
+from codemix.eval.rules import normalise_gold
 from codemix.eval.tasks.base import Example, Task, register_task
 from codemix.eval.tasks.files import convert_all, field, read_json, records
 from codemix.eval.tasks.words import FIRST_NAMES, OBJECTS
