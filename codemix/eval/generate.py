@@ -11,6 +11,7 @@ samples from the softmax.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 
@@ -79,10 +80,12 @@ def generate_texts(model, tokenizer, prompts: list[list[int]], *, max_new_tokens
         probs = torch.softmax(logits.float() / temperature, dim=-1)
         return torch.multinomial(probs, 1, generator=rng).squeeze(-1)
 
+    # transformers 5.x renamed past_key_values to cache (the old name still works, with a warning)
+    cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
     with torch.inference_mode():
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
-        cache, next_ids = out.past_key_values, pick(out.logits[:, -1])
+        cache, next_ids = getattr(out, cache_arg), pick(out.logits[:, -1])
         for step in range(max_new_tokens):
             stats.steps += 1
             stats.row_steps += len(active)
@@ -107,8 +110,8 @@ def generate_texts(model, tokenizer, prompts: list[list[int]], *, max_new_tokens
             mask = torch.cat([mask, mask.new_ones((len(active), 1))], dim=-1)
             positions = (mask.sum(-1, keepdim=True) - 1)
             out = model(input_ids=next_ids[:, None], attention_mask=mask, position_ids=positions,
-                        past_key_values=cache, use_cache=True)
-            cache, next_ids = out.past_key_values, pick(out.logits[:, -1])
+                        use_cache=True, **{cache_arg: cache})
+            cache, next_ids = getattr(out, cache_arg), pick(out.logits[:, -1])
     stats.row_tokens = [len(t) for t in tokens]
     texts = [tokenizer.decode(t, skip_special_tokens=True) for t in tokens]
     return [t[:first_stop(t, stop)] for t in texts], stats
