@@ -106,7 +106,7 @@ def _normalise(table: pa.Table) -> pd.DataFrame:
 def _identity(trials: pd.DataFrame) -> pd.Series:
     """A string per trial naming what it computed; trials without all three hashes are only equal to themselves."""
     hashes = trials[["train_hash", "eval_hash"]]  # an untuned trial has no mix_hash
-    full = trials[IDENTITY].astype(str).agg("|".join, axis=1)
+    full = trials[IDENTITY].map(str).agg("|".join, axis=1)  # map: astype(str) keeps a missing mix_hash NaN
     own = "trial:" + trials["sweep"].astype(str) + "/" + trials["trial_key"].astype(str)
     return full.where(hashes.notna().all(axis=1), own)
 
