@@ -38,7 +38,8 @@ def _exit_on_failed_trials(outcome) -> None:
 def _fail(err: Exception) -> None:
     from rich.markup import escape
 
-    console.print(f"[red]error:[/red] {escape(str(err))}")  # messages may quote a server's response
+    # soft_wrap: no line breaks inserted, so a path or URL in the message stays whole when output is piped
+    console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)  # messages may quote a server's response
     raise typer.Exit(2)
 
 
