@@ -281,7 +281,7 @@ class SearchConfig(_Section):
     @field_validator("searcher")
     @classmethod
     def _searcher_registered(cls, v: str):
-        from codemix.sweep.search import SEARCHERS
+        from codemix.searchers import SEARCHERS
 
         if v != "grid" and v not in SEARCHERS:
             raise ValueError(f"{v!r} is not registered; known: grid, {', '.join(sorted(SEARCHERS))}")

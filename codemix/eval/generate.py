@@ -32,8 +32,8 @@ class GenerationStats:
 
 def end_of_turn_ids(tokenizer, model) -> set[int]:
     """Where an answer ends: EOS, the token the chat template closes answers with
-    (:func:`codemix.models.formats.stop_token_ids`) and the generation config's EOS ids."""
-    from codemix.models.formats import stop_token_ids
+    (:func:`codemix.models.encoding.stop_token_ids`) and the generation config's EOS ids."""
+    from codemix.models.encoding import stop_token_ids
 
     ids = set(stop_token_ids(tokenizer))
     configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)

@@ -353,7 +353,7 @@ def search_path(results: ResultSet, metric: str, known: list[dict] = ()) -> pd.D
     sweep, trial_key, family, proportion, seed, code_language, corruption, status, objective (the
     search metric, as the searcher saw it; NaN for a failed trial) and best_so_far.
     """
-    from codemix.sweep.search import search_score
+    from codemix.results.objective import search_score
 
     cols = ["step", "source", "sweep", "trial_key", "family", "proportion", "seed", "code_language", "corruption",
             "status", "objective", "best_so_far"]

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import yaml
 
+from codemix.results.layout import SPEC_FILE
 from codemix.results.schema import LEVELS, PROVENANCE_FIELDS
 from codemix.storage import Store
 
@@ -28,7 +29,6 @@ log = logging.getLogger("codemix")
 
 IDENTITY = ["family", "model_id", "mix_hash", "train_hash", "eval_hash"]  # same values = same trial
 TRIAL = ["sweep", "trial_key"]  # the key of one trial's files
-SPEC_FILE = "spec.yaml"
 # The prediction columns analysis needs; prompts and outputs stay on disk.
 PREDICTION_COLUMNS = [f.name for f in PROVENANCE_FIELDS] + ["task", "domain", "example_id", "correct"]
 

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from codemix import __version__
 from codemix.results import analysis
 from codemix.results.figures import (
     _slug,
@@ -35,6 +34,7 @@ from codemix.results.figures import (
     search_path_figure,
 )
 from codemix.results.load import ResultSet, load_results
+from codemix.version import __version__
 
 # ----------------------------------------------------------------------------- a document, two renderings
 
@@ -371,7 +371,7 @@ def _searched(e) -> bool:
 def _searches(doc: Document, results: ResultSet, out_dir: Path, n_boot: int, seed: int) -> None:
     """Per searched experiment: the path of the search and the fitted curve of its objective."""
     from codemix.storage import Store
-    from codemix.sweep.search import KNOWN_POINTS_FILE
+    from codemix.results.layout import KNOWN_POINTS_FILE
 
     for e in [e for e in results.experiments if _searched(e)]:
         search = e.spec["search"]

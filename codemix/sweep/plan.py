@@ -1,4 +1,4 @@
-"""``codemix plan``: what a sweep will run, what is already cached, and what it will cost, before it runs.
+"""Planning a sweep: what it will run, what is already cached, and what it will cost, before it runs.
 
 Estimates are deliberately simple and printed with their assumptions: training FLOPs are
 6·params·tokens for full fine-tuning (4·params·tokens for LoRA, no weight gradients of the base),
@@ -12,13 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-import typer
-
-from codemix.config import SpecError, SweepSpec, load_spec
-from codemix.gpus import GPUS, gpu_named
+from codemix.config import SweepSpec
+from codemix.gpus import gpu_named
 from codemix.models import get_family
-from codemix.storage import StorageError
-from codemix.sweep.preflight import check_endpoints
 
 # Utilisation is the fraction of the GPU's bf16 peak (codemix.gpus) that a well-tuned fine-tune
 # reaches (MFU) and that batched vLLM decoding reaches.
@@ -67,9 +63,10 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     from codemix.eval import build_prompts
     from codemix.paths import codemix_home
     from codemix.storage import Store
-    from codemix.sweep.search import check_metric, is_searched, start_search
+    from codemix.sweep.search import check_metric, is_searched
     from codemix.sweep.trial import stage_hashes
     from codemix.sweep.tuner import as_spec, grid_points
+    from codemix.sweep.warmstart import start_search
 
     spec = as_spec(spec)
     check_metric(spec)
@@ -155,62 +152,3 @@ def check_fits(plans: list[TrialPlan], assumptions: dict, spec: SweepSpec,
                 f"{assumptions['gpus_per_trial']:g} GPU(s) exceeds {assumptions['gpu_memory_gb']} GB; raise "
                 f"resources.num_workers or use train.method: lora")
     return sorted(set(problems))
-
-
-def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
-         gpu: str = typer.Option("A100-80GB", help=f"GPU type for estimates: {', '.join(g.name for g in GPUS)}."),
-         cluster: Optional[str] = typer.Option(None, help="cluster.yaml to check that every trial fits on it."),
-         set_: list[str] = typer.Option([], "--set", help="Override a field: --set data.source=PATH."),
-         address: Optional[str] = typer.Option(None, help="Ray cluster to describe (default $RAY_ADDRESS or "
-                                                          "the one running here).")):
-    """Dry run: list the trials, what is cached, and estimated GPU-hours."""
-    import yaml
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    from codemix.cli import _fail, _overrides
-    from codemix.storage import Store
-    from codemix.sweep.cluster import check_storage_shared, cluster_info_at, print_cluster
-
-    console = Console()
-    try:
-        s = load_spec(spec, _overrides(set_))
-        ray_cluster = cluster_info_at(address)
-        print_cluster(Console(width=max(console.width, 110)), s, ray_cluster)
-        if ray_cluster:
-            check_storage_shared(s, ray_cluster)
-        plans, assumptions = plan_sweep(s, gpu)
-        endpoints = check_endpoints(s, Store(s.storage))
-    except (SpecError, StorageError, KeyError) as err:
-        _fail(err)
-    console = Console(width=max(console.width, 110))
-    search = assumptions.pop("search", None)
-    what = (f"{s.search.searcher} search, rows: the corners of its range" if search else f"{len(plans)} trials")
-    table = Table(title=f"plan: {s.name} ({what}; stages: [green]✓[/green] cached, · to run)")
-    for col in ["family", "p", "seed", "lang", "corr", "params", "mix", "train", "eval", "train GPU-h",
-                "eval GPU-h", "GB/GPU"]:
-        table.add_column(col, justify="right", no_wrap=True)
-    mark = {True: "[green]✓[/green]", False: "·"}
-    for p in plans:
-        table.add_row(p.point.family, "untuned" if p.point.untuned else f"{p.point.proportion:g}", str(p.point.seed),
-                      p.point.code_language,
-                      f"{p.point.corruption:g}", f"{p.params_b:g}B", mark[p.cached["mix"]], mark[p.cached["train"]],
-                      mark[p.cached["eval"]], f"{p.gpu_hours_train:.2f}", f"{p.gpu_hours_eval:.2f}",
-                      f"{p.memory_per_gpu_gb:.0f}" if p.memory_per_gpu_gb else "-")
-    console.print(table)
-    infeasible = assumptions.pop("infeasible", [])
-    total = sum(p.gpu_hours_train + p.gpu_hours_eval for p in plans)
-    if search:  # the searcher's new trials, each at the corners' mean cost; known points cost nothing
-        console.print(search["start"].describe())
-        total = search["start"].to_run * search["gpu_hours_per_trial"]
-    console.print(f"total ≈ {total:.1f} GPU-hours on {gpu}; assumptions: {assumptions}")
-    problems = check_fits(plans, assumptions, s, yaml.safe_load(open(cluster)) if cluster else None)
-    problems += infeasible
-    for problem in problems:
-        console.print(f"[red]will not fit:[/red] {problem}")
-    for check in endpoints:
-        color = {"ok": "green", "skipped": "yellow"}.get(check.status, "red")
-        console.print(f"[{color}]endpoint {check.status}:[/{color}] {escape(check.line())}")
-    if problems or any(check.error for check in endpoints):
-        raise typer.Exit(1)

@@ -18,14 +18,16 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from codemix import __version__, faults
+from codemix import faults
 from codemix.config import SweepSpec
 from codemix.eval import PROMPT_VERSION, evaluate
 from codemix.models.loading import resolve_model_source
+from codemix.results.objective import search_score
 from codemix.results.writer import results_key, write_trial_results
 from codemix.storage import Store, stable_hash
-from codemix.sweep.search import OBJECTIVE, is_searched, search_score
+from codemix.sweep.search import OBJECTIVE, is_searched
 from codemix.train.trainer import TRAIN_VERSION
+from codemix.version import __version__
 
 log = logging.getLogger("codemix")
 

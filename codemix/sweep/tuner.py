@@ -7,7 +7,7 @@ launches its own Ray Train run (Train V2 inside Tune) and a Ray Data evaluation.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,6 +15,7 @@ import yaml
 
 from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.ray_runtime import init_ray
+from codemix.results.layout import SPEC_FILE
 from codemix.results.writer import collect_results
 from codemix.storage import Store
 from codemix.sweep.cluster import (
@@ -25,19 +26,11 @@ from codemix.sweep.cluster import (
     warn_if_inside_job_copy,
 )
 from codemix.sweep.preflight import preflight
-from codemix.sweep.search import (
-    OBJECTIVE,
-    SearchStart,
-    build_searcher,
-    check_metric,
-    is_searched,
-    record_start,
-    start_search,
-)
+from codemix.sweep.search import OBJECTIVE, build_searcher, check_metric, is_searched
 from codemix.sweep.trial import TrialPoint, run_trial, stage_hashes
+from codemix.sweep.warmstart import SearchStart, record_start, start_search
 
 log = logging.getLogger("codemix")
-SPEC_FILE = "spec.yaml"
 
 
 # ----------------------------------------------------------------------------- before Ray starts
@@ -250,33 +243,23 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
 
 @dataclass
 class SweepOutcome:
-    """What a finished (or resumed) sweep produced."""
+    """What a finished (or resumed) sweep produced; the caller prints it (the CLI does)."""
 
     path: str  # the experiment folder
     results: pa.Table  # results.parquet: one row per trial x task
-    failed: list[dict]  # trials that ended in an error: family, proportion, seed, error
+    failed: list[dict]  # trials that ended in an error or were lost: family, proportion, seed, error
+    summary: object = None  # the experiment's codemix.results.ResultSet (without predictions)
+    lost: list[dict] = field(default_factory=list)  # the trials of ``failed`` lost with their node
+    trial_retries: int = 0  # how often Tune restarted a lost trial (resources.trial_retries)
 
 
 def finish(spec: SweepSpec, experiment: Store, grid=None, pool_hash: str = "") -> SweepOutcome:
-    """Write results.parquet and print the accuracy tables (and any failed or lost trials)."""
-    from rich.console import Console
-
-    from codemix.results.cli import print_summary
+    """Write results.parquet and return the outcome: results, failed trials, and trials lost with their node."""
     from codemix.results.load import load_results
 
     table = collect_results(experiment)
     results = load_results([experiment.url()], predictions=False)
-    print_summary(results)
-    console = Console()
-    console.print(f"results: {experiment.url()}/results.parquet ({table.num_rows} rows); "
-                  f"report: codemix report {experiment.url()}")
-    if not results.failed.empty:
-        console.print(f"{len(results.failed)} trial(s) failed; `codemix resume {experiment.url()} --retry-failed` "
-                      "reruns them")
     failed = results.failed[["trial_key", "family", "proportion", "seed", "error"]].to_dict("records")
     lost = lost_trials(grid or [], [stage_hashes(spec, TrialPoint.from_config(r.config), pool_hash)["trial"]
                                     for r in grid or []], experiment)
-    if lost:
-        console.print(f"{len(lost)} trial(s) were lost with their node after {spec.resources.trial_retries} "
-                      f"restart(s) and have no result; `codemix resume {experiment.url()} --retry-failed` reruns them")
-    return SweepOutcome(experiment.url(), table, failed + lost)
+    return SweepOutcome(experiment.url(), table, failed + lost, results, lost, spec.resources.trial_retries)
