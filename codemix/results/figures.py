@@ -7,7 +7,6 @@ Each function takes a table from :mod:`codemix.results.analysis` and writes one 
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from matplotlib.figure import Figure
 
 from codemix.results import analysis
 from codemix.results.load import ResultSet
+from codemix.storage import atomic_path
 
 DPI = 130
 
@@ -51,10 +51,8 @@ def group_label(row, vary: list[str]) -> str:
 
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
     return path
 
 

@@ -34,6 +34,7 @@ from codemix.results.figures import (
     search_path_figure,
 )
 from codemix.results.load import ResultSet, load_results
+from codemix.storage import atomic_write_text
 from codemix.version import __version__
 
 # ----------------------------------------------------------------------------- a document, two renderings
@@ -508,10 +509,6 @@ def _caveats(results: ResultSet, overall: pd.DataFrame, d_overall: pd.DataFrame)
     return notes
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def save_report(results: ResultSet, out_dir: str | Path, html: bool = False, *, n_boot: int = 2000, seed: int = 0,
@@ -522,9 +519,9 @@ def save_report(results: ResultSet, out_dir: str | Path, html: bool = False, *, 
     doc = build_report(results, out_dir, n_boot=n_boot, seed=seed, alpha=alpha, progress=progress)
     progress("writing")
     path = out_dir / "report.md"
-    _write_text(path, doc.markdown(out_dir))
+    atomic_write_text(path, doc.markdown(out_dir))
     if html:
-        _write_text(out_dir / "report.html", doc.html(f"codemix report: {', '.join(e.name for e in results.experiments)}"))
+        atomic_write_text(out_dir / "report.html", doc.html(f"codemix report: {', '.join(e.name for e in results.experiments)}"))
     return path
 
 
