@@ -21,8 +21,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import yaml
 
-from codemix.results.layout import SPEC_FILE
+from codemix.results.layout import RESULTS_FILE, SPEC_FILE
 from codemix.results.schema import LEVELS, PROVENANCE_FIELDS
+from codemix.results.writer import read_level
 from codemix.storage import Store
 
 log = logging.getLogger("codemix")
@@ -76,19 +77,8 @@ class ResultSet:
 
 
 def _read_level(experiment: Store, level: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """All trial files of one level as one DataFrame; columns missing in older files come back null."""
-    schema = LEVELS[level]
-    names = experiment.list(f"results/{level}", suffix=".parquet")
-    if not names and level == "scores" and experiment.exists("results.parquet"):
-        names, prefix = ["results.parquet"], ""  # an experiment folder with only the collected scores
-    else:
-        prefix = f"results/{level}/"
-    if not names:
-        table = schema.empty_table()
-    else:
-        paths = [experiment.path(prefix + n) for n in names]
-        table = ds.dataset(paths, schema=schema, format="parquet", filesystem=experiment.fs).to_table(columns=columns)
-    return _normalise(table.select(columns) if columns else table)
+    """All trial files of one level as one normalised DataFrame (see ``writer.read_level``)."""
+    return _normalise(read_level(experiment, level, columns))
 
 
 def _normalise(table: pa.Table) -> pd.DataFrame:
@@ -113,7 +103,7 @@ def _identity(trials: pd.DataFrame) -> pd.Series:
 
 def _open(path: str | Path) -> tuple[Store, Experiment]:
     experiment = Store(path)
-    if not (experiment.exists("results") or experiment.exists("results.parquet")):
+    if not (experiment.exists("results") or experiment.exists(RESULTS_FILE)):
         raise FileNotFoundError(f"{path}: no results/ folder or results.parquet — not a codemix experiment folder?")
     spec = yaml.safe_load(experiment.read_bytes(SPEC_FILE)) if experiment.exists(SPEC_FILE) else None
     name = (spec or {}).get("name") or str(path).rstrip("/").rsplit("/", 1)[-1]
