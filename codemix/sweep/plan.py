@@ -65,7 +65,7 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     from codemix.storage import Store
     from codemix.sweep.search import check_metric, is_searched
     from codemix.sweep.trial import stage_hashes
-    from codemix.sweep.tuner import as_spec, grid_points
+    from codemix.sweep.tuner import as_spec, grid_points, infeasible_mixes
     from codemix.sweep.warmstart import start_search
 
     spec = as_spec(spec)
@@ -79,14 +79,8 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     pool, pool_key, _ = prepare_pool(data_cfg, codemix_home() / "data")
     words = [sum(len(t["content"].split()) for t in turns) for turns in pool.column("turns").to_pylist()]
     tokens_per_example = min(spec.train.max_length, TOKENS_PER_WORD * sum(words) / max(len(words), 1))
-    from codemix.data import MixInfeasibleError, check_mix_feasible
-
-    infeasible = []
-    for p, lang in sorted({(p.proportion, p.code_language) for p in grid_points(spec) if not p.untuned}):
-        try:
-            check_mix_feasible(pool, spec.mix, p, lang)
-        except MixInfeasibleError as err:
-            infeasible.append(f"mix.total = {spec.mix.total} at proportion {p:g} ({lang}): {err}")
+    infeasible = [f"mix.total = {spec.mix.total} at proportion {p:g} ({lang}): {err}"
+                  for p, lang, err in infeasible_mixes(spec, pool)]
     prompts = build_prompts(spec.eval)
     prompt_tokens = sum(TOKENS_PER_WORD * len(p["messages"].split()) for p in prompts)
     gen_tokens = prompt_tokens + len(prompts) * spec.eval.sampling.max_new_tokens

@@ -64,12 +64,25 @@ def grid_points(spec: SweepSpec) -> list[TrialPoint]:
     return (references if s.reference else []) + points
 
 
+def infeasible_mixes(spec: SweepSpec, pool: pa.Table) -> list[tuple[float, str, Exception]]:
+    """(proportion, code_language, why) for every mix of the sweep the pool cannot fill, in sorted order."""
+    from codemix.data import MixInfeasibleError, check_mix_feasible
+
+    out = []
+    for p, lang in sorted({(p.proportion, p.code_language) for p in grid_points(spec) if not p.untuned}):
+        try:
+            check_mix_feasible(pool, spec.mix, p, lang)
+        except MixInfeasibleError as err:
+            out.append((p, lang, err))
+    return out
+
+
 def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
     """Ingest and label the pool once per sweep (cached) and check every mix is feasible.
 
     Runs in the driver before Ray starts, so an infeasible request fails before any compute.
     """
-    from codemix.data import MixInfeasibleError, check_mix_feasible, prepare_pool
+    from codemix.data import prepare_pool
     from codemix.data.classify.cache import storage_labels_dir
     from codemix.paths import codemix_home
 
@@ -78,12 +91,11 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
         return "", ""
     with storage_labels_dir(spec.data.classifier, store) as labels_dir:  # labels are paid once per storage
         pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data", labels_dir)
-    for point in {(p.proportion, p.code_language) for p in tuned}:
-        try:
-            check_mix_feasible(pool, spec.mix, point[0], point[1])
-        except MixInfeasibleError as err:
-            raise SpecError(f"sweep {spec.name!r}: mix.total = {spec.mix.total} at proportion {point[0]}, "
-                            f"code_language {point[1]!r} is infeasible: {err}") from None
+    infeasible = infeasible_mixes(spec, pool)
+    if infeasible:  # the first is enough to stop; `codemix plan` lists them all
+        p, lang, err = infeasible[0]
+        raise SpecError(f"sweep {spec.name!r}: mix.total = {spec.mix.total} at proportion {p}, "
+                        f"code_language {lang!r} is infeasible: {err}")
     key = f"_cache/pools/{pool_hash}"
     if not store.is_complete(key):
         import tempfile
