@@ -16,8 +16,7 @@ from rich.table import Table
 
 from codemix.config import EvalConfig
 from codemix.endpoints import EndpointError
-from codemix.eval import (SUITES, Example, TaskDataError, get_task, is_correct, list_tasks, make_extractor,
-                          score_many)
+from codemix.eval import SUITES, Example, TaskDataError, get_task, is_correct, list_tasks, make_extractor, score_many
 from codemix.eval.tasks.base import GENERATED_SIZE
 
 app = typer.Typer(help="Evaluation tasks and extractor agreement.", no_args_is_help=True)
@@ -89,7 +88,7 @@ def agreement(predictions: str = typer.Argument(..., help="Predictions Parquet f
         table = pq.read_table(predictions)
     except (OSError, ValueError) as err:
         console.print(f"[red]error:[/red] {predictions}: cannot read Parquet ({err})")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     missing = {"task", "output"} - set(table.column_names)
     if missing:
         console.print(f"[red]error:[/red] {predictions}: missing column(s) {', '.join(sorted(missing))}")

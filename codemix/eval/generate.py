@@ -14,7 +14,6 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 
-
 STOP_WINDOW = 24  # tokens decoded to look for a stop string after each step
 
 

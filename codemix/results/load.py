@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 import yaml
 
 from codemix.results.layout import RESULTS_FILE, SPEC_FILE
@@ -163,8 +162,8 @@ def load_results(paths: str | Path | list[str | Path], predictions: bool = True)
         preds = preds[preds.set_index(TRIAL).index.isin(ok)].reset_index(drop=True)
     models = kept.groupby("family")["model_id"].nunique()
     for family in models[models > 1].index:
-        notes.append(f"family {family!r} has several model_ids ({', '.join(sorted(kept.loc[kept.family == family, 'model_id'].dropna().unique()))}): "
-                     f"they are pooled in the tables")
+        ids = sorted(kept.loc[kept.family == family, "model_id"].dropna().unique())
+        notes.append(f"family {family!r} has several model_ids ({', '.join(ids)}): they are pooled in the tables")
     return ResultSet(trials=kept, scores=scores, predictions=preds, experiments=experiments,
                      n_duplicates=n_duplicates, notes=notes)
 

@@ -1,4 +1,4 @@
-"""``codemix plan``: a sweep's trials, what is cached, its estimated cost and whether it fits (mounted by codemix.cli)."""
+"""``codemix plan``: a sweep's trials, what is cached, what it costs and whether it fits (mounted by codemix.cli)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ fp32 master and two moments), divided across GPUs by ZeRO-3, plus activations.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from codemix.config import SweepSpec
 from codemix.gpus import gpu_named
@@ -103,7 +102,8 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
         train_h, eval_h = (0.0 if cached["train"] else train_full), (0.0 if cached["eval"] else eval_full)
         memory = estimate_memory_gb(params / 1e9, spec.train.method, n_gpus) if n_gpus else None
         plans.append(TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory))
-    assumptions = {"labels": labels, "pool": len(words), "gpu": gpu_info.name, "gpu_bf16_tflops": gpu_info.bf16_flops / 1e12, "train_mfu": TRAIN_MFU,
+    assumptions = {"labels": labels, "pool": len(words), "gpu": gpu_info.name,
+                   "gpu_bf16_tflops": gpu_info.bf16_flops / 1e12, "train_mfu": TRAIN_MFU,
                    "generate_utilisation": GENERATE_UTILISATION, "tokens_per_example": round(tokens_per_example),
                    "eval_prompts": len(prompts), "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info.memory_gb,
                    "infeasible": infeasible}

@@ -156,7 +156,8 @@ def param_space(spec: SweepSpec) -> dict:
 
 def _trial_dirname(trial) -> str:
     p = trial.config["proportion"]
-    return f"{trial.config['family']}_{'untuned' if p is None else f'p{p:.3g}'}_s{trial.config['seed']}_{trial.trial_id}"
+    point = "untuned" if p is None else f"p{p:.3g}"
+    return f"{trial.config['family']}_{point}_s{trial.config['seed']}_{trial.trial_id}"
 
 
 def _tune_config(spec: SweepSpec, start: SearchStart | None = None):

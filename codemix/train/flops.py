@@ -8,7 +8,8 @@ multiply-add) + 4 (backward: activation and weight gradients). The causal mask i
 credited (no halving of the attention term), as in PaLM.
 
 N here is the weight of every ``nn.Linear`` of the model, counted on a meta-device instance
-built from the config (no memory, no per-architecture formula): the attention and MLP projections of every layer plus the LM head (``hidden x vocab``),
+built from the config (no memory, no per-architecture formula): the attention and MLP projections of
+every layer plus the LM head (``hidden x vocab``),
 counted even when tied to the input embedding, as the output projection is a real matmul (7% of
 Llama-3-8B's compute, ~20% of Gemma-2B's). The input embedding is a lookup and is not
 counted, nor are norms and biases (negligible). A mixture-of-experts model would count every

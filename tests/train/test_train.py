@@ -4,13 +4,13 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import store_with_mix
 
 from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.faults import TrainFaults
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
 from codemix.train import TrainingDiverged, TrainRun, fine_tune
 from codemix.train.flops import PEAK_FLOPS_ENV, flops_per_token
-from helpers import store_with_mix
 
 pytestmark = pytest.mark.timeout(300)
 
