@@ -308,13 +308,17 @@ class ResourcesConfig(_Section):
     """What one trial asks of the cluster."""
 
     num_workers: int = Field(1, ge=1, description="Ray Train workers per trial.")
-    cpus_per_worker: float = Field(0.5, gt=0)
-    gpus_per_worker: float = Field(0, ge=0)
+    cpus_per_worker: float = Field(0.5, gt=0, description="CPUs each Ray Train worker reserves.")
+    gpus_per_worker: float = Field(0, ge=0, description="GPUs each Ray Train worker reserves; 0 = train on CPU.")
     trial_cpus: float = Field(0.1, gt=0, description="CPU reserved for the trial's driver function.")
     torch_threads: int | None = Field(
         None, ge=1, description="torch threads of each training worker and generation actor. None = Ray's default: "
         "the whole CPUs the process reserved, at least 1 (so a worker at cpus_per_worker 0.5 computes on one "
         "thread). On a laptop running one trial at a time, set it to the number of cores.")
+    peak_flops: float | None = Field(
+        None, gt=0, description="Dense bf16 peak FLOP/s of one training device, for the MFU a run reports. None = "
+        "the device's entry in codemix.gpus (no MFU on CPU or on a GPU not in the table); set it for such a "
+        "device, a CPU included. Not hashed: it changes a reported figure, not the training.")
     max_concurrent_trials: int = Field(1, ge=0, description="0 = as many as fit.")
     trial_resources: dict[str, float] = Field(
         default_factory=dict, description="Custom Ray resources the trial's driver asks for besides trial_cpus, "
