@@ -120,37 +120,13 @@ def load_results(paths: str | Path | list[str | Path], predictions: bool = True)
         raise ValueError("load_results: no experiment given")
     experiments, trials, scores, preds, notes = [], [], [], [], []
     for path in paths:
-        store, exp = _open(path)
-        t, s = _read_level(store, "trials"), _read_level(store, "scores")
-        p = _read_level(store, "predictions", PREDICTION_COLUMNS) if predictions else None
-        if t.empty and not s.empty:  # only results.parquet: every trial in it finished
-            t = s.drop_duplicates(TRIAL)[[c for c in s.columns if c in t.columns]].assign(status="ok")
-            notes.append(f"{exp.name}: no trial rows; trials taken from the scores")
-        exp.n_trials, exp.n_failed = len(t), int((t["status"] != "ok").sum())
-        exp.families, exp.seeds = sorted(t["family"].unique()), sorted(int(x) for x in t["seed"].unique())
-        exp.proportions = sorted(float(x) for x in t["proportion"].unique() if pd.notna(x))
-        exp.untuned = bool(t["proportion"].isna().any())
-        configs = t["config"].dropna() if "config" in t else []
-        exp.config = _json(configs.iloc[0]) if len(configs) else None
-        log.info("%s: %d trials, %d scores, %d predictions", exp.path, len(t), len(s), 0 if p is None else len(p))
+        exp, t, s, p = _read_experiment(path, predictions, notes)
         experiments.append(exp)
         trials.append(t), scores.append(s), preds.append(p)
     trials = pd.concat(trials, ignore_index=True).drop_duplicates(TRIAL, keep="last")
     scores = pd.concat(scores, ignore_index=True)
     preds = pd.concat(preds, ignore_index=True) if predictions else _read_empty("predictions", PREDICTION_COLUMNS)
-
-    # keep one trial per identity: finished first, then with scores, then with predictions, then the latest
-    key = trials.set_index(TRIAL).index
-    trials["_ok"] = trials["status"].eq("ok")
-    trials["_scored"] = key.isin(scores.set_index(TRIAL).index)
-    trials["_predicted"] = key.isin(preds.set_index(TRIAL).index)
-    trials["_identity"] = _identity(trials)
-    trials = trials.sort_values(["_ok", "_scored", "_predicted", "finished_at"], na_position="first", kind="stable")
-    kept = trials.drop_duplicates("_identity", keep="last")
-    n_duplicates = len(trials) - len(kept)
-    kept = kept.drop(columns=["_ok", "_scored", "_predicted", "_identity"]).sort_values(
-        ["family", "proportion", "code_language", "corruption", "seed"], kind="stable",
-        na_position="first").reset_index(drop=True)
+    kept, n_duplicates = _one_per_identity(trials, scores, preds)
 
     ok = kept[kept["status"] == "ok"].set_index(TRIAL).index
     in_scores = scores.set_index(TRIAL).index
@@ -166,6 +142,38 @@ def load_results(paths: str | Path | list[str | Path], predictions: bool = True)
         notes.append(f"family {family!r} has several model_ids ({', '.join(ids)}): they are pooled in the tables")
     return ResultSet(trials=kept, scores=scores, predictions=preds, experiments=experiments,
                      n_duplicates=n_duplicates, notes=notes)
+
+
+def _read_experiment(path: str | Path, predictions: bool, notes: list[str]):
+    """One experiment folder: its description and its trials, scores and (optionally) predictions."""
+    store, exp = _open(path)
+    t, s = _read_level(store, "trials"), _read_level(store, "scores")
+    p = _read_level(store, "predictions", PREDICTION_COLUMNS) if predictions else None
+    if t.empty and not s.empty:  # only results.parquet: every trial in it finished
+        t = s.drop_duplicates(TRIAL)[[c for c in s.columns if c in t.columns]].assign(status="ok")
+        notes.append(f"{exp.name}: no trial rows; trials taken from the scores")
+    exp.n_trials, exp.n_failed = len(t), int((t["status"] != "ok").sum())
+    exp.families, exp.seeds = sorted(t["family"].unique()), sorted(int(x) for x in t["seed"].unique())
+    exp.proportions = sorted(float(x) for x in t["proportion"].unique() if pd.notna(x))
+    exp.untuned = bool(t["proportion"].isna().any())
+    configs = t["config"].dropna() if "config" in t else []
+    exp.config = _json(configs.iloc[0]) if len(configs) else None
+    log.info("%s: %d trials, %d scores, %d predictions", exp.path, len(t), len(s), 0 if p is None else len(p))
+    return exp, t, s, p
+
+
+def _one_per_identity(trials: pd.DataFrame, scores: pd.DataFrame, preds: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """One trial per identity (finished first, then with scores, then with predictions, then the latest),
+    in a stable order; and how many were dropped."""
+    key = trials.set_index(TRIAL).index
+    trials = trials.assign(_ok=trials["status"].eq("ok"), _scored=key.isin(scores.set_index(TRIAL).index),
+                           _predicted=key.isin(preds.set_index(TRIAL).index), _identity=_identity(trials))
+    trials = trials.sort_values(["_ok", "_scored", "_predicted", "finished_at"], na_position="first", kind="stable")
+    kept = trials.drop_duplicates("_identity", keep="last")
+    kept = kept.drop(columns=["_ok", "_scored", "_predicted", "_identity"]).sort_values(
+        ["family", "proportion", "code_language", "corruption", "seed"], kind="stable",
+        na_position="first").reset_index(drop=True)
+    return kept, len(trials) - len(kept)
 
 
 def _json(text: str) -> dict | None:

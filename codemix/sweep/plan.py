@@ -50,17 +50,58 @@ def estimate_memory_gb(params_b: float, method: str, gpus: int) -> float:
     return params_b * 16 / max(gpus, 1) * 1.2 + 2
 
 
+def _estimate_pool(spec: SweepSpec):
+    """The labelled pool for the estimate, its cache key, and which labels it has.
+
+    Planning spends nothing: when the configured classifier is a paid LLM whose labels are not
+    cached yet, the pool is labelled with the offline heuristic instead (and said so).
+    """
+    from codemix.data import pool_hash, prepare_pool
+    from codemix.paths import codemix_home
+
+    data_cfg, labels = spec.data, spec.data.classifier.name
+    if labels != "heuristic" and not (codemix_home() / "data" / "pools" / pool_hash(spec.data)).exists():
+        data_cfg = spec.data.model_copy(update={"classifier": spec.data.classifier.model_copy(
+            update={"name": "heuristic"})})
+        labels = f"heuristic (estimate: the {spec.data.classifier.name!r} labels are not cached yet)"
+    pool, pool_key, _ = prepare_pool(data_cfg, codemix_home() / "data")
+    return pool, pool_key, labels
+
+
+def _generated_tokens(spec: SweepSpec) -> tuple[int, float]:
+    """The number of evaluation prompts, and the tokens one evaluation reads and writes (at most)."""
+    from codemix.eval import build_prompts
+
+    prompts = build_prompts(spec.eval)
+    prompt_tokens = sum(TOKENS_PER_WORD * len(p["messages"].split()) for p in prompts)
+    return len(prompts), prompt_tokens + len(prompts) * spec.eval.sampling.max_new_tokens
+
+
+def _plan_point(spec: SweepSpec, point, hashes: dict, store, tokens_per_example: float, gen_tokens: float,
+                gpu_info, n_gpus: int) -> tuple[TrialPlan, float]:
+    """One trial's plan, and its full cost in GPU-hours (cached stages included)."""
+    untuned = hashes["mix"] is None  # nothing to mix or train: the starting model is evaluated as it is
+    cached = {"mix": untuned or store.is_complete(f"_cache/mixes/{hashes['mix']}"),
+              "train": untuned or store.is_complete(f"_cache/checkpoints/{hashes['train']}"),
+              "eval": store.is_complete(f"_cache/predictions/{hashes['eval']}")}
+    params = _params_b(spec, point.family) * 1e9
+    tokens = 0 if untuned else (
+        spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1))
+    flops_per_token = 4 if spec.train.method == "lora" else 6
+    train_full = flops_per_token * params * tokens / (gpu_info.bf16_flops * TRAIN_MFU) / 3600
+    eval_full = 2 * params * gen_tokens / (gpu_info.bf16_flops * GENERATE_UTILISATION) / 3600
+    train_h, eval_h = (0.0 if cached["train"] else train_full), (0.0 if cached["eval"] else eval_full)
+    memory = estimate_memory_gb(params / 1e9, spec.train.method, n_gpus) if n_gpus else None
+    return TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory), train_full + eval_full
+
+
 def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan], dict]:
     """Plan every grid point: stage hashes, cache status, tokens, GPU-hours and memory fit.
 
-    Planning spends nothing: when the configured classifier is a paid LLM whose labels are not
-    cached yet, the pool is labelled with the offline heuristic for the estimate (and said so).
-    For a searched sweep the plans are the corners of the search range (for cost and fit), and
-    ``assumptions["search"]`` holds the known points it will start from and its GPU-hours per new trial.
+    Planning spends nothing (see ``_estimate_pool``). For a searched sweep the plans are the corners
+    of the search range (for cost and fit), and ``assumptions["search"]`` holds the known points it
+    will start from and its GPU-hours per new trial.
     """
-    from codemix.data import pool_hash, prepare_pool
-    from codemix.eval import build_prompts
-    from codemix.paths import codemix_home
     from codemix.storage import Store
     from codemix.sweep.search import check_metric, is_searched
     from codemix.sweep.trial import stage_hashes
@@ -70,42 +111,24 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     spec = as_spec(spec)
     check_metric(spec)
     store = Store(spec.storage)
-    data_cfg, labels = spec.data, spec.data.classifier.name
-    if labels != "heuristic" and not (codemix_home() / "data" / "pools" / pool_hash(spec.data)).exists():
-        data_cfg = spec.data.model_copy(update={"classifier": spec.data.classifier.model_copy(
-            update={"name": "heuristic"})})
-        labels = f"heuristic (estimate: the {spec.data.classifier.name!r} labels are not cached yet)"
-    pool, pool_key, _ = prepare_pool(data_cfg, codemix_home() / "data")
+    pool, pool_key, labels = _estimate_pool(spec)
     words = [sum(len(t["content"].split()) for t in turns) for turns in pool.column("turns").to_pylist()]
     tokens_per_example = min(spec.train.max_length, TOKENS_PER_WORD * sum(words) / max(len(words), 1))
     infeasible = [f"mix.total = {spec.mix.total} at proportion {p:g} ({lang}): {err}"
                   for p, lang, err in infeasible_mixes(spec, pool)]
-    prompts = build_prompts(spec.eval)
-    prompt_tokens = sum(TOKENS_PER_WORD * len(p["messages"].split()) for p in prompts)
-    gen_tokens = prompt_tokens + len(prompts) * spec.eval.sampling.max_new_tokens
+    n_prompts, gen_tokens = _generated_tokens(spec)
     gpu_info = gpu_named(gpu)
     n_gpus = spec.resources.num_workers * max(spec.resources.gpus_per_worker, 0)
     plans, per_trial = [], []
     for point in grid_points(spec):
-        hashes = stage_hashes(spec, point, pool_key)
-        untuned = hashes["mix"] is None  # nothing to mix or train: the starting model is evaluated as it is
-        cached = {"mix": untuned or store.is_complete(f"_cache/mixes/{hashes['mix']}"),
-                  "train": untuned or store.is_complete(f"_cache/checkpoints/{hashes['train']}"),
-                  "eval": store.is_complete(f"_cache/predictions/{hashes['eval']}")}
-        params = _params_b(spec, point.family) * 1e9
-        tokens = 0 if untuned else (
-            spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1))
-        flops_per_token = 4 if spec.train.method == "lora" else 6
-        train_full = flops_per_token * params * tokens / (gpu_info.bf16_flops * TRAIN_MFU) / 3600
-        eval_full = 2 * params * gen_tokens / (gpu_info.bf16_flops * GENERATE_UTILISATION) / 3600
-        per_trial.append(train_full + eval_full)
-        train_h, eval_h = (0.0 if cached["train"] else train_full), (0.0 if cached["eval"] else eval_full)
-        memory = estimate_memory_gb(params / 1e9, spec.train.method, n_gpus) if n_gpus else None
-        plans.append(TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory))
+        plan, full_cost = _plan_point(spec, point, stage_hashes(spec, point, pool_key), store, tokens_per_example,
+                                      gen_tokens, gpu_info, n_gpus)
+        plans.append(plan)
+        per_trial.append(full_cost)
     assumptions = {"labels": labels, "pool": len(words), "gpu": gpu_info.name,
                    "gpu_bf16_tflops": gpu_info.bf16_flops / 1e12, "train_mfu": TRAIN_MFU,
                    "generate_utilisation": GENERATE_UTILISATION, "tokens_per_example": round(tokens_per_example),
-                   "eval_prompts": len(prompts), "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info.memory_gb,
+                   "eval_prompts": n_prompts, "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info.memory_gb,
                    "infeasible": infeasible}
     if is_searched(spec):
         assumptions["search"] = {"start": start_search(spec, store, pool_key),
