@@ -173,13 +173,11 @@ def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
 
 
 def _start_search(spec: SweepSpec, store: Store, pool_hash: str, experiment: Store) -> SearchStart | None:
-    """For a searched sweep: the known points in storage, printed and recorded in the experiment."""
+    """For a searched sweep: the known points in storage, logged and recorded in the experiment."""
     if not is_searched(spec):
         return None
-    from rich.console import Console
-
     start = start_search(spec, store, pool_hash)
-    Console().print(start.describe())
+    log.info("%s", start.describe())
     record_start(experiment, start)
     return start
 
