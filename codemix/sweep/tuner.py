@@ -6,6 +6,7 @@ launches its own Ray Train run (Train V2 inside Tune) and a Ray Data evaluation.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,7 +105,7 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
 
         with tempfile.TemporaryDirectory() as d:
             pq.write_table(pool, Path(d) / "pool.parquet")
-            Path(d, "report.json").write_text(__import__("json").dumps(report, indent=2, default=str))
+            Path(d, "report.json").write_text(json.dumps(report, indent=2, default=str))
             store.put_dir(d, key)
     return key, pool_hash
 
