@@ -20,9 +20,9 @@ def parse_overrides(values: list[str]) -> dict:
     return out
 
 
-def fail(err: Exception) -> None:
-    """Print an error (escaped: messages may quote a server's response) and exit with code 2."""
+def fail(err: Exception | str, code: int = 2) -> None:
+    """Print an error (escaped: messages may quote a server's response or a file's text) and exit with ``code``."""
     from rich.markup import escape
 
     console.print(f"[red]error:[/red] {escape(str(err))}")
-    raise typer.Exit(2)
+    raise typer.Exit(code)

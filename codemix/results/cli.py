@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
-from codemix.cli_common import fail
+from codemix.cli_common import console, fail
 from codemix.results import analysis
 from codemix.results.figures import proportion_label
 from codemix.storage import StorageError
-
-console = Console()
 
 
 def default_out(experiment: str) -> Path:
