@@ -43,6 +43,7 @@ $(REAL_TOKENIZERS)/COMPLETE: | $(STAMP)
 	$(VENV)/bin/python tests/models/fetch_real_tokenizers.py $(REAL_TOKENIZERS)
 
 test: $(STAMP) $(REAL_TOKENIZERS)/COMPLETE
+	$(VENV)/bin/python -m ruff check .  # the lint rules: [tool.ruff] in pyproject.toml
 	RAY_AUTH_MODE=disabled CODEMIX_REAL_TOKENIZERS=$(REAL_TOKENIZERS) $(VENV)/bin/python -m pytest -q -ra
 
 bench: $(STAMP)

@@ -53,7 +53,8 @@ def hf_generate(model, tok, prompts, max_new):
                              pad_token_id=tok.pad_token_id, eos_token_id=sorted(end_of_turn_ids(tok, model)))
     seconds = time.perf_counter() - t0
     gen = out[:, ids.shape[1]:]
-    return [tok.decode(g, skip_special_tokens=True) for g in gen], new_tokens(gen, tok.eos_token_id, tok.pad_token_id), seconds
+    texts = [tok.decode(g, skip_special_tokens=True) for g in gen]
+    return texts, new_tokens(gen, tok.eos_token_id, tok.pad_token_id), seconds
 
 
 def main():

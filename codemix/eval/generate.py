@@ -14,7 +14,6 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 
-
 STOP_WINDOW = 24  # tokens decoded to look for a stop string after each step
 
 
@@ -32,8 +31,8 @@ class GenerationStats:
 
 def end_of_turn_ids(tokenizer, model) -> set[int]:
     """Where an answer ends: EOS, the token the chat template closes answers with
-    (:func:`codemix.models.formats.stop_token_ids`) and the generation config's EOS ids."""
-    from codemix.models.formats import stop_token_ids
+    (:func:`codemix.models.encoding.stop_token_ids`) and the generation config's EOS ids."""
+    from codemix.models.encoding import stop_token_ids
 
     ids = set(stop_token_ids(tokenizer))
     configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)

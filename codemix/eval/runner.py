@@ -77,6 +77,7 @@ def evaluate(model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig,
     sources = {name: get_task(name).data_source(eval_cfg.data_dir) for name in resolve_suite(eval_cfg.suite)}
     new_tokens = sum(int(r.get("new_tokens") or 0) for r in generated)  # backends that count them (hf)
     seconds = max(t1 - t0, 1e-9)
-    return predictions, scores, {"generate_seconds": t1 - t0, "prompts": len(rows), "prompts_per_s": len(rows) / seconds,
+    return predictions, scores, {"generate_seconds": t1 - t0, "prompts": len(rows),
+                                 "prompts_per_s": len(rows) / seconds,
                                  "new_tokens": new_tokens, "new_tokens_per_s": new_tokens / seconds,
                                  "prompt_version": PROMPT_VERSION, "data_source": sources}

@@ -246,7 +246,8 @@ def deltas(results: ResultSet, level: str = "overall", *, baseline: float | str 
                 p, test = float("nan"), "bootstrap"
                 significant = bool(n_boot) and (ci[0] > 0 or ci[1] < 0)
             rows.append({**dict(zip(CONDITION, cond)), "scope": scope, "domain": domain, "accuracy": acc,
-                         "baseline_accuracy": base_acc, "delta": acc - base_acc, "ci_low": float(ci[0]), "ci_high": float(ci[1]),
+                         "baseline_accuracy": base_acc, "delta": acc - base_acc,
+                         "ci_low": float(ci[0]), "ci_high": float(ci[1]),
                          "n_pairs": len(here), "b": nb, "c": nc, "p_value": p, "test": test,
                          "significant": bool(significant)})
     cols = CONDITION + ["scope", "domain", "accuracy", "baseline_accuracy", "delta", "ci_low", "ci_high", "n_pairs",
@@ -353,7 +354,7 @@ def search_path(results: ResultSet, metric: str, known: list[dict] = ()) -> pd.D
     sweep, trial_key, family, proportion, seed, code_language, corruption, status, objective (the
     search metric, as the searcher saw it; NaN for a failed trial) and best_so_far.
     """
-    from codemix.sweep.search import search_score
+    from codemix.results.objective import search_score
 
     cols = ["step", "source", "sweep", "trial_key", "family", "proportion", "seed", "code_language", "corruption",
             "status", "objective", "best_so_far"]

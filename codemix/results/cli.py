@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from codemix.cli_common import console, fail
 from codemix.results import analysis
 from codemix.results.figures import proportion_label
 from codemix.storage import StorageError
-
-console = Console()
 
 
 def default_out(experiment: str) -> Path:
@@ -43,7 +41,6 @@ def report(experiments: list[str], out: str | None = None, html: bool = False) -
     Identical trials across experiments count once; the report lands in OUT (default
     <first experiment>/report).
     """
-    from codemix.cli import _fail
     from codemix.results.load import load_results
     from codemix.results.report import save_report
 
@@ -51,7 +48,7 @@ def report(experiments: list[str], out: str | None = None, html: bool = False) -
         try:
             results = load_results(experiments)
         except (StorageError, FileNotFoundError) as err:
-            _fail(err)
+            fail(err)
         path = save_report(results, out or default_out(experiments[0]), html,
                            progress=lambda msg: status.update(msg))
     print_summary(results)

@@ -7,7 +7,6 @@ Each function takes a table from :mod:`codemix.results.analysis` and writes one 
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from matplotlib.figure import Figure
 
 from codemix.results import analysis
 from codemix.results.load import ResultSet
+from codemix.storage import atomic_path
 
 DPI = 130
 
@@ -51,10 +51,8 @@ def group_label(row, vary: list[str]) -> str:
 
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
     return path
 
 
@@ -293,8 +291,10 @@ def render_figures(results: ResultSet, out_dir: str | Path, *, n_boot: int = 200
              "domains": domain_lines(tables["domain"], out_dir / "domains.png")}
     vmax = _top(tables["task"]["accuracy"]) / 1.05
     for family in dict.fromkeys(tables["task"]["family"]):
-        paths[f"heatmap/{family}"] = task_heatmap(tables["task"], family, out_dir / f"heatmap_{_slug(family)}.png", vmax)
-    fits = pd.concat([analysis.fit_curves(results, level, min_points=min_fit_points) for level in ("overall", "domain")])
+        paths[f"heatmap/{family}"] = task_heatmap(tables["task"], family, out_dir / f"heatmap_{_slug(family)}.png",
+                                                  vmax)
+    fits = pd.concat([analysis.fit_curves(results, level, min_points=min_fit_points)
+                      for level in ("overall", "domain")])
     both = pd.concat([tables["overall"], tables["domain"]])
     for family in dict.fromkeys(fits["family"]):
         paths[f"fit/{family}"] = fit_figure(both, fits, family, out_dir / f"fit_{_slug(family)}.png")

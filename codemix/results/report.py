@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from codemix import __version__
 from codemix.results import analysis
 from codemix.results.figures import (
     _slug,
@@ -35,6 +34,8 @@ from codemix.results.figures import (
     search_path_figure,
 )
 from codemix.results.load import ResultSet, load_results
+from codemix.storage import atomic_write_text
+from codemix.version import __version__
 
 # ----------------------------------------------------------------------------- a document, two renderings
 
@@ -169,7 +170,8 @@ def _p(p: float) -> str:
 
 def _delta(row) -> str:
     """'+0.217 (p=0.001)', with 'n.s.' when not significant."""
-    test = f"p={_p(row['p_value'])}" if np.isfinite(row["p_value"]) else f"CI [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+    test = (f"p={_p(row['p_value'])}" if np.isfinite(row["p_value"])
+            else f"CI [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]")
     return f"{row['delta']:+.3f} ({test})" + ("" if row["significant"] else " n.s.")
 
 
@@ -323,7 +325,8 @@ def _tasks(doc: Document, task: pd.DataFrame, d_task: pd.DataFrame, figures: dic
         d = _with_labels(d_task)
         doc.table(pd.DataFrame({"family": d["group"], "coding": d["mix"], "task": d["scope"],
                                 "Δ vs 0%": [f"{x:+.3f}" for x in d["delta"]],
-                                "discordant b/c": [f"{b}/{c}" if n else "–" for b, c, n in zip(d["b"], d["c"], d["n_pairs"])],
+                                "discordant b/c": [f"{b}/{c}" if n else "–"
+                                                   for b, c, n in zip(d["b"], d["c"], d["n_pairs"])],
                                 "p": [_p(p) for p in d["p_value"]],
                                 "significant": ["yes" if s else "**n.s.**" for s in d["significant"]]}))
         doc.end_details()
@@ -334,9 +337,10 @@ def _best(doc: Document, best_task: pd.DataFrame, best_domain: pd.DataFrame) -> 
     doc.text("Per family, the proportion with the highest accuracy (ties: the lowest proportion, the others in "
              "brackets).")
     both = _with_labels(pd.concat([best_domain, best_task]).assign(proportion=0.0))
-    both = both.assign(cell=[proportion_label(b) + (f" (= {', '.join(proportion_label(float(x)) for x in t.split(', '))})"
-                                                    if t else "")
-                             for b, t in zip(both["best_proportion"], both["tied_with"])])
+    def tied(t: str) -> str:
+        return f" (= {', '.join(proportion_label(float(x)) for x in t.split(', '))})" if t else ""
+
+    both = both.assign(cell=[proportion_label(b) + tied(t) for b, t in zip(both["best_proportion"], both["tied_with"])])
     single = both["n_proportions"].max() < 2
     wide = both.pivot_table(index="scope", columns="group", values="cell", aggfunc="first")
     order = list(dict.fromkeys(best_domain["scope"])) + \
@@ -357,7 +361,8 @@ def _fits(doc: Document, fits: pd.DataFrame, figures: dict) -> None:
     doc.table(pd.DataFrame({"family": f["group"], "scope": f["scope"], "points": f["n_points"],
                             "a": f["a"].map("{:+.3f}".format), "b": f["b"].map("{:+.3f}".format),
                             "c": f["c"].map("{:.3f}".format), "R²": f["r2"].map("{:.2f}".format),
-                            "p*": f["optimum"].map(proportion_label), "fitted max": f["optimum_accuracy"].map("{:.3f}".format),
+                            "p*": f["optimum"].map(proportion_label),
+                            "fitted max": f["optimum_accuracy"].map("{:.3f}".format),
                             "best observed": f["best_observed"].map(proportion_label)}))
     for key, path in figures.items():
         if key.startswith("fit/"):
@@ -370,8 +375,8 @@ def _searched(e) -> bool:
 
 def _searches(doc: Document, results: ResultSet, out_dir: Path, n_boot: int, seed: int) -> None:
     """Per searched experiment: the path of the search and the fitted curve of its objective."""
+    from codemix.results.layout import KNOWN_POINTS_FILE
     from codemix.storage import Store
-    from codemix.sweep.search import KNOWN_POINTS_FILE
 
     for e in [e for e in results.experiments if _searched(e)]:
         search = e.spec["search"]
@@ -427,7 +432,8 @@ def _search_fit(doc, results, own, e, metric, start, out_dir, n_boot, seed) -> N
                             "best observed": f["best_observed"].map(proportion_label)}))
     table = analysis.accuracy_table(results, level, n_boot=n_boot, seed=seed)
     for family in dict.fromkeys(fits["family"]):
-        doc.image(fit_figure(table, fits, family, out_dir / "figures" / f"search_fit_{_slug(e.name)}_{_slug(family)}.png"),
+        png = out_dir / "figures" / f"search_fit_{_slug(e.name)}_{_slug(family)}.png"
+        doc.image(fit_figure(table, fits, family, png),
                   f"{e.name}: {metric} vs proportion, fitted optimum and its uncertainty")
 
 
@@ -439,8 +445,8 @@ def _failures(doc: Document, failed: pd.DataFrame) -> None:
     doc.table(pd.DataFrame({"experiment": failed["sweep"], "family": failed["family"],
                             "coding": failed["proportion"].map(proportion_label), "seed": failed["seed"],
                             "trial": failed["trial_key"].map("`{}`".format),
-                            "error": [str(e or "").strip().splitlines()[0][:160] if str(e or "").strip() else "(no message)"
-                                      for e in failed["error"]]}))
+                            "error": [str(e or "").strip().splitlines()[0][:160] if str(e or "").strip()
+                                      else "(no message)" for e in failed["error"]]}))
     doc.details("Full errors")
     for _, r in failed.iterrows():
         doc.code(f"# {r['sweep']} / {r['trial_key']} ({r['family']}, {proportion_label(r['proportion'])}, "
@@ -508,10 +514,6 @@ def _caveats(results: ResultSet, overall: pd.DataFrame, d_overall: pd.DataFrame)
     return notes
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def save_report(results: ResultSet, out_dir: str | Path, html: bool = False, *, n_boot: int = 2000, seed: int = 0,
@@ -522,9 +524,10 @@ def save_report(results: ResultSet, out_dir: str | Path, html: bool = False, *, 
     doc = build_report(results, out_dir, n_boot=n_boot, seed=seed, alpha=alpha, progress=progress)
     progress("writing")
     path = out_dir / "report.md"
-    _write_text(path, doc.markdown(out_dir))
+    atomic_write_text(path, doc.markdown(out_dir))
     if html:
-        _write_text(out_dir / "report.html", doc.html(f"codemix report: {', '.join(e.name for e in results.experiments)}"))
+        title = f"codemix report: {', '.join(e.name for e in results.experiments)}"
+        atomic_write_text(out_dir / "report.html", doc.html(title))
     return path
 
 

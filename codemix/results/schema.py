@@ -21,7 +21,8 @@ import pyarrow as pa
 # Columns shared by all three levels: which trial, which point of the sweep, which stage outputs.
 PROVENANCE_FIELDS = [
     pa.field("sweep", pa.string(), nullable=False),
-    pa.field("trial_key", pa.string(), nullable=False),  # content hash of (sweep dims, stage configs): stable across resumes
+    # content hash of (sweep dims, stage configs): stable across resumes
+    pa.field("trial_key", pa.string(), nullable=False),
     pa.field("trial_id", pa.string()),  # Ray Tune's id, for cross-reference with Tune's logs
     pa.field("family", pa.string(), nullable=False),
     pa.field("model_id", pa.string()),  # Hugging Face id or path the fine-tune started from

@@ -18,14 +18,16 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from codemix import __version__, faults
+from codemix import faults
 from codemix.config import SweepSpec
 from codemix.eval import PROMPT_VERSION, evaluate
 from codemix.models.loading import resolve_model_source
+from codemix.results.objective import search_score
 from codemix.results.writer import results_key, write_trial_results
 from codemix.storage import Store, stable_hash
-from codemix.sweep.search import OBJECTIVE, is_searched, search_score
+from codemix.sweep.search import OBJECTIVE, is_searched
 from codemix.train.trainer import TRAIN_VERSION
+from codemix.version import __version__
 
 log = logging.getLogger("codemix")
 
@@ -168,12 +170,9 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
         point = point.as_untuned()
     hashes = stage_hashes(spec, point, pool_hash)
     trial_key = hashes["trial"]
-    if experiment.exists(results_key("trials", trial_key)):
-        done = experiment.read_parquet(results_key("trials", trial_key)).to_pylist()[0]
-        if done["status"] == "ok":
-            log.info("trial %s already finished; not rerun", trial_key)
-            scores = experiment.read_parquet(results_key("scores", trial_key)).to_pylist()
-            return _summary(done, scores, spec.search.metric)
+    done = _finished_summary(experiment, trial_key, spec.search.metric)
+    if done is not None:
+        return done
 
     started = datetime.now(timezone.utc)
     experiment.write_json(f"attempts/{trial_key}/{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.json",
@@ -185,28 +184,7 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
     config_json = spec.model_dump_json(exclude={"search"})
     stages: dict[str, str] = {}
     try:
-        t0 = time.perf_counter()
-        if untuned:  # the starting model as it is: nothing to mix or train
-            stages["mix"] = stages["train"] = "skipped"
-            model_source, train_metrics = resolve_model_source(point.family, spec.model), {}
-        else:
-            log.info("trial %s %s: mix", trial_key, point)
-            faults.at_stage(experiment, "mix")
-            mix_key, manifest, stages["mix"] = stage_mix(spec, point, store, pool_key, hashes["mix"])
-            provenance["mix_hash"] = manifest.get("sha256", hashes["mix"])  # the content hash of the mix itself
-            log.info("trial %s: train (%s)", trial_key, stages["mix"])
-            t0 = time.perf_counter()
-            faults.at_stage(experiment, "train")
-            # A searcher needs the objective in every result Tune receives: a searched trial reports only
-            # once, at the end, so its training progress is not forwarded to Tune.
-            ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes,
-                                                                   in_tune and not is_searched(spec))
-            model_source = store.url(ckpt_key)  # resolved where evaluation runs (local_model_dir downloads it)
-        t1 = time.perf_counter()
-        log.info("trial %s: evaluate", trial_key)
-        faults.at_stage(experiment, "eval")
-        predictions, scores, info, stages["eval"] = stage_eval(spec, store, model_source, hashes["eval"])
-        t2 = time.perf_counter()
+        out = _run_stages(spec, point, store, pool_key, hashes, provenance, stages, in_tune)
     except Exception as err:
         trial = {"status": "error", "error": f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}",
                  "stages": json.dumps(stages), "config": config_json, "started_at": started,
@@ -214,18 +192,62 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
         write_trial_results(experiment, trial_key, provenance, trial)
         raise
     finished = datetime.now(timezone.utc)
+    scores, train_metrics = out["scores"], out["train_metrics"]
     overall = sum(s["accuracy"] for s in scores) / len(scores) if scores else None
     trial = {"status": "ok", "overall_accuracy": overall, "train_loss": train_metrics.get("loss"),
              "heldout_loss_before": train_metrics.get("heldout_loss_before"),
              "heldout_loss_after": train_metrics.get("heldout_loss_after"),
              "train_tokens_per_s": train_metrics.get("tokens_per_s"), "train_mfu": train_metrics.get("mfu"),
-             "train_seconds": t1 - t0,
-             "eval_seconds": t2 - t1, "stages": json.dumps(stages), "config": config_json,
-             "started_at": started, "finished_at": finished}
+             "train_seconds": out["train_seconds"], "eval_seconds": out["eval_seconds"],
+             "stages": json.dumps(stages), "config": config_json, "started_at": started, "finished_at": finished}
     write_trial_results(experiment, trial_key, provenance, trial,
-                        scores=[{**s, "finished_at": finished} for s in scores], predictions=predictions)
+                        scores=[{**s, "finished_at": finished} for s in scores], predictions=out["predictions"])
     faults.at_stage(experiment, "between")
     return _summary(trial, scores, spec.search.metric)
+
+
+def _finished_summary(experiment: Store, trial_key: str, metric: str) -> dict | None:
+    """The summary of a trial that already finished in this experiment (it is never rerun), else None."""
+    if not experiment.exists(results_key("trials", trial_key)):
+        return None
+    done = experiment.read_parquet(results_key("trials", trial_key)).to_pylist()[0]
+    if done["status"] != "ok":
+        return None
+    log.info("trial %s already finished; not rerun", trial_key)
+    return _summary(done, experiment.read_parquet(results_key("scores", trial_key)).to_pylist(), metric)
+
+
+def _run_stages(spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str, hashes: dict, provenance: dict,
+                stages: dict, in_tune: bool) -> dict:
+    """mix → train → evaluate (an untuned trial evaluates its starting model as it is).
+
+    ``stages`` records how each stage ended as it ends (kept when a later one raises); the mix's own
+    content hash replaces the planned one in ``provenance``.
+    """
+    experiment, trial_key = store.child(spec.name), hashes["trial"]
+    t0 = time.perf_counter()
+    if point.untuned:  # nothing to mix or train
+        stages["mix"] = stages["train"] = "skipped"
+        model_source, train_metrics = resolve_model_source(point.family, spec.model), {}
+    else:
+        log.info("trial %s %s: mix", trial_key, point)
+        faults.at_stage(experiment, "mix")
+        mix_key, manifest, stages["mix"] = stage_mix(spec, point, store, pool_key, hashes["mix"])
+        provenance["mix_hash"] = manifest.get("sha256", hashes["mix"])  # the content hash of the mix itself
+        log.info("trial %s: train (%s)", trial_key, stages["mix"])
+        t0 = time.perf_counter()
+        faults.at_stage(experiment, "train")
+        # A searcher needs the objective in every result Tune receives: a searched trial reports only
+        # once, at the end, so its training progress is not forwarded to Tune.
+        ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes,
+                                                               in_tune and not is_searched(spec))
+        model_source = store.url(ckpt_key)  # resolved where evaluation runs (local_model_dir downloads it)
+    t1 = time.perf_counter()
+    log.info("trial %s: evaluate", trial_key)
+    faults.at_stage(experiment, "eval")
+    predictions, scores, _, stages["eval"] = stage_eval(spec, store, model_source, hashes["eval"])
+    return {"predictions": predictions, "scores": scores, "train_metrics": train_metrics,
+            "train_seconds": t1 - t0, "eval_seconds": time.perf_counter() - t1}
 
 
 def _summary(trial: dict, scores: list[dict], metric: str) -> dict:

@@ -205,7 +205,7 @@ def setup_worker(config: dict) -> Worker:
                            use_bf16, device)
     return Worker(cfg=cfg, rank=rank, world=world, device=device, seed=seed, examples=examples,
                   pad_id=config["pad_token_id"], accum=accum, total_steps=total_steps, engine=engine,
-                  flops_per_token=fpt, peak_flops=peak_flops(device),
+                  flops_per_token=fpt, peak_flops=peak_flops(device, config.get("peak_flops")),
                   faults=TrainFaults(**config.get("faults", {})),
                   heldout=pq.read_table(config["heldout_path"]).to_pylist() if config.get("heldout_path") else [])
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from codemix.models import get_family
 from codemix.models.loading import ADAPTER_BASE_FILE, load_tokenizer, local_model_dir
 from codemix.models.tiny import TINY_MARKER
 from codemix.storage import Store, stable_hash
-from codemix.train.flops import PEAK_FLOPS_ENV
 from codemix.train.loop import DIVERGED_FILE, train_loop_per_worker
 from codemix.train.tokenize import pack_examples, tokenize_mix, turns_to_messages
 
@@ -25,7 +23,6 @@ TOKENIZE_VERSION = "tok-v3"
 # Part of every run's train_hash: bump it when a change to the recipe changes what training
 # produces, so checkpoints of the old recipe are not reused. v2: transformers.get_scheduler.
 TRAIN_VERSION = "train-v2"
-WORKER_ENV = (PEAK_FLOPS_ENV,)  # driver settings the training workers must see too
 TRAIN_RUNS = "_cache/train_runs"  # Ray Train's own run folders (sharded checkpoints), one per train_hash
 
 
@@ -120,7 +117,7 @@ def fine_tune(run: TrainRun, *, in_tune: bool = False, faults: TrainFaults | Non
     loop_config = {"train": run.train_cfg.model_dump(), "model_source": run.model_source, "seed": run.seed,
                    "examples_path": examples_url, "heldout_path": heldout_url,
                    "pad_token_id": tokenizer.pad_token_id, "family": run.family,
-                   "torch_threads": run.resources.torch_threads,
+                   "torch_threads": run.resources.torch_threads, "peak_flops": run.resources.peak_flops,
                    "lora_targets": get_family(run.family).lora_targets,
                    "trust_remote_code": run.model_cfg.trust_remote_code,
                    "faults": (faults or TrainFaults()).as_dict()}
@@ -142,8 +139,6 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
 
         callbacks.append(TuneReportCallback())
     res = run.resources
-    # Workers may run on other nodes, or started before the driver's environment changed.
-    forwarded = {k: os.environ[k] for k in WORKER_ENV if os.environ.get(k)}
     use_gpu = res.gpus_per_worker > 0
     per_worker = {"CPU": res.cpus_per_worker, **({"GPU": res.gpus_per_worker} if use_gpu else {}),
                   **res.worker_resources}
@@ -155,8 +150,7 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
             name=run.run_name, storage_path=run.store.path(TRAIN_RUNS),
             storage_filesystem=None if run.store.is_local else run.store.fs,
             failure_config=FailureConfig(max_failures=run.train_cfg.max_failures, controller_failure_limit=3),
-            checkpoint_config=CheckpointConfig(num_to_keep=2), callbacks=callbacks,
-            worker_runtime_env={"env_vars": forwarded} if forwarded else None),
+            checkpoint_config=CheckpointConfig(num_to_keep=2), callbacks=callbacks),
     )
 
 

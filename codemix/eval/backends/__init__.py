@@ -7,8 +7,9 @@ text, where it knows it). ``BACKENDS`` maps a name to a function building the Ra
 
 from __future__ import annotations
 
-import json
 from typing import Callable
+
+from codemix.eval.backends.messages import apply_stop, decode_messages  # noqa: F401  (the backends' helpers)
 
 BACKENDS: dict[str, Callable] = {}
 
@@ -22,12 +23,6 @@ def register_backend(name: str):
         BACKENDS[name] = fn
         return fn
     return wrap
-
-
-def apply_stop(text: str, stop: list[str]) -> str:
-    """Cut a generation at the first stop string."""
-    cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=len(text))
-    return text[:cut]
 
 
 @register_backend("hf")
@@ -69,8 +64,3 @@ def openai_stage(ds, model_path: str, eval_cfg, model_cfg, threads: int | None =
             "max_failure_share": eval_cfg.max_failure_share, "total": ds.count(),  # the share is of the stage
             "sampling": eval_cfg.sampling.model_dump()},
         batch_size=eval_cfg.batch_size, compute=ray.data.ActorPoolStrategy(size=1), num_cpus=0, batch_format="numpy")
-
-
-def decode_messages(column) -> list[list[dict]]:
-    """The ``messages`` column (JSON strings) back to lists of chat messages."""
-    return [json.loads(m) for m in column]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from codemix.eval.backends import decode_messages
-from codemix.models.formats import encode_rendered
+from codemix.eval.backends.messages import decode_messages
+from codemix.models.encoding import encode_rendered
 
 
 def resolve_dtype(name: str, device: str):
