@@ -73,7 +73,7 @@ def test_resolve_stage(monkeypatch):
 
 # ----------------------------------------------------------------------------- the engine on Ray Train
 
-RECIPE = dict(lr=3e-3, micro_batch_size=4, max_length=64, max_steps=4, checkpoint_every=2, max_failures=1)
+RECIPE = dict(lr=3e-3, micro_batch_size=4, max_length=160, max_steps=4, checkpoint_every=2, max_failures=1)
 
 
 @pytest.fixture(scope="module")
