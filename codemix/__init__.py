@@ -7,9 +7,8 @@ Python API::
     table = codemix.resume("runs/smoke")             # continue an interrupted sweep
 """
 
-__version__ = "0.1.0"
-
-from codemix import config  # noqa: E402  (codemix.config.load_spec for scripts)
+from codemix import config  # noqa: F401  (codemix.config.load_spec for scripts)
+from codemix.version import __version__  # noqa: F401
 
 
 def run_sweep(spec, **kwargs):

@@ -7,39 +7,31 @@ import sys
 from typing import Optional
 
 import typer
-import yaml
-from rich.console import Console
 
+from codemix.cli_common import console, fail, parse_overrides
 from codemix.config import SpecError
 from codemix.endpoints import EndpointError
 from codemix.storage import StorageError
 
 app = typer.Typer(help="Sweeps of coding-data proportion x model family: mix → fine-tune → evaluate, on Ray.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
 
 
-def _overrides(values: list[str]) -> dict:
-    out = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"--set {item!r}: expected KEY=VALUE (e.g. mix.total=128)")
-        out[key] = yaml.safe_load(value)
-    return out
+def _report_outcome(outcome) -> None:
+    """Print what a finished sweep produced; exit code 3 when some trials failed (recorded in the results)."""
+    from codemix.results.cli import print_summary
 
-
-def _exit_on_failed_trials(outcome) -> None:
-    """Exit code 3 when the sweep finished but some trials failed (recorded in the results)."""
+    print_summary(outcome.summary)
+    url = outcome.path
+    console.print(f"results: {url}/results.parquet ({outcome.results.num_rows} rows); report: codemix report {url}")
+    if not outcome.summary.failed.empty:
+        console.print(f"{len(outcome.summary.failed)} trial(s) failed; `codemix resume {url} --retry-failed` "
+                      "reruns them")
+    if outcome.lost:
+        console.print(f"{len(outcome.lost)} trial(s) were lost with their node after {outcome.trial_retries} "
+                      f"restart(s) and have no result; `codemix resume {url} --retry-failed` reruns them")
     if outcome.failed:
         raise typer.Exit(3)
-
-
-def _fail(err: Exception) -> None:
-    from rich.markup import escape
-
-    console.print(f"[red]error:[/red] {escape(str(err))}")  # messages may quote a server's response
-    raise typer.Exit(2)
 
 
 @app.command()
@@ -52,15 +44,15 @@ def run(spec: str = typer.Argument(..., help="Sweep spec YAML, e.g. sweeps/smoke
     from codemix.config import load_spec
     from codemix.sweep import run_sweep
 
-    overrides = _overrides(set_)
+    overrides = parse_overrides(set_)
     if name:
         overrides["name"] = name
     if storage:
         overrides["storage"] = storage
     try:
-        _exit_on_failed_trials(run_sweep(load_spec(spec, overrides), address=address))
+        _report_outcome(run_sweep(load_spec(spec, overrides), address=address))
     except (SpecError, StorageError, EndpointError) as err:
-        _fail(err)
+        fail(err)
 
 
 @app.command()
@@ -71,9 +63,9 @@ def resume(path: str = typer.Argument(..., help="Experiment folder, e.g. runs/sm
     from codemix.sweep import resume as resume_sweep
 
     try:
-        _exit_on_failed_trials(resume_sweep(path, retry_failed=retry_failed, address=address))
+        _report_outcome(resume_sweep(path, retry_failed=retry_failed, address=address))
     except (SpecError, StorageError, EndpointError) as err:
-        _fail(err)
+        fail(err)
 
 
 @app.command()
@@ -85,7 +77,7 @@ def validate(spec: str = typer.Argument(..., help="Sweep spec YAML.")):
     try:
         s = load_spec(spec)
     except SpecError as err:
-        _fail(err)
+        fail(err)
     what = (f"{s.search.searcher} search of {s.search.num_samples} trial(s)" if s.search.searcher != "grid"
             else f"{len(grid_points(s))} grid point(s)")
     console.print(f"[green]ok[/green] {spec}: sweep {s.name!r}, {what}")
@@ -119,12 +111,12 @@ def _show_format(family: str, model: Optional[str], chat_template: str) -> None:
     from codemix.models.formats import LEARNED_CLOSE, LEARNED_OPEN, format_sample
 
     if chat_template not in ("auto", "own", "vicuna"):
-        _fail(ValueError(f"--chat-template {chat_template!r}: expected auto, own or vicuna"))
+        fail(ValueError(f"--chat-template {chat_template!r}: expected auto, own or vicuna"))
     try:
         fam = get_family(family)
         sample = format_sample(family, model, chat_template)
     except (KeyError, ValueError) as err:
-        _fail(err)
+        fail(err)
     learned = sum(1 for learned, a, b in sample.segments() if learned for _ in range(a, b))
     console.print(f"[bold]{sample.family}[/bold] · {sample.source} · template: {sample.template}")
     console.print(f"base checkpoint's template: {fam.template_source}", highlight=False)
@@ -146,7 +138,7 @@ def _mount() -> None:
     from codemix.data.cli import app as data_app
     from codemix.eval.cli import app as eval_app
     from codemix.results.cli import report
-    from codemix.sweep.plan import plan
+    from codemix.sweep.cli import plan
 
     app.add_typer(data_app, name="data", help="Ingest, inspect, classify, audit and mix IFT data.")
     app.add_typer(eval_app, name="eval", help="Evaluation tasks and extractor agreement.")

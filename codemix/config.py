@@ -69,7 +69,8 @@ class DataConfig(_Section):
     keep_prompt_only: bool = Field(
         False, description="Keep conversations with no assistant turn (prompt-only dumps), e.g. to test classifiers."
     )
-    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig,
+                                         description="How conversations are labelled coding / math / other.")
 
 
 class MixConfig(_Section):
@@ -108,9 +109,9 @@ class ModelConfig(_Section):
 class LoraConfig(_Section):
     """LoRA adapter settings (peft), used when train.method is 'lora'."""
 
-    r: int = Field(16, ge=1)
-    alpha: int = Field(32, ge=1)
-    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    r: int = Field(16, ge=1, description="Rank of the adapter matrices.")
+    alpha: int = Field(32, ge=1, description="LoRA scaling numerator: updates are scaled by alpha / r.")
+    dropout: float = Field(0.05, ge=0.0, lt=1.0, description="Dropout on the adapter input during training.")
     target_modules: list[str] | None = Field(None, description="Default: the family's registered targets.")
     quantize_4bit: bool = Field(False, description="QLoRA: load the base in 4 bit (needs bitsandbytes and a GPU).")
 
@@ -118,11 +119,13 @@ class LoraConfig(_Section):
 class TrainConfig(_Section):
     """The fine-tuning recipe. Defaults are a CPU-friendly smoke recipe; see sweeps/paper.yaml for FastChat's."""
 
-    method: Literal["full", "lora"] = "full"
-    epochs: float = Field(1.0, gt=0)
+    method: Literal["full", "lora", "none"] = Field(
+        "full", description="'full' fine-tuning, 'lora' adapters, or 'none': evaluate the starting model as it is "
+        "(no mix, no training; every proportion of such a sweep is the same untuned trial).")
+    epochs: float = Field(1.0, gt=0, description="Passes over the mix (fractions allowed).")
     max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps (overrides epochs).")
-    lr: float = Field(1e-3, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
+    lr: float = Field(1e-3, gt=0, description="Peak learning rate of AdamW (after warm-up).")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
     warmup_ratio: float = Field(0.03, ge=0, lt=1, description=(
         "Linear warm-up from 0 over ceil(ratio x total steps) steps, as the HF Trainer counts them."))
     lr_scheduler: Literal["cosine", "linear", "constant"] = Field(
@@ -131,18 +134,23 @@ class TrainConfig(_Section):
     effective_batch_size: int | None = Field(
         None, ge=1, description="Sequences per optimizer step across workers; sets gradient accumulation."
     )
-    max_length: int = Field(256, ge=8)
+    max_length: int = Field(256, ge=8, description="Tokens per training sequence (see overlong).")
     overlong: Literal["truncate", "split", "drop"] = Field("truncate", description="What to do past max_length.")
     packing: bool = Field(False, description="Pack several examples into one sequence with separate attention.")
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool = Field(False, description="Recompute activations in the backward pass "
+                                                            "(less memory, ~30% more compute).")
     precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="'auto': bf16 on GPU, fp32 on CPU.")
     deepspeed_stage: int | None = Field(None, ge=0, le=3, description=(
         "DeepSpeed ZeRO stage, on any device (CPU: gloo); None = the family's stage on GPU when deepspeed is "
         "installed, else plain DDP."))
     checkpoint_every: int = Field(0, ge=0, description="Checkpoint every N steps (0 = only at the end).")
     max_failures: int = Field(2, ge=0, description="Worker-group restarts from the last checkpoint before failing.")
-    lora: LoraConfig = Field(default_factory=LoraConfig)
-    seed_offset: int = 0
+    heldout: int = Field(
+        0, ge=0, description="Conversations of the mix held out of training; their loss is measured before the "
+        "first and after the last step (trials table: heldout_loss_before / heldout_loss_after).")
+    lora: LoraConfig = Field(default_factory=LoraConfig, description="Adapter settings for method 'lora'.")
+    seed_offset: int = Field(0, description="Added to the trial's seed for training (weight init of adapters, "
+                             "data order): another training draw on the same mix.")
 
 
 # ----------------------------------------------------------------------------- eval
@@ -151,7 +159,7 @@ class TrainConfig(_Section):
 class SamplingConfig(_Section):
     """Decoding settings, stored with every evaluation."""
 
-    max_new_tokens: int = Field(256, ge=1)
+    max_new_tokens: int = Field(256, ge=1, description="Most tokens generated per answer.")
     temperature: float = Field(0.0, ge=0, description="0 = greedy.")
     stop: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list, description="Generation is cut at the first of these (non-empty) strings.")
@@ -162,16 +170,24 @@ class EvalConfig(_Section):
 
     suite: str | list[str] = Field("paper12", description="A registered suite name, a suite YAML path, or task names.")
     limit: int | None = Field(None, ge=1, description="Examples per task (fixed-seed subsample).")
-    seed: int = 1234
+    seed: int = Field(1234, description="Seed of the per-task subsample (limit) and of the few-shot examples.")
     data_dir: str | None = Field(
-        None, description="Folder with the public task files; None = generate the offline twin of each task."
-    )
-    prompt: Literal["zero_shot_cot", "zero_shot", "few_shot"] = "zero_shot_cot"
-    num_shots: int = Field(3, ge=0)
-    backend: Literal["hf", "vllm", "openai"] = "hf"
-    batch_size: int = Field(16, ge=1)
+        None, description="Folder with the public task files; 'builtin' = the 50-question real samples shipped "
+        "with codemix where a task's licence allows (codemix/eval/samples), generated for the others; None = "
+        "generate the offline twin of each task.")
+    prompt: Literal["zero_shot_cot", "zero_shot", "few_shot"] = Field(
+        "zero_shot_cot", description="Prompt style: zero-shot with \"Let's think step by step\", plain zero-shot, "
+        "or few-shot with num_shots worked examples.")
+    num_shots: int = Field(3, ge=0, description="Worked examples per prompt when prompt is 'few_shot'.")
+    backend: Literal["hf", "vllm", "openai"] = Field(
+        "hf", description="Generation backend: transformers on Ray Data actors, vLLM (gpu extra), or an "
+        "OpenAI-compatible endpoint.")
+    batch_size: int = Field(16, ge=1, description="Prompts per generation batch.")
+    dtype: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="Weights and activations of the 'hf' backend: 'auto' is bf16 on a GPU or on a CPU with "
+        "bf16 matrix units (AMX / AVX-512 BF16), fp32 otherwise.")
     concurrency: int = Field(1, ge=1, description="Generation replicas (Ray Data actors / vLLM engines / requests).")
-    tensor_parallel_size: int = Field(1, ge=1)
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs one vLLM engine shards the model over.")
     num_gpus: float = Field(0, ge=0, description="GPUs per generation replica.")
     openai_base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint of the 'openai' backend; default $OPENAI_BASE_URL.")
@@ -196,7 +212,7 @@ class EvalConfig(_Section):
         0.0, ge=0, le=1, description="Share of the evaluation's generation (or LLM extraction) requests that may "
         "still fail after their retries; those count as no answer (wrong) and are logged. More stops the stage; "
         "0 (default): any such failure stops it.")
-    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig, description="Decoding settings.")
 
 
 # ----------------------------------------------------------------------------- search / resources
@@ -205,9 +221,9 @@ class EvalConfig(_Section):
 class RangeSpec(_Section):
     """A grid by range (``{min, max, step}``) or a continuous range for a searcher (``{min, max}``)."""
 
-    min: float
-    max: float
-    step: float | None = None
+    min: float = Field(description="Lowest value (included).")
+    max: float = Field(description="Highest value (included).")
+    step: float | None = Field(None, description="Grid spacing; None = a continuous range for a searcher.")
 
     def values(self) -> list[float]:
         """The grid points, rounded to avoid float drift (0.30000000000000004)."""
@@ -220,9 +236,10 @@ class RangeSpec(_Section):
 class SearchConfig(_Section):
     """The sweep's dimensions. A list is a grid axis; a range without step is searched (optuna)."""
 
-    proportion: list[float] | RangeSpec = Field(default_factory=lambda: [0.0, 0.5, 1.0])
-    family: list[str] = Field(default_factory=lambda: ["llama", "mistral"])
-    seed: list[int] = Field(default_factory=lambda: [0])
+    proportion: list[float] | RangeSpec = Field(default_factory=lambda: [0.0, 0.5, 1.0],
+                                               description="Coding shares of the mix: a list or a range.")
+    family: list[str] = Field(default_factory=lambda: ["llama", "mistral"], description="Registered model families.")
+    seed: list[int] = Field(default_factory=lambda: [0], description="Seeds of the mix draw and the training.")
     code_language: list[str] = Field(default_factory=lambda: ["any"], description="'any' or e.g. 'python'.")
     corruption: list[float] = Field(default_factory=lambda: [0.0], description="Code-quality damage level 0..1.")
     searcher: str = Field("grid", description="'grid' (every combination of the axes), or a registered Tune "
@@ -234,6 +251,9 @@ class SearchConfig(_Section):
         "so the whole budget goes to new points. Trials of this sweep itself always count, across resumes."))
     metric: str = Field("overall", pattern=r"^(overall|domain:.+|task:.+)$",
                         description="'overall', 'domain:<name>' or 'task:<name>' (what a searcher maximises).")
+    reference: bool = Field(
+        False, description="Also evaluate each family's untuned starting model (no fine-tuning) once, as a reference "
+        "the report compares every mix with (next to the 0% mix). Grid sweeps only.")
 
     @field_validator("proportion")
     @classmethod
@@ -269,7 +289,7 @@ class SearchConfig(_Section):
     @field_validator("searcher")
     @classmethod
     def _searcher_registered(cls, v: str):
-        from codemix.sweep.search import SEARCHERS
+        from codemix.searchers import SEARCHERS
 
         if v != "grid" and v not in SEARCHERS:
             raise ValueError(f"{v!r} is not registered; known: grid, {', '.join(sorted(SEARCHERS))}")
@@ -280,6 +300,9 @@ class SearchConfig(_Section):
         continuous = isinstance(self.proportion, RangeSpec) and self.proportion.step is None
         if continuous and self.searcher == "grid":
             raise ValueError("proportion is a continuous range (no 'step'): set searcher: optuna")
+        if self.reference and self.searcher != "grid":
+            raise ValueError("reference: true adds fixed untuned trials, which only a grid sweep runs; run the "
+                             "reference as its own grid sweep (train.method: none) in the same storage")
         return self
 
     def proportions(self) -> list[float] | None:
@@ -293,9 +316,17 @@ class ResourcesConfig(_Section):
     """What one trial asks of the cluster."""
 
     num_workers: int = Field(1, ge=1, description="Ray Train workers per trial.")
-    cpus_per_worker: float = Field(0.5, gt=0)
-    gpus_per_worker: float = Field(0, ge=0)
+    cpus_per_worker: float = Field(0.5, gt=0, description="CPUs each Ray Train worker reserves.")
+    gpus_per_worker: float = Field(0, ge=0, description="GPUs each Ray Train worker reserves; 0 = train on CPU.")
     trial_cpus: float = Field(0.1, gt=0, description="CPU reserved for the trial's driver function.")
+    torch_threads: int | None = Field(
+        None, ge=1, description="torch threads of each training worker and generation actor. None = Ray's default: "
+        "the whole CPUs the process reserved, at least 1 (so a worker at cpus_per_worker 0.5 computes on one "
+        "thread). On a laptop running one trial at a time, set it to the number of cores.")
+    peak_flops: float | None = Field(
+        None, gt=0, description="Dense bf16 peak FLOP/s of one training device, for the MFU a run reports. None = "
+        "the device's entry in codemix.gpus (no MFU on CPU or on a GPU not in the table); set it for such a "
+        "device, a CPU included. Not hashed: it changes a reported figure, not the training.")
     max_concurrent_trials: int = Field(1, ge=0, description="0 = as many as fit.")
     trial_resources: dict[str, float] = Field(
         default_factory=dict, description="Custom Ray resources the trial's driver asks for besides trial_cpus, "
@@ -328,13 +359,13 @@ class SweepSpec(_Section):
         False, description="The local `storage` folder is mounted at the same path on every node of the Ray "
         "cluster (NFS, EFS, ...). Without it a local folder is refused on a cluster of more than one node, "
         "where each node would write to its own disk; s3:// and gs:// URIs are shared anyway.")
-    data: DataConfig = Field(default_factory=DataConfig)
-    mix: MixConfig = Field(default_factory=MixConfig)
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    train: TrainConfig = Field(default_factory=TrainConfig)
-    eval: EvalConfig = Field(default_factory=EvalConfig)
-    search: SearchConfig = Field(default_factory=SearchConfig)
-    resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
+    data: DataConfig = Field(default_factory=DataConfig, description="The IFT data: source, cleaning, labels.")
+    mix: MixConfig = Field(default_factory=MixConfig, description="How each mix is drawn from the pool.")
+    model: ModelConfig = Field(default_factory=ModelConfig, description="The starting models.")
+    train: TrainConfig = Field(default_factory=TrainConfig, description="The fine-tuning recipe.")
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="Tasks, prompts, generation, scoring.")
+    search: SearchConfig = Field(default_factory=SearchConfig, description="The sweep's dimensions (grid or searched).")
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="What a trial asks of the cluster.")
 
     @field_validator("storage")
     @classmethod

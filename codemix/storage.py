@@ -2,7 +2,8 @@
 
 Every write goes to a temporary name first and is then renamed (local disk) or marked complete
 (object stores, where a directory cannot be renamed): an interrupted run never leaves a file or
-stage output that looks finished but is not.
+stage output that looks finished but is not. The local helpers (``atomic_path``, ``atomic_write_*``,
+``atomic_dir``) are the one implementation of that for the whole of codemix.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,84 @@ def stable_hash(obj: Any, length: int = 16) -> str:
     """sha256 of the canonical JSON of ``obj`` (sorted keys), truncated: a content address."""
     blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:length]
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Sorted-key, indented JSON with a trailing newline: the same object gives the same bytes."""
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+# ----------------------------------------------------------------------------- atomic local writes
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary sibling of ``path`` to write; flushed to disk and renamed over ``path`` when the block
+    ends without error, so readers see the old file or the whole new one, never a part. (A writer that
+    picks its format from the file name must be told it: the temporary name ends in ``.tmp-xxxxxxxx``.)"""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see ``atomic_path``)."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write UTF-8 text to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    """Write canonical JSON to ``path`` atomically."""
+    atomic_write_bytes(path, canonical_json(obj))
+
+
+def atomic_write_parquet(path: str | Path, table: pa.Table) -> None:
+    """Write a Parquet file atomically."""
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+@contextmanager
+def atomic_dir(final: str | Path, replace: bool = False) -> Iterator[Path]:
+    """A fresh temporary directory beside ``final`` that becomes ``final`` in one rename when the block ends
+    without error; on error it is removed.
+
+    An existing ``final`` is kept (a concurrent writer finished first; its content is the same by
+    construction) unless ``replace``, which removes it first (a half-written leftover of a killed run).
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        yield tmp
+        if replace and final.exists():
+            shutil.rmtree(final, ignore_errors=True)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not final.exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- storage
 
 
 class StorageError(OSError):
@@ -89,6 +170,8 @@ class Store:
     def write_bytes(self, key: str, data: bytes) -> None:
         """Write a file atomically (temp name, then rename)."""
         final = self.path(key)
+        if self.is_local:
+            return atomic_write_bytes(final, data)
         self.fs.create_dir(final.rsplit("/", 1)[0], recursive=True)
         tmp = f"{final}.tmp-{uuid.uuid4().hex[:8]}"
         with self.fs.open_output_stream(tmp) as f:
@@ -131,16 +214,9 @@ class Store:
             return
         final = self.path(key)
         if self.is_local:
-            Path(final).parent.mkdir(parents=True, exist_ok=True)
-            tmp = f"{final}.tmp-{uuid.uuid4().hex[:8]}"
-            shutil.copytree(local_dir, tmp)
-            Path(tmp, COMPLETE).touch()
-            if Path(final).exists():  # a half-written leftover from a killed run (no marker): replace it
-                shutil.rmtree(final, ignore_errors=True)
-            try:
-                os.rename(tmp, final)
-            except OSError:  # a concurrent writer finished first; its output is identical by construction
-                shutil.rmtree(tmp, ignore_errors=True)
+            with atomic_dir(final, replace=True) as tmp:  # replace: an unmarked leftover of a killed run
+                shutil.copytree(local_dir, tmp, dirs_exist_ok=True)
+                Path(tmp, COMPLETE).touch()
             return
         self.fs.create_dir(final, recursive=True)
         pafs.copy_files(str(local_dir), final, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=self.fs)
@@ -153,10 +229,8 @@ class Store:
         cache_root = Path(cache_root or Path(tempfile.gettempdir()) / "codemix-store")
         dest = cache_root / stable_hash([self.uri, key])
         if not (dest / COMPLETE).exists():
-            tmp = Path(tempfile.mkdtemp(dir=cache_root.mkdir(parents=True, exist_ok=True) or cache_root))
-            pafs.copy_files(self.path(key), str(tmp), source_filesystem=self.fs,
-                            destination_filesystem=pafs.LocalFileSystem())
-            (tmp / COMPLETE).touch()
-            shutil.rmtree(dest, ignore_errors=True)
-            os.rename(tmp, dest)
+            with atomic_dir(dest, replace=True) as tmp:
+                pafs.copy_files(self.path(key), str(tmp), source_filesystem=self.fs,
+                                destination_filesystem=pafs.LocalFileSystem())
+                (tmp / COMPLETE).touch()
         return dest

@@ -9,8 +9,7 @@
 from codemix.data.classify import CLASSIFIERS, Classifier, code_languages, make_classifier, register
 from codemix.data.clean import CleanOptions, clean
 from codemix.data.ingest import ingest
-from codemix.data.mix import (MixInfeasibleError, available, build_mix, check_mix_feasible, class_counts,
-                              write_mix)
+from codemix.data.mix import MixInfeasibleError, available, build_mix, check_mix_feasible, class_counts, write_mix
 from codemix.data.pool import label_pool, pool_hash, prepare_pool
 from codemix.data.report import DataReport, RecordError
 from codemix.data.schema import CONVERSATION_SCHEMA, LABELLED_SCHEMA, content_hash

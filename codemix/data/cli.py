@@ -8,20 +8,18 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from codemix.cli_common import console, fail
 from codemix.config import ClassifierConfig, DataConfig, MixConfig
 from codemix.data.audit import agreement, sample_per_class
-from codemix.data.files import atomic_write_json, atomic_write_parquet
 from codemix.data.mix import MixInfeasibleError, build_mix, write_mix
 from codemix.data.pool import label_pool
 from codemix.data.report import RecordError
 from codemix.endpoints import EndpointError
+from codemix.storage import atomic_write_json, atomic_write_parquet
 
 app = typer.Typer(help="The data stage: inspect, classify, audit and mix IFT conversations.", no_args_is_help=True)
-console = Console()
 
 
 def _counts_table(title: str, counts: dict, key: str = "reason") -> Table:
@@ -62,11 +60,9 @@ def _run(cfg: DataConfig, cache_dir: Path | None) -> tuple[pa.Table, dict]:
         with console.status(f"ingest, clean, classify ({cfg.classifier.name}) ..."):
             return label_pool(cfg, cache_dir)
     except EndpointError as err:  # a paid endpoint that cannot serve the labels: nothing is written
-        console.print(f"[red]error:[/red] {escape(str(err))}")  # it may quote a server's response
-        raise typer.Exit(2) from None
+        fail(err)
     except (RecordError, FileNotFoundError, ValueError) as err:
-        console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(1) from None
+        fail(err, code=1)
 
 
 @app.command()
@@ -124,8 +120,7 @@ def _read_labels(path: Path, label_column: str) -> dict[str, str]:
         table = pq.read_table(path)
     for col in ("id", label_column):
         if col not in table.column_names:
-            console.print(f"[red]error:[/red] {path}: no column {col!r} (has {', '.join(table.column_names)})")
-            raise typer.Exit(1)
+            fail(f"{path}: no column {col!r} (has {', '.join(table.column_names)})", code=1)
     return dict(zip(map(str, table.column("id").to_pylist()), table.column(label_column).to_pylist()))
 
 
@@ -141,8 +136,7 @@ def audit(labelled: Path = typer.Argument(..., help="Labelled Parquet (output of
     theirs = _read_labels(against, label_column)
     ids = [i for i in mine if i in theirs]
     if not ids:
-        console.print(f"[red]error:[/red] no ids in common between {labelled} and {against}")
-        raise typer.Exit(1)
+        fail(f"no ids in common between {labelled} and {against}", code=1)
     result = agreement([theirs[i] for i in ids], [mine[i] for i in ids])
     console.print(f"{len(ids)} conversations in common ({len(mine) - len(ids)} only in {labelled.name}, "
                   f"{len(theirs) - len(ids)} only in {against.name})")
@@ -178,8 +172,7 @@ def mix(pool: Path = typer.Argument(..., help="Labelled Parquet pool."),
         cfg = MixConfig(total=total, math=math, math_proportion=math_proportion, nested=nested)
         mixed, manifest = build_mix(table, cfg, proportion, seed, code_language, corruption)
     except (MixInfeasibleError, ValueError) as err:
-        console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(1) from None
+        fail(err, code=1)
     write_mix(mixed, manifest, out)
     console.print(_counts_table("mix counts", manifest["counts"], "class"))
     console.print(f"wrote {mixed.num_rows} examples to {out} (sha256 {manifest['sha256'][:16]})")

@@ -80,7 +80,7 @@ def corrupt_turns(turns: list[dict], level: float, key: str) -> tuple[list[dict]
     blocks = 0
     out = []
     for t_i, turn in enumerate(turns):
-        def damage(m: re.Match) -> str:
+        def damage(m: re.Match, t_i: int = t_i) -> str:  # called at once, by the sub below
             nonlocal blocks
             blocks += 1
             return m.group(1) + corrupt_code(m.group(2), level, f"{key}:{t_i}:{blocks}") + m.group(3)

@@ -19,9 +19,9 @@ from codemix.config import DataConfig
 from codemix.data.classify import label_conversations, make_classifier
 from codemix.data.clean import CleanOptions, clean
 from codemix.data.demo import GENERATOR_VERSION, generate_demo_corpus
-from codemix.data.files import atomic_write_json, atomic_write_parquet
 from codemix.data.ingest import ingest, list_files, to_conversation
 from codemix.data.report import DataReport
+from codemix.storage import atomic_write_json, atomic_write_parquet
 
 DATA_VERSION = "data-v3"  # bump when ingest/clean/label code changes its output
 POOL_HASH_KEY = b"codemix.pool_hash"

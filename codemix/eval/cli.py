@@ -10,18 +10,15 @@ from collections import Counter, defaultdict
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from codemix.cli_common import console, fail
 from codemix.config import EvalConfig
 from codemix.endpoints import EndpointError
-from codemix.eval import (SUITES, Example, TaskDataError, get_task, is_correct, list_tasks, make_extractor,
-                          score_many)
+from codemix.eval import SUITES, Example, TaskDataError, get_task, is_correct, list_tasks, make_extractor, score_many
 from codemix.eval.tasks.base import GENERATED_SIZE
 
 app = typer.Typer(help="Evaluation tasks and extractor agreement.", no_args_is_help=True)
-console = Console()
 
 
 @app.command()
@@ -88,29 +85,23 @@ def agreement(predictions: str = typer.Argument(..., help="Predictions Parquet f
     try:
         table = pq.read_table(predictions)
     except (OSError, ValueError) as err:
-        console.print(f"[red]error:[/red] {predictions}: cannot read Parquet ({err})")
-        raise typer.Exit(2)
+        fail(f"{predictions}: cannot read Parquet ({err})")
     missing = {"task", "output"} - set(table.column_names)
     if missing:
-        console.print(f"[red]error:[/red] {predictions}: missing column(s) {', '.join(sorted(missing))}")
-        raise typer.Exit(2)
+        fail(f"{predictions}: missing column(s) {', '.join(sorted(missing))}")
     rows = table.to_pylist()[:limit]
     unknown = sorted({r["task"] for r in rows} - set(list_tasks()))
     if unknown:
-        console.print(f"[red]error:[/red] {predictions}: unknown task(s) {', '.join(unknown)}")
-        raise typer.Exit(2)
+        fail(f"{predictions}: unknown task(s) {', '.join(unknown)}")
     no_options = [i for i, r in enumerate(rows) if get_task(r["task"]).answer_type == "option" and not r.get("choices")]
     if no_options:
-        console.print(f"[red]error:[/red] {predictions}: {len(no_options)} option-task row(s) have no 'choices' "
-                      f"(first: row {no_options[0]}); they cannot be scored as the sweep scored them "
-                      "(predictions written before choices were stored)")
-        raise typer.Exit(2)
+        fail(f"{predictions}: {len(no_options)} option-task row(s) have no 'choices' (first: row {no_options[0]}); "
+             "they cannot be scored as the sweep scored them (predictions written before choices were stored)")
     cfg = EvalConfig(extractor_model=model, extractor_base_url=base_url, extractor_api_key_env=api_key_env)
     try:
         extracted = re_extract(rows, a, cfg), re_extract(rows, b, cfg)
     except EndpointError as err:  # the LLM extractor's endpoint cannot serve: say where, exit 2
-        console.print(f"[red]error:[/red] {escape(str(err))}")
-        raise typer.Exit(2) from None
+        fail(err)
     out = Table("task", "n", "agreement", f"{a}: none", f"{b}: none")
     for s in agreement_table(rows, *extracted):
         out.add_row(s["task"], str(s["n"]), f"{s['agreement']:.1%}", str(s["a_none"]), str(s["b_none"]))

@@ -119,7 +119,8 @@ def _closing_brace(text: str, start: int) -> int:
 
 
 _STATED_BEFORE = re.compile(  # the answer named before its cue: "A is the correct answer."
-    r"(?:^|\n)[ \t]*(?!(?:this|that|it|which|what|here|there|mine|yours)\b)(?P<s>[^\n]{1,40}?)[ \t]+is[ \t]+the[ \t]+(?:correct|right|final)[ \t]+answer\b(?![ \t]+(?:is|to)\b)",
+    r"(?:^|\n)[ \t]*(?!(?:this|that|it|which|what|here|there|mine|yours)\b)(?P<s>[^\n]{1,40}?)"
+    r"[ \t]+is[ \t]+the[ \t]+(?:correct|right|final)[ \t]+answer\b(?![ \t]+(?:is|to)\b)",
     re.I)
 # what may stand between two answer statements of one closing run (a list label, "So, the ...")
 _RUN_GAP = re.compile(r"\s*(?:\d+[.)]\s*)?(?:(?:so|therefore|thus|hence),?\s*)?(?:the\s+)?", re.I)

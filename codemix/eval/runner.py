@@ -29,13 +29,14 @@ def build_prompts(eval_cfg: EvalConfig) -> list[dict]:
     return rows
 
 
-def generate(rows: list[dict], model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig) -> list[dict]:
+def generate(rows: list[dict], model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig,
+             threads: int | None = None) -> list[dict]:
     """Run the configured backend over the rows with Ray Data; returns rows with ``output`` added."""
     import ray.data
 
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]["messages"]))  # similar lengths share a batch
     ds = ray.data.from_items([{**rows[i], "row": i} for i in order])
-    out = BACKENDS[eval_cfg.backend](ds, model_path, eval_cfg, model_cfg).take_all()
+    out = BACKENDS[eval_cfg.backend](ds, model_path, eval_cfg, model_cfg, threads=threads).take_all()
     return sorted(out, key=lambda r: r["row"])
 
 
@@ -63,15 +64,20 @@ def score(rows: list[dict], extractor: Extractor) -> tuple[list[dict], list[dict
 
 
 def evaluate(model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig,
-             extractor: Extractor | None = None) -> tuple[list[dict], list[dict], dict]:
-    """Evaluate a HF-loadable checkpoint folder. Returns (predictions, scores, timing).
+             threads: int | None = None, extractor: Extractor | None = None) -> tuple[list[dict], list[dict], dict]:
+    """Evaluate a checkpoint folder or model source. Returns (predictions, scores, timing and sources).
 
     ``extractor`` reads the answers (default: the one ``eval_cfg`` configures).
     """
     t0 = time.perf_counter()
     rows = build_prompts(eval_cfg)
-    generated = generate(rows, model_path, eval_cfg, model_cfg)
+    generated = generate(rows, model_path, eval_cfg, model_cfg, threads)
     t1 = time.perf_counter()
     predictions, scores = score(generated, extractor or make_extractor(eval_cfg))
+    sources = {name: get_task(name).data_source(eval_cfg.data_dir) for name in resolve_suite(eval_cfg.suite)}
+    new_tokens = sum(int(r.get("new_tokens") or 0) for r in generated)  # backends that count them (hf)
+    seconds = max(t1 - t0, 1e-9)
     return predictions, scores, {"generate_seconds": t1 - t0, "prompts": len(rows),
-                                 "prompts_per_s": len(rows) / max(t1 - t0, 1e-9), "prompt_version": PROMPT_VERSION}
+                                 "prompts_per_s": len(rows) / seconds,
+                                 "new_tokens": new_tokens, "new_tokens_per_s": new_tokens / seconds,
+                                 "prompt_version": PROMPT_VERSION, "data_source": sources}

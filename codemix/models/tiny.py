@@ -12,13 +12,11 @@ cached under ``$CODEMIX_HOME/models`` (default ``~/.cache/codemix/models``).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from codemix.models.families import Family, get_family
 from codemix.paths import codemix_home
+from codemix.storage import atomic_dir
 
 TINY_VERSION = "tiny-v3"
 TINY_MARKER = "codemix_tiny.json"
@@ -79,15 +77,10 @@ def tiny_model_path(family_name: str) -> Path:
     path = codemix_home() / "models" / f"{family.name}-{TINY_VERSION}"
     if (path / TINY_MARKER).exists():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{family.name}-", dir=path.parent))
     tokenizer = build_tiny_tokenizer(family)
     model = build_tiny_model(family, tokenizer)
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    (tmp / TINY_MARKER).write_text(json.dumps({"family": family.name, "version": TINY_VERSION}))
-    try:
-        os.rename(tmp, path)  # atomic: a concurrent builder either wins or finds the finished twin
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_dir(path) as tmp:  # a concurrent builder either wins or finds the finished twin
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        (tmp / TINY_MARKER).write_text(json.dumps({"family": family.name, "version": TINY_VERSION}))
     return path

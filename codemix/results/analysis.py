@@ -5,7 +5,9 @@ Conventions (those of the paper, which averages task accuracies):
 - a *task* accuracy is ``n_correct / n`` of one trial, averaged over seeds when a mix has several;
 - a *domain* accuracy is the mean of its tasks' accuracies, the *overall* accuracy the mean over
   all tasks: means over tasks, not over examples (a 1000-example task weighs as a 100-example one);
-- a *mix* is (family, code_language, corruption, proportion) — the columns in ``CONDITION``;
+- a *mix* is (family, code_language, corruption, proportion) — the columns in ``CONDITION``; the
+  family's *untuned reference* (its starting model, evaluated without fine-tuning) is the mix whose
+  proportion is null (NaN in pandas), and ``deltas(..., baseline="untuned")`` compares with it;
 - confidence intervals are seeded percentile bootstraps: examples are resampled with replacement
   within each (trial, task) — a Binomial(n, k/n) draw, so the scores level suffices — after the
   seeds themselves are resampled when a mix has several (a two-level bootstrap);
@@ -32,6 +34,7 @@ GROUP = CONDITION[:-1]  # a family's mix settings other than the proportion: pro
 DOMAIN_ORDER = ("symbolic", "logical", "arithmetic")
 LEVELS = ("overall", "domain", "task")
 EXACT_BELOW = 25  # McNemar: exact binomial test below this many discordant pairs
+UNTUNED = float("nan")  # the proportion of the untuned reference in condition tuples (always this one object)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -60,6 +63,22 @@ def _scopes(tasks: list[tuple[str, str]], level: str) -> dict[str, tuple[str, li
     raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
 
 
+def is_untuned(proportion) -> bool:
+    """Whether a proportion value marks the untuned reference (null / NaN)."""
+    return proportion is None or (isinstance(proportion, float) and math.isnan(proportion))
+
+
+def _cond(cond: tuple) -> tuple:
+    """A condition tuple whose untuned proportion is the one ``UNTUNED`` object, so it works as a dict key."""
+    return (*cond[:3], UNTUNED if is_untuned(cond[3]) else float(cond[3]))
+
+
+def _conditions(frame: pd.DataFrame, sort: bool):
+    """(condition, rows) per mix, the untuned reference included."""
+    for cond, sub in frame.groupby(CONDITION, sort=sort, dropna=False):
+        yield _cond(cond), sub
+
+
 def _cond_key(cond: tuple) -> str:
     family, language, corruption, proportion = cond
     return f"{family}|{language}|{float(corruption):g}|{float(proportion):g}"
@@ -85,7 +104,7 @@ def _mixes(scores: pd.DataFrame, tasks: list[tuple[str, str]], n_boot: int, seed
     """Bootstrap every mix once: seeds resampled (when several), then examples (binomial draws)."""
     names = [t for t, _ in tasks]
     out = {}
-    for cond, sub in scores.groupby(CONDITION, sort=True):
+    for cond, sub in _conditions(scores, sort=True):
         per = sub.groupby(["seed", "task"]).agg(accuracy=("accuracy", "mean"), n=("n", "sum"))
         acc = per["accuracy"].unstack().reindex(columns=names).to_numpy(float)  # (S, T)
         n = per["n"].unstack().reindex(columns=names).fillna(0).to_numpy(int)
@@ -150,7 +169,7 @@ PAIR = ["seed", "task", "example_id"]  # what makes two predictions of different
 def _by_mix(predictions: pd.DataFrame) -> dict[tuple, pd.DataFrame]:
     """Each mix's predictions (columns PAIR + correct), one row per example."""
     return {cond: sub[PAIR + ["correct"]].drop_duplicates(PAIR)
-            for cond, sub in predictions.groupby(CONDITION, sort=False)}
+            for cond, sub in _conditions(predictions, sort=False)}
 
 
 def _paired(by_mix: dict[tuple, pd.DataFrame], a: tuple, b: tuple) -> pd.DataFrame:
@@ -172,7 +191,7 @@ def compare(results: ResultSet, family: str, a: float, b: float, *, task: str | 
     Returns n_pairs, b (right under ``a`` only), c (right under ``b`` only), p_value and method
     ("exact" / "chi2"); p_value is NaN when no example was evaluated under both mixes.
     """
-    a, b = (family, code_language, float(corruption), round(a, 6)), (family, code_language, float(corruption), round(b, 6))
+    a, b = (_cond((family, code_language, float(corruption), None if is_untuned(x) else round(x, 6))) for x in (a, b))
     pairs = _paired(_by_mix(results.predictions), a, b)
     if task is not None:
         pairs = pairs[pairs["task"] == task]
@@ -184,9 +203,10 @@ def compare(results: ResultSet, family: str, a: float, b: float, *, task: str | 
     return {"n_pairs": len(pairs), "b": nb, "c": nc, "p_value": p, "method": method}
 
 
-def deltas(results: ResultSet, level: str = "overall", *, baseline: float = 0.0, n_boot: int = 2000,
+def deltas(results: ResultSet, level: str = "overall", *, baseline: float | str = 0.0, n_boot: int = 2000,
            seed: int = 0, confidence: float = 0.95, alpha: float = 0.05) -> pd.DataFrame:
-    """Each mix against the same family's ``baseline`` proportion (0 = the General mix), per scope.
+    """Each mix against the same family's ``baseline``: a proportion (0 = the General mix) or
+    ``"untuned"`` (the family's starting model, where the sweep evaluated it), per scope.
 
     Columns: the mix, scope, domain, accuracy, baseline_accuracy, delta, ci_low/ci_high (of the
     delta), n_pairs, b, c, p_value, test ("mcnemar-exact" | "mcnemar-chi2" | "bootstrap") and
@@ -197,12 +217,17 @@ def deltas(results: ResultSet, level: str = "overall", *, baseline: float = 0.0,
     mixes = _mixes(scores, tasks, max(n_boot, 1), seed)
     by_mix = _by_mix(results.predictions)
     lo, hi = (1 - confidence) / 2, 1 - (1 - confidence) / 2
+    untuned_base = baseline == "untuned"
     rows = []
     for cond, mix in mixes.items():
-        if np.isclose(cond[3], baseline):
+        if is_untuned(cond[3]) or (not untuned_base and np.isclose(cond[3], baseline)):
             continue
-        same = (*cond[:3], baseline)
-        base = same if same in mixes else next((c for c in mixes if c[0] == cond[0] and np.isclose(c[3], baseline)), None)
+        if untuned_base:  # one reference per family, whatever the mix settings
+            base = next((c for c in mixes if c[0] == cond[0] and is_untuned(c[3])), None)
+        else:
+            same = (*cond[:3], float(baseline))
+            base = same if same in mixes else next(
+                (c for c in mixes if c[0] == cond[0] and not is_untuned(c[3]) and np.isclose(c[3], baseline)), None)
         if base is None:
             continue
         pairs = _paired(by_mix, cond, base)
@@ -221,7 +246,8 @@ def deltas(results: ResultSet, level: str = "overall", *, baseline: float = 0.0,
                 p, test = float("nan"), "bootstrap"
                 significant = bool(n_boot) and (ci[0] > 0 or ci[1] < 0)
             rows.append({**dict(zip(CONDITION, cond)), "scope": scope, "domain": domain, "accuracy": acc,
-                         "baseline_accuracy": base_acc, "delta": acc - base_acc, "ci_low": float(ci[0]), "ci_high": float(ci[1]),
+                         "baseline_accuracy": base_acc, "delta": acc - base_acc,
+                         "ci_low": float(ci[0]), "ci_high": float(ci[1]),
                          "n_pairs": len(here), "b": nb, "c": nc, "p_value": p, "test": test,
                          "significant": bool(significant)})
     cols = CONDITION + ["scope", "domain", "accuracy", "baseline_accuracy", "delta", "ci_low", "ci_high", "n_pairs",
@@ -237,6 +263,7 @@ def best_proportions(results: ResultSet | pd.DataFrame, level: str = "task", *, 
     tied_with, n_proportions.
     """
     table = accuracy_table(results, level, n_boot=0)
+    table = table[table["proportion"].notna()]  # the untuned reference is not a proportion
     rows = []
     for key, sub in table.groupby(GROUP + ["scope"], sort=False):
         sub = sub.sort_values("proportion")
@@ -274,6 +301,7 @@ def fit_curves(results: ResultSet | pd.DataFrame, level: str = "overall", *, min
     ``optimum_accuracy_low/high`` are percentile intervals, ``coef_draws`` the (n_boot, 3) refits.
     """
     table = accuracy_table(results, level, n_boot=0)
+    table = table[table["proportion"].notna()]
     if n_boot:
         scores = _scores(results)
         tasks = task_order(scores)
@@ -326,7 +354,7 @@ def search_path(results: ResultSet, metric: str, known: list[dict] = ()) -> pd.D
     sweep, trial_key, family, proportion, seed, code_language, corruption, status, objective (the
     search metric, as the searcher saw it; NaN for a failed trial) and best_so_far.
     """
-    from codemix.sweep.search import search_score
+    from codemix.results.objective import search_score
 
     cols = ["step", "source", "sweep", "trial_key", "family", "proportion", "seed", "code_language", "corruption",
             "status", "objective", "best_so_far"]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from codemix.cli_common import console, fail
 from codemix.results import analysis
+from codemix.results.figures import proportion_label
 from codemix.storage import StorageError
-
-console = Console()
 
 
 def default_out(experiment: str) -> Path:
@@ -26,11 +25,13 @@ def _print_table(title: str, table, scopes: list[str]) -> None:
         out.add_column(col, justify="left" if col == "family" else "right", no_wrap=True)
     table = table.assign(cell=[f"{a:.3f} ±{(hi - lo) / 2:.2f}" for a, lo, hi in  # the report has the exact CI
                                zip(table["accuracy"], table["ci_low"], table["ci_high"])])
+    table = table.assign(proportion=table["proportion"].fillna(-1.0))  # the untuned reference: first, kept
     wide = table.pivot_table(index=analysis.CONDITION, columns="scope", values="cell", aggfunc="first")
     for key, row in wide.reindex(columns=scopes).iterrows():
         family, language, corruption, proportion = key
         extra = "" if (language, corruption) == ("any", 0.0) else f" {language} c={corruption:g}"
-        out.add_row(family + extra, f"{proportion * 100:.4g}%", *[str(v) if isinstance(v, str) else "–" for v in row])
+        out.add_row(family + extra, proportion_label(None if proportion < 0 else proportion),
+                    *[str(v) if isinstance(v, str) else "–" for v in row])
     console.print(out)
 
 
@@ -40,7 +41,6 @@ def report(experiments: list[str], out: str | None = None, html: bool = False) -
     Identical trials across experiments count once; the report lands in OUT (default
     <first experiment>/report).
     """
-    from codemix.cli import _fail
     from codemix.results.load import load_results
     from codemix.results.report import save_report
 
@@ -48,7 +48,7 @@ def report(experiments: list[str], out: str | None = None, html: bool = False) -
         try:
             results = load_results(experiments)
         except (StorageError, FileNotFoundError) as err:
-            _fail(err)
+            fail(err)
         path = save_report(results, out or default_out(experiments[0]), html,
                            progress=lambda msg: status.update(msg))
     print_summary(results)
@@ -64,5 +64,5 @@ def print_summary(results) -> None:
         _print_table("accuracy per domain (mean over the domain's tasks)", domain, list(dict.fromkeys(domain["scope"])))
     for _, t in results.failed.iterrows():
         first = (t["error"] or "").strip().splitlines()
-        console.print(f"[red]failed[/red] {t['family']} p={t['proportion']:g} seed={t['seed']}: "
+        console.print(f"[red]failed[/red] {t['family']} {proportion_label(t['proportion'])} seed={t['seed']}: "
                       f"{first[0] if first else '(no message)'}")

@@ -7,7 +7,6 @@ Each function takes a table from :mod:`codemix.results.analysis` and writes one 
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -18,13 +17,19 @@ from matplotlib.figure import Figure
 
 from codemix.results import analysis
 from codemix.results.load import ResultSet
+from codemix.storage import atomic_path
 
 DPI = 130
 
 
-def proportion_label(p: float) -> str:
-    """0.5 -> '50%', 0.125 -> '12.5%'."""
-    return f"{p * 100:.4g}%"
+def proportion_label(p: float | None) -> str:
+    """0.5 -> '50%', 0.125 -> '12.5%'; the untuned reference (null proportion) -> 'untuned'."""
+    return "untuned" if analysis.is_untuned(p) else f"{p * 100:.4g}%"
+
+
+def _mix_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows in mix order: the untuned reference first, then by settings and proportion."""
+    return table.sort_values(analysis.CONDITION[1:], na_position="first", kind="stable")
 
 
 def _settings_vary(table: pd.DataFrame) -> list[str]:
@@ -46,10 +51,8 @@ def group_label(row, vary: list[str]) -> str:
 
 def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
     return path
 
 
@@ -77,7 +80,7 @@ def overall_bars(overall: pd.DataFrame, path: str | Path) -> Path:
     vary = _settings_vary(overall)
     table = overall.assign(mix=[mix_label(r, vary) for _, r in overall.iterrows()])
     families = list(dict.fromkeys(table["family"]))
-    mixes = list(dict.fromkeys(table.sort_values(analysis.CONDITION[1:])["mix"]))
+    mixes = list(dict.fromkeys(_mix_order(table)["mix"]))
     per_family = table.groupby("family", sort=False)["mix"].nunique()
     width = 0.8 / per_family.max()
     fig = Figure(figsize=(max(5.0, 2.2 + 0.32 * per_family.sum() + 0.5 * len(families)), 4.2))
@@ -85,7 +88,7 @@ def overall_bars(overall: pd.DataFrame, path: str | Path) -> Path:
     colors = {m: colormaps["viridis"](0.85 * i / max(len(mixes) - 1, 1)) for i, m in enumerate(mixes)}
     label_bars, drawn = len(table) <= 24, set()
     for g, family in enumerate(families):  # each family's own bars, centred on its tick
-        sub = table[table["family"] == family].sort_values(analysis.CONDITION[1:]).reset_index(drop=True)
+        sub = _mix_order(table[table["family"] == family]).reset_index(drop=True)
         x = g + (np.arange(len(sub)) - (len(sub) - 1) / 2) * width
         for xi, (_, row), err in zip(x, sub.iterrows(), _yerr(sub).T):
             ax.bar(xi, row["accuracy"], width * 0.92, yerr=err.reshape(2, 1), capsize=2.5, color=colors[row["mix"]],
@@ -109,22 +112,26 @@ def overall_bars(overall: pd.DataFrame, path: str | Path) -> Path:
 
 
 def domain_lines(domains: pd.DataFrame, path: str | Path) -> Path:
-    """One panel per domain: accuracy vs coding proportion, a line (with CI band) per family."""
+    """One panel per domain: accuracy vs coding proportion, a line (with CI band) per family; a family's
+    untuned reference is a dashed horizontal line."""
     order = [d for d in analysis.DOMAIN_ORDER if d in set(domains["scope"])]
     order += sorted(set(domains["scope"]) - set(order))
     vary = _settings_vary(domains)
     table = domains.assign(group=[group_label(r, vary) for _, r in domains.iterrows()])
     groups = list(dict.fromkeys(table["group"]))
-    proportions = sorted(table["proportion"].unique())
+    proportions = sorted(table["proportion"].dropna().unique()) or [0.0, 1.0]
     fig = Figure(figsize=(3.6 * len(order) + 1.6, 3.6))
     axes = np.atleast_1d(fig.subplots(1, len(order), sharey=True))
     cmap = colormaps["tab10"]
     for ax, domain in zip(axes, order):
         for j, group in enumerate(groups):
             sub = table[(table["scope"] == domain) & (table["group"] == group)].sort_values("proportion")
+            color = cmap(j % 10)
+            for _, ref in sub[sub["proportion"].isna()].iterrows():
+                ax.axhline(ref["accuracy"], color=color, ls="--", lw=1, label=f"{group} untuned")
+            sub = sub[sub["proportion"].notna()]
             if sub.empty:
                 continue
-            color = cmap(j % 10)
             if len(sub) > 1:  # a line with its CI band
                 ax.plot(sub["proportion"], sub["accuracy"], marker="o", ms=4, color=color, label=group, lw=1.5)
                 ax.fill_between(sub["proportion"], sub["ci_low"], sub["ci_high"], color=color, alpha=0.1, lw=0)
@@ -147,7 +154,7 @@ def domain_lines(domains: pd.DataFrame, path: str | Path) -> Path:
 
 def task_heatmap(tasks: pd.DataFrame, family: str, path: str | Path, vmax: float | None = None) -> Path:
     """Task x mix heatmap of one family; the best mix per task is boxed."""
-    sub = tasks[tasks["family"] == family].sort_values(analysis.CONDITION[1:])
+    sub = _mix_order(tasks[tasks["family"] == family])
     vary = _settings_vary(sub)
     sub = sub.assign(mix=[mix_label(r, vary) for _, r in sub.iterrows()])
     order = [t for t, _ in analysis.task_order(sub.rename(columns={"scope": "task"}))]
@@ -200,7 +207,7 @@ def fit_figure(table: pd.DataFrame, fits: pd.DataFrame, family: str, path: str |
     for ax, scope in zip(axes, scopes):
         for j, (_, fit) in enumerate(fits[fits["scope"] == scope].iterrows()):
             mask = np.logical_and.reduce([table[c] == fit[c] for c in analysis.GROUP] + [table["scope"] == scope])
-            pts = table[mask].sort_values("proportion")
+            pts = table[mask & table["proportion"].notna()].sort_values("proportion")
             color = cmap(j % 10)
             name = group_label(fit, vary) if vary else "mean"
             ax.errorbar(pts["proportion"], pts["accuracy"], yerr=_yerr(pts), fmt="o", ms=4, capsize=2.5,
@@ -284,8 +291,10 @@ def render_figures(results: ResultSet, out_dir: str | Path, *, n_boot: int = 200
              "domains": domain_lines(tables["domain"], out_dir / "domains.png")}
     vmax = _top(tables["task"]["accuracy"]) / 1.05
     for family in dict.fromkeys(tables["task"]["family"]):
-        paths[f"heatmap/{family}"] = task_heatmap(tables["task"], family, out_dir / f"heatmap_{_slug(family)}.png", vmax)
-    fits = pd.concat([analysis.fit_curves(results, level, min_points=min_fit_points) for level in ("overall", "domain")])
+        paths[f"heatmap/{family}"] = task_heatmap(tables["task"], family, out_dir / f"heatmap_{_slug(family)}.png",
+                                                  vmax)
+    fits = pd.concat([analysis.fit_curves(results, level, min_points=min_fit_points)
+                      for level in ("overall", "domain")])
     both = pd.concat([tables["overall"], tables["domain"]])
     for family in dict.fromkeys(fits["family"]):
         paths[f"fit/{family}"] = fit_figure(both, fits, family, out_dir / f"fit_{_slug(family)}.png")

@@ -18,17 +18,17 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 import yaml
 
+from codemix.results.layout import RESULTS_FILE, SPEC_FILE
 from codemix.results.schema import LEVELS, PROVENANCE_FIELDS
+from codemix.results.writer import read_level
 from codemix.storage import Store
 
 log = logging.getLogger("codemix")
 
 IDENTITY = ["family", "model_id", "mix_hash", "train_hash", "eval_hash"]  # same values = same trial
 TRIAL = ["sweep", "trial_key"]  # the key of one trial's files
-SPEC_FILE = "spec.yaml"
 # The prediction columns analysis needs; prompts and outputs stay on disk.
 PREDICTION_COLUMNS = [f.name for f in PROVENANCE_FIELDS] + ["task", "domain", "example_id", "correct"]
 
@@ -45,6 +45,7 @@ class Experiment:
     n_failed: int = 0
     families: list[str] = field(default_factory=list)
     proportions: list[float] = field(default_factory=list)
+    untuned: bool = False  # the experiment evaluated untuned starting models
     seeds: list[int] = field(default_factory=list)
 
 
@@ -70,23 +71,13 @@ class ResultSet:
 
     @property
     def proportions(self) -> list[float]:
-        return sorted(self.scores["proportion"].unique())
+        """The coding proportions with scores (the untuned reference, a null proportion, left out)."""
+        return sorted(self.scores["proportion"].dropna().unique())
 
 
 def _read_level(experiment: Store, level: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """All trial files of one level as one DataFrame; columns missing in older files come back null."""
-    schema = LEVELS[level]
-    names = experiment.list(f"results/{level}", suffix=".parquet")
-    if not names and level == "scores" and experiment.exists("results.parquet"):
-        names, prefix = ["results.parquet"], ""  # an experiment folder with only the collected scores
-    else:
-        prefix = f"results/{level}/"
-    if not names:
-        table = schema.empty_table()
-    else:
-        paths = [experiment.path(prefix + n) for n in names]
-        table = ds.dataset(paths, schema=schema, format="parquet", filesystem=experiment.fs).to_table(columns=columns)
-    return _normalise(table.select(columns) if columns else table)
+    """All trial files of one level as one normalised DataFrame (see ``writer.read_level``)."""
+    return _normalise(read_level(experiment, level, columns))
 
 
 def _normalise(table: pa.Table) -> pd.DataFrame:
@@ -103,15 +94,15 @@ def _normalise(table: pa.Table) -> pd.DataFrame:
 
 def _identity(trials: pd.DataFrame) -> pd.Series:
     """A string per trial naming what it computed; trials without all three hashes are only equal to themselves."""
-    hashes = trials[["mix_hash", "train_hash", "eval_hash"]]
-    full = trials[IDENTITY].astype(str).agg("|".join, axis=1)
+    hashes = trials[["train_hash", "eval_hash"]]  # an untuned trial has no mix_hash
+    full = trials[IDENTITY].map(str).agg("|".join, axis=1)  # map: astype(str) keeps a missing mix_hash NaN
     own = "trial:" + trials["sweep"].astype(str) + "/" + trials["trial_key"].astype(str)
     return full.where(hashes.notna().all(axis=1), own)
 
 
 def _open(path: str | Path) -> tuple[Store, Experiment]:
     experiment = Store(path)
-    if not (experiment.exists("results") or experiment.exists("results.parquet")):
+    if not (experiment.exists("results") or experiment.exists(RESULTS_FILE)):
         raise FileNotFoundError(f"{path}: no results/ folder or results.parquet — not a codemix experiment folder?")
     spec = yaml.safe_load(experiment.read_bytes(SPEC_FILE)) if experiment.exists(SPEC_FILE) else None
     name = (spec or {}).get("name") or str(path).rstrip("/").rsplit("/", 1)[-1]
@@ -129,35 +120,13 @@ def load_results(paths: str | Path | list[str | Path], predictions: bool = True)
         raise ValueError("load_results: no experiment given")
     experiments, trials, scores, preds, notes = [], [], [], [], []
     for path in paths:
-        store, exp = _open(path)
-        t, s = _read_level(store, "trials"), _read_level(store, "scores")
-        p = _read_level(store, "predictions", PREDICTION_COLUMNS) if predictions else None
-        if t.empty and not s.empty:  # only results.parquet: every trial in it finished
-            t = s.drop_duplicates(TRIAL)[[c for c in s.columns if c in t.columns]].assign(status="ok")
-            notes.append(f"{exp.name}: no trial rows; trials taken from the scores")
-        exp.n_trials, exp.n_failed = len(t), int((t["status"] != "ok").sum())
-        exp.families, exp.seeds = sorted(t["family"].unique()), sorted(int(x) for x in t["seed"].unique())
-        exp.proportions = sorted(float(x) for x in t["proportion"].unique())
-        configs = t["config"].dropna() if "config" in t else []
-        exp.config = _json(configs.iloc[0]) if len(configs) else None
-        log.info("%s: %d trials, %d scores, %d predictions", exp.path, len(t), len(s), 0 if p is None else len(p))
+        exp, t, s, p = _read_experiment(path, predictions, notes)
         experiments.append(exp)
         trials.append(t), scores.append(s), preds.append(p)
     trials = pd.concat(trials, ignore_index=True).drop_duplicates(TRIAL, keep="last")
     scores = pd.concat(scores, ignore_index=True)
     preds = pd.concat(preds, ignore_index=True) if predictions else _read_empty("predictions", PREDICTION_COLUMNS)
-
-    # keep one trial per identity: finished first, then with scores, then with predictions, then the latest
-    key = trials.set_index(TRIAL).index
-    trials["_ok"] = trials["status"].eq("ok")
-    trials["_scored"] = key.isin(scores.set_index(TRIAL).index)
-    trials["_predicted"] = key.isin(preds.set_index(TRIAL).index)
-    trials["_identity"] = _identity(trials)
-    trials = trials.sort_values(["_ok", "_scored", "_predicted", "finished_at"], na_position="first", kind="stable")
-    kept = trials.drop_duplicates("_identity", keep="last")
-    n_duplicates = len(trials) - len(kept)
-    kept = kept.drop(columns=["_ok", "_scored", "_predicted", "_identity"]).sort_values(
-        ["family", "proportion", "code_language", "corruption", "seed"], kind="stable").reset_index(drop=True)
+    kept, n_duplicates = _one_per_identity(trials, scores, preds)
 
     ok = kept[kept["status"] == "ok"].set_index(TRIAL).index
     in_scores = scores.set_index(TRIAL).index
@@ -169,10 +138,42 @@ def load_results(paths: str | Path | list[str | Path], predictions: bool = True)
         preds = preds[preds.set_index(TRIAL).index.isin(ok)].reset_index(drop=True)
     models = kept.groupby("family")["model_id"].nunique()
     for family in models[models > 1].index:
-        notes.append(f"family {family!r} has several model_ids ({', '.join(sorted(kept.loc[kept.family == family, 'model_id'].dropna().unique()))}): "
-                     f"they are pooled in the tables")
+        ids = sorted(kept.loc[kept.family == family, "model_id"].dropna().unique())
+        notes.append(f"family {family!r} has several model_ids ({', '.join(ids)}): they are pooled in the tables")
     return ResultSet(trials=kept, scores=scores, predictions=preds, experiments=experiments,
                      n_duplicates=n_duplicates, notes=notes)
+
+
+def _read_experiment(path: str | Path, predictions: bool, notes: list[str]):
+    """One experiment folder: its description and its trials, scores and (optionally) predictions."""
+    store, exp = _open(path)
+    t, s = _read_level(store, "trials"), _read_level(store, "scores")
+    p = _read_level(store, "predictions", PREDICTION_COLUMNS) if predictions else None
+    if t.empty and not s.empty:  # only results.parquet: every trial in it finished
+        t = s.drop_duplicates(TRIAL)[[c for c in s.columns if c in t.columns]].assign(status="ok")
+        notes.append(f"{exp.name}: no trial rows; trials taken from the scores")
+    exp.n_trials, exp.n_failed = len(t), int((t["status"] != "ok").sum())
+    exp.families, exp.seeds = sorted(t["family"].unique()), sorted(int(x) for x in t["seed"].unique())
+    exp.proportions = sorted(float(x) for x in t["proportion"].unique() if pd.notna(x))
+    exp.untuned = bool(t["proportion"].isna().any())
+    configs = t["config"].dropna() if "config" in t else []
+    exp.config = _json(configs.iloc[0]) if len(configs) else None
+    log.info("%s: %d trials, %d scores, %d predictions", exp.path, len(t), len(s), 0 if p is None else len(p))
+    return exp, t, s, p
+
+
+def _one_per_identity(trials: pd.DataFrame, scores: pd.DataFrame, preds: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """One trial per identity (finished first, then with scores, then with predictions, then the latest),
+    in a stable order; and how many were dropped."""
+    key = trials.set_index(TRIAL).index
+    trials = trials.assign(_ok=trials["status"].eq("ok"), _scored=key.isin(scores.set_index(TRIAL).index),
+                           _predicted=key.isin(preds.set_index(TRIAL).index), _identity=_identity(trials))
+    trials = trials.sort_values(["_ok", "_scored", "_predicted", "finished_at"], na_position="first", kind="stable")
+    kept = trials.drop_duplicates("_identity", keep="last")
+    kept = kept.drop(columns=["_ok", "_scored", "_predicted", "_identity"]).sort_values(
+        ["family", "proportion", "code_language", "corruption", "seed"], kind="stable",
+        na_position="first").reset_index(drop=True)
+    return kept, len(trials) - len(kept)
 
 
 def _json(text: str) -> dict | None:

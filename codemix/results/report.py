@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from codemix import __version__
 from codemix.results import analysis
 from codemix.results.figures import (
     _slug,
@@ -35,6 +34,8 @@ from codemix.results.figures import (
     search_path_figure,
 )
 from codemix.results.load import ResultSet, load_results
+from codemix.storage import atomic_write_text
+from codemix.version import __version__
 
 # ----------------------------------------------------------------------------- a document, two renderings
 
@@ -169,7 +170,8 @@ def _p(p: float) -> str:
 
 def _delta(row) -> str:
     """'+0.217 (p=0.001)', with 'n.s.' when not significant."""
-    test = f"p={_p(row['p_value'])}" if np.isfinite(row["p_value"]) else f"CI [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
+    test = (f"p={_p(row['p_value'])}" if np.isfinite(row["p_value"])
+            else f"CI [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]")
     return f"{row['delta']:+.3f} ({test})" + ("" if row["significant"] else " n.s.")
 
 
@@ -226,6 +228,8 @@ def _method(doc: Document, n_boot: int, alpha: float) -> None:
          "means over tasks** (as in the paper), not over examples."),
         (f"Brackets: 95% percentile bootstrap CI ({n_boot} resamples, seeded): examples resampled within each task, "
          "and seeds resampled first when a mix has several."),
+        ("**untuned** is the family's starting model evaluated without fine-tuning (where the sweep ran it); "
+         "Δ vs untuned says what fine-tuning on each mix did to it, Δ vs 0% what the coding data did."),
         (f"Δ = accuracy minus the same family's 0% (General) mix. p: McNemar's test on per-example correctness, "
          f"paired by (seed, task, example), pooled over the tasks in scope (exact binomial below "
          f"{analysis.EXACT_BELOW} discordant pairs). **n.s.** marks a Δ not significant at α = {alpha}; without "
@@ -233,42 +237,69 @@ def _method(doc: Document, n_boot: int, alpha: float) -> None:
     ])
 
 
-def _overall(doc: Document, overall: pd.DataFrame, deltas: pd.DataFrame, figures: dict) -> None:
-    doc.heading("Overall accuracy")
+def _merge_deltas(table: pd.DataFrame, deltas: pd.DataFrame, suffix: str) -> pd.DataFrame:
+    """``table`` with the delta, p-value and significance of ``deltas`` as columns ending in ``suffix``."""
     keys = analysis.CONDITION + ["scope"]
-    table = _with_labels(overall).merge(deltas[keys + ["delta", "p_value", "significant", "ci_low", "ci_high"]]
-                                        .rename(columns={"ci_low": "d_low", "ci_high": "d_high"}), on=keys, how="left")
+    cols = {c: c + suffix for c in ("delta", "p_value", "significant")}
+    # merge keys must match NaN to NaN (the untuned row): compare on a filled copy of the proportion
+    left, right = table.assign(_p=table["proportion"].fillna(-1.0)), deltas.assign(_p=deltas["proportion"].fillna(-1.0))
+    on = [k if k != "proportion" else "_p" for k in keys]
+    merged = left.merge(right[on + list(cols)].rename(columns=cols), on=on, how="left")
+    return merged.drop(columns="_p")
+
+
+def _delta_cells(r, suffix: str) -> tuple[str, str, str]:
+    """(Δ, p, significant) cells of one row, '–' where there is no comparison."""
+    d = r.get("delta" + suffix)
+    if d is None or pd.isna(d):
+        return "–", "–", "–"
+    return f"{d:+.3f}", _p(r["p_value" + suffix]), "yes" if r["significant" + suffix] else "**n.s.**"
+
+
+def _overall(doc: Document, overall: pd.DataFrame, deltas: pd.DataFrame, figures: dict,
+             vs_untuned: pd.DataFrame | None = None) -> None:
+    doc.heading("Overall accuracy")
+    table = _merge_deltas(_with_labels(overall), deltas, "")
+    reference = vs_untuned is not None and not vs_untuned.empty
+    if reference:
+        table = _merge_deltas(table, vs_untuned, "_u")
     rows = []
     for _, r in table.iterrows():
-        has = np.isfinite(r["delta"]) if pd.notna(r["delta"]) else False
-        rows.append({"family": r["group"], "coding": r["mix"], "accuracy [95% CI]": _acc(r),
-                     "Δ vs 0%": (f"{r['delta']:+.3f}" if has else "–"),
-                     "p": _p(r["p_value"]) if has else "–",
-                     "significant": ("yes" if r["significant"] else "**n.s.**") if has else "–",
-                     "tasks": r["n_tasks"], "seeds": r["n_seeds"]})
+        delta, p, sig = _delta_cells(r, "")
+        row = {"family": r["group"], "coding": r["mix"], "accuracy [95% CI]": _acc(r)}
+        if reference:
+            du, pu, _ = _delta_cells(r, "_u")
+            row.update({"Δ vs untuned": du, "p (untuned)": pu})
+        row.update({"Δ vs 0%": delta, "p": p, "significant": sig, "tasks": r["n_tasks"], "seeds": r["n_seeds"]})
+        rows.append(row)
     doc.table(pd.DataFrame(rows))
     if "overall" in figures:
         doc.image(figures["overall"], "overall accuracy per family and coding proportion")
 
 
 def _domains(doc: Document, domain: pd.DataFrame, overall: pd.DataFrame, d_domain: pd.DataFrame,
-             figures: dict) -> None:
+             figures: dict, u_domain: pd.DataFrame | None = None) -> None:
     doc.heading("Accuracy per domain")
     both = _with_labels(pd.concat([domain, overall]))
     scopes = list(dict.fromkeys(domain["scope"])) + ["overall"]
     cells = both.assign(cell=[_acc(r) for _, r in both.iterrows()])
-    wide = cells.pivot_table(index=["group", "proportion", "mix"], columns="scope", values="cell", aggfunc="first")
-    wide = wide.reindex(columns=scopes).reset_index().drop(columns="proportion").fillna("–")
-    doc.table(wide.rename(columns={"group": "family", "mix": "coding"}))
+    doc.table(_wide(cells, scopes))
     if "domains" in figures:
         doc.image(figures["domains"], "accuracy per domain vs coding proportion")
-    if not d_domain.empty:
-        doc.text("Change against the 0% mix (**n.s.** = not significant):")
-        d = _with_labels(d_domain)
-        d = d.assign(cell=[_delta(r) for _, r in d.iterrows()])
-        wide = d.pivot_table(index=["group", "proportion", "mix"], columns="scope", values="cell", aggfunc="first")
-        wide = wide.reindex(columns=[s for s in scopes if s in wide.columns]).reset_index().drop(columns="proportion")
-        doc.table(wide.fillna("–").rename(columns={"group": "family", "mix": "coding"}))
+    for name, table in (("the 0% mix", d_domain), ("the untuned model", u_domain)):
+        if table is None or table.empty:
+            continue
+        doc.text(f"Change against {name} (**n.s.** = not significant):")
+        d = _with_labels(table)
+        doc.table(_wide(d.assign(cell=[_delta(r) for _, r in d.iterrows()]), scopes))
+
+
+def _wide(cells: pd.DataFrame, scopes: list[str]) -> pd.DataFrame:
+    """One row per family and mix (the untuned reference first), one column per scope of ``cells['cell']``."""
+    cells = cells.assign(_order=cells["proportion"].fillna(-1.0))
+    wide = cells.pivot_table(index=["group", "_order", "mix"], columns="scope", values="cell", aggfunc="first")
+    wide = wide.reindex(columns=[s for s in scopes if s in wide.columns]).reset_index().drop(columns="_order")
+    return wide.fillna("–").rename(columns={"group": "family", "mix": "coding"})
 
 
 def _tasks(doc: Document, task: pd.DataFrame, d_task: pd.DataFrame, figures: dict) -> None:
@@ -279,7 +310,7 @@ def _tasks(doc: Document, task: pd.DataFrame, d_task: pd.DataFrame, figures: dic
         doc.heading(group, 3)
         best = sub.groupby("scope")["accuracy"].transform("max")
         cell = [f"**{a:.3f}**" if np.isclose(a, b) and b > 0 else f"{a:.3f}" for a, b in zip(sub["accuracy"], best)]
-        sub = sub.assign(cell=cell).sort_values("proportion")
+        sub = sub.assign(cell=cell).sort_values("proportion", na_position="first")
         wide = sub.pivot_table(index=["scope", "domain"], columns="mix", values="cell", aggfunc="first")
         order = [t for t, _ in analysis.task_order(sub.rename(columns={"scope": "task"}))]
         wide = wide.reindex(columns=list(dict.fromkeys(sub["mix"])))
@@ -294,7 +325,8 @@ def _tasks(doc: Document, task: pd.DataFrame, d_task: pd.DataFrame, figures: dic
         d = _with_labels(d_task)
         doc.table(pd.DataFrame({"family": d["group"], "coding": d["mix"], "task": d["scope"],
                                 "Δ vs 0%": [f"{x:+.3f}" for x in d["delta"]],
-                                "discordant b/c": [f"{b}/{c}" if n else "–" for b, c, n in zip(d["b"], d["c"], d["n_pairs"])],
+                                "discordant b/c": [f"{b}/{c}" if n else "–"
+                                                   for b, c, n in zip(d["b"], d["c"], d["n_pairs"])],
                                 "p": [_p(p) for p in d["p_value"]],
                                 "significant": ["yes" if s else "**n.s.**" for s in d["significant"]]}))
         doc.end_details()
@@ -305,9 +337,10 @@ def _best(doc: Document, best_task: pd.DataFrame, best_domain: pd.DataFrame) -> 
     doc.text("Per family, the proportion with the highest accuracy (ties: the lowest proportion, the others in "
              "brackets).")
     both = _with_labels(pd.concat([best_domain, best_task]).assign(proportion=0.0))
-    both = both.assign(cell=[proportion_label(b) + (f" (= {', '.join(proportion_label(float(x)) for x in t.split(', '))})"
-                                                    if t else "")
-                             for b, t in zip(both["best_proportion"], both["tied_with"])])
+    def tied(t: str) -> str:
+        return f" (= {', '.join(proportion_label(float(x)) for x in t.split(', '))})" if t else ""
+
+    both = both.assign(cell=[proportion_label(b) + tied(t) for b, t in zip(both["best_proportion"], both["tied_with"])])
     single = both["n_proportions"].max() < 2
     wide = both.pivot_table(index="scope", columns="group", values="cell", aggfunc="first")
     order = list(dict.fromkeys(best_domain["scope"])) + \
@@ -328,7 +361,8 @@ def _fits(doc: Document, fits: pd.DataFrame, figures: dict) -> None:
     doc.table(pd.DataFrame({"family": f["group"], "scope": f["scope"], "points": f["n_points"],
                             "a": f["a"].map("{:+.3f}".format), "b": f["b"].map("{:+.3f}".format),
                             "c": f["c"].map("{:.3f}".format), "R²": f["r2"].map("{:.2f}".format),
-                            "p*": f["optimum"].map(proportion_label), "fitted max": f["optimum_accuracy"].map("{:.3f}".format),
+                            "p*": f["optimum"].map(proportion_label),
+                            "fitted max": f["optimum_accuracy"].map("{:.3f}".format),
                             "best observed": f["best_observed"].map(proportion_label)}))
     for key, path in figures.items():
         if key.startswith("fit/"):
@@ -341,8 +375,8 @@ def _searched(e) -> bool:
 
 def _searches(doc: Document, results: ResultSet, out_dir: Path, n_boot: int, seed: int) -> None:
     """Per searched experiment: the path of the search and the fitted curve of its objective."""
+    from codemix.results.layout import KNOWN_POINTS_FILE
     from codemix.storage import Store
-    from codemix.sweep.search import KNOWN_POINTS_FILE
 
     for e in [e for e in results.experiments if _searched(e)]:
         search = e.spec["search"]
@@ -398,7 +432,8 @@ def _search_fit(doc, results, own, e, metric, start, out_dir, n_boot, seed) -> N
                             "best observed": f["best_observed"].map(proportion_label)}))
     table = analysis.accuracy_table(results, level, n_boot=n_boot, seed=seed)
     for family in dict.fromkeys(fits["family"]):
-        doc.image(fit_figure(table, fits, family, out_dir / "figures" / f"search_fit_{_slug(e.name)}_{_slug(family)}.png"),
+        png = out_dir / "figures" / f"search_fit_{_slug(e.name)}_{_slug(family)}.png"
+        doc.image(fit_figure(table, fits, family, png),
                   f"{e.name}: {metric} vs proportion, fitted optimum and its uncertainty")
 
 
@@ -410,11 +445,12 @@ def _failures(doc: Document, failed: pd.DataFrame) -> None:
     doc.table(pd.DataFrame({"experiment": failed["sweep"], "family": failed["family"],
                             "coding": failed["proportion"].map(proportion_label), "seed": failed["seed"],
                             "trial": failed["trial_key"].map("`{}`".format),
-                            "error": [str(e or "").strip().splitlines()[0][:160] if str(e or "").strip() else "(no message)"
-                                      for e in failed["error"]]}))
+                            "error": [str(e or "").strip().splitlines()[0][:160] if str(e or "").strip()
+                                      else "(no message)" for e in failed["error"]]}))
     doc.details("Full errors")
     for _, r in failed.iterrows():
-        doc.code(f"# {r['sweep']} / {r['trial_key']} ({r['family']}, p={r['proportion']:g}, seed {r['seed']})\n"
+        doc.code(f"# {r['sweep']} / {r['trial_key']} ({r['family']}, {proportion_label(r['proportion'])}, "
+                 f"seed {r['seed']})\n"
                  f"{r['error'] or ''}")
     doc.end_details()
 
@@ -442,10 +478,12 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
         progress("tables and bootstrap CIs")
         acc = {lvl: analysis.accuracy_table(results, lvl, n_boot=n_boot, seed=seed) for lvl in analysis.LEVELS}
         dl = {lvl: analysis.deltas(results, lvl, n_boot=n_boot, seed=seed, alpha=alpha) for lvl in analysis.LEVELS}
+        du = {lvl: analysis.deltas(results, lvl, baseline="untuned", n_boot=n_boot, seed=seed, alpha=alpha)
+              for lvl in ("overall", "domain")}
         progress("figures")
         figures = render_figures(results, out_dir / "figures", n_boot=n_boot, seed=seed)
-        _overall(doc, acc["overall"], dl["overall"], figures)
-        _domains(doc, acc["domain"], acc["overall"], dl["domain"], figures)
+        _overall(doc, acc["overall"], dl["overall"], figures, du["overall"])
+        _domains(doc, acc["domain"], acc["overall"], dl["domain"], figures, du["domain"])
         _tasks(doc, acc["task"], dl["task"], figures)
         _best(doc, analysis.best_proportions(results, "task"), analysis.best_proportions(results, "domain"))
         _fits(doc, pd.concat([analysis.fit_curves(results, lvl) for lvl in ("overall", "domain")]), figures)
@@ -476,10 +514,6 @@ def _caveats(results: ResultSet, overall: pd.DataFrame, d_overall: pd.DataFrame)
     return notes
 
 
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def save_report(results: ResultSet, out_dir: str | Path, html: bool = False, *, n_boot: int = 2000, seed: int = 0,
@@ -490,9 +524,10 @@ def save_report(results: ResultSet, out_dir: str | Path, html: bool = False, *, 
     doc = build_report(results, out_dir, n_boot=n_boot, seed=seed, alpha=alpha, progress=progress)
     progress("writing")
     path = out_dir / "report.md"
-    _write_text(path, doc.markdown(out_dir))
+    atomic_write_text(path, doc.markdown(out_dir))
     if html:
-        _write_text(out_dir / "report.html", doc.html(f"codemix report: {', '.join(e.name for e in results.experiments)}"))
+        title = f"codemix report: {', '.join(e.name for e in results.experiments)}"
+        atomic_write_text(out_dir / "report.html", doc.html(title))
     return path
 
 

@@ -21,11 +21,13 @@ import pyarrow as pa
 # Columns shared by all three levels: which trial, which point of the sweep, which stage outputs.
 PROVENANCE_FIELDS = [
     pa.field("sweep", pa.string(), nullable=False),
-    pa.field("trial_key", pa.string(), nullable=False),  # content hash of (sweep dims, stage configs): stable across resumes
+    # content hash of (sweep dims, stage configs): stable across resumes
+    pa.field("trial_key", pa.string(), nullable=False),
     pa.field("trial_id", pa.string()),  # Ray Tune's id, for cross-reference with Tune's logs
     pa.field("family", pa.string(), nullable=False),
     pa.field("model_id", pa.string()),  # Hugging Face id or path the fine-tune started from
-    pa.field("proportion", pa.float64(), nullable=False),  # share of coding examples in the IFT mix
+    pa.field("proportion", pa.float64()),  # share of coding examples in the IFT mix; null: the untuned model
+    pa.field("train_method", pa.string()),  # "full", "lora" or "none" (the starting model, evaluated untuned)
     pa.field("seed", pa.int64(), nullable=False),
     pa.field("code_language", pa.string()),
     pa.field("corruption", pa.float64()),
@@ -62,6 +64,8 @@ TRIALS_SCHEMA = pa.schema(PROVENANCE_FIELDS + [
     pa.field("error", pa.string()),
     pa.field("overall_accuracy", pa.float64()),  # mean of task accuracies
     pa.field("train_loss", pa.float64()),  # final training loss
+    pa.field("heldout_loss_before", pa.float64()),  # loss on conversations of the mix held out of training,
+    pa.field("heldout_loss_after", pa.float64()),  # before the first and after the last step (train.heldout)
     pa.field("train_tokens_per_s", pa.float64()),  # steady rate, all workers (first 5 steps of a worker left out)
     pa.field("train_mfu", pa.float64()),  # model FLOPs utilisation on GPU (null on CPU)
     pa.field("train_seconds", pa.float64()),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 
+from codemix.results.layout import RESULTS_FILE
 from codemix.results.schema import LEVELS, SCORES_SCHEMA
 from codemix.storage import Store
 
@@ -28,12 +30,21 @@ def write_trial_results(experiment: Store, trial_key: str, provenance: dict, tri
         experiment.write_parquet(results_key(level, trial_key), pa.Table.from_pylist(full, schema=schema))
 
 
-def read_level(experiment: Store, level: str) -> pa.Table:
-    """Concatenate every trial's file at one level (an empty table with the schema if none)."""
+def read_level(experiment: Store, level: str, columns: list[str] | None = None) -> pa.Table:
+    """Every trial's file at one level as one table of the level's schema (an empty one if none).
+
+    Columns added to the schema since a file was written come back null; half-written temporary files
+    are never read. A folder holding only the collected ``results.parquet`` yields it as its scores.
+    """
     schema = LEVELS[level]
-    names = experiment.list(f"results/{level}", suffix=".parquet")
-    tables = [_conform(experiment.read_parquet(f"results/{level}/{n}"), schema) for n in names]
-    return pa.concat_tables(tables) if tables else schema.empty_table()
+    keys = [results_key(level, n.removesuffix(".parquet")) for n in experiment.list(f"results/{level}", ".parquet")]
+    if not keys and level == "scores" and experiment.exists(RESULTS_FILE):
+        keys = [RESULTS_FILE]
+    if not keys:
+        table = schema.empty_table()
+        return table.select(columns) if columns else table
+    return ds.dataset([experiment.path(k) for k in keys], schema=schema, format="parquet",
+                      filesystem=experiment.fs).to_table(columns=columns)
 
 
 def collect_results(experiment: Store) -> pa.Table:
@@ -43,12 +54,5 @@ def collect_results(experiment: Store) -> pa.Table:
         scores = scores.sort_by([("family", "ascending"), ("proportion", "ascending"), ("seed", "ascending"),
                                  ("code_language", "ascending"), ("corruption", "ascending"),
                                  ("task", "ascending")])
-    experiment.write_parquet("results.parquet", scores.cast(SCORES_SCHEMA))
+    experiment.write_parquet(RESULTS_FILE, scores.cast(SCORES_SCHEMA))
     return scores
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """Cast to the current schema; columns added since the file was written come back as nulls."""
-    columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
-               else pa.nulls(table.num_rows, f.type) for f in schema]
-    return pa.Table.from_arrays(columns, schema=schema)

@@ -1,4 +1,4 @@
-"""``codemix plan``: what a sweep will run, what is already cached, and what it will cost, before it runs.
+"""Planning a sweep: what it will run, what is already cached, and what it will cost, before it runs.
 
 Estimates are deliberately simple and printed with their assumptions: training FLOPs are
 6·params·tokens for full fine-tuning (4·params·tokens for LoRA, no weight gradients of the base),
@@ -10,15 +10,10 @@ fp32 master and two moments), divided across GPUs by ZeRO-3, plus activations.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
-import typer
-
-from codemix.config import SpecError, SweepSpec, load_spec
-from codemix.gpus import GPUS, gpu_named
+from codemix.config import SweepSpec
+from codemix.gpus import gpu_named
 from codemix.models import get_family
-from codemix.storage import StorageError
-from codemix.sweep.preflight import check_endpoints
 
 # Utilisation is the fraction of the GPU's bf16 peak (codemix.gpus) that a well-tuned fine-tune
 # reaches (MFU) and that batched vLLM decoding reaches.
@@ -55,64 +50,85 @@ def estimate_memory_gb(params_b: float, method: str, gpus: int) -> float:
     return params_b * 16 / max(gpus, 1) * 1.2 + 2
 
 
-def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan], dict]:
-    """Plan every grid point: stage hashes, cache status, tokens, GPU-hours and memory fit.
+def _estimate_pool(spec: SweepSpec):
+    """The labelled pool for the estimate, its cache key, and which labels it has.
 
     Planning spends nothing: when the configured classifier is a paid LLM whose labels are not
-    cached yet, the pool is labelled with the offline heuristic for the estimate (and said so).
-    For a searched sweep the plans are the corners of the search range (for cost and fit), and
-    ``assumptions["search"]`` holds the known points it will start from and its GPU-hours per new trial.
+    cached yet, the pool is labelled with the offline heuristic instead (and said so).
     """
     from codemix.data import pool_hash, prepare_pool
-    from codemix.eval import build_prompts
     from codemix.paths import codemix_home
-    from codemix.storage import Store
-    from codemix.sweep.search import check_metric, is_searched, start_search
-    from codemix.sweep.trial import stage_hashes
-    from codemix.sweep.tuner import as_spec, grid_points
 
-    spec = as_spec(spec)
-    check_metric(spec)
-    store = Store(spec.storage)
     data_cfg, labels = spec.data, spec.data.classifier.name
     if labels != "heuristic" and not (codemix_home() / "data" / "pools" / pool_hash(spec.data)).exists():
         data_cfg = spec.data.model_copy(update={"classifier": spec.data.classifier.model_copy(
             update={"name": "heuristic"})})
         labels = f"heuristic (estimate: the {spec.data.classifier.name!r} labels are not cached yet)"
     pool, pool_key, _ = prepare_pool(data_cfg, codemix_home() / "data")
-    words = [sum(len(t["content"].split()) for t in turns) for turns in pool.column("turns").to_pylist()]
-    tokens_per_example = min(spec.train.max_length, TOKENS_PER_WORD * sum(words) / max(len(words), 1))
-    from codemix.data import MixInfeasibleError, check_mix_feasible
+    return pool, pool_key, labels
 
-    infeasible = []
-    for p, lang in sorted({(p.proportion, p.code_language) for p in grid_points(spec)}):
-        try:
-            check_mix_feasible(pool, spec.mix, p, lang)
-        except MixInfeasibleError as err:
-            infeasible.append(f"mix.total = {spec.mix.total} at proportion {p:g} ({lang}): {err}")
+
+def _generated_tokens(spec: SweepSpec) -> tuple[int, float]:
+    """The number of evaluation prompts, and the tokens one evaluation reads and writes (at most)."""
+    from codemix.eval import build_prompts
+
     prompts = build_prompts(spec.eval)
     prompt_tokens = sum(TOKENS_PER_WORD * len(p["messages"].split()) for p in prompts)
-    gen_tokens = prompt_tokens + len(prompts) * spec.eval.sampling.max_new_tokens
+    return len(prompts), prompt_tokens + len(prompts) * spec.eval.sampling.max_new_tokens
+
+
+def _plan_point(spec: SweepSpec, point, hashes: dict, store, tokens_per_example: float, gen_tokens: float,
+                gpu_info, n_gpus: int) -> tuple[TrialPlan, float]:
+    """One trial's plan, and its full cost in GPU-hours (cached stages included)."""
+    untuned = hashes["mix"] is None  # nothing to mix or train: the starting model is evaluated as it is
+    cached = {"mix": untuned or store.is_complete(f"_cache/mixes/{hashes['mix']}"),
+              "train": untuned or store.is_complete(f"_cache/checkpoints/{hashes['train']}"),
+              "eval": store.is_complete(f"_cache/predictions/{hashes['eval']}")}
+    params = _params_b(spec, point.family) * 1e9
+    tokens = 0 if untuned else (
+        spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1))
+    flops_per_token = 4 if spec.train.method == "lora" else 6
+    train_full = flops_per_token * params * tokens / (gpu_info.bf16_flops * TRAIN_MFU) / 3600
+    eval_full = 2 * params * gen_tokens / (gpu_info.bf16_flops * GENERATE_UTILISATION) / 3600
+    train_h, eval_h = (0.0 if cached["train"] else train_full), (0.0 if cached["eval"] else eval_full)
+    memory = estimate_memory_gb(params / 1e9, spec.train.method, n_gpus) if n_gpus else None
+    return TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory), train_full + eval_full
+
+
+def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan], dict]:
+    """Plan every grid point: stage hashes, cache status, tokens, GPU-hours and memory fit.
+
+    Planning spends nothing (see ``_estimate_pool``). For a searched sweep the plans are the corners
+    of the search range (for cost and fit), and ``assumptions["search"]`` holds the known points it
+    will start from and its GPU-hours per new trial.
+    """
+    from codemix.storage import Store
+    from codemix.sweep.search import check_metric, is_searched
+    from codemix.sweep.trial import stage_hashes
+    from codemix.sweep.tuner import as_spec, grid_points, infeasible_mixes
+    from codemix.sweep.warmstart import start_search
+
+    spec = as_spec(spec)
+    check_metric(spec)
+    store = Store(spec.storage)
+    pool, pool_key, labels = _estimate_pool(spec)
+    words = [sum(len(t["content"].split()) for t in turns) for turns in pool.column("turns").to_pylist()]
+    tokens_per_example = min(spec.train.max_length, TOKENS_PER_WORD * sum(words) / max(len(words), 1))
+    infeasible = [f"mix.total = {spec.mix.total} at proportion {p:g} ({lang}): {err}"
+                  for p, lang, err in infeasible_mixes(spec, pool)]
+    n_prompts, gen_tokens = _generated_tokens(spec)
     gpu_info = gpu_named(gpu)
     n_gpus = spec.resources.num_workers * max(spec.resources.gpus_per_worker, 0)
     plans, per_trial = [], []
     for point in grid_points(spec):
-        hashes = stage_hashes(spec, point, pool_key)
-        cached = {"mix": store.is_complete(f"_cache/mixes/{hashes['mix']}"),
-                  "train": store.is_complete(f"_cache/checkpoints/{hashes['train']}"),
-                  "eval": store.is_complete(f"_cache/predictions/{hashes['eval']}")}
-        params = _params_b(spec, point.family) * 1e9
-        tokens = spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1)
-        flops_per_token = 4 if spec.train.method == "lora" else 6
-        train_full = flops_per_token * params * tokens / (gpu_info.bf16_flops * TRAIN_MFU) / 3600
-        eval_full = 2 * params * gen_tokens / (gpu_info.bf16_flops * GENERATE_UTILISATION) / 3600
-        per_trial.append(train_full + eval_full)
-        train_h, eval_h = (0.0 if cached["train"] else train_full), (0.0 if cached["eval"] else eval_full)
-        memory = estimate_memory_gb(params / 1e9, spec.train.method, n_gpus) if n_gpus else None
-        plans.append(TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory))
-    assumptions = {"labels": labels, "pool": len(words), "gpu": gpu_info.name, "gpu_bf16_tflops": gpu_info.bf16_flops / 1e12, "train_mfu": TRAIN_MFU,
+        plan, full_cost = _plan_point(spec, point, stage_hashes(spec, point, pool_key), store, tokens_per_example,
+                                      gen_tokens, gpu_info, n_gpus)
+        plans.append(plan)
+        per_trial.append(full_cost)
+    assumptions = {"labels": labels, "pool": len(words), "gpu": gpu_info.name,
+                   "gpu_bf16_tflops": gpu_info.bf16_flops / 1e12, "train_mfu": TRAIN_MFU,
                    "generate_utilisation": GENERATE_UTILISATION, "tokens_per_example": round(tokens_per_example),
-                   "eval_prompts": len(prompts), "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info.memory_gb,
+                   "eval_prompts": n_prompts, "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info.memory_gb,
                    "infeasible": infeasible}
     if is_searched(spec):
         assumptions["search"] = {"start": start_search(spec, store, pool_key),
@@ -143,8 +159,9 @@ def check_fits(plans: list[TrialPlan], assumptions: dict, spec: SweepSpec,
             if sum(per_node) < r.num_workers:
                 problems.append(f"a trial needs {r.num_workers} workers of {r.gpus_per_worker:g} GPU(s); the "
                                 f"cluster's node types can hold at most {int(sum(per_node))}")
-    if spec.model.size != "tiny" and assumptions["gpus_per_trial"] == 0:
-        problems.append(f"model.size {spec.model.size!r} with resources.gpus_per_worker = 0: real models need GPUs")
+    if assumptions["gpus_per_trial"] == 0 and any(p.params_b >= 1.0 for p in plans):
+        problems.append(f"model.size {spec.model.size!r} with resources.gpus_per_worker = 0: models of a billion "
+                        "parameters or more need GPUs")
     for p in plans:
         if p.memory_per_gpu_gb and p.memory_per_gpu_gb > assumptions["gpu_memory_gb"]:
             problems.append(
@@ -152,61 +169,3 @@ def check_fits(plans: list[TrialPlan], assumptions: dict, spec: SweepSpec,
                 f"{assumptions['gpus_per_trial']:g} GPU(s) exceeds {assumptions['gpu_memory_gb']} GB; raise "
                 f"resources.num_workers or use train.method: lora")
     return sorted(set(problems))
-
-
-def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
-         gpu: str = typer.Option("A100-80GB", help=f"GPU type for estimates: {', '.join(g.name for g in GPUS)}."),
-         cluster: Optional[str] = typer.Option(None, help="cluster.yaml to check that every trial fits on it."),
-         set_: list[str] = typer.Option([], "--set", help="Override a field: --set data.source=PATH."),
-         address: Optional[str] = typer.Option(None, help="Ray cluster to describe (default $RAY_ADDRESS or "
-                                                          "the one running here).")):
-    """Dry run: list the trials, what is cached, and estimated GPU-hours."""
-    import yaml
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    from codemix.cli import _fail, _overrides
-    from codemix.storage import Store
-    from codemix.sweep.cluster import check_storage_shared, cluster_info_at, print_cluster
-
-    console = Console()
-    try:
-        s = load_spec(spec, _overrides(set_))
-        ray_cluster = cluster_info_at(address)
-        print_cluster(Console(width=max(console.width, 110)), s, ray_cluster)
-        if ray_cluster:
-            check_storage_shared(s, ray_cluster)
-        plans, assumptions = plan_sweep(s, gpu)
-        endpoints = check_endpoints(s, Store(s.storage))
-    except (SpecError, StorageError, KeyError) as err:
-        _fail(err)
-    console = Console(width=max(console.width, 110))
-    search = assumptions.pop("search", None)
-    what = (f"{s.search.searcher} search, rows: the corners of its range" if search else f"{len(plans)} trials")
-    table = Table(title=f"plan: {s.name} ({what}; stages: [green]✓[/green] cached, · to run)")
-    for col in ["family", "p", "seed", "lang", "corr", "params", "mix", "train", "eval", "train GPU-h",
-                "eval GPU-h", "GB/GPU"]:
-        table.add_column(col, justify="right", no_wrap=True)
-    mark = {True: "[green]✓[/green]", False: "·"}
-    for p in plans:
-        table.add_row(p.point.family, f"{p.point.proportion:g}", str(p.point.seed), p.point.code_language,
-                      f"{p.point.corruption:g}", f"{p.params_b:g}B", mark[p.cached["mix"]], mark[p.cached["train"]],
-                      mark[p.cached["eval"]], f"{p.gpu_hours_train:.2f}", f"{p.gpu_hours_eval:.2f}",
-                      f"{p.memory_per_gpu_gb:.0f}" if p.memory_per_gpu_gb else "-")
-    console.print(table)
-    infeasible = assumptions.pop("infeasible", [])
-    total = sum(p.gpu_hours_train + p.gpu_hours_eval for p in plans)
-    if search:  # the searcher's new trials, each at the corners' mean cost; known points cost nothing
-        console.print(search["start"].describe())
-        total = search["start"].to_run * search["gpu_hours_per_trial"]
-    console.print(f"total ≈ {total:.1f} GPU-hours on {gpu}; assumptions: {assumptions}")
-    problems = check_fits(plans, assumptions, s, yaml.safe_load(open(cluster)) if cluster else None)
-    problems += infeasible
-    for problem in problems:
-        console.print(f"[red]will not fit:[/red] {problem}")
-    for check in endpoints:
-        color = {"ok": "green", "skipped": "yellow"}.get(check.status, "red")
-        console.print(f"[{color}]endpoint {check.status}:[/{color}] {escape(check.line())}")
-    if problems or any(check.error for check in endpoints):
-        raise typer.Exit(1)

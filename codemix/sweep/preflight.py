@@ -63,7 +63,7 @@ def _classifier_check(spec: SweepSpec, store: Store) -> EndpointCheck | None:
     from codemix.data.pool import requests_to_label
 
     cfg = spec.data.classifier
-    if not make_classifier(cfg).paid:
+    if spec.train.method == "none" or not make_classifier(cfg).paid:  # an untuned sweep labels no data
         return None
     with storage_labels_dir(cfg, store) as labels_dir:
         needed = requests_to_label(spec.data, codemix_home() / "data", labels_dir)

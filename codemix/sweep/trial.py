@@ -18,45 +18,59 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from codemix import __version__, faults
+from codemix import faults
 from codemix.config import SweepSpec
 from codemix.eval import PROMPT_VERSION, evaluate
 from codemix.models.loading import resolve_model_source
-from codemix.models.tiny import TINY_VERSION
+from codemix.results.objective import search_score
 from codemix.results.writer import results_key, write_trial_results
 from codemix.storage import Store, stable_hash
-from codemix.sweep.search import OBJECTIVE, is_searched, search_score
+from codemix.sweep.search import OBJECTIVE, is_searched
 from codemix.train.trainer import TRAIN_VERSION
+from codemix.version import __version__
 
 log = logging.getLogger("codemix")
 
 
 @dataclass(frozen=True)
 class TrialPoint:
-    """The sweep dimensions of one trial."""
+    """The sweep dimensions of one trial. ``proportion`` None is the family's untuned reference."""
 
     family: str
-    proportion: float
+    proportion: float | None
     seed: int = 0
     code_language: str = "any"
     corruption: float = 0.0
 
     @classmethod
     def from_config(cls, config: dict) -> "TrialPoint":
-        return cls(family=config["family"], proportion=round(float(config["proportion"]), 6),
-                   seed=int(config.get("seed", 0)), code_language=config.get("code_language", "any"),
-                   corruption=float(config.get("corruption", 0.0)))
+        proportion = config["proportion"]
+        point = cls(family=config["family"], proportion=None if proportion is None else round(float(proportion), 6),
+                    seed=int(config.get("seed", 0)), code_language=config.get("code_language", "any"),
+                    corruption=float(config.get("corruption", 0.0)))
+        return point.as_untuned() if point.untuned else point
+
+    @classmethod
+    def untuned_reference(cls, family: str) -> "TrialPoint":
+        """The family's starting model evaluated as it is: no mix, no seed, no code settings."""
+        return cls(family=family, proportion=None)
+
+    @property
+    def untuned(self) -> bool:
+        return self.proportion is None
+
+    def as_untuned(self) -> "TrialPoint":
+        return TrialPoint.untuned_reference(self.family)
 
 
 def model_id(spec: SweepSpec, family: str) -> str:
-    """A machine-independent name of the starting weights (tiny twins are versioned, not pathed)."""
-    from codemix.models import get_family
+    """A machine-independent name of the starting weights: the model source (tiny twins are versioned)."""
+    return resolve_model_source(family, spec.model)
 
-    fam = get_family(family)
-    override = spec.model.path.get(fam.name) or spec.model.path.get(family)
-    if override:
-        return override
-    return f"tiny/{fam.name}-{TINY_VERSION}" if spec.model.size == "tiny" else fam.hf_id(spec.model.size)
+
+def is_untuned(spec: SweepSpec, point: TrialPoint) -> bool:
+    """Whether the trial evaluates its starting model as it is (the reference, or a train.method 'none' sweep)."""
+    return point.untuned or spec.train.method == "none"
 
 
 # Settings that change how an evaluation runs (requests, cache), not what it produces (new ones join here, so
@@ -64,18 +78,22 @@ def model_id(spec: SweepSpec, family: str) -> str:
 EVAL_SETTINGS_NOT_HASHED = {"concurrency", "api_key_env", "max_retries", "backoff", "timeout", "extractor_cache"}
 
 
-def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str]:
-    """Content addresses of the trial's three stage outputs and the trial itself.
+def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str | None]:
+    """Content addresses of the trial's three stage outputs and the trial itself (no mix for an untuned trial).
 
     The spec is hashed as a Tune trial receives it (through JSON, so every default is validated:
     a float field's default ``0`` is ``0.0`` there), so the driver (plan, known points) and the
     trials agree on every address.
     """
     spec = SweepSpec.model_validate_json(spec.model_dump_json())
-    mix = stable_hash(["mix", pool_hash, spec.mix.model_dump(), point.proportion, point.seed,
-                       point.code_language, point.corruption])
-    train = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
-                         spec.model.model_dump(), spec.train.model_dump(), spec.resources.num_workers])
+    if is_untuned(spec, point):
+        mix = None
+        train = stable_hash(["untuned", point.family, model_id(spec, point.family), spec.model.model_dump()])
+    else:
+        mix = stable_hash(["mix", pool_hash, spec.mix.model_dump(), point.proportion, point.seed,
+                           point.code_language, point.corruption])
+        train = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
+                             spec.model.model_dump(), spec.train.model_dump(), spec.resources.num_workers])
     operational = set(EVAL_SETTINGS_NOT_HASHED)  # a failure share above 0 may change outputs (empty ones)
     operational |= {"max_failure_share"} if spec.eval.max_failure_share == 0 else set()
     evaluation = stable_hash(["eval", train, spec.eval.model_dump(exclude=operational), PROMPT_VERSION])
@@ -113,8 +131,11 @@ def stage_train(spec: SweepSpec, point: TrialPoint, store: Store, mix_key: str, 
     return key, metrics, state
 
 
-def stage_eval(spec: SweepSpec, store: Store, ckpt_key: str, eval_hash: str) -> tuple[list, list, dict, str]:
-    """Evaluate the checkpoint on the suite (or reuse predictions). Returns (predictions, scores, info, state)."""
+def stage_eval(spec: SweepSpec, store: Store, model_source: str, eval_hash: str) -> tuple[list, list, dict, str]:
+    """Evaluate a model (a checkpoint folder or a model source) on the suite, or reuse the predictions.
+
+    Returns (predictions, scores, info, state).
+    """
     import pyarrow as pa
     import ray
     from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
@@ -122,12 +143,12 @@ def stage_eval(spec: SweepSpec, store: Store, ckpt_key: str, eval_hash: str) -> 
     key = f"_cache/predictions/{eval_hash}"
     state = "cached"
     if not store.is_complete(key):
-        model_path = str(store.local_dir(ckpt_key))
         # Ray Data started inside a Tune trial would land in the trial's placement group and stall;
         # run the evaluation as a task outside it.
         task = ray.remote(num_cpus=0, scheduling_strategy=PlacementGroupSchedulingStrategy(placement_group=None))(
             evaluate)
-        predictions, scores, info = ray.get(task.remote(model_path, spec.eval, spec.model))
+        predictions, scores, info = ray.get(task.remote(model_source, spec.eval, spec.model,
+                                                        spec.resources.torch_threads))
         with tempfile.TemporaryDirectory() as d:
             import pyarrow.parquet as pq
 
@@ -144,24 +165,71 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
               trial_id: str | None = None, in_tune: bool = False) -> dict:
     """Run the four stages for one sweep point and write its result tables; returns summary metrics."""
     experiment = store.child(spec.name)
+    untuned = is_untuned(spec, point)
+    if untuned:
+        point = point.as_untuned()
     hashes = stage_hashes(spec, point, pool_hash)
     trial_key = hashes["trial"]
-    if experiment.exists(results_key("trials", trial_key)):
-        done = experiment.read_parquet(results_key("trials", trial_key)).to_pylist()[0]
-        if done["status"] == "ok":
-            log.info("trial %s already finished; not rerun", trial_key)
-            scores = experiment.read_parquet(results_key("scores", trial_key)).to_pylist()
-            return _summary(done, scores, spec.search.metric)
+    done = _finished_summary(experiment, trial_key, spec.search.metric)
+    if done is not None:
+        return done
 
     started = datetime.now(timezone.utc)
     experiment.write_json(f"attempts/{trial_key}/{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.json",
                           {"trial_id": trial_id, "point": asdict(point), "started_at": started.isoformat()})
     provenance = {"sweep": spec.name, "trial_key": trial_key, "trial_id": trial_id, **asdict(point),
-                  "model_id": model_id(spec, point.family), "mix_hash": hashes["mix"], "train_hash": hashes["train"],
-                  "eval_hash": hashes["eval"], "codemix_version": __version__}
+                  "model_id": model_id(spec, point.family), "train_method": "none" if untuned else spec.train.method,
+                  "mix_hash": hashes["mix"], "train_hash": hashes["train"], "eval_hash": hashes["eval"],
+                  "codemix_version": __version__}
     config_json = spec.model_dump_json(exclude={"search"})
     stages: dict[str, str] = {}
     try:
+        out = _run_stages(spec, point, store, pool_key, hashes, provenance, stages, in_tune)
+    except Exception as err:
+        trial = {"status": "error", "error": f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}",
+                 "stages": json.dumps(stages), "config": config_json, "started_at": started,
+                 "finished_at": datetime.now(timezone.utc)}
+        write_trial_results(experiment, trial_key, provenance, trial)
+        raise
+    finished = datetime.now(timezone.utc)
+    scores, train_metrics = out["scores"], out["train_metrics"]
+    overall = sum(s["accuracy"] for s in scores) / len(scores) if scores else None
+    trial = {"status": "ok", "overall_accuracy": overall, "train_loss": train_metrics.get("loss"),
+             "heldout_loss_before": train_metrics.get("heldout_loss_before"),
+             "heldout_loss_after": train_metrics.get("heldout_loss_after"),
+             "train_tokens_per_s": train_metrics.get("tokens_per_s"), "train_mfu": train_metrics.get("mfu"),
+             "train_seconds": out["train_seconds"], "eval_seconds": out["eval_seconds"],
+             "stages": json.dumps(stages), "config": config_json, "started_at": started, "finished_at": finished}
+    write_trial_results(experiment, trial_key, provenance, trial,
+                        scores=[{**s, "finished_at": finished} for s in scores], predictions=out["predictions"])
+    faults.at_stage(experiment, "between")
+    return _summary(trial, scores, spec.search.metric)
+
+
+def _finished_summary(experiment: Store, trial_key: str, metric: str) -> dict | None:
+    """The summary of a trial that already finished in this experiment (it is never rerun), else None."""
+    if not experiment.exists(results_key("trials", trial_key)):
+        return None
+    done = experiment.read_parquet(results_key("trials", trial_key)).to_pylist()[0]
+    if done["status"] != "ok":
+        return None
+    log.info("trial %s already finished; not rerun", trial_key)
+    return _summary(done, experiment.read_parquet(results_key("scores", trial_key)).to_pylist(), metric)
+
+
+def _run_stages(spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str, hashes: dict, provenance: dict,
+                stages: dict, in_tune: bool) -> dict:
+    """mix → train → evaluate (an untuned trial evaluates its starting model as it is).
+
+    ``stages`` records how each stage ended as it ends (kept when a later one raises); the mix's own
+    content hash replaces the planned one in ``provenance``.
+    """
+    experiment, trial_key = store.child(spec.name), hashes["trial"]
+    t0 = time.perf_counter()
+    if point.untuned:  # nothing to mix or train
+        stages["mix"] = stages["train"] = "skipped"
+        model_source, train_metrics = resolve_model_source(point.family, spec.model), {}
+    else:
         log.info("trial %s %s: mix", trial_key, point)
         faults.at_stage(experiment, "mix")
         mix_key, manifest, stages["mix"] = stage_mix(spec, point, store, pool_key, hashes["mix"])
@@ -173,28 +241,13 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
         # once, at the end, so its training progress is not forwarded to Tune.
         ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes,
                                                                in_tune and not is_searched(spec))
-        t1 = time.perf_counter()
-        log.info("trial %s: evaluate", trial_key)
-        faults.at_stage(experiment, "eval")
-        predictions, scores, info, stages["eval"] = stage_eval(spec, store, ckpt_key, hashes["eval"])
-        t2 = time.perf_counter()
-    except Exception as err:
-        trial = {"status": "error", "error": f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}",
-                 "stages": json.dumps(stages), "config": config_json, "started_at": started,
-                 "finished_at": datetime.now(timezone.utc)}
-        write_trial_results(experiment, trial_key, provenance, trial)
-        raise
-    finished = datetime.now(timezone.utc)
-    overall = sum(s["accuracy"] for s in scores) / len(scores) if scores else None
-    trial = {"status": "ok", "overall_accuracy": overall, "train_loss": train_metrics.get("loss"),
-             "train_tokens_per_s": train_metrics.get("tokens_per_s"), "train_mfu": train_metrics.get("mfu"),
-             "train_seconds": t1 - t0,
-             "eval_seconds": t2 - t1, "stages": json.dumps(stages), "config": config_json,
-             "started_at": started, "finished_at": finished}
-    write_trial_results(experiment, trial_key, provenance, trial,
-                        scores=[{**s, "finished_at": finished} for s in scores], predictions=predictions)
-    faults.at_stage(experiment, "between")
-    return _summary(trial, scores, spec.search.metric)
+        model_source = store.url(ckpt_key)  # resolved where evaluation runs (local_model_dir downloads it)
+    t1 = time.perf_counter()
+    log.info("trial %s: evaluate", trial_key)
+    faults.at_stage(experiment, "eval")
+    predictions, scores, _, stages["eval"] = stage_eval(spec, store, model_source, hashes["eval"])
+    return {"predictions": predictions, "scores": scores, "train_metrics": train_metrics,
+            "train_seconds": t1 - t0, "eval_seconds": time.perf_counter() - t1}
 
 
 def _summary(trial: dict, scores: list[dict], metric: str) -> dict:

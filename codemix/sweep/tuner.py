@@ -6,8 +6,9 @@ launches its own Ray Train run (Train V2 inside Tune) and a Ray Data evaluation.
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,6 +16,7 @@ import yaml
 
 from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.ray_runtime import init_ray
+from codemix.results.layout import SPEC_FILE
 from codemix.results.writer import collect_results
 from codemix.storage import Store
 from codemix.sweep.cluster import (
@@ -25,19 +27,11 @@ from codemix.sweep.cluster import (
     warn_if_inside_job_copy,
 )
 from codemix.sweep.preflight import preflight
-from codemix.sweep.search import (
-    OBJECTIVE,
-    SearchStart,
-    build_searcher,
-    check_metric,
-    is_searched,
-    record_start,
-    start_search,
-)
+from codemix.sweep.search import OBJECTIVE, build_searcher, check_metric, is_searched
 from codemix.sweep.trial import TrialPoint, run_trial, stage_hashes
+from codemix.sweep.warmstart import SearchStart, record_start, start_search
 
 log = logging.getLogger("codemix")
-SPEC_FILE = "spec.yaml"
 
 
 # ----------------------------------------------------------------------------- before Ray starts
@@ -56,11 +50,32 @@ def as_spec(spec: SweepSpec | dict | str | Path) -> SweepSpec:
 
 
 def grid_points(spec: SweepSpec) -> list[TrialPoint]:
-    """All grid points (for a searcher: the corners of the proportion range)."""
+    """All distinct grid points (for a searcher: the corners of the proportion range).
+
+    Untuned trials (``search.reference``, or every point of a ``train.method: none`` sweep) come
+    first, once per family: the starting model does not depend on proportion, seed or code settings.
+    """
     s = spec.search
+    references = [TrialPoint.untuned_reference(f) for f in s.family]
+    if spec.train.method == "none":
+        return references
     proportions = s.proportions() or [s.proportion.min, s.proportion.max]
-    return [TrialPoint(f, p, seed, lang, c) for f in s.family for p in proportions for seed in s.seed
-            for lang in s.code_language for c in s.corruption]
+    points = [TrialPoint(f, p, seed, lang, c) for f in s.family for p in proportions for seed in s.seed
+              for lang in s.code_language for c in s.corruption]
+    return (references if s.reference else []) + points
+
+
+def infeasible_mixes(spec: SweepSpec, pool: pa.Table) -> list[tuple[float, str, Exception]]:
+    """(proportion, code_language, why) for every mix of the sweep the pool cannot fill, in sorted order."""
+    from codemix.data import MixInfeasibleError, check_mix_feasible
+
+    out = []
+    for p, lang in sorted({(p.proportion, p.code_language) for p in grid_points(spec) if not p.untuned}):
+        try:
+            check_mix_feasible(pool, spec.mix, p, lang)
+        except MixInfeasibleError as err:
+            out.append((p, lang, err))
+    return out
 
 
 def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
@@ -68,18 +83,20 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
 
     Runs in the driver before Ray starts, so an infeasible request fails before any compute.
     """
-    from codemix.data import MixInfeasibleError, check_mix_feasible, prepare_pool
+    from codemix.data import prepare_pool
     from codemix.data.classify.cache import storage_labels_dir
     from codemix.paths import codemix_home
 
+    tuned = [p for p in grid_points(spec) if not p.untuned]
+    if not tuned:  # an untuned sweep (train.method: none) needs no IFT data
+        return "", ""
     with storage_labels_dir(spec.data.classifier, store) as labels_dir:  # labels are paid once per storage
         pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data", labels_dir)
-    for point in {(p.proportion, p.code_language) for p in grid_points(spec)}:
-        try:
-            check_mix_feasible(pool, spec.mix, point[0], point[1])
-        except MixInfeasibleError as err:
-            raise SpecError(f"sweep {spec.name!r}: mix.total = {spec.mix.total} at proportion {point[0]}, "
-                            f"code_language {point[1]!r} is infeasible: {err}") from None
+    infeasible = infeasible_mixes(spec, pool)
+    if infeasible:  # the first is enough to stop; `codemix plan` lists them all
+        p, lang, err = infeasible[0]
+        raise SpecError(f"sweep {spec.name!r}: mix.total = {spec.mix.total} at proportion {p}, "
+                        f"code_language {lang!r} is infeasible: {err}")
     key = f"_cache/pools/{pool_hash}"
     if not store.is_complete(key):
         import tempfile
@@ -88,7 +105,7 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
 
         with tempfile.TemporaryDirectory() as d:
             pq.write_table(pool, Path(d) / "pool.parquet")
-            Path(d, "report.json").write_text(__import__("json").dumps(report, indent=2, default=str))
+            Path(d, "report.json").write_text(json.dumps(report, indent=2, default=str))
             store.put_dir(d, key)
     return key, pool_hash
 
@@ -127,11 +144,21 @@ def param_space(spec: SweepSpec) -> dict:
     s = spec.search
     axes = {"family": s.family, "seed": s.seed, "code_language": s.code_language, "corruption": s.corruption}
     if s.searcher == "grid":
-        return {"proportion": tune.grid_search(s.proportions()),
-                **{k: tune.grid_search(v) for k, v in axes.items()}}
+        # None = the untuned reference; its copies across the other axes are one trial (same trial key:
+        # the first to run computes it, the others find it finished)
+        untuned = spec.train.method == "none"
+        proportions = [None] if untuned else [None] * s.reference + s.proportions()
+        return {"proportion": tune.grid_search(proportions),
+                **{k: tune.grid_search([v[0]] if untuned else v) for k, v in axes.items()}}
     proportion = (tune.choice(s.proportions()) if s.proportions() is not None
                   else tune.uniform(s.proportion.min, s.proportion.max))
     return {"proportion": proportion, **{k: tune.choice(v) for k, v in axes.items()}}
+
+
+def _trial_dirname(trial) -> str:
+    p = trial.config["proportion"]
+    point = "untuned" if p is None else f"p{p:.3g}"
+    return f"{trial.config['family']}_{point}_s{trial.config['seed']}_{trial.trial_id}"
 
 
 def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
@@ -139,8 +166,7 @@ def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
     from ray import tune
 
     kwargs = dict(num_samples=1, max_concurrent_trials=spec.resources.max_concurrent_trials or None,
-                  trial_dirname_creator=lambda t: f"{t.config['family']}_p{t.config['proportion']:.3g}"
-                                                  f"_s{t.config['seed']}_{t.trial_id}")
+                  trial_dirname_creator=_trial_dirname)
     if start is not None:
         kwargs.update(num_samples=start.to_run, search_alg=build_searcher(spec, start), metric=OBJECTIVE,
                       mode="max")
@@ -148,13 +174,11 @@ def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
 
 
 def _start_search(spec: SweepSpec, store: Store, pool_hash: str, experiment: Store) -> SearchStart | None:
-    """For a searched sweep: the known points in storage, printed and recorded in the experiment."""
+    """For a searched sweep: the known points in storage, logged and recorded in the experiment."""
     if not is_searched(spec):
         return None
-    from rich.console import Console
-
     start = start_search(spec, store, pool_hash)
-    Console().print(start.describe())
+    log.info("%s", start.describe())
     record_start(experiment, start)
     return start
 
@@ -231,33 +255,23 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
 
 @dataclass
 class SweepOutcome:
-    """What a finished (or resumed) sweep produced."""
+    """What a finished (or resumed) sweep produced; the caller prints it (the CLI does)."""
 
     path: str  # the experiment folder
     results: pa.Table  # results.parquet: one row per trial x task
-    failed: list[dict]  # trials that ended in an error: family, proportion, seed, error
+    failed: list[dict]  # trials that ended in an error or were lost: family, proportion, seed, error
+    summary: object = None  # the experiment's codemix.results.ResultSet (without predictions)
+    lost: list[dict] = field(default_factory=list)  # the trials of ``failed`` lost with their node
+    trial_retries: int = 0  # how often Tune restarted a lost trial (resources.trial_retries)
 
 
 def finish(spec: SweepSpec, experiment: Store, grid=None, pool_hash: str = "") -> SweepOutcome:
-    """Write results.parquet and print the accuracy tables (and any failed or lost trials)."""
-    from rich.console import Console
-
-    from codemix.results.cli import print_summary
+    """Write results.parquet and return the outcome: results, failed trials, and trials lost with their node."""
     from codemix.results.load import load_results
 
     table = collect_results(experiment)
     results = load_results([experiment.url()], predictions=False)
-    print_summary(results)
-    console = Console()
-    console.print(f"results: {experiment.url()}/results.parquet ({table.num_rows} rows); "
-                  f"report: codemix report {experiment.url()}")
-    if not results.failed.empty:
-        console.print(f"{len(results.failed)} trial(s) failed; `codemix resume {experiment.url()} --retry-failed` "
-                      "reruns them")
     failed = results.failed[["trial_key", "family", "proportion", "seed", "error"]].to_dict("records")
     lost = lost_trials(grid or [], [stage_hashes(spec, TrialPoint.from_config(r.config), pool_hash)["trial"]
                                     for r in grid or []], experiment)
-    if lost:
-        console.print(f"{len(lost)} trial(s) were lost with their node after {spec.resources.trial_retries} "
-                      f"restart(s) and have no result; `codemix resume {experiment.url()} --retry-failed` reruns them")
-    return SweepOutcome(experiment.url(), table, failed + lost)
+    return SweepOutcome(experiment.url(), table, failed + lost, results, lost, spec.resources.trial_retries)

@@ -30,6 +30,13 @@ class TorchEngine:
         self.autocast = use_bf16 and device.type == "cuda"
         self.device = device
 
+    def forward_loss(self, batch) -> float:
+        """The mean loss of a batch, without gradients (call under torch.no_grad)."""
+        import torch
+
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            return self.model(**batch, use_cache=False).loss.item()
+
     def micro_step(self, batch) -> float:
         """Forward and backward one micro-batch; returns its share of the step's loss."""
         import torch
@@ -90,6 +97,11 @@ class DeepSpeedEngine:
             model=model, optimizer=optimizer, lr_scheduler=scheduler, config=ds_config)
         self.stage = ds_config["zero_optimization"]["stage"]
         self.accum = ds_config["gradient_accumulation_steps"]
+
+    def forward_loss(self, batch) -> float:
+        """The mean loss of a batch, without gradients (every rank must call it: ZeRO-3 gathers weights)."""
+        batch = {k: v.to(self.model.device) for k, v in batch.items()}
+        return self.model(**batch, use_cache=False).loss.item()
 
     def micro_step(self, batch) -> float:
         """Forward, backward and the engine's step (it only updates at accumulation boundaries)."""

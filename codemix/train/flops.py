@@ -8,7 +8,8 @@ multiply-add) + 4 (backward: activation and weight gradients). The causal mask i
 credited (no halving of the attention term), as in PaLM.
 
 N here is the weight of every ``nn.Linear`` of the model, counted on a meta-device instance
-built from the config (no memory, no per-architecture formula): the attention and MLP projections of every layer plus the LM head (``hidden x vocab``),
+built from the config (no memory, no per-architecture formula): the attention and MLP projections of
+every layer plus the LM head (``hidden x vocab``),
 counted even when tied to the input embedding, as the output projection is a real matmul (7% of
 Llama-3-8B's compute, ~20% of Gemma-2B's). The input embedding is a lookup and is not
 counted, nor are norms and biases (negligible). A mixture-of-experts model would count every
@@ -23,10 +24,7 @@ layers below the first adapter could be skipped; we ignore that, a < 1% differen
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-
-PEAK_FLOPS_ENV = "CODEMIX_PEAK_FLOPS"  # override (FLOP/s per device) for devices not in codemix.gpus
 
 
 @dataclass(frozen=True)
@@ -89,12 +87,12 @@ def flops_per_token(config, seq_len: int | None = None, lora_params: int | None 
     return 4.0 * base + 6.0 * lora_params + attention
 
 
-def peak_flops(device=None) -> float | None:
+def peak_flops(device=None, override: float | None = None) -> float | None:
     """Dense bf16 peak FLOP/s of one accelerator (``codemix.gpus``); None on CPU or an unknown GPU.
 
     ``device``: a torch device / index / ``"cuda:0"``, or a device name such as
-    ``"NVIDIA H100 80GB HBM3"``. ``$CODEMIX_PEAK_FLOPS`` overrides the table for any device,
-    a CPU included (then MFU is reported on CPU too).
+    ``"NVIDIA H100 80GB HBM3"``. ``override`` (``resources.peak_flops``) replaces the table for any
+    device, a CPU included (then MFU is reported on CPU too).
     """
     import re
 
@@ -102,8 +100,8 @@ def peak_flops(device=None) -> float | None:
 
     from codemix.gpus import gpu_for_device
 
-    if os.environ.get(PEAK_FLOPS_ENV):
-        return float(os.environ[PEAK_FLOPS_ENV])
+    if override:
+        return float(override)
     name = device if isinstance(device, str) and not re.match(r"^(cuda|cpu|mps)(:\d+)?$", device) else None
     if name is None:
         dev = torch.device(device) if device is not None else torch.device("cuda")

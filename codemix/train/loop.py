@@ -11,7 +11,7 @@ import json
 import math
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from codemix.config import TrainConfig
@@ -125,6 +125,7 @@ class Worker:
     flops_per_token: float
     peak_flops: float | None
     faults: TrainFaults
+    heldout: list[dict] = field(default_factory=list)  # conversations of the mix kept out of training
 
 
 def train_loop_per_worker(config: dict) -> dict:
@@ -138,6 +139,8 @@ def train_loop_per_worker(config: dict) -> dict:
         return {"losses": [], **state}
     step = start_step = state["step"]
     losses = state["losses"]
+    # the held-out loss before the first step (a resumed run keeps the one its first start measured)
+    heldout_before = state.get("heldout_before") if checkpoint else heldout_loss(w)
     w.engine.model.train()
 
     throughput, window = Throughput(), []
@@ -157,8 +160,12 @@ def train_loop_per_worker(config: dict) -> dict:
         window.append(step_loss)
         if step == w.total_steps or (w.cfg.checkpoint_every and step % w.cfg.checkpoint_every == 0):
             metrics = _metrics(w, step, sum(window) / len(window), throughput.tokens_per_s(), start_step)
+            if step == w.total_steps and w.heldout:
+                metrics.update(heldout_loss_before=heldout_before, heldout_loss_after=heldout_loss(w))
+                w.engine.model.train()
             window = []
-            _report_with_checkpoint(w.engine, step, losses, metrics, w.rank, step == w.total_steps)
+            _report_with_checkpoint(w.engine, step, losses, metrics, w.rank, step == w.total_steps,
+                                    {"heldout_before": heldout_before})
             w.faults.after_checkpoint(step, w.rank, resumed=checkpoint is not None)
     return {"losses": losses, "resumed_from": start_step, "tokens": throughput.tokens, "seconds": throughput.seconds}
 
@@ -175,6 +182,8 @@ def setup_worker(config: dict) -> Worker:
     from codemix.train.flops import flops_per_token, peak_flops
 
     cfg = TrainConfig.model_validate(config["train"])
+    if config.get("torch_threads"):  # Ray's default is the CPUs the worker reserved (1 at cpus_per_worker < 2)
+        torch.set_num_threads(config["torch_threads"])
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     device = get_device()
@@ -196,8 +205,9 @@ def setup_worker(config: dict) -> Worker:
                            use_bf16, device)
     return Worker(cfg=cfg, rank=rank, world=world, device=device, seed=seed, examples=examples,
                   pad_id=config["pad_token_id"], accum=accum, total_steps=total_steps, engine=engine,
-                  flops_per_token=fpt, peak_flops=peak_flops(device),
-                  faults=TrainFaults(**config.get("faults", {})))
+                  flops_per_token=fpt, peak_flops=peak_flops(device, config.get("peak_flops")),
+                  faults=TrainFaults(**config.get("faults", {})),
+                  heldout=pq.read_table(config["heldout_path"]).to_pylist() if config.get("heldout_path") else [])
 
 
 def restore(engine, checkpoint) -> dict:
@@ -222,6 +232,25 @@ def train_step(w: Worker, step: int) -> tuple[float, int]:
         tokens += batch.pop("n_tokens")
         loss += w.engine.micro_step({k: v.to(w.device) for k, v in batch.items()})
     return loss, tokens
+
+
+def heldout_loss(w: Worker) -> float | None:
+    """Mean loss per label token on the held-out examples (every rank computes it on all of them, so
+    sharded engines take part in every forward), or None without any."""
+    if not w.heldout:
+        return None
+    import torch
+
+    w.engine.model.eval()
+    total, tokens = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(w.heldout), w.cfg.micro_batch_size):
+            batch = collate(w.heldout[i:i + w.cfg.micro_batch_size], w.pad_id)
+            batch.pop("n_tokens")
+            n = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())  # the tokens the shifted loss averages over
+            total += w.engine.forward_loss({k: v.to(w.device) for k, v in batch.items()}) * n
+            tokens += n
+    return total / max(tokens, 1)
 
 
 def _metrics(w: Worker, step: int, loss: float, tokens_per_s: float, start_step: int) -> dict:
@@ -282,12 +311,12 @@ def _report_divergence(metrics: dict, rank: int) -> None:
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d) if rank == 0 else None)
 
 
-def _report_with_checkpoint(engine, step, losses, metrics, rank, final):
+def _report_with_checkpoint(engine, step, losses, metrics, rank, final, extra_state=None):
     """Every rank reports; rank 0 (every rank when state is sharded) attaches its checkpoint files."""
     import ray.train
 
     with tempfile.TemporaryDirectory() as d:
-        engine.save(Path(d), rank, {"step": step, "losses": losses})
+        engine.save(Path(d), rank, {"step": step, "losses": losses, **(extra_state or {})})
         if final:
             engine.export(Path(d) / "model", rank)
             if rank == 0:

@@ -8,7 +8,7 @@ ChatML's newline, belongs to no turn and is not learned). The text is tokenised 
 and a token is a label exactly when it starts inside an assistant span. This works with any
 family's own template and with the Vicuna template, without per-family rules.
 
-BOS goes where FastChat and the official encoders put it (see ``codemix.models.formats.encode_rendered``).
+BOS goes where FastChat and the official encoders put it (see ``codemix.models.encoding.encode_rendered``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from codemix.models.formats import encode_rendered
+from codemix.models.encoding import encode_rendered
 
 IGNORE_INDEX = -100
 

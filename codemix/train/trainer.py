@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from codemix.models import get_family
 from codemix.models.loading import ADAPTER_BASE_FILE, load_tokenizer, local_model_dir
 from codemix.models.tiny import TINY_MARKER
 from codemix.storage import Store, stable_hash
-from codemix.train.flops import PEAK_FLOPS_ENV
 from codemix.train.loop import DIVERGED_FILE, train_loop_per_worker
 from codemix.train.tokenize import pack_examples, tokenize_mix, turns_to_messages
 
@@ -25,7 +23,6 @@ TOKENIZE_VERSION = "tok-v3"
 # Part of every run's train_hash: bump it when a change to the recipe changes what training
 # produces, so checkpoints of the old recipe are not reused. v2: transformers.get_scheduler.
 TRAIN_VERSION = "train-v2"
-WORKER_ENV = (PEAK_FLOPS_ENV,)  # driver settings the training workers must see too
 TRAIN_RUNS = "_cache/train_runs"  # Ray Train's own run folders (sharded checkpoints), one per train_hash
 
 
@@ -34,14 +31,17 @@ class TrainingDiverged(RuntimeError):
 
 
 def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tokenizer_id: str,
-                       cfg: TrainConfig) -> tuple[str, dict]:
-    """Tokenise the mix once per (mix, tokenizer, max length, overlong policy), cached as Parquet."""
+                       cfg: TrainConfig) -> tuple[str, str | None, dict]:
+    """Tokenise the mix once per (mix, tokenizer, max length, overlong policy, held-out count), cached as
+    Parquet. Returns the URLs of the training examples and of the held-out ones (None without
+    ``train.heldout``), and the tokenisation report."""
     key = "_cache/tokenized/" + stable_hash([TOKENIZE_VERSION, mix_hash, tokenizer_id, tokenizer.chat_template,
-                                              cfg.max_length, cfg.overlong, cfg.packing])
+                                              cfg.max_length, cfg.overlong, cfg.packing, cfg.heldout])
     if not store.is_complete(key):
         mix = store.read_parquet(f"{mix_key}/mix.parquet")
         conversations = [turns_to_messages(t) for t in mix.column("turns").to_pylist()]
-        examples, report = tokenize_mix(conversations, tokenizer, cfg.max_length, cfg.overlong)
+        train, heldout = split_heldout(conversations, cfg.heldout, mix_hash)
+        examples, report = tokenize_mix(train, tokenizer, cfg.max_length, cfg.overlong)
         report = report.as_dict()
         if cfg.packing:
             examples = pack_examples(examples, cfg.max_length)
@@ -50,9 +50,28 @@ def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tok
             import pyarrow.parquet as pq
 
             pq.write_table(pa.Table.from_pylist(examples), Path(d) / "examples.parquet")
+            if heldout:
+                held, held_report = tokenize_mix(heldout, tokenizer, cfg.max_length, "truncate")
+                pq.write_table(pa.Table.from_pylist(held), Path(d) / "heldout.parquet")
+                report["heldout"] = held_report.as_dict()
             (Path(d) / "report.json").write_text(json.dumps(report))
             store.put_dir(d, key)
-    return store.url(key, "examples.parquet"), json.loads(store.read_bytes(f"{key}/report.json"))
+    report = json.loads(store.read_bytes(f"{key}/report.json"))
+    heldout_url = store.url(key, "heldout.parquet") if "heldout" in report else None
+    return store.url(key, "examples.parquet"), heldout_url, report
+
+
+def split_heldout(conversations: list, n: int, seed: str) -> tuple[list, list]:
+    """(training, held-out) conversations: ``n`` drawn with a fixed seed, the rest kept in order."""
+    if n <= 0:
+        return conversations, []
+    if n >= len(conversations):
+        raise ValueError(f"train.heldout = {n} leaves no training conversation in a mix of {len(conversations)}")
+    import random
+
+    held = set(random.Random(f"heldout:{seed}").sample(range(len(conversations)), n))
+    return ([c for i, c in enumerate(conversations) if i not in held],
+            [c for i, c in enumerate(conversations) if i in held])
 
 
 @dataclass(frozen=True)
@@ -91,12 +110,14 @@ def fine_tune(run: TrainRun, *, in_tune: bool = False, faults: TrainFaults | Non
         return run.checkpoint_key, run.store.read_json(f"{run.checkpoint_key}/train_metrics.json")
 
     tokenizer = load_tokenizer(run.model_source, run.model_cfg.chat_template, run.model_cfg.trust_remote_code)
-    examples_url, tok_report = tokenized_examples(run.store, run.mix_key, run.mix_hash, tokenizer,
-                                                  run.model_source, run.train_cfg)
+    examples_url, heldout_url, tok_report = tokenized_examples(run.store, run.mix_key, run.mix_hash, tokenizer,
+                                                               run.model_source, run.train_cfg)
     if tok_report["examples"] == 0:
         raise ValueError(f"mix {run.mix_hash}: no example has assistant tokens after tokenisation ({tok_report})")
     loop_config = {"train": run.train_cfg.model_dump(), "model_source": run.model_source, "seed": run.seed,
-                   "examples_path": examples_url, "pad_token_id": tokenizer.pad_token_id, "family": run.family,
+                   "examples_path": examples_url, "heldout_path": heldout_url,
+                   "pad_token_id": tokenizer.pad_token_id, "family": run.family,
+                   "torch_threads": run.resources.torch_threads, "peak_flops": run.resources.peak_flops,
                    "lora_targets": get_family(run.family).lora_targets,
                    "trust_remote_code": run.model_cfg.trust_remote_code,
                    "faults": (faults or TrainFaults()).as_dict()}
@@ -118,8 +139,6 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
 
         callbacks.append(TuneReportCallback())
     res = run.resources
-    # Workers may run on other nodes, or started before the driver's environment changed.
-    forwarded = {k: os.environ[k] for k in WORKER_ENV if os.environ.get(k)}
     use_gpu = res.gpus_per_worker > 0
     per_worker = {"CPU": res.cpus_per_worker, **({"GPU": res.gpus_per_worker} if use_gpu else {}),
                   **res.worker_resources}
@@ -131,8 +150,7 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
             name=run.run_name, storage_path=run.store.path(TRAIN_RUNS),
             storage_filesystem=None if run.store.is_local else run.store.fs,
             failure_config=FailureConfig(max_failures=run.train_cfg.max_failures, controller_failure_limit=3),
-            checkpoint_config=CheckpointConfig(num_to_keep=2), callbacks=callbacks,
-            worker_runtime_env={"env_vars": forwarded} if forwarded else None),
+            checkpoint_config=CheckpointConfig(num_to_keep=2), callbacks=callbacks),
     )
 
 

@@ -9,8 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from codemix.config import DataConfig, MixConfig
-from codemix.data import (LABELLED_SCHEMA, MixInfeasibleError, build_mix, check_mix_feasible, prepare_pool,
-                          write_mix)
+from codemix.data import LABELLED_SCHEMA, MixInfeasibleError, build_mix, check_mix_feasible, prepare_pool, write_mix
 from codemix.data.mix import manifest_bytes
 
 

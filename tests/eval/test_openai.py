@@ -14,8 +14,17 @@ from typer.testing import CliRunner
 
 from codemix.config import EvalConfig
 from codemix.endpoints import EndpointError
-from codemix.eval import (CascadeExtractor, Example, LLMExtractor, RulesExtractor, build_messages, get_task,
-                          make_extractor, score_many, score_output)
+from codemix.eval import (
+    CascadeExtractor,
+    Example,
+    LLMExtractor,
+    RulesExtractor,
+    build_messages,
+    get_task,
+    make_extractor,
+    score_many,
+    score_output,
+)
 from codemix.eval.backends.openai_backend import OpenAIGenerator
 from codemix.eval.cli import app
 from codemix.eval.llm_extract import parse_reply

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from codemix.models import get_family
-from codemix.models.formats import prompt_ids
+from codemix.models.encoding import prompt_ids
 from codemix.models.loading import load_tokenizer
 from codemix.train.tokenize import IGNORE_INDEX, tokenize_conversation
 
@@ -140,7 +140,7 @@ def test_paper_families_without_a_template_get_fastchat_vicuna_with_bos(real_tok
 
 @pytest.mark.parametrize("family", REAL_VOCAB)
 def test_generation_stops_where_the_real_format_ends_an_answer(real_tokenizers, family):
-    from codemix.models.formats import stop_token_ids
+    from codemix.models.encoding import stop_token_ids
 
     tok = real_tokenizer(real_tokenizers, family)
     assert end_of_turn_id(family, tok) in stop_token_ids(tok)

@@ -90,16 +90,22 @@ def attempts(experiment: Path) -> dict[str, int]:
     return {d.name: len(list(d.glob("*.json"))) for d in (experiment / "attempts").iterdir()}
 
 
-def tables(experiment: Path) -> dict:
-    """The three result levels as sorted JSON rows, without what differs between equal runs."""
+def tables(experiment: Path, keep=None, config_ignore: frozenset = frozenset({"storage"})) -> dict:
+    """The three result levels as sorted JSON rows, without what differs between equal runs.
+
+    ``keep``: a row filter (e.g. one trial's rows); ``config_ignore``: spec fields that may differ
+    (the storage always does; another spec with the same stages may differ in its name, search
+    space and resources: the stage hashes in each row say whether the same work was done).
+    """
     out = {}
     for level in ("scores", "predictions", "trials"):
-        rows = pq.read_table(experiment / "results" / level).to_pylist()
+        rows = [r for r in pq.read_table(experiment / "results" / level).to_pylist() if keep is None or keep(r)]
         drop = VOLATILE | ({"stages"} if level == "trials" else set()) | (
             {"train_seconds", "eval_seconds", "train_tokens_per_s"} if level == "trials" else set())
+        drop |= {"sweep"} if "name" in config_ignore else set()
         for r in rows:
             if "config" in r:  # the runs live in different folders; everything else must match
-                r["config"] = {k: v for k, v in json.loads(r["config"]).items() if k != "storage"}
+                r["config"] = {k: v for k, v in json.loads(r["config"]).items() if k not in config_ignore}
         out[level] = sorted(json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True, default=str)
                             for r in rows)
     return out

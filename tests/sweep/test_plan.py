@@ -11,16 +11,41 @@ from codemix.sweep.plan import check_fits, estimate_memory_gb, plan_sweep
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_plan_counts_trials_estimates_cost_and_flags_what_will_not_fit(tmp_path):
-    spec = load_spec(REPO / "sweeps" / "paper.yaml", {"storage": str(tmp_path), "data.source": "demo",
+def _paper(tmp_path, **overrides):
+    return load_spec(REPO / "sweeps" / "paper.yaml", {"storage": str(tmp_path), "data.source": "demo",
                                                     "data.classifier.name": "heuristic", "mix.total": 50,
-                                                    "eval.data_dir": None, "eval.limit": 2})
+                                                    "eval.data_dir": None, "eval.limit": 2, **overrides})
+
+
+def _train_hours(plans) -> dict:
+    return {p.point.family: p.gpu_hours_train for p in plans if p.point.proportion == 0.5}
+
+
+def test_plan_counts_trials_estimates_cost_and_flags_what_will_not_fit(tmp_path):
+    spec = _paper(tmp_path)
     plans, assumptions = plan_sweep(spec, "A100-80GB")
-    assert len(plans) == 18 and not any(any(p.cached.values()) for p in plans)
+    s = spec.search
+    assert len(plans) == len(s.family) * len(s.proportions()) * len(s.seed)  # one row per grid point
+    assert not any(any(p.cached.values()) for p in plans)  # a fresh storage: nothing cached yet
+    # the parameter count is the real model's: Mistral-7B-v0.1 has 7.24B parameters (its model card)
     mistral = next(p for p in plans if p.point.family == "mistral")
-    # full fine-tuning: 6 * params * tokens / (peak * MFU)
-    expected = 6 * 7.2e9 * mistral.train_tokens / (312e12 * 0.35) / 3600
-    assert abs(mistral.gpu_hours_train - expected) < 1e-9
+    assert 7.0 < mistral.params_b < 7.5
+    # the A100's bf16 dense peak from NVIDIA's datasheet (312 TFLOP/s), reported with the estimate
+    assert assumptions["gpu_bf16_tflops"] == pytest.approx(312)
+
+    # the cost model's behaviour: linear in training tokens, in parameters, and in 1/GPU throughput
+    hours = _train_hours(plans)
+    double = _train_hours(plan_sweep(_paper(tmp_path, **{"mix.total": 100}), "A100-80GB")[0])
+    assert all(double[f] == pytest.approx(2 * hours[f]) for f in hours)
+    params = {p.point.family: p.params_b for p in plans}
+    assert hours["llama2"] / hours["mistral"] == pytest.approx(params["llama2"] / params["mistral"])
+    h100_plans, h100 = plan_sweep(spec, "H100-80GB")
+    h100_hours = _train_hours(h100_plans)
+    assert all(h * 312 == pytest.approx(h100_hours[f] * h100["gpu_bf16_tflops"]) for f, h in hours.items())
+    # LoRA computes no weight gradients of the base: 4 instead of 6 FLOPs per parameter and token
+    lora = _train_hours(plan_sweep(_paper(tmp_path, **{"train.method": "lora"}), "A100-80GB")[0])
+    assert all(lora[f] == pytest.approx(hours[f] * 4 / 6) for f in hours)
+
     assert check_fits(plans, assumptions, spec, yaml.safe_load((REPO / "cluster.yaml").read_text())) == []
     # the same full fine-tune on one GPU does not fit in 80 GB (16 bytes/param for AdamW in bf16)
     one_gpu = spec.model_copy(update={"resources": spec.resources.model_copy(update={"num_workers": 1})})

@@ -1,16 +1,18 @@
-"""Kill -9 the sweep driver at many points, resume, and get the same tables with no finished stage redone.
+"""Kill -9 the sweep driver at many points, resume, and get the same tables with no finished stage redone
+(on local storage and on S3).
 
 Each sweep runs in a subprocess in its own process group (its local Ray cluster included), which
 the failure-injection hooks in codemix.sweep.trial SIGKILL at the chosen point.
 """
 
 import json
-import os
 import signal
+from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from sweep_helpers import REPO, attempts, driver, moto_bucket, small_spec, tables
+from sweep_helpers import attempts, copy_from_bucket, driver, moto_bucket, small_spec, tables, with_prefix
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -28,27 +30,82 @@ INTERRUPTED = {
     "train_step@1:2": {"mix": "cached", "train": "computed", "eval": "computed"},  # training resumed from step 2
     "eval@2": {"mix": "cached", "train": "cached", "eval": "computed"},
 }
+# The kill during evaluation runs on S3 storage (a local moto server): results, stage cache and Tune
+# state live in the bucket, and the resume reads them back from there.
+STORAGE = {"mix@2": "local", "train_step@1:2": "local", "eval@2": "s3"}
 
 
-@pytest.mark.parametrize("kill_at", list(INTERRUPTED))
-def test_kill_anywhere_then_resume_gives_identical_tables_without_redoing_stages(tmp_path, reference, kill_at):
+@dataclass
+class LocalStorage:
+    root: Path
+
+    @property
+    def uri(self) -> str:
+        return str(self.root)
+
+    def experiment(self, name: str) -> str:
+        return str(self.root / name)
+
+    def files(self, folder: str) -> dict[str, int]:
+        """Name (without suffix) -> modification time of each entry of a folder; {} if it is missing."""
+        path = self.root / folder
+        return {p.stem: p.stat().st_mtime_ns for p in path.iterdir()} if path.exists() else {}
+
+    def snapshot(self, name: str) -> Path:
+        """The experiment folder, readable as a local path."""
+        return self.root / name
+
+
+@dataclass
+class BucketStorage:
+    uri: str
+    fs: object
+    local: Path
+
+    def experiment(self, name: str) -> str:
+        return with_prefix(self.uri, name)
+
+    def key(self, folder: str) -> str:
+        return f"{self.uri.partition('?')[0].removeprefix('s3://')}/{folder}"
+
+    def files(self, folder: str) -> dict[str, int]:
+        import pyarrow.fs as pafs
+
+        infos = self.fs.get_file_info(pafs.FileSelector(self.key(folder), allow_not_found=True))
+        return {Path(i.path).stem: i.mtime_ns for i in infos}
+
+    def snapshot(self, name: str) -> Path:
+        return copy_from_bucket(self.fs, self.key(name), self.local / f"{name}-from-s3")
+
+
+@pytest.fixture
+def storage(request, tmp_path):
+    if request.param == "local":
+        yield LocalStorage(tmp_path)
+        return
+    with moto_bucket() as (uri, fs):
+        yield BucketStorage(uri, fs, tmp_path)
+
+
+@pytest.mark.parametrize("kill_at,storage", list(STORAGE.items()), indirect=["storage"])
+def test_kill_anywhere_then_resume_gives_identical_tables_without_redoing_stages(tmp_path, reference, kill_at,
+                                                                                 storage):
     spec = small_spec(tmp_path)
-    experiment = tmp_path / "resume"
-    assert driver(["run", str(spec)], kill_at=kill_at) == -signal.SIGKILL
-    finished_before = {p.stem: p.stat().st_mtime_ns for p in (experiment / "results" / "trials").glob("*.parquet")}
-    checkpoints = tmp_path / "_cache" / "checkpoints"
-    checkpoints_before = set(os.listdir(checkpoints)) if checkpoints.exists() else set()
+    assert driver(["run", str(spec), "--storage", storage.uri], kill_at=kill_at) == -signal.SIGKILL
+    finished_before = storage.files("resume/results/trials")
+    checkpoints_before = set(storage.files("_cache/checkpoints"))
 
-    assert driver(["resume", str(experiment)]) == 0
+    assert driver(["resume", storage.experiment("resume")]) == 0
 
+    experiment = storage.snapshot("resume")
     assert tables(experiment) == reference
     final = pq.read_table(experiment / "results.parquet").to_pylist()
     assert len({(r["trial_key"], r["task"]) for r in final}) == len(final) == 2 * 3
     # a trial that had finished is not run again: same file, one attempt
     runs = attempts(experiment)
+    after = storage.files("resume/results/trials")
     for key, mtime in finished_before.items():
-        assert (experiment / "results" / "trials" / f"{key}.parquet").stat().st_mtime_ns == mtime
-        assert runs[key] == 1
+        assert after[key] == mtime and runs[key] == 1
     # exactly one trial was interrupted; its resumed attempt reused what the killed one had published
     trials = pq.read_table(experiment / "results" / "trials").to_pylist()
     stages = {t["trial_key"]: json.loads(t["stages"]) for t in trials}
@@ -60,8 +117,12 @@ def test_kill_anywhere_then_resume_gives_identical_tables_without_redoing_stages
         if t["trial_key"] not in finished_before and t is not interrupted[0]:
             assert runs[t["trial_key"]] == 1 and set(stages[t["trial_key"]].values()) == {"computed"}
     if kill_at.startswith("train_step"):
-        metrics = json.loads((checkpoints / interrupted[0]["train_hash"] / "train_metrics.json").read_text())
+        metrics = json.loads((tmp_path / "_cache" / "checkpoints" / interrupted[0]["train_hash"] /
+                              "train_metrics.json").read_text())
         assert metrics["resumed_from"] == 2  # training continued from its checkpoint, not from step 0
+    if isinstance(storage, BucketStorage):  # every stage's output went to the bucket
+        assert {"pools", "mixes", "checkpoints", "predictions", "train_runs"} <= set(storage.files("_cache"))
+        assert not (tmp_path / "resume").exists()  # and nothing of the experiment on the local disk
 
 
 def test_failed_trial_is_recorded_sweep_continues_and_retry_failed_reruns_it(tmp_path, reference):
@@ -82,50 +143,3 @@ def test_failed_trial_is_recorded_sweep_continues_and_retry_failed_reruns_it(tmp
     retried = next(t for t in pq.read_table(experiment / "results" / "trials").to_pylist()
                    if t["trial_key"] == failed["trial_key"])
     assert json.loads(retried["stages"]) == {"mix": "cached", "train": "cached", "eval": "computed"}
-
-
-def test_smoke_sweep_killed_after_first_trial_resumes_without_rerunning_it(tmp_path):
-    """The README's demo sweep (6 trials), SIGKILLed right after its first trial finished."""
-    experiment = tmp_path / "smoke"
-    args = ["run", str(REPO / "sweeps" / "smoke.yaml"), "--storage", str(tmp_path), "--set", "eval.limit=1"]
-    assert driver(args, kill_at="between@1") == -signal.SIGKILL
-    first = {p.stem: p.stat().st_mtime_ns for p in (experiment / "results" / "trials").glob("*.parquet")}
-    assert len(first) == 1
-
-    assert driver(["resume", str(experiment)]) == 0
-
-    results = pq.read_table(experiment / "results.parquet").to_pylist()
-    trials = {(r["family"], r["proportion"]) for r in results}
-    assert trials == {(f, p) for f in ("llama", "mistral") for p in (0.0, 0.5, 1.0)}
-    assert len({(r["trial_key"], r["task"]) for r in results}) == len(results) == 6 * 12  # each trial once
-    runs = attempts(experiment)
-    assert len(runs) == 6 and all(n == 1 for n in runs.values())  # nothing started twice
-    for key, mtime in first.items():
-        assert (experiment / "results" / "trials" / f"{key}.parquet").stat().st_mtime_ns == mtime
-
-
-@pytest.fixture
-def s3_bucket():
-    """A local S3-compatible server (moto) on the loopback, with one bucket; yields its URI prefix."""
-    with moto_bucket() as bucket:
-        yield bucket
-
-
-def test_sweep_on_s3_storage_resumes_from_the_bucket(tmp_path, reference, s3_bucket):
-    """Storage by URI: results, stage cache and Tune state live in the bucket; resume reads them back."""
-    uri, fs = s3_bucket
-    spec = small_spec(tmp_path)
-    assert driver(["run", str(spec), "--storage", uri], kill_at="eval@2") == -signal.SIGKILL
-    base, _, query = uri.partition("?")
-    assert driver(["resume", f"{base}/resume?{query}"]) == 0
-
-    local = tmp_path / "from_s3"
-    import pyarrow.fs as pafs
-    pafs.copy_files("codemix-test/sweeps/resume/results", str(local / "results"), source_filesystem=fs,
-                    destination_filesystem=pafs.LocalFileSystem())
-    got = tables(local)
-    for level in ("scores", "predictions", "trials"):  # the spec's storage differs from the reference
-        assert got[level] == reference[level]
-    names = {i.base_name for i in fs.get_file_info(pafs.FileSelector("codemix-test/sweeps/_cache"))}
-    assert {"pools", "mixes", "checkpoints", "predictions", "train_runs"} <= names
-    assert fs.get_file_info("codemix-test/sweeps/resume/results.parquet").type == pafs.FileType.File

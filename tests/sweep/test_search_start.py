@@ -13,9 +13,10 @@ import pytest
 from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.results.writer import write_trial_results
 from codemix.storage import Store
-from codemix.sweep.search import build_searcher, check_metric, start_search
+from codemix.sweep.search import build_searcher, check_metric
 from codemix.sweep.trial import TrialPoint, stage_hashes
 from codemix.sweep.tuner import param_space
+from codemix.sweep.warmstart import start_search
 
 REPO = Path(__file__).resolve().parents[2]
 POOL = "pool-hash"  # any pool hash, the same for the trials and the search
@@ -27,7 +28,8 @@ def spec_dict(storage: Path, name: str = "bayes", **search) -> dict:
     return {"name": name, "storage": str(storage), "model": {"size": "tiny"}, "train": {"lr": 1e-3},
             "eval": {"suite": ["coin_flip", "last_letter_concat", "multiarith"]},
             "search": {"searcher": "optuna", "metric": "domain:symbolic", "num_samples": 6,
-                       "proportion": {"min": 0.0, "max": 1.0}, "family": ["mistral"], "code_language": ["any", "python"],
+                       "proportion": {"min": 0.0, "max": 1.0}, "family": ["mistral"],
+                       "code_language": ["any", "python"],
                        **search}}
 
 
@@ -108,7 +110,8 @@ def test_driver_and_trials_agree_on_stage_hashes(tmp_path):
     spec = parse_spec(spec_dict(tmp_path))
     assert type(spec.eval.num_gpus) is int  # an unvalidated default, as load_spec leaves it
     in_trial = SweepSpec.model_validate_json(spec.model_dump_json())
-    assert stage_hashes(spec, TrialPoint("mistral", 0.5), POOL) == stage_hashes(in_trial, TrialPoint("mistral", 0.5), POOL)
+    point = TrialPoint("mistral", 0.5)
+    assert stage_hashes(spec, point, POOL) == stage_hashes(in_trial, point, POOL)
 
 
 def test_bayes_spec_shares_the_stages_of_the_fine_grained_grid():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import store_with_mix
 
 from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.faults import TrainFaults
@@ -20,7 +21,6 @@ from codemix.train import TrainRun, fine_tune
 from codemix.train import deepspeed as ds
 from codemix.train.engine import DS_TAG
 from codemix.train.trainer import TRAIN_RUNS
-from helpers import store_with_mix
 
 
 @pytest.mark.parametrize("stage", [0, 1, 2, 3])
@@ -73,7 +73,7 @@ def test_resolve_stage(monkeypatch):
 
 # ----------------------------------------------------------------------------- the engine on Ray Train
 
-RECIPE = dict(lr=3e-3, micro_batch_size=4, max_length=64, max_steps=4, checkpoint_every=2, max_failures=1)
+RECIPE = dict(lr=3e-3, micro_batch_size=4, max_length=160, max_steps=4, checkpoint_every=2, max_failures=1)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 import transformers
 
 from codemix.gpus import gpu_for_device, gpu_named
-from codemix.train.flops import PEAK_FLOPS_ENV, flops_per_token, mfu, param_counts, peak_flops
+from codemix.train.flops import flops_per_token, mfu, param_counts, peak_flops
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -81,32 +81,28 @@ def test_device_names_find_their_own_entry(device_name, entry):
     assert gpu_for_device(device_name).name == entry
 
 
-def test_unknown_devices_have_no_peak(monkeypatch):
-    monkeypatch.delenv(PEAK_FLOPS_ENV, raising=False)
+def test_unknown_devices_have_no_peak():
     assert gpu_for_device("Tesla V100-SXM2-16GB") is None and peak_flops("Some Future GPU") is None
     with pytest.raises(KeyError, match="known: GH200, H200-NVL"):
         gpu_named("V100")
 
 
-def test_plan_estimates_divide_by_the_peak_the_trainer_measures_mfu_against(tmp_path, monkeypatch):
+def test_plan_estimates_divide_by_the_peak_the_trainer_measures_mfu_against(tmp_path):
     # `codemix plan --gpu A10G` once assumed 125 TFLOP/s while the trainer's MFU used 70
     from codemix.config import load_spec
     from codemix.sweep.plan import plan_sweep
 
-    monkeypatch.delenv(PEAK_FLOPS_ENV, raising=False)
     spec = load_spec(REPO / "sweeps" / "smoke.yaml", {"storage": str(tmp_path), "eval.limit": 1})
     for gpu, device_name in [("A10G", "NVIDIA A10G"), ("H100-PCIe", "NVIDIA H100 PCIe")]:
         _, assumptions = plan_sweep(spec, gpu)
         assert assumptions["gpu_bf16_tflops"] * 1e12 == peak_flops(device_name)
 
 
-def test_peak_flops_cpu_and_override(monkeypatch):
+def test_peak_flops_cpu_and_override():
     import torch
 
-    monkeypatch.setenv(PEAK_FLOPS_ENV, "1e14")
-    assert peak_flops("Some Future GPU") == 1e14
-    assert peak_flops("cpu") == 1e14 and peak_flops(torch.device("cpu")) == 1e14  # CPU MFU when asked for
-    monkeypatch.delenv(PEAK_FLOPS_ENV)
+    assert peak_flops("Some Future GPU", 1e14) == 1e14  # resources.peak_flops
+    assert peak_flops("cpu", 1e14) == 1e14 and peak_flops(torch.device("cpu"), 1e14) == 1e14  # CPU MFU when asked
     assert peak_flops("cpu") is None and peak_flops(torch.device("cpu")) is None  # no MFU on CPU by default
 
 

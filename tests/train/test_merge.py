@@ -20,7 +20,8 @@ def test_merged_copy_of_a_lora_adapter_gives_the_same_logits(tmp_path):
     (adapter / ADAPTER_BASE_FILE).write_text(json.dumps({"base": base}))
 
     merged = merged_copy(str(adapter), tmp_path / "merged")
-    assert (tmp_path / "merged" / "model.safetensors").exists() and not (tmp_path / "merged" / ADAPTER_BASE_FILE).exists()
+    assert (tmp_path / "merged" / "model.safetensors").exists()
+    assert not (tmp_path / "merged" / ADAPTER_BASE_FILE).exists()
     ids = torch.tensor([[1, 5, 9, 42, 7]])
     with torch.no_grad():
         want = model.eval()(input_ids=ids).logits

@@ -1,12 +1,12 @@
 """Packed rows attend only within each example: their loss equals the examples' losses one by one."""
 
 import torch
+from helpers import demo_conversations
 
 from codemix.config import ModelConfig
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
 from codemix.train.loop import collate
 from codemix.train.tokenize import IGNORE_INDEX, pack_examples, tokenize_mix
-from helpers import demo_conversations
 
 
 def summed_nll(model, batch):

@@ -4,13 +4,13 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import store_with_mix
 
 from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.faults import TrainFaults
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
 from codemix.train import TrainingDiverged, TrainRun, fine_tune
-from codemix.train.flops import PEAK_FLOPS_ENV, flops_per_token
-from helpers import store_with_mix
+from codemix.train.flops import flops_per_token
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -20,17 +20,18 @@ def store(tmp_path_factory):
     return store_with_mix(tmp_path_factory.mktemp("store"), 48)
 
 
-def train(store, name, family="llama", workers=1, faults=None, **train_overrides):
+def train(store, name, family="llama", workers=1, faults=None, peak_flops=None, **train_overrides):
     cfg = TrainConfig(**{"lr": 3e-3, "micro_batch_size": 8, "max_length": 128, **train_overrides})
     run = TrainRun(store=store, mix_key="_cache/mixes/m1", mix_hash="m1", family=family,
                    model_source=resolve_model_source(family, ModelConfig()), model_cfg=ModelConfig(), train_cfg=cfg,
-                   resources=ResourcesConfig(num_workers=workers, cpus_per_worker=0.5), seed=0, train_hash=name)
+                   resources=ResourcesConfig(num_workers=workers, cpus_per_worker=0.5, peak_flops=peak_flops), seed=0,
+                   train_hash=name)
     return fine_tune(run, faults=faults)
 
 
-def test_loss_decreases_with_two_gloo_workers_and_checkpoint_loads(ray_cluster, store, monkeypatch):
-    monkeypatch.setenv(PEAK_FLOPS_ENV, "2e11")  # a peak for the CPU, so that the run reports its MFU
-    key, metrics = train(store, "full2w", workers=2, epochs=4)
+def test_loss_decreases_with_two_gloo_workers_and_checkpoint_loads(ray_cluster, store):
+    # a peak for the CPU (resources.peak_flops), so that the run reports its MFU
+    key, metrics = train(store, "full2w", workers=2, epochs=4, peak_flops=2e11)
     losses = metrics["losses"]
     assert len(losses) == metrics["total_steps"] == 12  # 48 examples / (8 x 2 workers) x 4 epochs
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3

@@ -24,7 +24,7 @@ FENCE_TAGS = {
 }
 # untagged or prose fences; these say nothing about the language
 _NEUTRAL_TAGS = {"", "text", "plaintext", "txt", "output", "vbnet", "css", "scss", "json", "yaml", "yml", "xml",
-                 "markdown", "md", "diff", "csv", "makefile", "ini", "toml", "lua", "scss"}
+                 "markdown", "md", "diff", "csv", "makefile", "ini", "toml", "lua"}
 
 _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)")
 _SIGNATURES = {

@@ -7,29 +7,27 @@ text, where it knows it). ``BACKENDS`` maps a name to a function building the Ra
 
 from __future__ import annotations
 
-import json
 from typing import Callable
+
+from codemix.eval.backends.messages import apply_stop, decode_messages  # noqa: F401  (the backends' helpers)
 
 BACKENDS: dict[str, Callable] = {}
 
 
 def register_backend(name: str):
-    """Decorator: register a function ``(dataset, model_path, eval_cfg, model_cfg) -> dataset``."""
+    """Decorator: register a function ``(dataset, model_path, eval_cfg, model_cfg, threads=None) -> dataset``.
+
+    ``threads`` is ``resources.torch_threads`` (for backends that compute on this machine's CPUs).
+    """
     def wrap(fn):
         BACKENDS[name] = fn
         return fn
     return wrap
 
 
-def apply_stop(text: str, stop: list[str]) -> str:
-    """Cut a generation at the first stop string."""
-    cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=len(text))
-    return text[:cut]
-
-
 @register_backend("hf")
-def hf_stage(ds, model_path: str, eval_cfg, model_cfg):
-    """Batched transformers ``generate`` in a pool of Ray Data actors (one model load per actor)."""
+def hf_stage(ds, model_path: str, eval_cfg, model_cfg, threads: int | None = None):
+    """Batched transformers generation in a pool of Ray Data actors (one model load per actor)."""
     import ray.data
 
     from codemix.eval.backends.hf import HFGenerator
@@ -37,13 +35,14 @@ def hf_stage(ds, model_path: str, eval_cfg, model_cfg):
     return ds.map_batches(
         HFGenerator, fn_constructor_kwargs={"model_path": model_path, "sampling": eval_cfg.sampling.model_dump(),
                                             "chat_template": model_cfg.chat_template,
-                                            "trust_remote_code": model_cfg.trust_remote_code},
+                                            "trust_remote_code": model_cfg.trust_remote_code,
+                                            "dtype": eval_cfg.dtype, "threads": threads},
         batch_size=eval_cfg.batch_size, compute=ray.data.ActorPoolStrategy(size=eval_cfg.concurrency),
         num_cpus=0 if eval_cfg.num_gpus else 1, num_gpus=eval_cfg.num_gpus or None, batch_format="numpy")
 
 
 @register_backend("vllm")
-def vllm_stage(ds, model_path: str, eval_cfg, model_cfg):
+def vllm_stage(ds, model_path: str, eval_cfg, model_cfg, threads: int | None = None):
     """vLLM engines through ``ray.data.llm`` (GPU only; needs the ``gpu`` extra)."""
     from codemix.eval.backends.vllm import vllm_processor
 
@@ -51,7 +50,7 @@ def vllm_stage(ds, model_path: str, eval_cfg, model_cfg):
 
 
 @register_backend("openai")
-def openai_stage(ds, model_path: str, eval_cfg, model_cfg):
+def openai_stage(ds, model_path: str, eval_cfg, model_cfg, threads: int | None = None):
     """Any OpenAI-compatible endpoint (e.g. a ``vllm serve`` you run), with bounded concurrency."""
     import ray.data
 
@@ -65,8 +64,3 @@ def openai_stage(ds, model_path: str, eval_cfg, model_cfg):
             "max_failure_share": eval_cfg.max_failure_share, "total": ds.count(),  # the share is of the stage
             "sampling": eval_cfg.sampling.model_dump()},
         batch_size=eval_cfg.batch_size, compute=ray.data.ActorPoolStrategy(size=1), num_cpus=0, batch_format="numpy")
-
-
-def decode_messages(column) -> list[list[dict]]:
-    """The ``messages`` column (JSON strings) back to lists of chat messages."""
-    return [json.loads(m) for m in column]

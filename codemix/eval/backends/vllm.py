@@ -17,9 +17,10 @@ def vllm_processor(model_path: str, eval_cfg):
         raise RuntimeError("eval.backend 'vllm' needs the gpu extra: pip install 'codemix[gpu]'") from err
     from ray.data.llm import build_processor, vLLMEngineProcessorConfig
 
-    from codemix.models.loading import merged_copy
+    from codemix.models.loading import local_model_dir, merged_copy
 
-    model_path = merged_copy(model_path, f"{model_path.rstrip('/')}-merged")
+    local = local_model_dir(model_path)
+    model_path = merged_copy(local, f"{local.rstrip('/')}-merged")
     sampling = eval_cfg.sampling
     params = {"temperature": sampling.temperature, "max_tokens": sampling.max_new_tokens,
               **({"stop": sampling.stop} if sampling.stop else {})}

@@ -8,11 +8,21 @@ Adding a task = adding a module with one ``register_task(Task(...))`` and import
 (or importing it yourself before use: registration happens at import).
 """
 
-from codemix.eval.tasks.base import (
-    ANSWER_TYPES, DOMAINS, SUITES, TASKS, Example, Task, TaskDataError, get_task, list_tasks, register_suite,
-    register_task, resolve_suite,
-)
 from codemix.eval.tasks import arithmetic, babi, clutrr, date, symbolic  # noqa: F401,E402  (registers the tasks)
+from codemix.eval.tasks.base import (
+    ANSWER_TYPES,
+    DOMAINS,
+    SUITES,
+    TASKS,
+    Example,
+    Task,
+    TaskDataError,
+    get_task,
+    list_tasks,
+    register_suite,
+    register_task,
+    resolve_suite,
+)
 
 register_suite("paper12", [
     "first_letter_concat", "last_letter_concat", "reverse_list", "coin_flip",  # symbolic

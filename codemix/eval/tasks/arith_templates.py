@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+from codemix.eval.rules import OPTION_LETTERS
 from codemix.eval.tasks.words import FEMALE_NAMES, MALE_NAMES
 
 ITEMS = ["apples", "marbles", "stickers", "cookies", "pencils", "books", "cards", "balloons", "shells", "toys"]
@@ -200,5 +201,5 @@ def aqua_problem(rng: random.Random) -> tuple[str, list[Step], list[str], str]:
     wrong = {answer + d for d in (-10, -5, -3, -2, -1, 1, 2, 3, 5, 10)} | {answer * 2, -answer}
     options = [answer] + rng.sample(sorted(wrong - {answer}), 4)
     rng.shuffle(options)
-    letter = "ABCDE"[options.index(answer)]
-    return question, steps, [f"{letter}){o}" for letter, o in zip("ABCDE", options)], letter
+    letters = OPTION_LETTERS[:len(options)]
+    return question, steps, [f"{x}){o}" for x, o in zip(letters, options)], letters[options.index(answer)]

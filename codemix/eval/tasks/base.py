@@ -25,6 +25,8 @@ from codemix.eval.rules import ANSWER_TYPES
 
 DOMAINS = ("symbolic", "logical", "arithmetic")
 GENERATED_SIZE = 500  # examples in a generated test set when no limit is given (like last_letters' 500)
+BUILTIN = "builtin"  # eval.data_dir value: the 50-question real samples shipped in codemix/eval/samples
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,22 @@ class Task:
 
     # ------------------------------------------------------------------ data
 
+    def resolve_data_dir(self, data_dir: str | Path | None) -> str | Path | None:
+        """``builtin`` -> the shipped samples folder if this task has a sample there, else None (generated)."""
+        if data_dir is None or str(data_dir) != BUILTIN:
+            return data_dir
+        has_sample = self.read is not None and self.files and all((SAMPLES_DIR / f).exists() for f in self.files)
+        return SAMPLES_DIR if has_sample and not self.generated_is_real else None
+
+    def data_source(self, data_dir: str | Path | None) -> str:
+        """Where ``load(data_dir)`` takes its examples from: 'generated', 'builtin sample', 'hub' or the folder."""
+        resolved = self.resolve_data_dir(data_dir)
+        if resolved is None or self.generated_is_real:
+            return "generated"
+        if resolved == SAMPLES_DIR:
+            return "builtin sample"
+        return str(resolved)
+
     def read_all(self, data_dir: str | Path | None) -> list[Example]:
         """Every record of the public files under ``data_dir`` (or of the hub dataset when data_dir="hub")."""
         if data_dir is None:
@@ -107,6 +125,7 @@ class Task:
         Tasks whose generator is their real source (``generated_is_real``) always generate; their
         files are only format samples.
         """
+        data_dir = self.resolve_data_dir(data_dir)
         if data_dir is None or self.generated_is_real:
             return self._generate(limit or GENERATED_SIZE, seed, "test")
         return subsample(self.read_all(data_dir), limit, seed, self.name)
@@ -119,6 +138,7 @@ class Task:
         """
         if k <= 0:
             return []
+        data_dir = self.resolve_data_dir(data_dir)
         if data_dir is not None and self.read_shots is not None and str(data_dir) != "hub":
             pool = self.read_shots(Path(data_dir))
             return random.Random(f"{self.name}:shots:{seed}").sample(pool, min(k, len(pool)))

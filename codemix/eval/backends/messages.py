@@ -1,0 +1,16 @@
+"""Helpers every backend shares: the ``messages`` column back to chat messages, stop strings applied."""
+
+from __future__ import annotations
+
+import json
+
+
+def decode_messages(column) -> list[list[dict]]:
+    """The ``messages`` column (JSON strings) back to lists of chat messages."""
+    return [json.loads(m) for m in column]
+
+
+def apply_stop(text: str, stop: list[str]) -> str:
+    """Cut a generation at the first stop string."""
+    cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=len(text))
+    return text[:cut]

@@ -1,0 +1,82 @@
+"""codemix's decoding loop (codemix.eval.generate): the same greedy tokens as transformers' generate,
+rows leave the batch when they end, stop strings cut the text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from codemix.config import EvalConfig, ModelConfig
+from codemix.eval.generate import end_of_turn_ids, generate_texts, left_pad
+from codemix.eval.runner import build_prompts
+from codemix.models.encoding import prompt_ids
+from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
+
+
+@pytest.fixture(scope="module")
+def twin():
+    source = resolve_model_source("llama", ModelConfig())
+    tok = load_tokenizer(source)
+    tok.padding_side = "left"
+    rows = build_prompts(EvalConfig(suite="paper12", limit=1))
+    prompts = [prompt_ids(json.loads(r["messages"]), tok) for r in rows]
+    model = load_causal_lm(source).eval()
+    # the twin's initial weights repeat one token; larger random weights give varied continuations,
+    # which is what exercises rows ending at different steps
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
+    return model, tok, prompts
+
+
+def reference(model, tok, prompts, max_new, eos_ids):
+    """generate's texts, each cut before its first end-of-turn token (which a reader does not receive)."""
+    ids, mask = left_pad(prompts, tok.pad_token_id)
+    with torch.inference_mode():
+        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new, do_sample=False,
+                             pad_token_id=tok.pad_token_id, eos_token_id=eos_ids)
+    texts = []
+    for row in out[:, ids.shape[1]:].tolist():
+        end = next((i for i, t in enumerate(row) if t in eos_ids), len(row))
+        texts.append(tok.decode(row[:end], skip_special_tokens=True))
+    return texts
+
+
+def test_greedy_tokens_equal_generate(twin):
+    model, tok, prompts = twin
+    texts, stats = generate_texts(model, tok, prompts, max_new_tokens=24)
+    assert texts == reference(model, tok, prompts, 24, sorted(end_of_turn_ids(tok, model)))
+    assert stats.new_tokens == sum(stats.row_tokens) and stats.rows == len(prompts)
+
+
+def test_rows_that_end_leave_the_batch(twin):
+    model, tok, prompts = twin
+    free, _ = generate_texts(model, tok, prompts, max_new_tokens=24)
+    # make a token that some rows emit early an end-of-turn token (as Llama-3 has two)
+    ids, mask = left_pad(prompts, tok.pad_token_id)
+    with torch.inference_mode():
+        out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=4, do_sample=False,
+                             pad_token_id=tok.pad_token_id)
+    end = out[0, ids.shape[1] + 2].item()
+    model.generation_config.eos_token_id = [tok.eos_token_id, end]
+    try:
+        texts, stats = generate_texts(model, tok, prompts, max_new_tokens=24)
+        assert end in end_of_turn_ids(tok, model)
+        assert texts == reference(model, tok, prompts, 24, sorted(end_of_turn_ids(tok, model)))
+    finally:
+        model.generation_config.eos_token_id = tok.eos_token_id
+    assert stats.row_steps < len(prompts) * stats.steps  # finished rows were not computed again
+    assert min(stats.row_tokens) <= 2
+
+
+def test_stop_strings_cut_and_stop(twin):
+    model, tok, prompts = twin
+    free, free_stats = generate_texts(model, tok, prompts, max_new_tokens=24)
+    stop = next(t[5:8] for t in free if len(t) > 10 and t[5:8].strip())
+    texts, stats = generate_texts(model, tok, prompts, max_new_tokens=24, stop=[stop])
+    for full, cut in zip(free, texts):
+        assert cut == full[:full.find(stop)] if stop in full else cut == full
+    assert stats.new_tokens < free_stats.new_tokens

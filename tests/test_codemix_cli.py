@@ -1,0 +1,49 @@
+"""``codemix validate`` and ``codemix families``: what they print about a spec and the registry."""
+
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from codemix.cli import app
+from codemix.models import FAMILIES
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _words(output: str) -> str:
+    return " ".join(output.split())  # rich wraps lines at the terminal width
+
+
+def test_validate_reports_the_grid_of_a_valid_spec_and_the_field_of_an_invalid_one(tmp_path):
+    smoke = REPO / "sweeps" / "smoke.yaml"
+    raw = yaml.safe_load(smoke.read_text())
+    ok = CliRunner().invoke(app, ["validate", str(smoke)])
+    assert ok.exit_code == 0, ok.output
+    points = len(raw["search"]["proportion"]) * len(raw["search"]["family"]) * len(raw["search"]["seed"])
+    assert f"sweep {raw['name']!r}, {points} grid point(s)" in _words(ok.output)
+
+    searched = CliRunner().invoke(app, ["validate", str(REPO / "sweeps" / "bayes.yaml")])
+    bayes = yaml.safe_load((REPO / "sweeps" / "bayes.yaml").read_text())["search"]
+    assert searched.exit_code == 0, searched.output
+    assert f"optuna search of {bayes['num_samples']} trial(s)" in _words(searched.output)
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({**raw, "search": {**raw["search"], "family": ["llama", "gpt2"]}}))
+    rejected = CliRunner().invoke(app, ["validate", str(bad)])
+    words = _words(rejected.output)
+    assert rejected.exit_code == 2 and "Traceback" not in words
+    assert "bad.yaml" in words and "family" in words and "'gpt2' is not registered" in words
+
+
+def test_families_lists_every_registered_family_once_with_its_hugging_face_ids():
+    shown = CliRunner().invoke(app, ["families"], env={"COLUMNS": "400"})
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in shown.output.splitlines() if "│" in line]
+    families = {fam.name: fam for fam in FAMILIES.values()}
+    for name, fam in families.items():
+        row = [r for r in rows if r.split("│")[1].strip() == name]
+        assert len(row) == 1, (name, shown.output)  # aliases are not rows of their own
+        some_id = next(iter(fam.hf_ids.values()))
+        assert some_id in row[0]
+    assert not [a for fam in families.values() for a in fam.aliases if any(r.split("│")[1].strip() == a for r in rows)]
