@@ -44,7 +44,7 @@ $(REAL_TOKENIZERS)/COMPLETE: | $(STAMP)
 
 test: $(STAMP) $(REAL_TOKENIZERS)/COMPLETE
 	$(VENV)/bin/python -m ruff check .  # the lint rules: [tool.ruff] in pyproject.toml
-	RAY_AUTH_MODE=disabled CODEMIX_REAL_TOKENIZERS=$(REAL_TOKENIZERS) $(VENV)/bin/python -m pytest -q -ra
+	RAY_AUTH_MODE=disabled CODEMIX_REAL_TOKENIZERS=$(REAL_TOKENIZERS) $(VENV)/bin/python -m pytest -q -ra --durations=25
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done
