@@ -87,7 +87,7 @@ def test_searched_sweep_after_a_grid_starts_from_its_trials_and_spends_its_budge
 
 
 def test_searched_sweep_killed_after_its_first_trial_resumes_the_search(tmp_path):
-    spec = searched_spec(tmp_path, budget=2)  # the first trial, killed after it, and one more
+    spec = searched_spec(tmp_path)
     experiment = tmp_path / "bayes"
     assert driver(["run", str(spec)], kill_at="between@1") == -signal.SIGKILL
     first = {p.stem: p.stat().st_mtime_ns for p in (experiment / "results" / "trials").glob("*.parquet")}
@@ -97,13 +97,13 @@ def test_searched_sweep_killed_after_its_first_trial_resumes_the_search(tmp_path
     assert driver(["resume", str(experiment)]) == 0
 
     trials = trials_of(experiment)
-    assert len(trials) == 2 and {t["status"] for t in trials} == {"ok"}  # the budget counts the first trial
-    assert len(pq.read_table(experiment / "results.parquet")) == 2 * 3
-    assert sorted(attempts(experiment).values()) == [1] * 2  # no trial redone
+    assert len(trials) == BUDGET and {t["status"] for t in trials} == {"ok"}  # the budget counts the first trial
+    assert len(pq.read_table(experiment / "results.parquet")) == BUDGET * 3
+    assert sorted(attempts(experiment).values()) == [1] * BUDGET  # no trial redone
     for key, mtime in first.items():
         assert (experiment / "results" / "trials" / f"{key}.parquet").stat().st_mtime_ns == mtime
-    # the restored searcher did not forget the first trial: it holds it with its objective, and asked 2 points
+    # the restored searcher did not forget the first trial: it holds it with its objective, and asked BUDGET points
     told = study(experiment).trials
-    assert len(told) == 2 and all(t.state.name == "COMPLETE" for t in told)
+    assert len(told) == BUDGET and all(t.state.name == "COMPLETE" for t in told)
     assert (round(told[0].params["proportion"], 6), told[0].value) == (first_trial["proportion"],
                                                                        first_trial["overall_accuracy"])
