@@ -29,7 +29,7 @@ from codemix.config import EvalConfig, ModelConfig, SamplingConfig  # noqa: E402
 from codemix.eval import build_prompts, generate  # noqa: E402
 from codemix.eval.generate import end_of_turn_ids, generate_texts, left_pad  # noqa: E402
 from codemix.models import get_family  # noqa: E402
-from codemix.models.formats import prompt_ids  # noqa: E402
+from codemix.models.encoding import prompt_ids  # noqa: E402
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source  # noqa: E402
 from codemix.ray_runtime import init_ray  # noqa: E402
 
