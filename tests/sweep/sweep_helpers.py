@@ -148,6 +148,11 @@ def with_prefix(uri: str, *parts: str) -> str:
     return "/".join([base, *parts]) + (f"?{query}" if query else "")
 
 
+def bucket_key(uri: str, *parts: str) -> str:
+    """``s3://b/p?opts`` + parts -> ``b/p/parts``: the path pyarrow's S3FileSystem takes."""
+    return "/".join([uri.partition("?")[0].removeprefix("s3://"), *parts])
+
+
 def copy_from_bucket(fs, key: str, local: Path) -> Path:
     """Download a folder of the bucket (e.g. an experiment's results) to a local path."""
     import pyarrow.fs as pafs

@@ -21,7 +21,16 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from sweep_helpers import copy_from_bucket, free_port, moto_bucket, run_codemix, small_spec, tables, with_prefix
+from sweep_helpers import (
+    bucket_key,
+    copy_from_bucket,
+    free_port,
+    moto_bucket,
+    run_codemix,
+    small_spec,
+    tables,
+    with_prefix,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 POOL = "pool_b"  # the custom resource that only the "second node" declares
@@ -143,14 +152,14 @@ def test_node_killed_mid_training_its_trial_restarts_on_a_new_node_and_the_table
     print(f"node-kill test sweep: {time.perf_counter() - started:.0f} s (step 2 reached at {hung_at:.0f} s, "
           f"node killed and replaced by {killed_at:.0f} s)")
     assert code == 0, out[-5000:]
-    key = storage.partition("?")[0].removeprefix("s3://")
-    local = copy_from_bucket(fs, f"{key}/mn/results", tmp_path / "got" / "results").parent
+    local = copy_from_bucket(fs, bucket_key(storage, "mn", "results"), tmp_path / "got" / "results").parent
     assert tables(local, config_ignore=SAME_STAGES) == reference
     assert "results.parquet (3 rows)" in " ".join(out.split())  # the driver read the trial back: 1 trial x 3 tasks
     attempts = _attempts(fs, storage, "mn")
     assert list(attempts.values()) == [2]  # started on node c, restarted on node d
     [killed] = pq.read_table(local / "results" / "trials").to_pylist()
-    with fs.open_input_stream(f"{key}/_cache/checkpoints/{killed['train_hash']}/train_metrics.json") as f:
+    with fs.open_input_stream(bucket_key(storage, "_cache", "checkpoints", killed["train_hash"],
+                                         "train_metrics.json")) as f:
         assert json.loads(f.read())["resumed_from"] == 2  # training continued from its checkpoint on node d
     node_d = multinode.node_id("d")
     placed = {cls: multinode.actor_nodes(cls) for cls in ("ImplicitFunc", "RayTrainWorker")}
@@ -161,9 +170,8 @@ def test_node_killed_mid_training_its_trial_restarts_on_a_new_node_and_the_table
 def _attempts(fs, uri: str, name: str) -> dict[str, int]:
     import pyarrow.fs as pafs
 
-    key = uri.partition("?")[0].removeprefix("s3://")
     counts: dict[str, int] = {}
-    for info in fs.get_file_info(pafs.FileSelector(f"{key}/{name}/attempts", recursive=True)):
+    for info in fs.get_file_info(pafs.FileSelector(bucket_key(uri, name, "attempts"), recursive=True)):
         if info.type == pafs.FileType.File:
             trial = info.path.rsplit("/", 2)[-2]
             counts[trial] = counts.get(trial, 0) + 1

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from sweep_helpers import attempts, copy_from_bucket, driver, moto_bucket, small_spec, tables, with_prefix
+from sweep_helpers import attempts, bucket_key, copy_from_bucket, driver, moto_bucket, small_spec, tables, with_prefix
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -65,17 +65,14 @@ class BucketStorage:
     def experiment(self, name: str) -> str:
         return with_prefix(self.uri, name)
 
-    def key(self, folder: str) -> str:
-        return f"{self.uri.partition('?')[0].removeprefix('s3://')}/{folder}"
-
     def files(self, folder: str) -> dict[str, int]:
         import pyarrow.fs as pafs
 
-        infos = self.fs.get_file_info(pafs.FileSelector(self.key(folder), allow_not_found=True))
+        infos = self.fs.get_file_info(pafs.FileSelector(bucket_key(self.uri, folder), allow_not_found=True))
         return {Path(i.path).stem: i.mtime_ns for i in infos}
 
     def snapshot(self, name: str) -> Path:
-        return copy_from_bucket(self.fs, self.key(name), self.local / f"{name}-from-s3")
+        return copy_from_bucket(self.fs, bucket_key(self.uri, name), self.local / f"{name}-from-s3")
 
 
 @pytest.fixture
