@@ -338,6 +338,13 @@ class ResourcesConfig(_Section):
     trial_retries: int = Field(
         2, ge=0, description="Restarts of a trial whose process was lost (its node died or was preempted, or it "
         "was killed); a trial that raised an error is recorded and not restarted (see --retry-failed).")
+    train_launcher: Literal["auto", "ray_train", "in_process"] = Field(
+        "auto", description="Where a trial's training loop runs. 'ray_train': a Ray Train worker group (DDP or "
+        "DeepSpeed over num_workers workers, GPUs, worker restarts from the last checkpoint). 'in_process': in "
+        "the trial's own process, one worker on CPU, with no worker group to start (checkpoints and resume "
+        "after a crash work as with Ray Train; a lost trial is restarted by Tune, resources.trial_retries). "
+        "'auto': in_process for one CPU worker without DeepSpeed, else ray_train. Not hashed: it changes where "
+        "the loop runs, not what it computes.")
 
     @field_validator("trial_resources", "worker_resources")
     @classmethod

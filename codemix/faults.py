@@ -79,27 +79,31 @@ class TrainFaults:
         """Plain values for the Ray Train loop config."""
         return asdict(self)
 
-    def after_checkpoint(self, step: int, rank: int, resumed: bool) -> None:
-        """Called by every worker after the checkpoint of ``step`` was reported: act on rank 0."""
+    def after_checkpoint(self, step: int, rank: int, resumed: bool, collected: bool = False) -> None:
+        """Called by every worker after the checkpoint of ``step`` was reported: act on rank 0.
+
+        ``collected``: the checkpoint is already published (training in the trial's own process), so
+        there is no Ray Train controller to wait for."""
         if resumed or rank != 0:
             return
         hang = os.environ.get(HANG_AT, "")
         if hang and int(hang.split(":", 1)[0]) == step:
-            _let_controller_collect()
+            _let_controller_collect(collected)
             Path(hang.split(":", 1)[1]).touch()  # the test now removes this node; training stays at this step
             time.sleep(3600)
         if step not in (self.fail_at_step, self.kill_at_step):
             return
-        _let_controller_collect()
+        _let_controller_collect(collected)
         if step == self.kill_at_step:  # the whole sweep driver dies mid-training
             _kill_driver()
         os._exit(1)  # this worker dies (Ray workers run in their own process group)
 
 
-def _let_controller_collect() -> None:
+def _let_controller_collect(collected: bool = False) -> None:
     """Wait until Ray Train's controller has collected the last checkpoint: it polls the workers
     every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S."""
-    time.sleep(5 * float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2")))
+    if not collected:
+        time.sleep(5 * float(os.environ.get("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "2")))
 
 
 def _target(variable: str, stage: str) -> int | None:

@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -202,7 +202,23 @@ class Store:
         names = [i.base_name for i in self.fs.get_file_info(sel) if i.type == pafs.FileType.File]
         return sorted(n for n in names if n.endswith(suffix) and ".tmp-" not in n)
 
+    def list_dirs(self, key: str) -> list[str]:
+        """Base names of the folders directly under a key (temporary folders excluded)."""
+        sel = pafs.FileSelector(self.path(key), allow_not_found=True)
+        names = [i.base_name for i in self.fs.get_file_info(sel) if i.type == pafs.FileType.Directory]
+        return sorted(n for n in names if ".tmp-" not in n)
+
     # ---- stage outputs (directories)
+
+    def publish(self, key: str, write: Callable[[Path], None]) -> bool:
+        """Make ``key`` a complete stage output: ``write(folder)`` fills a temporary folder that is then
+        published atomically. An output already complete is left as it is. Returns whether it was computed."""
+        if self.is_complete(key):
+            return False
+        with tempfile.TemporaryDirectory() as d:
+            write(Path(d))
+            self.put_dir(d, key)
+        return True
 
     def is_complete(self, key: str) -> bool:
         """True when a stage output directory was written to the end."""

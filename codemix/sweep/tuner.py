@@ -30,6 +30,7 @@ from codemix.sweep.preflight import preflight
 from codemix.sweep.search import OBJECTIVE, build_searcher, check_metric, is_searched
 from codemix.sweep.trial import TrialPoint, run_trial, stage_hashes
 from codemix.sweep.warmstart import SearchStart, record_start, start_search
+from codemix.train import trains_in_process
 
 log = logging.getLogger("codemix")
 
@@ -134,7 +135,15 @@ def _trainable(spec: SweepSpec, pool_key: str, pool_hash: str, retry_failed: boo
 
     fn = tune.with_parameters(tune_trial, spec_json=spec.model_dump_json(), pool_key=pool_key, pool_hash=pool_hash,
                               retry_failed=retry_failed, attempts_before=attempts_before or {})
-    return tune.with_resources(fn, {"cpu": spec.resources.trial_cpus, **spec.resources.trial_resources})
+    return tune.with_resources(fn, trial_resources(spec))
+
+
+def trial_resources(spec: SweepSpec) -> dict:
+    """What one Tune trial reserves: its driver function's CPUs, plus the training worker's when the
+    loop runs in the trial's own process (``resources.train_launcher``)."""
+    r = spec.resources
+    in_process = any(trains_in_process(r, spec.train, f) for f in spec.search.family)
+    return {"cpu": r.trial_cpus + (r.cpus_per_worker if in_process else 0), **r.trial_resources}
 
 
 def param_space(spec: SweepSpec) -> dict:

@@ -22,10 +22,13 @@ class TorchEngine:
 
     sharded = False  # every rank holds the full state: rank 0 alone writes checkpoints
 
-    def __init__(self, model, optimizer, scheduler, accum: int, use_bf16: bool, device):
-        from ray.train.torch import prepare_model
+    def __init__(self, model, optimizer, scheduler, accum: int, use_bf16: bool, device, distributed: bool = True):
+        if distributed:  # in a Ray Train worker: device placement, and DDP when world > 1
+            from ray.train.torch import prepare_model
 
-        self.model = prepare_model(model)  # device placement, and DDP when world > 1
+            self.model = prepare_model(model)
+        else:
+            self.model = model.to(device)
         self.optimizer, self.scheduler, self.accum = optimizer, scheduler, accum
         self.autocast = use_bf16 and device.type == "cuda"
         self.device = device
@@ -128,13 +131,16 @@ class DeepSpeedEngine:
             self.model.module.save_pretrained(directory, state_dict=state, safe_serialization=True)
 
 
-def create_engine(model, optimizer, scheduler, cfg, family, world: int, accum: int, use_bf16: bool, device):
-    """DeepSpeed when a ZeRO stage resolves for this run (``deepspeed.resolve_stage``), else DDP."""
+def create_engine(model, optimizer, scheduler, cfg, family, world: int, accum: int, use_bf16: bool, device,
+                  distributed: bool = True):
+    """DeepSpeed when a ZeRO stage resolves for this run (``deepspeed.resolve_stage``), else DDP.
+
+    ``distributed`` False: the loop runs in the calling process (no Ray Train worker group, no DDP)."""
     from codemix.train.deepspeed import resolve_stage, zero_config
 
     stage = resolve_stage(cfg, family)
     if stage is None:
-        return TorchEngine(model, optimizer, scheduler, accum, use_bf16, device)
+        return TorchEngine(model, optimizer, scheduler, accum, use_bf16, device, distributed)
     return DeepSpeedEngine(model, optimizer, scheduler,
                            zero_config(cfg, stage, world, cfg.micro_batch_size, accum, use_bf16), device)
 

@@ -1,4 +1,4 @@
-"""The training loop each Ray Train worker runs: plain PyTorch, resumable at any checkpoint.
+"""The training loop (in a Ray Train worker or in the trial's process): plain PyTorch, resumable at any checkpoint.
 
 The order of examples is a pure function of (seed, epoch), and optimizer step ``s`` always uses
 micro-batches ``s*accum .. s*accum+accum-1``. A worker group restarted after a failure loads the
@@ -126,14 +126,23 @@ class Worker:
     peak_flops: float | None
     faults: TrainFaults
     heldout: list[dict] = field(default_factory=list)  # conversations of the mix kept out of training
+    session: object = None  # codemix.train.session: where checkpoints and metrics go
 
 
 def train_loop_per_worker(config: dict) -> dict:
     """Ray Train entry point. ``config``: train (TrainConfig dict), model_source, examples_path, seed, ..."""
-    import ray.train
+    from codemix.train.session import RayTrainSession
 
-    w = setup_worker(config)
-    checkpoint = ray.train.get_checkpoint()
+    return run_loop(config, RayTrainSession())
+
+
+def run_loop(config: dict, session) -> dict:
+    """Train from the session's last checkpoint (or from scratch) to the run's last step.
+
+    ``session``: a ``codemix.train.session`` session (Ray Train worker or this process).
+    """
+    w = setup_worker(config, session)
+    checkpoint = session.get_checkpoint()
     state = restore(w.engine, checkpoint)
     if "diverged_at" in state:  # this run already diverged: stay failed, do not retrain
         return {"losses": [], **state}
@@ -151,7 +160,7 @@ def train_loop_per_worker(config: dict) -> dict:
             # A diverged run would diverge again after a restart: report it and stop, so that
             # FailureConfig does not spend max_failures retries on it.
             _report_divergence({"step": step + 1, "total_steps": w.total_steps, "loss": step_loss,
-                                "diverged": True, "resumed_from": start_step}, w.rank)
+                                "diverged": True, "resumed_from": start_step}, w.rank, w.session)
             return {"losses": losses, "diverged_at": step + 1}
         w.engine.step()
         step += 1
@@ -165,17 +174,16 @@ def train_loop_per_worker(config: dict) -> dict:
                 w.engine.model.train()
             window = []
             _report_with_checkpoint(w.engine, step, losses, metrics, w.rank, step == w.total_steps,
-                                    {"heldout_before": heldout_before})
-            w.faults.after_checkpoint(step, w.rank, resumed=checkpoint is not None)
+                                    {"heldout_before": heldout_before}, w.session)
+            w.faults.after_checkpoint(step, w.rank, resumed=checkpoint is not None,
+                                      collected=w.session.in_process)
     return {"losses": losses, "resumed_from": start_step, "tokens": throughput.tokens, "seconds": throughput.seconds}
 
 
-def setup_worker(config: dict) -> Worker:
+def setup_worker(config: dict, session) -> Worker:
     """Seed, read the examples, build the model, optimizer, schedule and engine of this worker."""
     import pyarrow.parquet as pq
-    import ray.train
     import torch
-    from ray.train.torch import get_device
 
     from codemix.models import get_family
     from codemix.train.engine import create_engine
@@ -184,9 +192,7 @@ def setup_worker(config: dict) -> Worker:
     cfg = TrainConfig.model_validate(config["train"])
     if config.get("torch_threads"):  # Ray's default is the CPUs the worker reserved (1 at cpus_per_worker < 2)
         torch.set_num_threads(config["torch_threads"])
-    ctx = ray.train.get_context()
-    rank, world = ctx.get_world_rank(), ctx.get_world_size()
-    device = get_device()
+    rank, world, device = session.rank, session.world, session.device
     use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
     seed = config["seed"] + cfg.seed_offset
     torch.manual_seed(seed)
@@ -202,8 +208,8 @@ def setup_worker(config: dict) -> Worker:
     optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = build_scheduler(optimizer, cfg, total_steps)
     engine = create_engine(model, optimizer, scheduler, cfg, get_family(config["family"]), world, accum,
-                           use_bf16, device)
-    return Worker(cfg=cfg, rank=rank, world=world, device=device, seed=seed, examples=examples,
+                           use_bf16, device, distributed=not session.in_process)
+    return Worker(cfg=cfg, rank=rank, world=world, device=device, seed=seed, examples=examples, session=session,
                   pad_id=config["pad_token_id"], accum=accum, total_steps=total_steps, engine=engine,
                   flops_per_token=fpt, peak_flops=peak_flops(device, config.get("peak_flops")),
                   faults=TrainFaults(**config.get("faults", {})),
@@ -300,26 +306,21 @@ def _finite_on_every_rank(loss: float, world: int, device) -> bool:
     return math.isfinite(total.item())
 
 
-def _report_divergence(metrics: dict, rank: int) -> None:
+def _report_divergence(metrics: dict, rank: int, session) -> None:
     """Report a non-finite loss as the run's latest checkpoint (Ray Train's result carries only
     checkpointed metrics): a marker file and no model state, so nothing can resume from it."""
-    import ray.train
-
     with tempfile.TemporaryDirectory() as d:
         if rank == 0:
             (Path(d) / DIVERGED_FILE).write_text(json.dumps(metrics))
-        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d) if rank == 0 else None)
+        session.report(metrics, d if rank == 0 else None)
 
 
-def _report_with_checkpoint(engine, step, losses, metrics, rank, final, extra_state=None):
+def _report_with_checkpoint(engine, step, losses, metrics, rank, final, extra_state, session):
     """Every rank reports; rank 0 (every rank when state is sharded) attaches its checkpoint files."""
-    import ray.train
-
     with tempfile.TemporaryDirectory() as d:
         engine.save(Path(d), rank, {"step": step, "losses": losses, **(extra_state or {})})
         if final:
             engine.export(Path(d) / "model", rank)
             if rank == 0:
                 (Path(d) / "metrics.json").write_text(json.dumps({**metrics, "losses": losses}))
-        attach = rank == 0 or engine.sharded
-        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d) if attach else None)
+        session.report(metrics, d if rank == 0 or engine.sharded else None)

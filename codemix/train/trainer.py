@@ -16,7 +16,9 @@ from codemix.models import get_family
 from codemix.models.loading import ADAPTER_BASE_FILE, load_tokenizer, local_model_dir
 from codemix.models.tiny import TINY_MARKER
 from codemix.storage import Store, stable_hash
-from codemix.train.loop import DIVERGED_FILE, train_loop_per_worker
+from codemix.train.deepspeed import resolve_stage
+from codemix.train.loop import DIVERGED_FILE, run_loop, train_loop_per_worker
+from codemix.train.session import InProcessSession
 from codemix.train.tokenize import pack_examples, tokenize_mix, turns_to_messages
 
 TOKENIZE_VERSION = "tok-v3"
@@ -24,6 +26,7 @@ TOKENIZE_VERSION = "tok-v3"
 # produces, so checkpoints of the old recipe are not reused. v2: transformers.get_scheduler.
 TRAIN_VERSION = "train-v2"
 TRAIN_RUNS = "_cache/train_runs"  # Ray Train's own run folders (sharded checkpoints), one per train_hash
+CHECKPOINTS_KEPT = 2  # the newest checkpoints of a run kept for resuming
 
 
 class TrainingDiverged(RuntimeError):
@@ -121,11 +124,31 @@ def fine_tune(run: TrainRun, *, in_tune: bool = False, faults: TrainFaults | Non
                    "lora_targets": get_family(run.family).lora_targets,
                    "trust_remote_code": run.model_cfg.trust_remote_code,
                    "faults": (faults or TrainFaults()).as_dict()}
-    result = _trainer(run, loop_config, in_tune).fit()
-    if result.checkpoint is None:
+    if trains_in_process(run.resources, run.train_cfg, run.family):
+        checkpoint = _train_in_process(run, loop_config, in_tune)
+    else:
+        checkpoint = _trainer(run, loop_config, in_tune).fit().checkpoint
+    if checkpoint is None:
         raise RuntimeError(f"training run {run.run_name} finished without a checkpoint")
-    with result.checkpoint.as_directory() as d:
+    with checkpoint.as_directory() as d:
         return run.checkpoint_key, _publish(run, Path(d), tokenizer, tok_report)
+
+
+def trains_in_process(res: ResourcesConfig, train_cfg: TrainConfig, family: str) -> bool:
+    """Whether a run's loop runs in the calling process (``resources.train_launcher``; 'auto': one CPU
+    worker, no DeepSpeed) rather than in a Ray Train worker group."""
+    if res.train_launcher != "auto":
+        return res.train_launcher == "in_process"
+    return (res.num_workers == 1 and res.gpus_per_worker == 0 and not res.worker_resources
+            and resolve_stage(train_cfg, get_family(family)) is None)
+
+
+def _train_in_process(run: TrainRun, loop_config: dict, in_tune: bool):
+    """Run the loop here; returns the newest checkpoint (the final one, or the divergence marker)."""
+    session = InProcessSession(run.store, f"{TRAIN_RUNS}/{run.run_name}", keep=CHECKPOINTS_KEPT,
+                               report_to_tune=in_tune)
+    run_loop(loop_config, session)
+    return session.get_checkpoint()
 
 
 def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
@@ -150,7 +173,7 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
             name=run.run_name, storage_path=run.store.path(TRAIN_RUNS),
             storage_filesystem=None if run.store.is_local else run.store.fs,
             failure_config=FailureConfig(max_failures=run.train_cfg.max_failures, controller_failure_limit=3),
-            checkpoint_config=CheckpointConfig(num_to_keep=2), callbacks=callbacks),
+            checkpoint_config=CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT), callbacks=callbacks),
     )
 
 

@@ -1,6 +1,9 @@
 """Fine-tuning on a real local Ray cluster: 2 gloo workers, full and LoRA, resume after a crash."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,8 @@ from helpers import store_with_mix
 from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.faults import TrainFaults
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
-from codemix.train import TrainingDiverged, TrainRun, fine_tune
+from codemix.train import TrainingDiverged, TrainRun, fine_tune, trains_in_process
+from codemix.train.trainer import TRAIN_RUNS
 from codemix.train.flops import flops_per_token
 
 pytestmark = pytest.mark.timeout(300)
@@ -20,13 +24,17 @@ def store(tmp_path_factory):
     return store_with_mix(tmp_path_factory.mktemp("store"), 48)
 
 
-def train(store, name, family="llama", workers=1, faults=None, peak_flops=None, **train_overrides):
+def train_run(store, name, family="llama", workers=1, peak_flops=None, launcher="auto", **train_overrides):
     cfg = TrainConfig(**{"lr": 3e-3, "micro_batch_size": 8, "max_length": 128, **train_overrides})
-    run = TrainRun(store=store, mix_key="_cache/mixes/m1", mix_hash="m1", family=family,
-                   model_source=resolve_model_source(family, ModelConfig()), model_cfg=ModelConfig(), train_cfg=cfg,
-                   resources=ResourcesConfig(num_workers=workers, cpus_per_worker=0.5, peak_flops=peak_flops), seed=0,
-                   train_hash=name)
-    return fine_tune(run, faults=faults)
+    resources = ResourcesConfig(num_workers=workers, cpus_per_worker=0.5, peak_flops=peak_flops,
+                                train_launcher=launcher)
+    return TrainRun(store=store, mix_key="_cache/mixes/m1", mix_hash="m1", family=family,
+                    model_source=resolve_model_source(family, ModelConfig()), model_cfg=ModelConfig(), train_cfg=cfg,
+                    resources=resources, seed=0, train_hash=name)
+
+
+def train(store, name, family="llama", workers=1, faults=None, peak_flops=None, launcher="auto", **train_overrides):
+    return fine_tune(train_run(store, name, family, workers, peak_flops, launcher, **train_overrides), faults=faults)
 
 
 def test_loss_decreases_with_two_gloo_workers_and_checkpoint_loads(ray_cluster, store):
@@ -56,8 +64,9 @@ def test_lora_checkpoint_is_an_adapter_that_eval_loading_merges(ray_cluster, sto
 
 
 def test_worker_killed_mid_training_resumes_from_its_last_checkpoint(ray_cluster, store):
+    # a Ray Train worker group (the worker's exit would end this process if the loop ran in it)
     key, metrics = train(store, "crash", family="qwen", faults=TrainFaults(fail_at_step=4), epochs=3,
-                         checkpoint_every=2, max_failures=2)
+                         checkpoint_every=2, max_failures=2, launcher="ray_train")
     assert metrics["resumed_from"] == 4  # the restarted worker group continued at step 4, not 0
     assert metrics["step"] == metrics["total_steps"] == 18
     assert len(metrics["losses"]) == 18  # the history from before the crash came back with the checkpoint
@@ -73,3 +82,33 @@ def test_diverged_loss_fails_at_once_without_retries(ray_cluster, store):
     with pytest.raises(TrainingDiverged, match=r"loss is (nan|inf|-inf) at step \d+ of 6"):
         train(store, "diverged", workers=2, lr=1e12, epochs=2, max_failures=3)
     assert not store.is_complete("_cache/checkpoints/diverged")
+
+
+def test_in_process_training_computes_what_a_one_worker_group_computes(ray_cluster, store):
+    assert trains_in_process(ResourcesConfig(), TrainConfig(), "llama")  # the default for one CPU worker
+    assert not trains_in_process(ResourcesConfig(num_workers=2), TrainConfig(), "llama")
+    _, grouped = train(store, "group1", epochs=2, launcher="ray_train")
+    _, local = train(store, "local1", epochs=2, launcher="in_process")
+    assert local["losses"] == pytest.approx(grouped["losses"], rel=1e-5)  # same seed, same steps, same loss
+    assert local["total_steps"] == grouped["total_steps"] == 12
+
+
+def test_in_process_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
+    # The first run dies (os._exit) in its own process after step 4's checkpoint, as a trial's process
+    # would; the rerun continues from that checkpoint, and only the newest checkpoints are kept.
+    store = store_with_mix(tmp_path, 48)
+    tests = Path(__file__).parent
+    script = (f"import sys; sys.path[:0] = [{str(tests)!r}, {str(tests.parent)!r}]\n"
+              "from test_train import train_run\nfrom codemix.storage import Store\n"
+              "from codemix.faults import TrainFaults\nfrom codemix.train import fine_tune\n"
+              f"run = train_run(Store({str(tmp_path)!r}), 'killed', epochs=3, checkpoint_every=2, "
+              "launcher='in_process')\nfine_tune(run, faults=TrainFaults(fail_at_step=4))\n")
+    died = subprocess.run([sys.executable, "-c", script], env=os.environ, capture_output=True, text=True)
+    assert died.returncode == 1 and "Traceback" not in died.stderr, died.stderr[-3000:]
+    run = train_run(store, "killed", epochs=3, checkpoint_every=2, launcher="in_process")
+    assert store.list_dirs(f"{TRAIN_RUNS}/{run.run_name}") == ["checkpoint_000002", "checkpoint_000004"]
+    assert not store.is_complete(run.checkpoint_key)
+    _, metrics = fine_tune(run)
+    assert metrics["resumed_from"] == 4 and metrics["step"] == 18 and len(metrics["losses"]) == 18
+    kept = store.list_dirs(f"{TRAIN_RUNS}/{run.run_name}")
+    assert kept == ["checkpoint_000016", "checkpoint_000018"]

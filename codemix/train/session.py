@@ -1,0 +1,87 @@
+"""Where the training loop runs: in a Ray Train worker group, or in the calling process.
+
+The loop (``loop.py``) talks to its session only: its rank and world, the device, the checkpoint
+to resume from, and ``report(metrics, checkpoint_dir)``. Two sessions implement that:
+
+- ``RayTrainSession``: inside a Ray Train worker (multi-worker DDP or DeepSpeed, GPUs, worker-group
+  restarts after a failure); checkpoints go to Ray Train's run folder.
+- ``InProcessSession``: the loop runs in the caller (a Tune trial's own process), one worker on CPU.
+  Nothing is started, so a trial pays no worker-group start-up. Checkpoints are published under the
+  same run folder as ``checkpoint_<step>`` (atomically, the newest ``keep`` kept) and a rerun of the
+  run resumes from the newest, as Ray Train would after a restart.
+"""
+
+from __future__ import annotations
+
+import re
+
+CHECKPOINT_PATTERN = re.compile(r"^checkpoint_(\d{6})$")
+
+
+class RayTrainSession:
+    """The loop inside a Ray Train worker: ``ray.train``'s context, checkpoint and report."""
+
+    in_process = False
+
+    def __init__(self):
+        import ray.train
+        from ray.train.torch import get_device
+
+        ctx = ray.train.get_context()
+        self.rank, self.world, self.device = ctx.get_world_rank(), ctx.get_world_size(), get_device()
+
+    def get_checkpoint(self):
+        """The checkpoint Ray Train restored this worker group from (None on a fresh start)."""
+        import ray.train
+
+        return ray.train.get_checkpoint()
+
+    def report(self, metrics: dict, checkpoint_dir: str | None) -> None:
+        """Every rank reports; ranks with files attach them as their part of the checkpoint."""
+        import ray.train
+
+        checkpoint = ray.train.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
+        ray.train.report(metrics, checkpoint=checkpoint)
+
+
+class InProcessSession:
+    """The loop in this process: rank 0 of 1, checkpoints published to ``store`` under ``run_key``."""
+
+    in_process = True
+    rank, world = 0, 1
+
+    def __init__(self, store, run_key: str, keep: int = 2, report_to_tune: bool = False):
+        import torch
+
+        self.store, self.run_key, self.keep, self.report_to_tune = store, run_key, keep, report_to_tune
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.latest: str | None = None  # the key of the newest checkpoint (what the run's result holds)
+        self.latest_metrics: dict = {}
+
+    def checkpoints(self) -> list[str]:
+        """Complete checkpoint keys of the run, oldest first."""
+        steps = [n for n in self.store.list_dirs(self.run_key) if CHECKPOINT_PATTERN.match(n)]
+        return [f"{self.run_key}/{n}" for n in steps if self.store.is_complete(f"{self.run_key}/{n}")]
+
+    def get_checkpoint(self):
+        """The newest published checkpoint of the run, as a Ray Train ``Checkpoint`` (None if there is none)."""
+        from ray.train import Checkpoint
+
+        found = self.checkpoints()
+        if not found:
+            return None
+        self.latest = found[-1]
+        return Checkpoint(path=self.store.path(self.latest), filesystem=self.store.fs)
+
+    def report(self, metrics: dict, checkpoint_dir: str | None) -> None:
+        """Publish the checkpoint (then drop the oldest beyond ``keep``); forward metrics to Tune if asked."""
+        if checkpoint_dir:
+            key = f"{self.run_key}/checkpoint_{int(metrics.get('step', 0)):06d}"
+            self.store.put_dir(checkpoint_dir, key)
+            self.latest, self.latest_metrics = key, metrics
+            for old in self.checkpoints()[:-self.keep]:
+                self.store.fs.delete_dir(self.store.path(old))
+        if self.report_to_tune:
+            from ray import tune
+
+            tune.report(metrics)
