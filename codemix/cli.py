@@ -133,6 +133,24 @@ def _show_format(family: str, model: Optional[str], chat_template: str) -> None:
                       highlight=False)
 
 
+spec_app = typer.Typer(help="The sweep spec: its reference page.", no_args_is_help=True)
+
+
+@spec_app.command("reference")
+def spec_reference(out: Optional[str] = typer.Option(None, "--out", "-o", help="Write the Markdown here (e.g. "
+                                                    "docs/spec.md) instead of printing it.")):
+    """Render every section and field of the sweep spec (types, defaults, allowed values, hashing) as Markdown."""
+    from codemix.spec_reference import render_reference
+    from codemix.storage import atomic_write_text
+
+    text = render_reference()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    atomic_write_text(out, text)
+    console.print(f"wrote {out} ({len(text.splitlines())} lines)")
+
+
 def _mount() -> None:
     """Attach the stage packages' own commands (codemix data ..., codemix eval ..., codemix report)."""
     from codemix.data.cli import app as data_app
@@ -142,6 +160,7 @@ def _mount() -> None:
 
     app.add_typer(data_app, name="data", help="Ingest, inspect, classify, audit and mix IFT data.")
     app.add_typer(eval_app, name="eval", help="Evaluation tasks and extractor agreement.")
+    app.add_typer(spec_app, name="spec", help="The sweep spec: its reference page.")
     app.command(help="Analyse one or more experiments: tables, figures, a Markdown/HTML report.")(report)
     app.command(help="Dry run: list a spec's trials, what is cached, and estimated GPU-hours.")(plan)
 

@@ -21,7 +21,7 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.5")
     faults.note_driver_group()  # crash tests: the process group their hooks kill
     # A cluster `ray start` runs here is joined as ray.init() would, but without the private dashboard below.
-    address = address or os.environ.get("RAY_ADDRESS") or (running_cluster_address() if num_cpus is None else None)
+    address = cluster_address(address, join_running=num_cpus is None)
     if address:
         ray.init(address=address)
         return
@@ -29,6 +29,12 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     port = _free_port()
     os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"  # our dashboard, not another local Ray's
     ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_port=port, log_to_driver=False)
+
+
+def cluster_address(address: str | None = None, join_running: bool = True) -> str | None:
+    """The Ray cluster to join: ``address``, else ``$RAY_ADDRESS``, else (``join_running``) the one ``ray start``
+    started on this machine; None = start a private local one. The one place codemix reads RAY_ADDRESS."""
+    return address or os.environ.get("RAY_ADDRESS") or (running_cluster_address() if join_running else None)
 
 
 def running_cluster_address() -> str | None:

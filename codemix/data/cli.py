@@ -99,8 +99,9 @@ def classify(files: list[Path] = typer.Argument(..., help="Input files or folder
              max_tokens: int | None = typer.Option(None), keep_prompt_only: bool = typer.Option(False)):
     """Label file(s) coding / math / other into a Parquet file (LABELLED_SCHEMA)."""
     try:
-        ccfg = ClassifierConfig(name=classifier, model=model, base_url=base_url, api_key_env=api_key_env,
-                                concurrency=concurrency, fallback=fallback, max_failure_share=max_failure_share)
+        endpoint = {"model": model, "base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency,
+                    "max_failure_share": max_failure_share}
+        ccfg = ClassifierConfig(name=classifier, endpoint=endpoint, fallback=fallback)
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     table, report = _run(_data_config(files, strict, language, max_tokens, keep_prompt_only, ccfg), cache_dir)

@@ -97,7 +97,7 @@ def agreement(predictions: str = typer.Argument(..., help="Predictions Parquet f
     if no_options:
         fail(f"{predictions}: {len(no_options)} option-task row(s) have no 'choices' (first: row {no_options[0]}); "
              "they cannot be scored as the sweep scored them (predictions written before choices were stored)")
-    cfg = EvalConfig(extractor_model=model, extractor_base_url=base_url, extractor_api_key_env=api_key_env)
+    cfg = EvalConfig(extractor_endpoint={"model": model, "base_url": base_url, "api_key_env": api_key_env})
     try:
         extracted = re_extract(rows, a, cfg), re_extract(rows, b, cfg)
     except EndpointError as err:  # the LLM extractor's endpoint cannot serve: say where, exit 2

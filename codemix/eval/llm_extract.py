@@ -82,12 +82,10 @@ class LLMExtractor:
 
     @classmethod
     def from_config(cls, eval_cfg, cache: str | Path | None = None) -> "LLMExtractor":
-        """The extractor an EvalConfig's ``extractor_*`` fields describe (``cache`` overrides ``extractor_cache``)."""
+        """The extractor of an EvalConfig's ``extractor_endpoint`` (``cache`` overrides ``extractor_cache``)."""
         cache = cache or eval_cfg.extractor_cache or codemix_home() / "_cache" / "extract.sqlite"
-        return cls(model=eval_cfg.extractor_model, cache=cache, base_url=eval_cfg.extractor_base_url,
-                   api_key_env=eval_cfg.extractor_api_key_env, concurrency=eval_cfg.extractor_concurrency,
-                   max_retries=eval_cfg.max_retries, backoff=eval_cfg.backoff, timeout=eval_cfg.timeout,
-                   max_failure_share=eval_cfg.max_failure_share)
+        endpoint = eval_cfg.extractor_endpoint
+        return cls(**endpoint.client_kwargs(), cache=cache, max_failure_share=endpoint.max_failure_share)
 
     def _key(self, answer_type: str, output: str, choices) -> tuple:
         digest = hashlib.sha256(output.encode()).hexdigest()

@@ -19,7 +19,7 @@ def build_prompts(eval_cfg: EvalConfig) -> list[dict]:
     rows = []
     for name in resolve_suite(eval_cfg.suite):
         task = get_task(name)
-        examples = task.load(eval_cfg.data_dir, eval_cfg.limit, eval_cfg.seed)
+        examples = task.load(eval_cfg.data_dir, eval_cfg.limit, eval_cfg.seed, eval_cfg.generated_size)
         shots = (task.shots(eval_cfg.num_shots, eval_cfg.seed, data_dir=eval_cfg.data_dir)
                  if eval_cfg.prompt == "few_shot" else [])
         for ex in examples:

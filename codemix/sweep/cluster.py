@@ -74,11 +74,11 @@ def cluster_info_at(address: str | None = None) -> ClusterInfo | None:
     cluster. Connects only for the question, unless already connected."""
     import ray
 
-    from codemix.ray_runtime import running_cluster_address
+    from codemix.ray_runtime import cluster_address
 
     if ray.is_initialized():
         return cluster_info()
-    address = address or os.environ.get("RAY_ADDRESS") or running_cluster_address()
+    address = cluster_address(address)
     if not address:
         return None
     ray.init(address=address, log_to_driver=False, logging_level="ERROR")

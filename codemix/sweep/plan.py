@@ -4,7 +4,8 @@ Estimates are deliberately simple and printed with their assumptions: training F
 6·params·tokens for full fine-tuning (4·params·tokens for LoRA, no weight gradients of the base),
 generation FLOPs 2·params·tokens, divided by the GPU's bf16 peak times an assumed utilisation.
 Memory per GPU for full fine-tuning with AdamW in bf16 is ~16 bytes/param (weights, gradients,
-fp32 master and two moments), divided across GPUs by ZeRO-3, plus activations.
+fp32 master and two moments), divided across GPUs by ZeRO-3, plus activations. The utilisations
+and tokens per word are ``resources.estimate`` of the spec.
 """
 
 from __future__ import annotations
@@ -14,12 +15,6 @@ from dataclasses import dataclass
 from codemix.config import SweepSpec
 from codemix.gpus import gpu_named
 from codemix.models import get_family
-
-# Utilisation is the fraction of the GPU's bf16 peak (codemix.gpus) that a well-tuned fine-tune
-# reaches (MFU) and that batched vLLM decoding reaches.
-TRAIN_MFU = 0.35
-GENERATE_UTILISATION = 0.10  # decoding is memory-bound: far below peak even when batched
-TOKENS_PER_WORD = 1.35
 
 
 @dataclass
@@ -73,7 +68,8 @@ def _generated_tokens(spec: SweepSpec) -> tuple[int, float]:
     from codemix.eval import build_prompts
 
     prompts = build_prompts(spec.eval)
-    prompt_tokens = sum(TOKENS_PER_WORD * len(p["messages"].split()) for p in prompts)
+    per_word = spec.resources.estimate.tokens_per_word
+    prompt_tokens = sum(per_word * len(p["messages"].split()) for p in prompts)
     return len(prompts), prompt_tokens + len(prompts) * spec.eval.sampling.max_new_tokens
 
 
@@ -87,9 +83,9 @@ def _plan_point(spec: SweepSpec, point, hashes: dict, store, tokens_per_example:
     params = _params_b(spec, point.family) * 1e9
     tokens = 0 if untuned else (
         spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1))
-    flops_per_token = 4 if spec.train.method == "lora" else 6
-    train_full = flops_per_token * params * tokens / (gpu_info.bf16_flops * TRAIN_MFU) / 3600
-    eval_full = 2 * params * gen_tokens / (gpu_info.bf16_flops * GENERATE_UTILISATION) / 3600
+    flops_per_token, estimate = (4 if spec.train.method == "lora" else 6), spec.resources.estimate
+    train_full = flops_per_token * params * tokens / (gpu_info.bf16_flops * estimate.train_mfu) / 3600
+    eval_full = 2 * params * gen_tokens / (gpu_info.bf16_flops * estimate.generate_utilisation) / 3600
     train_h, eval_h = (0.0 if cached["train"] else train_full), (0.0 if cached["eval"] else eval_full)
     memory = estimate_memory_gb(params / 1e9, spec.train.method, n_gpus) if n_gpus else None
     return TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory), train_full + eval_full
@@ -113,7 +109,8 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     store = Store(spec.storage)
     pool, pool_key, labels = _estimate_pool(spec)
     words = [sum(len(t["content"].split()) for t in turns) for turns in pool.column("turns").to_pylist()]
-    tokens_per_example = min(spec.train.max_length, TOKENS_PER_WORD * sum(words) / max(len(words), 1))
+    estimate = spec.resources.estimate
+    tokens_per_example = min(spec.train.max_length, estimate.tokens_per_word * sum(words) / max(len(words), 1))
     infeasible = [f"mix.total = {spec.mix.total} at proportion {p:g} ({lang}): {err}"
                   for p, lang, err in infeasible_mixes(spec, pool)]
     n_prompts, gen_tokens = _generated_tokens(spec)
@@ -126,9 +123,10 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
         plans.append(plan)
         per_trial.append(full_cost)
     assumptions = {"labels": labels, "pool": len(words), "gpu": gpu_info.name,
-                   "gpu_bf16_tflops": gpu_info.bf16_flops / 1e12, "train_mfu": TRAIN_MFU,
-                   "generate_utilisation": GENERATE_UTILISATION, "tokens_per_example": round(tokens_per_example),
-                   "eval_prompts": n_prompts, "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info.memory_gb,
+                   "gpu_bf16_tflops": gpu_info.bf16_flops / 1e12, "train_mfu": estimate.train_mfu,
+                   "generate_utilisation": estimate.generate_utilisation,
+                   "tokens_per_example": round(tokens_per_example), "eval_prompts": n_prompts,
+                   "gpus_per_trial": n_gpus, "gpu_memory_gb": gpu_info.memory_gb,
                    "infeasible": infeasible}
     if is_searched(spec):
         assumptions["search"] = {"start": start_search(spec, store, pool_key),

@@ -7,7 +7,7 @@ hours of training; ``codemix plan`` prints every check (:func:`check_endpoints`)
 - the ``llm`` classifier, unless every label the sweep needs is cached (then it sends nothing
   and needs no key);
 - the LLM answer extractor, when ``eval.extractor`` is ``llm`` or ``cascade``;
-- the ``openai`` generation backend, when ``eval.openai_model`` names the model (without it the
+- the ``openai`` generation backend, when ``eval.openai_endpoint.model`` names the model (without it the
   model is each trial's checkpoint, which does not exist yet: checked when evaluation starts).
 
 A check is one chat completion of one token, not cached, with the stage's retries; it costs a
@@ -68,9 +68,10 @@ def _classifier_check(spec: SweepSpec, store: Store) -> EndpointCheck | None:
     with storage_labels_dir(cfg, store) as labels_dir:
         needed = requests_to_label(spec.data, codemix_home() / "data", labels_dir)
         if needed == 0:
-            return EndpointCheck("llm classifier", cfg.model, "skipped", "every label the sweep needs is cached")
+            return EndpointCheck("llm classifier", cfg.endpoint.model, "skipped",
+                                 "every label the sweep needs is cached")
         classifier = make_classifier(cfg, labels_dir)
-        check = _probe("llm classifier", cfg.model, lambda: classifier.client(cached=False))
+        check = _probe("llm classifier", cfg.endpoint.model, lambda: classifier.client(cached=False))
     if check.status == "ok":
         check.detail += f"; {needed} conversation(s) to label"
     return check
@@ -83,17 +84,16 @@ def check_endpoints(spec: SweepSpec, store: Store) -> list[EndpointCheck]:
     if classifier is not None:
         checks.append(classifier)
     e = spec.eval
-    retry = {"max_retries": e.max_retries, "backoff": e.backoff, "timeout": e.timeout}
     if e.extractor in ("llm", "cascade"):
-        checks.append(_probe("llm extractor", e.extractor_model, lambda: _chat(
-            e.extractor_model, e.extractor_base_url, e.extractor_api_key_env, role="llm extractor", **retry)))
+        checks.append(_probe("llm extractor", e.extractor_endpoint.model, lambda: _chat(
+            **e.extractor_endpoint.client_kwargs(), role="llm extractor")))
     if e.backend == "openai":
-        if e.openai_model:
-            checks.append(_probe("openai backend", e.openai_model, lambda: _chat(
-                e.openai_model, e.openai_base_url, e.api_key_env, role="openai backend", **retry)))
+        if e.openai_endpoint.model:
+            checks.append(_probe("openai backend", e.openai_endpoint.model, lambda: _chat(
+                **e.openai_endpoint.client_kwargs(), role="openai backend")))
         else:
             checks.append(EndpointCheck("openai backend", "each trial's checkpoint", "skipped",
-                                        "no eval.openai_model: the model is known when evaluation starts"))
+                                        "no eval.openai_endpoint.model: the model is known when evaluation starts"))
     return checks
 
 

@@ -25,10 +25,10 @@ def gold_responder(req):
     return json.dumps({"label": "math" if "The answer is" in text else "other"})
 
 
-def cfg(server, tmp_path, **kw):
+def cfg(server, tmp_path, fallback="none", **endpoint):
     return DataConfig(demo_size=40, classifier=ClassifierConfig(
-        name="llm", model="fake-model", base_url=server.url, cache_dir=str(tmp_path / "labels"), max_retries=3,
-        backoff=0.01, **kw))
+        name="llm", endpoint={"model": "fake-model", "base_url": server.url, "retries": 3, "backoff": 0.01, **endpoint},
+        cache_dir=str(tmp_path / "labels"), fallback=fallback))
 
 
 def test_labels_from_the_model_and_cache_hits_on_rerun(fake_openai, tmp_path):
@@ -50,7 +50,7 @@ def test_model_change_is_a_new_pool_and_new_requests(fake_openai, tmp_path):
     _, h1, _ = prepare_pool(cfg(fake_openai, tmp_path), tmp_path / "a")
     first = fake_openai.count
     c = cfg(fake_openai, tmp_path)
-    c.classifier.model = "other-model"
+    c.classifier.endpoint.model = "other-model"
     _, h2, _ = prepare_pool(c, tmp_path / "a")
     assert h1 != h2 and fake_openai.count == 2 * first
 
@@ -95,7 +95,7 @@ def test_failures_beyond_the_share_stop_labelling(fake_openai, tmp_path):
     fake_openai.responder = gold_responder
     fake_openai.fail_when = lambda req: 503 if "```" in req["messages"][-1]["content"] else None  # every coding one
     c = cfg(fake_openai, tmp_path, concurrency=1, max_failure_share=0.05)
-    c.classifier.max_retries = 1
+    c.classifier.endpoint.retries = 1
     with pytest.raises(EndpointError) as err:
         prepare_pool(c, tmp_path)
     message = str(err.value)
@@ -117,7 +117,7 @@ def test_failures_within_the_share_are_dropped_or_marked_fallbacks_counted_in_th
     failing = sorted(GOLD)[:3]
     fake_openai.fail_when = _failing_for(failing)
     c = cfg(fake_openai, tmp_path, max_failure_share=0.1)
-    c.classifier.max_retries = 0
+    c.classifier.endpoint.retries = 0
     pool, _, report = prepare_pool(c, tmp_path / "a")
     assert report["dropped"]["llm_failed"] == 3 and not set(failing) & set(pool.column("id").to_pylist())
     c.classifier.fallback = "heuristic"  # a new pool (its hash says so), the 37 good replies from the cache
@@ -135,7 +135,7 @@ def test_a_rejected_key_stops_labelling_at_once(fake_openai, tmp_path, monkeypat
     monkeypatch.setenv("CODEMIX_TEST_KEY", "sk-classifier-secret-7")
     fake_openai.fail_when = lambda req: 401
     c = cfg(fake_openai, tmp_path, concurrency=2, fallback="heuristic")  # no fallback for what cannot heal
-    c.classifier.api_key_env = "CODEMIX_TEST_KEY"
+    c.classifier.endpoint.api_key_env = "CODEMIX_TEST_KEY"
     with pytest.raises(EndpointError) as err:
         prepare_pool(c, tmp_path)
     assert err.value.kind == "auth" and fake_openai.count <= 2 and "sk-classifier-secret" not in str(err.value)
@@ -146,9 +146,9 @@ def test_unreachable_endpoint_stops_labelling_with_a_clear_error(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"  # closed once the block ends: connections are refused
-    c = DataConfig(demo_size=40, classifier=ClassifierConfig(name="llm", model="fake-model", base_url=url,
-                                                             cache_dir=str(tmp_path / "labels"), max_retries=1,
-                                                             backoff=0.01, fallback="heuristic"))
+    endpoint = {"model": "fake-model", "base_url": url, "retries": 1, "backoff": 0.01}
+    c = DataConfig(demo_size=40, classifier=ClassifierConfig(name="llm", endpoint=endpoint, fallback="heuristic",
+                                                             cache_dir=str(tmp_path / "labels")))
     with pytest.raises(EndpointError) as err:
         prepare_pool(c, tmp_path)
     assert err.value.kind == "connect" and f"Endpoint {url}, model 'fake-model'" in str(err.value)
@@ -161,7 +161,7 @@ def test_a_run_whose_labels_are_all_cached_sends_nothing_and_needs_no_key(fake_o
     sent = fake_openai.count
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     offline = cfg(fake_openai, tmp_path)
-    offline.classifier.base_url, offline.classifier.api_key_env = None, "CODEMIX_NO_SUCH_KEY"
+    offline.classifier.endpoint.base_url, offline.classifier.endpoint.api_key_env = None, "CODEMIX_NO_SUCH_KEY"
     again, _, report = prepare_pool(offline, tmp_path / "b")
     assert fake_openai.count == sent and report["stats"]["llm_cache_hits"] == first.num_rows
     assert again.column("label").to_pylist() == first.column("label").to_pylist()
@@ -218,7 +218,7 @@ def test_label_cache_lives_in_the_storage_and_is_shared_by_sweeps_on_other_machi
     assert not remote.is_local  # an object store, as far as codemix can tell: SQLite cannot live there
     fake_openai.responder = gold_responder
     c = cfg(fake_openai, tmp_path)
-    c.classifier.cache_dir, c.classifier.api_key_env = None, "CODEMIX_TEST_KEY"
+    c.classifier.cache_dir, c.classifier.endpoint.api_key_env = None, "CODEMIX_TEST_KEY"
     for machine in ("head-1", "head-2"):  # e.g. a cluster taken down and a new one started for the next sweep
         monkeypatch.setenv("CODEMIX_HOME", str(tmp_path / machine))
         with storage_labels_dir(c.classifier, remote) as labels_dir:

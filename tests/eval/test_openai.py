@@ -177,8 +177,8 @@ def test_cascade_with_a_failing_llm_stops_or_scores_no_answer_never_a_guess(fake
 def test_extractor_is_built_from_the_eval_config(fake_openai, tmp_path, monkeypatch):
     monkeypatch.setenv("CODEMIX_TEST_KEY", "k")
     fake_openai.responder = lambda r: "4"
-    cfg = EvalConfig(extractor="cascade", extractor_model="judge-2", extractor_base_url=fake_openai.url,
-                     extractor_api_key_env="CODEMIX_TEST_KEY", extractor_cache=str(tmp_path / "cfg.sqlite"))
+    cfg = EvalConfig(extractor="cascade", extractor_cache=str(tmp_path / "cfg.sqlite"), extractor_endpoint={
+        "model": "judge-2", "base_url": fake_openai.url, "api_key_env": "CODEMIX_TEST_KEY"})
     extractor = make_extractor(cfg)
     assert isinstance(extractor, CascadeExtractor) and isinstance(make_extractor(cfg, "rules"), RulesExtractor)
     assert extractor.extract_many([("number", "I have no idea.", None)]) == [("4", "llm")]
@@ -236,10 +236,11 @@ def test_openai_backend_through_ray_data_with_the_configured_retries_and_a_clear
     from codemix.config import EvalConfig, ModelConfig
     from codemix.eval.runner import build_prompts, generate
 
-    fake_openai.fail_first, fake_openai.fail_status = 2, 429  # a burst, retried (eval.max_retries = 2) ...
+    fake_openai.fail_first, fake_openai.fail_status = 2, 429  # a burst, retried (openai_endpoint.retries 2) ...
     fake_openai.fail_when = lambda r: 401  # ... then a rejected key, which stops the stage at once
-    cfg = EvalConfig(suite=["multiarith"], limit=6, backend="openai", openai_base_url=fake_openai.url,
-                     openai_model="served", api_key_env="CODEMIX_TEST_KEY", batch_size=4, max_retries=2, backoff=0.01)
+    cfg = EvalConfig(suite=["multiarith"], limit=6, backend="openai", batch_size=4, openai_endpoint={
+        "model": "served", "base_url": fake_openai.url, "api_key_env": "CODEMIX_TEST_KEY", "retries": 2,
+        "backoff": 0.01})
     with pytest.raises(Exception) as err:  # Ray Data wraps the actor's EndpointError; its message comes through
         generate(build_prompts(cfg), "ckpt", cfg, ModelConfig())
     message = str(err.value)

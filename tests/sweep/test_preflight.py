@@ -34,8 +34,8 @@ def spec_dict(tmp_path: Path, classifier: dict | None = None, **eval_cfg) -> dic
 
 
 def llm_classifier(url: str) -> dict:
-    return {"name": "llm", "model": "fake-model", "base_url": url, "api_key_env": "CODEMIX_TEST_KEY",
-            "max_retries": 1, "backoff": 0.01}
+    return {"name": "llm", "endpoint": {"model": "fake-model", "base_url": url, "api_key_env": "CODEMIX_TEST_KEY",
+                                        "retries": 1, "backoff": 0.01}}
 
 
 def write(tmp_path: Path, spec: dict) -> str:
@@ -88,14 +88,14 @@ def test_run_with_a_broken_classifier_endpoint_stops_before_any_compute(fake_ope
 
 def test_run_checks_the_extractor_and_the_generation_endpoints_too(fake_openai, tmp_path):
     fake_openai.fail_when = lambda req: 404 if req["model"] == "judge" else None
-    spec = spec_dict(tmp_path, extractor="cascade", extractor_model="judge", extractor_base_url=fake_openai.url,
-                     extractor_api_key_env="CODEMIX_TEST_KEY", max_retries=0)
+    spec = spec_dict(tmp_path, extractor="cascade", extractor_endpoint={
+        "model": "judge", "base_url": fake_openai.url, "api_key_env": "CODEMIX_TEST_KEY", "retries": 0})
     code, out = invoke("run", write(tmp_path, spec))
     assert code == 2 and "llm extractor stopped: unknown model or path (HTTP 404; not retried)" in out
     assert "The model `judge` does not exist" in out and nothing_started(tmp_path)
     fake_openai.fail_when = lambda req: 401
-    spec = spec_dict(tmp_path, backend="openai", openai_model="served", openai_base_url=fake_openai.url,
-                     api_key_env="CODEMIX_TEST_KEY", max_retries=0)
+    spec = spec_dict(tmp_path, backend="openai", openai_endpoint={
+        "model": "served", "base_url": fake_openai.url, "api_key_env": "CODEMIX_TEST_KEY", "retries": 0})
     code, out = invoke("run", write(tmp_path, spec))
     assert code == 2 and "openai backend stopped: the endpoint rejected the credentials (HTTP 401" in out
     assert "model 'served'" in out and KEY not in out and nothing_started(tmp_path)
@@ -113,8 +113,8 @@ def test_resume_checks_endpoints_before_ray_starts(fake_openai, tmp_path):
 
 
 def test_plan_reports_each_endpoint(fake_openai, tmp_path):
-    spec = spec_dict(tmp_path, llm_classifier(fake_openai.url), extractor="llm", extractor_model="judge",
-                     extractor_base_url=fake_openai.url, extractor_api_key_env="CODEMIX_TEST_KEY")
+    spec = spec_dict(tmp_path, llm_classifier(fake_openai.url), extractor="llm", extractor_endpoint={
+        "model": "judge", "base_url": fake_openai.url, "api_key_env": "CODEMIX_TEST_KEY"})
     path = write(tmp_path, spec)
     code, out = invoke("plan", path)
     assert code == 0, out

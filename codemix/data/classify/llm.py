@@ -91,14 +91,14 @@ class LLMClassifier(Classifier):
     paid = True
 
     def identity(self) -> dict:
-        ident = {**super().identity(), "prompt_version": PROMPT_VERSION, "model": self.cfg.model}
+        ident = {**super().identity(), "prompt_version": PROMPT_VERSION, "model": self.cfg.endpoint.model}
         if self.cfg.fallback != "none":  # a pool with fallback labels is not the pool without them
             ident["fallback"] = self.cfg.fallback
         return ident
 
     @property
     def tag(self) -> str:
-        return f"llm-{self.version}:{self.cfg.model}:{PROMPT_VERSION}"
+        return f"llm-{self.version}:{self.cfg.endpoint.model}:{PROMPT_VERSION}"
 
     def cache_path(self) -> Path:
         """The label cache file: in ``cfg.cache_dir``, else the folder the caller gave, else $CODEMIX_HOME/labels."""
@@ -107,16 +107,15 @@ class LLMClassifier(Classifier):
 
     def requests(self, convs: list[dict]) -> list[tuple[tuple, list[dict]]]:
         """(cache key, chat messages) per conversation."""
-        return [((c["content_hash"], PROMPT_VERSION, self.cfg.model), render_prompt(c["turns"])) for c in convs]
+        model = self.cfg.endpoint.model
+        return [((c["content_hash"], PROMPT_VERSION, model), render_prompt(c["turns"])) for c in convs]
 
     def client(self, cached: bool = True):
         """The chat client of this classifier's endpoint, writing replies to the label cache if ``cached``."""
         from codemix.openai_client import ChatClient  # openai is imported only when labels are requested
 
-        cfg = self.cfg
-        return ChatClient(model=cfg.model, base_url=cfg.base_url, api_key_env=cfg.api_key_env,
-                          concurrency=cfg.concurrency, max_retries=cfg.max_retries, backoff=cfg.backoff,
-                          timeout=cfg.timeout, cache=self.cache_path() if cached else None, role="llm classifier")
+        return ChatClient(**self.cfg.endpoint.client_kwargs(), cache=self.cache_path() if cached else None,
+                          role="llm classifier")
 
     def _cached_replies(self, convs: list[dict]) -> list[str | None]:
         from codemix.openai_client import ReplyCache
@@ -139,7 +138,7 @@ class LLMClassifier(Classifier):
         replies: list = self._cached_replies(convs)
         todo = [i for i, r in enumerate(replies) if r is None]
         report.stats["llm_cache_hits"] += len(convs) - len(todo)
-        budget = FailureBudget(len(convs), self.cfg.max_failure_share)
+        budget = FailureBudget(len(convs), self.cfg.endpoint.max_failure_share)
         client = None
         if todo:  # only now is a key needed
             client = self.client()
@@ -183,12 +182,13 @@ class LLMClassifier(Classifier):
     def _too_many_unlabelled(self, reasons: list[str], total: int, allowed: int, first_unparsed: str | None,
                              client) -> EndpointError:
         failed, unparsed = reasons.count("failed"), reasons.count("unparsed")
-        where = client.endpoint.describe() if client is not None else f"model {self.cfg.model!r} (cached replies)"
+        endpoint = self.cfg.endpoint
+        where = client.endpoint.describe() if client is not None else f"model {endpoint.model!r} (cached replies)"
         sample = f"; the first reply without one: {excerpt(first_unparsed, limit=200)!r}" if first_unparsed else ""
         return EndpointError(
             f"llm classifier stopped: {len(reasons)} of {total} conversations got no label from the model "
             f"({failed} requests still failed after their retries, {unparsed} replies named no label{sample}); "
-            f"data.classifier.max_failure_share {self.cfg.max_failure_share:g} allows {allowed}. Check that the "
-            f"model follows the prompt, or set data.classifier.fallback: heuristic to label them offline "
+            f"data.classifier.endpoint.max_failure_share {endpoint.max_failure_share:g} allows {allowed}. Check "
+            f"that the model follows the prompt, or set data.classifier.fallback: heuristic to label them offline "
             f"(marked {FALLBACK_TAG!r}). {where[0].upper()}{where[1:]}.", kind="unlabelled",
             endpoint=getattr(client, "endpoint", None))

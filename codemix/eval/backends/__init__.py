@@ -56,11 +56,10 @@ def openai_stage(ds, model_path: str, eval_cfg, model_cfg, threads: int | None =
 
     from codemix.eval.backends.openai_backend import OpenAIGenerator
 
+    endpoint = eval_cfg.openai_endpoint
     return ds.map_batches(
         OpenAIGenerator, fn_constructor_kwargs={
-            "base_url": eval_cfg.openai_base_url, "model": eval_cfg.openai_model or model_path,
-            "api_key_env": eval_cfg.api_key_env, "concurrency": eval_cfg.concurrency,
-            "max_retries": eval_cfg.max_retries, "backoff": eval_cfg.backoff, "timeout": eval_cfg.timeout,
-            "max_failure_share": eval_cfg.max_failure_share, "total": ds.count(),  # the share is of the stage
+            **endpoint.client_kwargs(), "model": endpoint.model or model_path,
+            "max_failure_share": endpoint.max_failure_share, "total": ds.count(),  # the share is of the stage
             "sampling": eval_cfg.sampling.model_dump()},
         batch_size=eval_cfg.batch_size, compute=ray.data.ActorPoolStrategy(size=1), num_cpus=0, batch_format="numpy")

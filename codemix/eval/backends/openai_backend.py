@@ -49,7 +49,7 @@ class OpenAIGenerator:
         from codemix.openai_client import ChatClient
 
         if not model:
-            raise ValueError("the openai backend needs a model name (eval.openai_model)")
+            raise ValueError("the openai backend needs a model name (eval.openai_endpoint.model)")
         self.client = ChatClient(model=model, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
                                  max_retries=max_retries, backoff=backoff, timeout=timeout, role="openai backend")
         self.params = request_params(sampling or {})

@@ -21,10 +21,11 @@ from typing import Callable, Iterable
 
 import yaml
 
+from codemix.config import EvalConfig
 from codemix.eval.rules import ANSWER_TYPES
 
 DOMAINS = ("symbolic", "logical", "arithmetic")
-GENERATED_SIZE = 500  # examples in a generated test set when no limit is given (like last_letters' 500)
+GENERATED_SIZE = EvalConfig.model_fields["generated_size"].default  # eval.generated_size's default
 BUILTIN = "builtin"  # eval.data_dir value: the 50-question real samples shipped in codemix/eval/samples
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
 
@@ -117,17 +118,18 @@ class Task:
             raise TaskDataError(f"task {self.name!r}: missing {', '.join(str(root / m) for m in missing)}")
         return self.read(root)
 
-    def load(self, data_dir: str | Path | None = None, limit: int | None = None, seed: int = 0) -> list[Example]:
+    def load(self, data_dir: str | Path | None = None, limit: int | None = None, seed: int = 0,
+             generated_size: int = GENERATED_SIZE) -> list[Example]:
         """Test examples: real files (data_dir), or the offline generator (None); same seed, same examples.
 
         ``limit`` keeps a fixed-seed subsample. Generated sets are made for the given seed
-        directly (``limit`` of them, or GENERATED_SIZE), so seeds give independent test sets.
+        directly (``limit`` of them, or ``generated_size``), so seeds give independent test sets.
         Tasks whose generator is their real source (``generated_is_real``) always generate; their
         files are only format samples.
         """
         data_dir = self.resolve_data_dir(data_dir)
         if data_dir is None or self.generated_is_real:
-            return self._generate(limit or GENERATED_SIZE, seed, "test")
+            return self._generate(limit or generated_size, seed, "test")
         return subsample(self.read_all(data_dir), limit, seed, self.name)
 
     def shots(self, k: int, seed: int = 0, data_dir: str | Path | None = None) -> list[Example]:
