@@ -563,11 +563,17 @@ def _format_errors(err: ValidationError, source: str) -> str:
 
 
 def parse_spec(data: dict[str, Any], source: str = "<spec>") -> SweepSpec:
-    """Validate a spec given as a dict; raises SpecError naming the field."""
+    """Validate a spec given as a dict; raises SpecError naming the field. Deprecated keys warn naming the file."""
     try:
-        return SweepSpec.model_validate(data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DeprecatedKeyWarning)
+            spec = SweepSpec.model_validate(data)
     except ValidationError as err:
         raise SpecError(_format_errors(err, source)) from None
+    for w in caught:
+        where = (source, 0) if issubclass(w.category, DeprecatedKeyWarning) else (w.filename, w.lineno)
+        warnings.warn_explicit(w.message, w.category, *where)
+    return spec
 
 
 def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> SweepSpec:

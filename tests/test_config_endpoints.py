@@ -21,8 +21,9 @@ def test_old_flat_keys_move_to_their_endpoint_with_a_warning_naming_the_new_key(
                     "extractor_model": "judge", "extractor_concurrency": 3, "max_retries": 2, "backoff": 0.1,
                     "max_failure_share": 0.2, "extractor_cache": "x.sqlite"}}
     with pytest.warns(DeprecatedKeyWarning) as caught:
-        spec = parse_spec(old)
+        spec = parse_spec(old, "old.yaml")
     messages = {str(w.message) for w in caught}
+    assert {w.filename for w in caught} == {"old.yaml"}  # the warning names the spec file
     assert "data.classifier.max_retries is deprecated: use data.classifier.endpoint.retries" in messages
     assert ("eval.max_retries is deprecated: use eval.openai_endpoint.retries and eval.extractor_endpoint.retries"
             in messages)
