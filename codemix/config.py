@@ -387,7 +387,8 @@ class SearchConfig(_Section):
     code_language: list[str] = Field(default_factory=lambda: ["any"], description="'any' or e.g. 'python'.")
     corruption: list[float] = Field(default_factory=lambda: [0.0], description="Code-quality damage level 0..1.")
     searcher: str = Field("grid", description="'grid' (every combination of the axes), or a registered Tune "
-                          "searcher that chooses the points: 'optuna' (TPE), 'random'.")
+                          "searcher that chooses the points: 'optuna' (TPE), 'random', 'optimum' (narrows the interval "
+                          "of the best proportion: a binomial quadratic-logistic fit per task, see codemix.sweep.optimum).")
     num_samples: int = Field(1, ge=1, description=(
         "A searcher's trial budget: the trials this sweep runs, over all axes (the searcher picks family, seed, "
         "language and corruption among the listed values too). Known points (finished trials in the same "
@@ -395,6 +396,9 @@ class SearchConfig(_Section):
         "so the whole budget goes to new points. Trials of this sweep itself always count, across resumes."))
     metric: str = Field("overall", pattern=r"^(overall|domain:.+|task:.+)$",
                         description="'overall', 'domain:<name>' or 'task:<name>' (what a searcher maximises).")
+    target_width: float = Field(0.1, gt=0, le=1, description=(
+        "searcher 'optimum': stop once the 95 % interval of the best proportion (per family, language and "
+        "corruption) is narrower than this, in proportion units; num_samples stays the budget."))
     reference: bool = Field(
         False, description="Also evaluate each family's untuned starting model (no fine-tuning) once, as a reference "
         "the report compares every mix with (next to the 0% mix). Grid sweeps only.")

@@ -7,14 +7,25 @@ name without importing the sweep. A new searcher is one ``@register_searcher("na
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-# name -> factory(seed, known params, their objectives) -> a ray.tune.search.Searcher
-SEARCHERS: dict[str, Callable[[int, list[dict], list[float]], object]] = {}
+
+@dataclass(frozen=True)
+class Known:
+    """A point the searcher gets as already evaluated: its Tune config, objective and score rows (one per task)."""
+
+    config: dict
+    objective: float
+    scores: list[dict]
+
+
+# name -> factory(spec, known points) -> a ray.tune.search.Searcher
+SEARCHERS: dict[str, Callable[[object, list[Known]], object]] = {}
 
 
 def register_searcher(name: str):
-    """Declare a searcher. The factory gets the seed and the known points (Tune configs with their
-    objective values) and must return a Tune ``Searcher`` that treats them as already evaluated."""
+    """Declare a searcher. The factory gets the sweep spec and the known points and must return a Tune
+    ``Searcher`` that treats them as already evaluated."""
     def wrap(factory):
         SEARCHERS[name] = factory
         return factory
@@ -22,18 +33,28 @@ def register_searcher(name: str):
 
 
 @register_searcher("optuna")
-def _optuna_tpe(seed: int, points: list[dict], rewards: list[float]):
+def _optuna_tpe(spec, known: list[Known]):
     """Optuna's TPE sampler (its first 10 points, known ones included, are random draws)."""
     from ray.tune.search.optuna import OptunaSearch
 
-    return OptunaSearch(seed=seed, points_to_evaluate=points or None, evaluated_rewards=rewards or None)
+    return OptunaSearch(seed=spec.search.seed[0], points_to_evaluate=[k.config for k in known] or None,
+                        evaluated_rewards=[k.objective for k in known] or None)
 
 
 @register_searcher("random")
-def _optuna_random(seed: int, points: list[dict], rewards: list[float]):
+def _optuna_random(spec, known: list[Known]):
     """Uniform random search (a baseline for the Bayesian searcher); known points are recorded, not used."""
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
-    return OptunaSearch(sampler=optuna.samplers.RandomSampler(seed=seed), points_to_evaluate=points or None,
-                        evaluated_rewards=rewards or None)
+    return OptunaSearch(sampler=optuna.samplers.RandomSampler(seed=spec.search.seed[0]),
+                        points_to_evaluate=[k.config for k in known] or None,
+                        evaluated_rewards=[k.objective for k in known] or None)
+
+
+@register_searcher("optimum")
+def _optimum(spec, known: list[Known]):
+    """Narrows the interval of the best proportion (``codemix.sweep.optimum``); known points' counts are fitted."""
+    from codemix.sweep.optimum_searcher import optimum_searcher
+
+    return optimum_searcher(spec, known)

@@ -17,7 +17,7 @@ A new searcher is one ``@register_searcher("name")`` factory (``codemix.searcher
 from __future__ import annotations
 
 from codemix.config import SpecError, SweepSpec
-from codemix.searchers import SEARCHERS, register_searcher  # noqa: F401  (re-exported for extensions)
+from codemix.searchers import SEARCHERS, Known, register_searcher  # noqa: F401  (re-exported for extensions)
 
 OBJECTIVE = "score"  # the key of the objective in a trial's final Tune result
 
@@ -49,9 +49,24 @@ def check_metric(spec: SweepSpec) -> None:
 
 def build_searcher(spec: SweepSpec, start):
     """The Tune searcher named by the spec, with the known points of ``start`` (a ``warmstart.SearchStart``)
-    already evaluated."""
+    already evaluated (their score rows read back from storage)."""
+    from codemix.results.writer import results_key
+    from codemix.storage import Store
+
     if spec.search.searcher not in SEARCHERS:
         raise SpecError(f"search.searcher {spec.search.searcher!r} is not registered; known: "
                         f"grid, {', '.join(sorted(SEARCHERS))}")
-    return SEARCHERS[spec.search.searcher](spec.search.seed[0], [k.config for k in start.known],
-                                            [k.objective for k in start.known])
+    store = Store(spec.storage)
+    known = [Known(k.config, k.objective, store.child(k.sweep).read_parquet(results_key("scores", k.trial_key))
+                   .to_pylist()) for k in start.known]
+    return SEARCHERS[spec.search.searcher](spec, known)
+
+
+def scope_tasks(spec: SweepSpec) -> list[str]:
+    """The eval suite's tasks that ``search.metric`` averages over."""
+    from codemix.eval import get_task, resolve_suite
+
+    kind, _, name = spec.search.metric.partition(":")
+    tasks = resolve_suite(spec.eval.suite)
+    return [t for t in tasks if kind == "overall" or (kind == "task" and t == name)
+            or (kind == "domain" and get_task(t).domain == name)]

@@ -1,0 +1,171 @@
+"""The optimum search's policy, without Ray: which proportion (and seed) to run next, and when to stop.
+
+The search space is one range of proportions (or a list of them) times the mix groups a spec lists
+(family x code_language x corruption) and its seeds. Each group's optimum is searched on its own:
+
+- a group first gets three points, the range's ends and middle (a quadratic needs three);
+- then its curves are fitted (``codemix.optimum_fit``) and the next proportion is the candidate where the
+  predicted width of the 95 % arg-max interval, with the trials still running counted as if observed, is
+  smallest; so a batch of ``max_concurrent_trials`` proposals spreads over the informative places;
+- a group is done when its observed interval is narrower than ``target_width``; the search is finished when
+  every group is; while a group's running trials are already predicted to narrow it enough, it waits.
+
+Seeds are replicates: a trial takes the group's least used seed. The policy's state is plain data
+(``state`` / ``from_state``), which the Tune searcher pickles for resume.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from codemix.optimum_fit import ArgmaxInterval, CurveModel, Observation, fit_model
+
+FINISHED = "FINISHED"  # what ``propose`` returns once every group is narrow enough (Tune's Searcher.FINISHED)
+GROUP_KEYS = ("family", "code_language", "corruption")
+
+
+@dataclass
+class Space:
+    """What the search may choose: a proportion range (or choices), the mix groups and the seeds."""
+
+    lo: float
+    hi: float
+    choices: list[float] | None = None  # discrete proportions; None = the continuous range
+    groups: list[tuple] = field(default_factory=lambda: [("llama", "any", 0.0)])  # (family, code_language, corruption)
+    seeds: list[int] = field(default_factory=lambda: [0])
+
+    def snap(self, x: float) -> float:
+        """The nearest allowed proportion."""
+        if self.choices is None:
+            return float(min(max(x, self.lo), self.hi))
+        return float(min(self.choices, key=lambda c: abs(c - x)))
+
+    def candidates(self, count: int) -> list[float]:
+        """Proportions the acquisition compares."""
+        if self.choices is not None:
+            return sorted(set(self.choices))
+        return [float(x) for x in np.linspace(self.lo, self.hi, count)]
+
+
+def group_of(config: dict) -> tuple:
+    """A Tune config's mix group (family, code_language, corruption)."""
+    return tuple(config[k] if k != "corruption" else float(config[k]) for k in GROUP_KEYS)
+
+
+class OptimumSearch:
+    """Propose/observe loop for the arg-max of accuracy vs proportion (see the module docstring)."""
+
+    def __init__(self, space: Space, tasks: list[str], target_width: float, *, n_per_task: int | None = None,
+                 confidence: float = 0.95, n_candidates: int = 21, seed: int = 0):
+        self.space, self.tasks, self.target_width = space, list(tasks), target_width
+        self.n_per_task, self.confidence, self.n_candidates, self.seed = n_per_task, confidence, n_candidates, seed
+        self.observed: list[tuple[dict, dict]] = []  # (config, {task: (correct, n)})
+        self.pending: dict[str, dict] = {}  # trial id -> config
+        self._models: dict[tuple, tuple[int, CurveModel]] = {}
+
+    # ------------------------------------------------------------------ state
+
+    def state(self) -> dict:
+        """Plain data to resume from."""
+        return {"observed": self.observed, "pending": self.pending}
+
+    def load_state(self, state: dict) -> None:
+        """Carry on from ``state()``."""
+        self.observed, self.pending, self._models = list(state["observed"]), dict(state["pending"]), {}
+
+    # ------------------------------------------------------------------ observing
+
+    def observe(self, config: dict, counts: dict[str, tuple[int, int]], trial_id: str | None = None) -> None:
+        """Record a finished trial (or a known point): its config and per-task (correct, n) of the scope."""
+        self.pending.pop(trial_id, None)
+        self.observed.append((dict(config), {t: (int(k), int(n)) for t, (k, n) in counts.items()}))
+
+    def forget(self, trial_id: str) -> None:
+        """A proposed trial that failed: it informs nothing."""
+        self.pending.pop(trial_id, None)
+
+    def _obs(self, group: tuple) -> list[Observation]:
+        return [Observation(float(c["proportion"]), k) for c, k in self.observed if group_of(c) == group]
+
+    def model(self, group: tuple) -> CurveModel | None:
+        """The group's fitted curves, or None before three distinct proportions were observed."""
+        obs = self._obs(group)
+        if len({o.x for o in obs}) < 3:
+            return None
+        cached = self._models.get(group)
+        if cached is None or cached[0] != len(obs):
+            cached = (len(obs), fit_model(obs, self.tasks, self.space.lo, self.space.hi))
+            self._models[group] = cached
+        return cached[1]
+
+    def interval(self, group: tuple) -> ArgmaxInterval | None:
+        """The group's optimum and its interval now, or None before it can be fitted."""
+        model = self.model(group)
+        return None if model is None else model.interval(self.confidence, seed=self.seed)
+
+    def done(self, group: tuple) -> bool:
+        """Whether the group's observed interval is narrower than the target."""
+        interval = self.interval(group)
+        return interval is not None and interval.width <= self.target_width
+
+    # ------------------------------------------------------------------ proposing
+
+    def _n(self, group: tuple) -> dict[str, int] | int:
+        if self.n_per_task is not None:
+            return self.n_per_task
+        ns = [k for c, k in self.observed if group_of(c) == group]
+        return {t: int(round(np.mean([k[t][1] for k in ns if t in k]))) for t in self.tasks}
+
+    def _config(self, group: tuple, x: float) -> dict:
+        used = Counter(c["seed"] for c, _ in self.observed if group_of(c) == group)
+        used.update(c["seed"] for c in self.pending.values() if group_of(c) == group)
+        seed = min(self.space.seeds, key=lambda s: (used[s], self.space.seeds.index(s)))
+        return {"proportion": x, **dict(zip(GROUP_KEYS, group)), "seed": seed}
+
+    def _initial(self, group: tuple) -> float | None:
+        """The next of the ends and middle not yet run or running in the group, if any is missing."""
+        taken = {float(c["proportion"]) for c, _ in self.observed if group_of(c) == group}
+        taken |= {float(c["proportion"]) for c in self.pending.values() if group_of(c) == group}
+        if len(taken) >= 3:
+            return None
+        design = [self.space.snap(x) for x in (self.space.lo, self.space.hi, (self.space.lo + self.space.hi) / 2)]
+        return next((x for x in design if not any(abs(x - t) < 1e-9 for t in taken)), None)
+
+    def _acquire(self, group: tuple, model: CurveModel) -> tuple[float, float, float]:
+        """(best candidate, its predicted width, the predicted width with the running trials alone; inf when
+        none is running)."""
+        n = self._n(group)
+        running = [c for c in self.pending.values() if group_of(c) == group]
+        base = sum((model.information(float(c["proportion"]), n) for c in running), np.zeros_like(model.precision))
+        xs = self.space.candidates(self.n_candidates)
+        extras = np.stack([base] + [base + model.information(x, n) for x in xs])
+        widths = model.widths(extras, self.confidence, seed=self.seed)
+        best = int(np.argmin(widths[1:]))
+        return xs[best], float(widths[1 + best]), float(widths[0]) if running else float("inf")
+
+    def propose(self, trial_id: str) -> dict | str | None:
+        """The next trial's config; None: wait for running trials; ``FINISHED``: every group is narrow enough."""
+        open_groups = []
+        for group in self.space.groups:
+            x = self._initial(group)
+            if x is not None:
+                return self._remember(trial_id, self._config(group, x))
+            model = self.model(group)
+            if model is None:  # its first three points are still running
+                open_groups.append((float("inf"), group, None))
+            elif not self.done(group):
+                open_groups.append((self._acquire(group, model), group, model))
+        if not open_groups:
+            return FINISHED
+        ready = [(a, g) for a, g, m in open_groups if m is not None and a[2] > self.target_width]
+        if not ready:
+            return None  # the running trials are predicted to be enough (or a group awaits its first points)
+        (x, _, _), group = max(ready, key=lambda r: r[0][2])  # the group the running trials help least
+        return self._remember(trial_id, self._config(group, x))
+
+    def _remember(self, trial_id: str, config: dict) -> dict:
+        self.pending[trial_id] = config
+        return dict(config)
