@@ -35,7 +35,7 @@ class Observation:
 
 def _design(x, lo: float, hi: float) -> np.ndarray:
     u = 2 * (np.asarray(x, float) - lo) / (hi - lo) - 1 if hi > lo else np.zeros_like(np.asarray(x, float))
-    return np.stack([np.ones_like(u), u, u ** 2], axis=-1)
+    return np.stack([u ** d for d in range(len(PRIOR_SD))], axis=-1)
 
 
 def _sigmoid(z):
@@ -56,7 +56,7 @@ def fit_task(x: np.ndarray, k: np.ndarray, n: np.ndarray, lo: float, hi: float) 
     """MAP fit of one task's quadratic-logistic curve to counts ``k`` out of ``n`` at proportions ``x`` (Newton)."""
     z = _design(x, lo, hi)
     prior = np.diag(1 / PRIOR_SD ** 2)
-    beta = np.zeros(3)
+    beta = np.zeros(len(PRIOR_SD))
     rate = (k.sum() + 0.5) / (n.sum() + 1)
     beta[0] = np.log(rate / (1 - rate))
     for _ in range(100):
@@ -71,7 +71,7 @@ def fit_task(x: np.ndarray, k: np.ndarray, n: np.ndarray, lo: float, hi: float) 
     p = _sigmoid(z @ beta)
     hess = (z * (n * p * (1 - p))[:, None]).T @ z + prior
     chi2 = float((((k - n * p) ** 2) / np.maximum(n * p * (1 - p), 1e-9)).sum())
-    return TaskFit(beta, hess, chi2, len(x) - 3)
+    return TaskFit(beta, hess, chi2, len(x) - len(PRIOR_SD))
 
 
 @dataclass
@@ -117,7 +117,7 @@ class CurveModel:
         precision = self.precision if extra is None else self.precision + extra / self.dispersion
         cov = np.linalg.inv(precision) * self.dispersion  # dispersion scales the binomial covariance
         chol = np.linalg.cholesky(cov)  # (..., T, 3, 3)
-        z = np.random.default_rng(seed).standard_normal((n_draws, len(self.tasks), 3))
+        z = np.random.default_rng(seed).standard_normal((n_draws, len(self.tasks), len(PRIOR_SD)))
         return self.beta + np.einsum("...tij,btj->...bti", chol, z)
 
     def _argmax(self, betas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -488,6 +488,8 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
         _best(doc, analysis.best_proportions(results, "task"), analysis.best_proportions(results, "domain"))
         _fits(doc, pd.concat([analysis.fit_curves(results, lvl) for lvl in ("overall", "domain")]), figures)
         _searches(doc, results, out_dir, n_boot, seed)
+        from codemix.results.optimum import optimum_section  # binomial fits of the best proportion
+        optimum_section(doc, results)
         notes += _caveats(results, acc["overall"], dl["overall"])
     _failures(doc, results.failed)
     if notes:
