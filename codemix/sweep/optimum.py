@@ -64,17 +64,19 @@ class OptimumSearch:
         self.n_per_task, self.confidence, self.n_candidates, self.seed = n_per_task, confidence, n_candidates, seed
         self.observed: list[tuple[dict, dict]] = []  # (config, {task: (correct, n)})
         self.pending: dict[str, dict] = {}  # trial id -> config
+        self.failed: list[dict] = []  # configs of trials that failed
         self._models: dict[tuple, tuple[int, CurveModel]] = {}
 
     # ------------------------------------------------------------------ state
 
     def state(self) -> dict:
         """Plain data to resume from."""
-        return {"observed": self.observed, "pending": self.pending}
+        return {"observed": self.observed, "pending": self.pending, "failed": self.failed}
 
     def load_state(self, state: dict) -> None:
         """Carry on from ``state()``."""
         self.observed, self.pending, self._models = list(state["observed"]), dict(state["pending"]), {}
+        self.failed = list(state.get("failed", []))
 
     # ------------------------------------------------------------------ observing
 
@@ -84,8 +86,10 @@ class OptimumSearch:
         self.observed.append((dict(config), {t: (int(k), int(n)) for t, (k, n) in counts.items()}))
 
     def forget(self, trial_id: str) -> None:
-        """A proposed trial that failed: it informs nothing."""
-        self.pending.pop(trial_id, None)
+        """A proposed trial that failed: it informs nothing, and its proportion is not proposed again."""
+        config = self.pending.pop(trial_id, None)
+        if config is not None:
+            self.failed.append(config)
 
     def _obs(self, group: tuple) -> list[Observation]:
         return [Observation(float(c["proportion"]), k) for c, k in self.observed if group_of(c) == group]
@@ -126,13 +130,22 @@ class OptimumSearch:
         return {"proportion": x, **dict(zip(GROUP_KEYS, group)), "seed": seed}
 
     def _initial(self, group: tuple) -> float | None:
-        """The next of the ends and middle not yet run or running in the group, if any is missing."""
-        taken = {float(c["proportion"]) for c, _ in self.observed if group_of(c) == group}
-        taken |= {float(c["proportion"]) for c in self.pending.values() if group_of(c) == group}
-        if len(taken) >= 3:
+        """Before the group can be fitted: the next of the ends and middle not yet run, running or failed, then
+        the middle of the widest gap (a failed proportion is not proposed again); None once it can be fitted
+        or while its first points run."""
+        observed = {float(c["proportion"]) for c, _ in self.observed if group_of(c) == group}
+        if len(observed) >= 3:
             return None
+        running = {float(c["proportion"]) for c in self.pending.values() if group_of(c) == group}
+        taken = observed | running | {float(c["proportion"]) for c in self.failed if group_of(c) == group}
         design = [self.space.snap(x) for x in (self.space.lo, self.space.hi, (self.space.lo + self.space.hi) / 2)]
-        return next((x for x in design if not any(abs(x - t) < 1e-9 for t in taken)), None)
+        x = next((x for x in design if not any(abs(x - t) < 1e-9 for t in taken)), None)
+        if x is None and len(observed | running) < 3:
+            edges = sorted(taken | {self.space.lo, self.space.hi})
+            a, b = max(zip(edges, edges[1:]), key=lambda g: g[1] - g[0])
+            x = self.space.snap((a + b) / 2)
+            x = None if any(abs(x - t) < 1e-9 for t in taken) else x
+        return x
 
     def _acquire(self, group: tuple, model: CurveModel) -> tuple[float, float, float]:
         """(best candidate, its predicted width, the predicted width with the running trials alone; inf when
@@ -140,7 +153,10 @@ class OptimumSearch:
         n = self._n(group)
         running = [c for c in self.pending.values() if group_of(c) == group]
         base = sum((model.information(float(c["proportion"]), n) for c in running), np.zeros_like(model.precision))
-        xs = self.space.candidates(self.n_candidates)
+        failed = [float(c["proportion"]) for c in self.failed if group_of(c) == group]
+        xs = [x for x in self.space.candidates(self.n_candidates) if not any(abs(x - f) < 1e-9 for f in failed)]
+        if not xs:
+            return self.space.lo, float("inf"), float("inf")  # every candidate failed: nothing left to learn
         extras = np.stack([base] + [base + model.information(x, n) for x in xs])
         widths = model.widths(extras, self.confidence, seed=self.seed)
         best = int(np.argmin(widths[1:]))
@@ -160,9 +176,10 @@ class OptimumSearch:
                 open_groups.append((self._acquire(group, model), group, model))
         if not open_groups:
             return FINISHED
-        ready = [(a, g) for a, g, m in open_groups if m is not None and a[2] > self.target_width]
-        if not ready:
-            return None  # the running trials are predicted to be enough (or a group awaits its first points)
+        ready = [(a, g) for a, g, m in open_groups
+                 if m is not None and a[2] > self.target_width and np.isfinite(a[1])]
+        if not ready:  # the running trials are predicted to be enough, or a group awaits its first points
+            return None if self.pending else FINISHED  # nothing running and nothing left to propose: stop
         (x, _, _), group = max(ready, key=lambda r: r[0][2])  # the group the running trials help least
         return self._remember(trial_id, self._config(group, x))
 

@@ -110,3 +110,15 @@ def test_target_width_is_validated(tmp_path):
 
     with pytest.raises(SpecError, match="target_width"):
         parse_spec(spec_dict(tmp_path, target_width=0))
+
+
+def test_a_failed_proportion_is_not_proposed_again():
+    from codemix.sweep.optimum import OptimumSearch, Space
+
+    search = OptimumSearch(Space(0.0, 1.0), ["a"], 0.1, n_per_task=50)
+    first = search.propose("t0")
+    search.forget("t0")  # it failed (a failure that would repeat: same config, same trial key)
+    again = [search.propose(f"t{i}") for i in (1, 2, 3)]
+    assert first["proportion"] == 0.0 and 0.0 not in [c["proportion"] for c in again]
+    assert len({c["proportion"] for c in again}) == 3
+    assert search.state()["failed"] == [first]
