@@ -24,8 +24,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 # the stages a trial records, in order (absent ones print as "-")
-STAGES = ["mix", "train_setup", "train_steps", "train_checkpoint", "train_other", "eval_start", "generate",
-          "eval_other", "write"]
+STAGES = ["mix", "train", "train_steps", "eval", "generate"]
 
 
 def tiny_spec(folder: Path, trials: int) -> Path:
@@ -63,7 +62,7 @@ def stage_seconds(row: dict) -> dict[str, float]:
     """The trial's recorded stage seconds (``timings``), or the coarse split older trials tables allow."""
     if row.get("timings"):
         return {k: float(v) for k, v in json.loads(row["timings"]).items()}
-    return {"train_other": row.get("train_seconds") or 0.0, "eval_other": row.get("eval_seconds") or 0.0}
+    return {"train": row.get("train_seconds") or 0.0, "eval": row.get("eval_seconds") or 0.0}
 
 
 def table(trials: int, result: dict) -> str:

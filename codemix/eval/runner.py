@@ -7,7 +7,7 @@ import time
 from collections import defaultdict
 
 from codemix.config import EvalConfig, ModelConfig
-from codemix.eval.backends import BACKENDS
+from codemix.eval.backends import BACKENDS, resolve_backend
 from codemix.eval.extractors import Extractor
 from codemix.eval.prompts import PROMPT_VERSION, build_messages
 from codemix.eval.scoring import make_extractor, score_many
@@ -36,7 +36,8 @@ def generate(rows: list[dict], model_path: str, eval_cfg: EvalConfig, model_cfg:
 
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]["messages"]))  # similar lengths share a batch
     ds = ray.data.from_items([{**rows[i], "row": i} for i in order])
-    out = BACKENDS[eval_cfg.backend](ds, model_path, eval_cfg, model_cfg, threads=threads).take_all()
+    backend = resolve_backend(eval_cfg, model_path)
+    out = BACKENDS[backend](ds, model_path, eval_cfg, model_cfg, threads=threads).take_all()
     return sorted(out, key=lambda r: r["row"])
 
 

@@ -122,10 +122,15 @@ def load_causal_lm(source: str, dtype=None, trust_remote_code: bool = False, dev
 
 
 def _base_if_adapter(source: str) -> str:
+    return adapter_base(source) or source
+
+
+def adapter_base(source: str) -> str | None:
+    """The base model source of a LoRA adapter folder codemix wrote (``codemix_base.json``), else None."""
     marker = Path(source) / ADAPTER_BASE_FILE
     if marker.exists():
         return json.loads(marker.read_text())["base"]
-    return source
+    return None
 
 
 def merged_copy(source: str, out_dir: str | Path) -> str:

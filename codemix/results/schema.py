@@ -34,6 +34,8 @@ PROVENANCE_FIELDS = [
     pa.field("mix_hash", pa.string()),
     pa.field("train_hash", pa.string()),
     pa.field("eval_hash", pa.string()),
+    pa.field("eval_backend", pa.string()),  # the generation backend that ran ("vllm", "hf", "openai"; never "auto")
+    pa.field("eval_dtype", pa.string()),  # "bf16" or "fp32" as eval.dtype resolved ("endpoint" for openai)
     pa.field("codemix_version", pa.string()),
 ]
 
@@ -71,6 +73,7 @@ TRIALS_SCHEMA = pa.schema(PROVENANCE_FIELDS + [
     pa.field("train_seconds", pa.float64()),
     pa.field("eval_seconds", pa.float64()),
     pa.field("stages", pa.string()),  # JSON: {"mix": "computed"|"cached", "train": ..., "eval": ...}
+    pa.field("timings", pa.string()),  # JSON: seconds per stage of this attempt (mix, train, eval, write)
     pa.field("config", pa.string()),  # JSON of the full resolved trial config (secrets never included)
     pa.field("started_at", pa.timestamp("s", tz="UTC")),
     pa.field("finished_at", pa.timestamp("s", tz="UTC")),

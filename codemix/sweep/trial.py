@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from codemix import faults
-from codemix.config import SweepSpec
-from codemix.eval import PROMPT_VERSION, evaluate
+from codemix.config import SweepSpec, hashed_dump
+from codemix.eval import PROMPT_VERSION, evaluate, resolve_backend, resolve_dtype_name
 from codemix.models.loading import resolve_model_source
 from codemix.results.objective import search_score
 from codemix.results.writer import results_key, write_trial_results
@@ -73,32 +73,37 @@ def is_untuned(spec: SweepSpec, point: TrialPoint) -> bool:
     return point.untuned or spec.train.method == "none"
 
 
-# Settings that change how an evaluation runs (requests, cache), not what it produces (new ones join here, so
-# old hashes hold).
-EVAL_SETTINGS_NOT_HASHED = {"concurrency", "api_key_env", "max_retries", "backoff", "timeout", "extractor_cache"}
-
-
 def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str | None]:
     """Content addresses of the trial's three stage outputs and the trial itself (no mix for an untuned trial).
 
     The spec is hashed as a Tune trial receives it (through JSON, so every default is validated:
     a float field's default ``0`` is ``0.0`` there), so the driver (plan, known points) and the
-    trials agree on every address.
+    trials agree on every address. Only the fields each section declares hashed count
+    (``config.hashed_dump``); the evaluation's backend and dtype count as resolved ('auto' is not an
+    identity: it means vLLM or transformers, bf16 or fp32, depending on the machine).
     """
     spec = SweepSpec.model_validate_json(spec.model_dump_json())
+    model = hashed_dump(spec.model)
     if is_untuned(spec, point):
         mix = None
-        train = stable_hash(["untuned", point.family, model_id(spec, point.family), spec.model.model_dump()])
+        train = stable_hash(["untuned", point.family, model_id(spec, point.family), model])
     else:
-        mix = stable_hash(["mix", pool_hash, spec.mix.model_dump(), point.proportion, point.seed,
+        mix = stable_hash(["mix", pool_hash, hashed_dump(spec.mix), point.proportion, point.seed,
                            point.code_language, point.corruption])
         train = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
-                             spec.model.model_dump(), spec.train.model_dump(), spec.resources.num_workers])
-    operational = set(EVAL_SETTINGS_NOT_HASHED)  # a failure share above 0 may change outputs (empty ones)
-    operational |= {"max_failure_share"} if spec.eval.max_failure_share == 0 else set()
-    evaluation = stable_hash(["eval", train, spec.eval.model_dump(exclude=operational), PROMPT_VERSION])
+                             model, hashed_dump(spec.train), spec.resources.num_workers])
+    evaluation = stable_hash(["eval", train, {**hashed_dump(spec.eval), **eval_identity(spec, point)},
+                              PROMPT_VERSION])
     trial = stable_hash(["trial", asdict(point), evaluation], length=12)
     return {"mix": mix, "train": train, "eval": evaluation, "trial": trial}
+
+
+def eval_identity(spec: SweepSpec, point: TrialPoint) -> dict[str, str]:
+    """The evaluation's backend and dtype as they resolve for this trial's model (recorded and hashed)."""
+    backend = resolve_backend(spec.eval, model_id(spec, point.family))
+    device = "cuda" if spec.eval.num_gpus else "cpu"
+    dtype = "endpoint" if backend == "openai" else resolve_dtype_name(spec.eval.dtype, device)
+    return {"backend": backend, "dtype": dtype}
 
 
 def stage_mix(spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str, mix_hash: str) -> tuple[str, dict, str]:
@@ -180,7 +185,7 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
     provenance = {"sweep": spec.name, "trial_key": trial_key, "trial_id": trial_id, **asdict(point),
                   "model_id": model_id(spec, point.family), "train_method": "none" if untuned else spec.train.method,
                   "mix_hash": hashes["mix"], "train_hash": hashes["train"], "eval_hash": hashes["eval"],
-                  "codemix_version": __version__}
+                  **{f"eval_{k}": v for k, v in eval_identity(spec, point).items()}, "codemix_version": __version__}
     config_json = spec.model_dump_json(exclude={"search"})
     stages: dict[str, str] = {}
     try:
@@ -199,6 +204,7 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
              "heldout_loss_after": train_metrics.get("heldout_loss_after"),
              "train_tokens_per_s": train_metrics.get("tokens_per_s"), "train_mfu": train_metrics.get("mfu"),
              "train_seconds": out["train_seconds"], "eval_seconds": out["eval_seconds"],
+             "timings": json.dumps({k: round(v, 3) for k, v in out["timings"].items()}),
              "stages": json.dumps(stages), "config": config_json, "started_at": started, "finished_at": finished}
     write_trial_results(experiment, trial_key, provenance, trial,
                         scores=[{**s, "finished_at": finished} for s in scores], predictions=out["predictions"])
@@ -225,7 +231,7 @@ def _run_stages(spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str,
     content hash replaces the planned one in ``provenance``.
     """
     experiment, trial_key = store.child(spec.name), hashes["trial"]
-    t0 = time.perf_counter()
+    t0 = start = time.perf_counter()
     if point.untuned:  # nothing to mix or train
         stages["mix"] = stages["train"] = "skipped"
         model_source, train_metrics = resolve_model_source(point.family, spec.model), {}
@@ -245,16 +251,23 @@ def _run_stages(spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str,
     t1 = time.perf_counter()
     log.info("trial %s: evaluate", trial_key)
     faults.at_stage(experiment, "eval")
-    predictions, scores, _, stages["eval"] = stage_eval(spec, store, model_source, hashes["eval"])
+    predictions, scores, info, stages["eval"] = stage_eval(spec, store, model_source, hashes["eval"])
+    t2 = time.perf_counter()
+    timings = {"mix": t0 - start, "train": t1 - t0, "eval": t2 - t1}
+    if stages["eval"] == "computed":  # the generation itself (the rest: scheduling, model load, scoring)
+        timings["generate"] = info.get("generate_seconds", 0.0)
+    if stages["train"] == "computed":  # the optimiser steps (the rest: model load, checkpoints, publishing)
+        timings["train_steps"] = train_metrics.get("steps_seconds", 0.0)
     return {"predictions": predictions, "scores": scores, "train_metrics": train_metrics,
-            "train_seconds": t1 - t0, "eval_seconds": time.perf_counter() - t1}
+            "train_seconds": t1 - t0, "eval_seconds": t2 - t1, "timings": timings}
 
 
 def _summary(trial: dict, scores: list[dict], metric: str) -> dict:
     out = {OBJECTIVE: search_score(scores, metric), "overall_accuracy": trial["overall_accuracy"],
            "train_loss": trial["train_loss"], "stages": trial["stages"]}
-    for s in scores:
+    for s in scores:  # accuracies, and the counts behind them (the optimum searcher fits those)
         out[f"task/{s['task']}"] = s["accuracy"]
+        out[f"n/{s['task']}"], out[f"correct/{s['task']}"] = s["n"], s["n_correct"]
     for domain in sorted({s["domain"] for s in scores}):
         out[f"domain/{domain}"] = search_score(scores, f"domain:{domain}")
     return out

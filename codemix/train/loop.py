@@ -127,6 +127,7 @@ class Worker:
     faults: TrainFaults
     heldout: list[dict] = field(default_factory=list)  # conversations of the mix kept out of training
     session: object = None  # codemix.train.session: where checkpoints and metrics go
+    steps_seconds: float = 0.0  # wall time of this process's optimiser steps (checkpoints not included)
 
 
 def train_loop_per_worker(config: dict) -> dict:
@@ -165,6 +166,7 @@ def run_loop(config: dict, session) -> dict:
         w.engine.step()
         step += 1
         throughput.add(step_tokens * w.world, time.perf_counter() - t_step)
+        w.steps_seconds += time.perf_counter() - t_step
         losses.append(step_loss)
         window.append(step_loss)
         if step == w.total_steps or (w.cfg.checkpoint_every and step % w.cfg.checkpoint_every == 0):
@@ -266,7 +268,7 @@ def _metrics(w: Worker, step: int, loss: float, tokens_per_s: float, start_step:
 
     return {"step": step, "total_steps": w.total_steps, "loss": loss, "tokens_per_s": tokens_per_s,
             "flops_per_token": w.flops_per_token, "mfu": mfu(tokens_per_s, w.flops_per_token, w.world, w.peak_flops),
-            "resumed_from": start_step, "threads": torch.get_num_threads()}
+            "resumed_from": start_step, "threads": torch.get_num_threads(), "steps_seconds": w.steps_seconds}
 
 
 class Throughput:

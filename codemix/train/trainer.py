@@ -26,7 +26,6 @@ TOKENIZE_VERSION = "tok-v3"
 # produces, so checkpoints of the old recipe are not reused. v2: transformers.get_scheduler.
 TRAIN_VERSION = "train-v2"
 TRAIN_RUNS = "_cache/train_runs"  # Ray Train's own run folders (sharded checkpoints), one per train_hash
-CHECKPOINTS_KEPT = 2  # the newest checkpoints of a run kept for resuming
 
 
 class TrainingDiverged(RuntimeError):
@@ -145,7 +144,7 @@ def trains_in_process(res: ResourcesConfig, train_cfg: TrainConfig, family: str)
 
 def _train_in_process(run: TrainRun, loop_config: dict, in_tune: bool):
     """Run the loop here; returns the newest checkpoint (the final one, or the divergence marker)."""
-    session = InProcessSession(run.store, f"{TRAIN_RUNS}/{run.run_name}", keep=CHECKPOINTS_KEPT,
+    session = InProcessSession(run.store, f"{TRAIN_RUNS}/{run.run_name}", keep=run.train_cfg.checkpoints_kept,
                                report_to_tune=in_tune)
     run_loop(loop_config, session)
     return session.get_checkpoint()
@@ -172,8 +171,9 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
         run_config=RunConfig(
             name=run.run_name, storage_path=run.store.path(TRAIN_RUNS),
             storage_filesystem=None if run.store.is_local else run.store.fs,
-            failure_config=FailureConfig(max_failures=run.train_cfg.max_failures, controller_failure_limit=3),
-            checkpoint_config=CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT), callbacks=callbacks),
+            failure_config=FailureConfig(max_failures=run.train_cfg.max_failures,
+                                         controller_failure_limit=res.controller_failure_limit),
+            checkpoint_config=CheckpointConfig(num_to_keep=run.train_cfg.checkpoints_kept), callbacks=callbacks),
     )
 
 

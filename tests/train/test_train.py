@@ -13,8 +13,8 @@ from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.faults import TrainFaults
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
 from codemix.train import TrainingDiverged, TrainRun, fine_tune, trains_in_process
-from codemix.train.trainer import TRAIN_RUNS
 from codemix.train.flops import flops_per_token
+from codemix.train.trainer import TRAIN_RUNS
 
 pytestmark = pytest.mark.timeout(300)
 

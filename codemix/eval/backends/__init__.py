@@ -43,10 +43,41 @@ def hf_stage(ds, model_path: str, eval_cfg, model_cfg, threads: int | None = Non
 
 @register_backend("vllm")
 def vllm_stage(ds, model_path: str, eval_cfg, model_cfg, threads: int | None = None):
-    """vLLM engines through ``ray.data.llm`` (GPU only; needs the ``gpu`` extra)."""
-    from codemix.eval.backends.vllm import vllm_processor
+    """vLLM engines: ``ray.data.llm`` on GPU (``eval.num_gpus`` > 0), else the CPU build of vLLM in a pool of
+    Ray Data actors, each holding one engine on the base with the trial's LoRA adapter named per request."""
+    import ray.data
 
-    return vllm_processor(model_path, eval_cfg)(ds)
+    from codemix.eval.backends.vllm import VLLMGenerator, vllm_processor
+
+    if eval_cfg.num_gpus:
+        return vllm_processor(model_path, eval_cfg)(ds)
+    return ds.map_batches(
+        VLLMGenerator, fn_constructor_kwargs={"model_path": model_path, "eval_json": eval_cfg.model_dump_json(),
+                                              "chat_template": model_cfg.chat_template,
+                                              "trust_remote_code": model_cfg.trust_remote_code},
+        batch_size=max(eval_cfg.batch_size, 64), compute=ray.data.ActorPoolStrategy(size=eval_cfg.concurrency),
+        num_cpus=1, batch_format="numpy")
+
+
+def resolve_backend(eval_cfg, model_source: str) -> str:
+    """The backend that runs: ``eval.backend``, with 'auto' resolved: vLLM where it is installed, except for
+    tiny twins (their whole evaluation costs less than an engine's start), transformers otherwise."""
+    if eval_cfg.backend != "auto":
+        return eval_cfg.backend
+    from codemix.eval.backends.vllm import vllm_available
+
+    return "vllm" if vllm_available() and not is_tiny_twin(model_source) else "hf"
+
+
+def is_tiny_twin(model_source: str) -> bool:
+    """Whether a model source is a tiny twin (``tiny://``) or a checkpoint trained from one (its marker file)."""
+    from pathlib import Path
+
+    from codemix.models.loading import local_model_dir
+    from codemix.models.tiny import TINY_MARKER
+
+    source = str(model_source)
+    return source.startswith("tiny://") or (Path(local_model_dir(source)) / TINY_MARKER).exists()
 
 
 @register_backend("openai")

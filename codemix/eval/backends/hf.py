@@ -1,14 +1,17 @@
-"""The ``hf`` backend: one model load per Ray Data actor, batched left-padded generation.
+"""The ``hf`` backend: transformers generation, batched, with LoRA adapters applied per request.
 
-Decoding uses :func:`codemix.eval.generate.generate_texts`, which drops finished rows from the
-batch and the KV cache at every step (end-of-turn token, stop string or token limit).
+``HFEngine`` holds one base model; a request naming a LoRA adapter folder gets it attached for
+that request and removed afterwards (``peft``'s ``unload``: the base weights are never changed),
+so one loaded base serves the untuned model and every adapter of a sweep. Full fine-tunes are
+bases of their own. Decoding uses :func:`codemix.eval.generate.generate_texts`, which drops
+finished rows from the batch and the KV cache at every step.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from codemix.eval.backends.messages import decode_messages
+from codemix.eval.backends.messages import decode_messages, render_prompt
 from codemix.models.encoding import encode_rendered
 
 
@@ -16,9 +19,14 @@ def resolve_dtype(name: str, device: str):
     """torch dtype for ``eval.dtype``: 'auto' is bf16 on GPU and on CPUs with bf16 matrix units, else fp32."""
     import torch
 
+    return {"fp32": torch.float32, "bf16": torch.bfloat16}[resolve_dtype_name(name, device)]
+
+
+def resolve_dtype_name(name: str, device: str) -> str:
+    """'fp32' or 'bf16' for ``eval.dtype`` on this machine's ``device`` ('cuda' or 'cpu')."""
     if name == "auto":
-        name = "bf16" if device == "cuda" or cpu_has_bf16_matmul() else "fp32"
-    return {"fp32": torch.float32, "bf16": torch.bfloat16}[name]
+        return "bf16" if device == "cuda" or cpu_has_bf16_matmul() else "fp32"
+    return name
 
 
 def cpu_has_bf16_matmul() -> bool:
@@ -30,10 +38,10 @@ def cpu_has_bf16_matmul() -> bool:
     return " amx_bf16" in flags or " avx512_bf16" in flags
 
 
-class HFGenerator:
-    """Ray Data callable class: loads the checkpoint once, then generates for each batch."""
+class HFEngine:
+    """One base model in memory; ``generate`` runs chats on it or on it with a LoRA adapter attached."""
 
-    def __init__(self, model_path: str, sampling: dict, chat_template: str = "auto", trust_remote_code: bool = False,
+    def __init__(self, base: str, sampling: dict, chat_template: str = "auto", trust_remote_code: bool = False,
                  dtype: str = "auto", threads: int | None = None):
         import torch
 
@@ -42,21 +50,51 @@ class HFGenerator:
         from codemix.models.loading import load_causal_lm, load_tokenizer
 
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.tokenizer = load_tokenizer(model_path, chat_template, trust_remote_code)
+        self.tokenizer = load_tokenizer(base, chat_template, trust_remote_code)
         self.tokenizer.padding_side = "left"
-        self.model = load_causal_lm(model_path, dtype=resolve_dtype(dtype, self.device),
+        self.model = load_causal_lm(base, dtype=resolve_dtype(dtype, self.device),
                                     trust_remote_code=trust_remote_code).to(self.device).eval()
         self.sampling = sampling
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def generate(self, chats: list[list[dict]], adapter: str | None = None) -> dict[str, list]:
+        """Prompts, outputs and new-token counts for the chats (with ``adapter``, a LoRA folder, attached)."""
         from codemix.eval.generate import generate_texts
 
-        messages = decode_messages(batch["messages"])
-        prompts = [self.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in messages]
+        prompts = [render_prompt(self.tokenizer, m) for m in chats]
         ids = [encode_rendered(p, self.tokenizer)[0] for p in prompts]  # BOS exactly as in training
-        texts, stats = generate_texts(self.model, self.tokenizer, ids, max_new_tokens=self.sampling["max_new_tokens"],
-                                      temperature=self.sampling["temperature"], stop=self.sampling["stop"])
-        batch["prompt"] = np.array(prompts, dtype=object)
-        batch["output"] = np.array([t.strip() for t in texts], dtype=object)
-        batch["new_tokens"] = np.array(stats.row_tokens, dtype=np.int64)
+        model = self._attach(adapter)
+        try:
+            texts, stats = generate_texts(model, self.tokenizer, ids, max_new_tokens=self.sampling["max_new_tokens"],
+                                          temperature=self.sampling["temperature"], stop=self.sampling["stop"])
+        finally:
+            if adapter:
+                self.model = model.unload()  # the LoRA layers out again, the base as it was
+        return {"prompt": prompts, "output": [t.strip() for t in texts], "new_tokens": stats.row_tokens}
+
+    def _attach(self, adapter: str | None):
+        if not adapter:
+            return self.model
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(self.model, adapter).to(self.device).eval()
+
+
+class HFGenerator:
+    """Ray Data callable class: loads the model (a base, a full fine-tune or an adapter on its base) once,
+    then generates for each batch."""
+
+    def __init__(self, model_path: str, sampling: dict, chat_template: str = "auto", trust_remote_code: bool = False,
+                 dtype: str = "auto", threads: int | None = None):
+        from codemix.models.loading import adapter_base, local_model_dir
+
+        local = local_model_dir(model_path)
+        base = adapter_base(local)
+        self.adapter = local if base else None
+        self.engine = HFEngine(base or local, sampling, chat_template, trust_remote_code, dtype, threads)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = self.engine.generate(decode_messages(batch["messages"]), self.adapter)
+        batch["prompt"] = np.array(out["prompt"], dtype=object)
+        batch["output"] = np.array(out["output"], dtype=object)
+        batch["new_tokens"] = np.array(out["new_tokens"], dtype=np.int64)
         return batch

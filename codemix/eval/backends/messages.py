@@ -14,3 +14,11 @@ def apply_stop(text: str, stop: list[str]) -> str:
     """Cut a generation at the first stop string."""
     cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=len(text))
     return text[:cut]
+
+
+def render_prompt(tokenizer, messages: list[dict]) -> str:
+    """The chat as the model reads it: a new assistant turn opened, or, when the last message is the
+    assistant's (a two-stage prompt's answer trigger), that turn continued rather than closed."""
+    if messages and messages[-1]["role"] == "assistant":
+        return tokenizer.apply_chat_template(messages, tokenize=False, continue_final_message=True)
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)

