@@ -101,7 +101,7 @@ def tables(experiment: Path, keep=None, config_ignore: frozenset = frozenset({"s
     for level in ("scores", "predictions", "trials"):
         rows = [r for r in pq.read_table(experiment / "results" / level).to_pylist() if keep is None or keep(r)]
         drop = VOLATILE | ({"stages"} if level == "trials" else set()) | (
-            {"train_seconds", "eval_seconds", "train_tokens_per_s"} if level == "trials" else set())
+            {"train_seconds", "eval_seconds", "train_tokens_per_s", "timings"} if level == "trials" else set())
         drop |= {"sweep"} if "name" in config_ignore else set()
         for r in rows:
             if "config" in r:  # the runs live in different folders; everything else must match
