@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -209,16 +209,6 @@ class Store:
         return sorted(n for n in names if ".tmp-" not in n)
 
     # ---- stage outputs (directories)
-
-    def publish(self, key: str, write: Callable[[Path], None]) -> bool:
-        """Make ``key`` a complete stage output: ``write(folder)`` fills a temporary folder that is then
-        published atomically. An output already complete is left as it is. Returns whether it was computed."""
-        if self.is_complete(key):
-            return False
-        with tempfile.TemporaryDirectory() as d:
-            write(Path(d))
-            self.put_dir(d, key)
-        return True
 
     def is_complete(self, key: str) -> bool:
         """True when a stage output directory was written to the end."""

@@ -125,6 +125,14 @@ def _base_if_adapter(source: str) -> str:
     return adapter_base(source) or source
 
 
+def split_adapter(source: str) -> tuple[str, str | None]:
+    """(base, adapter) local folders for a model source: a LoRA adapter folder is served on its base,
+    anything else is its own base (adapter None)."""
+    local = local_model_dir(source)
+    base = adapter_base(local)
+    return (local_model_dir(base), local) if base else (local, None)
+
+
 def adapter_base(source: str) -> str | None:
     """The base model source of a LoRA adapter folder codemix wrote (``codemix_base.json``), else None."""
     marker = Path(source) / ADAPTER_BASE_FILE

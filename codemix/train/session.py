@@ -55,8 +55,6 @@ class InProcessSession:
 
         self.store, self.run_key, self.keep, self.report_to_tune = store, run_key, keep, report_to_tune
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        self.latest: str | None = None  # the key of the newest checkpoint (what the run's result holds)
-        self.latest_metrics: dict = {}
 
     def checkpoints(self) -> list[str]:
         """Complete checkpoint keys of the run, oldest first."""
@@ -70,15 +68,13 @@ class InProcessSession:
         found = self.checkpoints()
         if not found:
             return None
-        self.latest = found[-1]
-        return Checkpoint(path=self.store.path(self.latest), filesystem=self.store.fs)
+        return Checkpoint(path=self.store.path(found[-1]), filesystem=self.store.fs)
 
     def report(self, metrics: dict, checkpoint_dir: str | None) -> None:
         """Publish the checkpoint (then drop the oldest beyond ``keep``); forward metrics to Tune if asked."""
         if checkpoint_dir:
             key = f"{self.run_key}/checkpoint_{int(metrics.get('step', 0)):06d}"
             self.store.put_dir(checkpoint_dir, key)
-            self.latest, self.latest_metrics = key, metrics
             for old in self.checkpoints()[:-self.keep]:
                 self.store.fs.delete_dir(self.store.path(old))
         if self.report_to_tune:

