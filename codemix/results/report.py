@@ -11,10 +11,6 @@ optimum of its objective with a bootstrap interval, and the trials that failed w
 
 from __future__ import annotations
 
-import base64
-import html as htmllib
-import os
-import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +20,7 @@ import pandas as pd
 import yaml
 
 from codemix.results import analysis
+from codemix.results.document import Document
 from codemix.results.figures import (
     _slug,
     fit_figure,
@@ -36,123 +33,6 @@ from codemix.results.figures import (
 from codemix.results.load import ResultSet, load_results
 from codemix.storage import atomic_write_text
 from codemix.version import __version__
-
-# ----------------------------------------------------------------------------- a document, two renderings
-
-
-class Document:
-    """Blocks rendered both as Markdown and as HTML (inline markup: **bold**, `code`)."""
-
-    def __init__(self):
-        self.blocks: list[tuple] = []
-
-    def heading(self, text: str, level: int = 2):
-        self.blocks.append(("heading", text, level))
-
-    def text(self, text: str):
-        self.blocks.append(("text", text))
-
-    def bullets(self, items: list[str]):
-        if items:
-            self.blocks.append(("bullets", items))
-
-    def table(self, df: pd.DataFrame):
-        self.blocks.append(("table", df))
-
-    def image(self, path: Path, alt: str):
-        self.blocks.append(("image", Path(path), alt))
-
-    def code(self, text: str, lang: str = ""):
-        self.blocks.append(("code", text, lang))
-
-    def details(self, summary: str):
-        self.blocks.append(("details", summary))
-
-    def end_details(self):
-        self.blocks.append(("end_details",))
-
-    def markdown(self, base: Path) -> str:
-        """Markdown; images are linked relative to ``base`` (the report's folder)."""
-        out = []
-        for kind, *args in self.blocks:
-            if kind == "heading":
-                out.append("#" * args[1] + " " + args[0])
-            elif kind == "text":
-                out.append(args[0])
-            elif kind == "bullets":
-                out.append("\n".join(f"- {item}" for item in args[0]))
-            elif kind == "table":
-                out.append(_md_table(args[0]))
-            elif kind == "image":
-                out.append(f"![{args[1]}]({os.path.relpath(args[0], base).replace(os.sep, '/')})")
-            elif kind == "code":
-                out.append(f"```{args[1]}\n{args[0].rstrip()}\n```")
-            elif kind == "details":
-                out.append(f"<details><summary>{htmllib.escape(args[0])}</summary>\n")
-            elif kind == "end_details":
-                out.append("</details>")
-        return "\n\n".join(out) + "\n"
-
-    def html(self, title: str) -> str:
-        """One self-contained HTML page: the figures are embedded as base64 PNGs."""
-        out = []
-        for kind, *args in self.blocks:
-            if kind == "heading":
-                out.append(f"<h{args[1]}>{_inline(args[0])}</h{args[1]}>")
-            elif kind == "text":
-                out.append(f"<p>{_inline(args[0])}</p>")
-            elif kind == "bullets":
-                out.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in args[0]) + "</ul>")
-            elif kind == "table":
-                out.append(_html_table(args[0]))
-            elif kind == "image":
-                data = base64.b64encode(args[0].read_bytes()).decode()
-                out.append(f'<img alt="{htmllib.escape(args[1])}" src="data:image/png;base64,{data}">')
-            elif kind == "code":
-                out.append(f"<pre><code>{htmllib.escape(args[0])}</code></pre>")
-            elif kind == "details":
-                out.append(f"<details><summary>{_inline(args[0])}</summary>")
-            elif kind == "end_details":
-                out.append("</details>")
-        return (f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{htmllib.escape(title)}</title>"
-                f"<style>{_CSS}</style></head><body>\n" + "\n".join(out) + "\n</body></html>\n")
-
-
-_CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-        "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 8px;"
-        "text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}"
-        "img{max-width:100%;margin:0.5em 0}pre{background:#f6f6f6;padding:0.8em;overflow-x:auto;font-size:0.85em}"
-        "code{background:#f3f3f3;padding:0 3px}summary{cursor:pointer;margin:0.5em 0}")
-
-
-def _inline(text: str) -> str:
-    text = htmllib.escape(str(text))
-    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-
-
-def _md_cell(value) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def _md_table(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "_(none)_"
-    head = "| " + " | ".join(_md_cell(c) for c in df.columns) + " |"
-    numeric = [i > 0 and df[c].astype(str).str.match(r"^[-+–]?[\d.*–]").all() for i, c in enumerate(df.columns)]
-    rule = "|" + "|".join("---:" if right else "---" for right in numeric) + "|"
-    rows = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, rule, *rows])
-
-
-def _html_table(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "<p><i>(none)</i></p>"
-    head = "".join(f"<th>{_inline(c)}</th>" for c in df.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{_inline(v)}</td>" for v in row) + "</tr>"
-                   for row in df.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
 
 # ----------------------------------------------------------------------------- formatting
 
