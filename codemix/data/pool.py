@@ -23,7 +23,7 @@ from codemix.data.ingest import ingest, list_files, to_conversation
 from codemix.data.report import DataReport
 from codemix.storage import atomic_write_json, atomic_write_parquet
 
-DATA_VERSION = "data-v3"  # bump when ingest/clean/label code changes its output
+DATA_VERSION = "data-v4"  # bump when ingest/clean/label code changes its output
 POOL_HASH_KEY = b"codemix.pool_hash"
 
 

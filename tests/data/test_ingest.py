@@ -154,8 +154,16 @@ def test_jsonl_parquet_folder_and_malformed_lines(tmp_path):
 def test_broken_json_array_is_reported_not_fatal(tmp_path):
     (tmp_path / "bad.json").write_text('[{"id": "x", "conversations": []},\n {"id": ')
     report = DataReport()
-    assert ingest(tmp_path / "bad.json", report) == []
+    assert [c["id"] for c in ingest(tmp_path / "bad.json", report)] == ["x"]  # read up to the cut
     assert report.errors[0]["file"] == "bad.json" and report.errors[0]["line"] == 2
+    assert report.dropped == {"truncated_file": 1}
+    text = '[{"id": "x", "conversations": []},\n {"id": "y" "z"}, {"id": "w", "conversations": []}]'
+    (tmp_path / "bad.json").write_text(text)  # broken, not cut: what follows cannot be trusted
+    report = DataReport()
+    assert [c["id"] for c in ingest(tmp_path / "bad.json", report)] == ["x"]
+    assert report.dropped == {"malformed": 1}
+    start = text.index('{"id": "y"')
+    assert f"not valid JSON at byte {start} after 1 complete records" in report.errors[0]["message"]
 
 
 def test_openai_content_parts_are_joined():
