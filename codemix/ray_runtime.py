@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import socket
+import time
 
 from codemix import faults
+
+log = logging.getLogger(__name__)
 
 
 def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
@@ -48,3 +53,33 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def reserved_resources(bundle: dict[str, float], purpose: str, wait_note_s: float = 10.0):
+    """Hold ``bundle`` (e.g. ``{"CPU": 1}``) in a placement group of its own while work runs in this process.
+
+    Work done in the calling process (a Tune trial's in-process training) reserves its CPUs here for its
+    duration only, as a Ray Train worker group would, so that trials queue for CPUs instead of piling up,
+    and the trial's later stages (evaluation's Ray Data actors) find them free again. Outside Ray, or for an
+    empty bundle, nothing is reserved. The group dies with this process if it is killed.
+    """
+    import ray
+
+    bundle = {k: v for k, v in bundle.items() if v}
+    if not ray.is_initialized() or not bundle:
+        yield
+        return
+    from ray.util.placement_group import placement_group, remove_placement_group
+
+    group = placement_group([bundle], strategy="PACK")
+    start = time.monotonic()
+    try:
+        ready, _ = ray.wait([group.ready()], timeout=wait_note_s)
+        if not ready:
+            log.warning("%s waits for %s to be free on the cluster", purpose, bundle)
+            ray.get(group.ready())
+            log.warning("%s got %s after %.0f s", purpose, bundle, time.monotonic() - start)
+        yield
+    finally:
+        remove_placement_group(group)

@@ -30,7 +30,6 @@ from codemix.sweep.preflight import preflight
 from codemix.sweep.search import OBJECTIVE, build_searcher, check_metric, is_searched
 from codemix.sweep.trial import TrialPoint, run_trial, stage_hashes
 from codemix.sweep.warmstart import SearchStart, record_start, start_search
-from codemix.train import trains_in_process
 
 log = logging.getLogger("codemix")
 
@@ -139,11 +138,11 @@ def _trainable(spec: SweepSpec, pool_key: str, pool_hash: str, retry_failed: boo
 
 
 def trial_resources(spec: SweepSpec) -> dict:
-    """What one Tune trial reserves: its driver function's CPUs, plus the training worker's when the
-    loop runs in the trial's own process (``resources.train_launcher``)."""
+    """What one Tune trial reserves for its whole life: its driver function's CPUs. Training reserves its
+    workers' CPUs only while it runs (a Ray Train worker group, or ``reserved_resources`` for a loop in the
+    trial's own process), so that evaluation's Ray Data actors find them free afterwards."""
     r = spec.resources
-    in_process = any(trains_in_process(r, spec.train, f) for f in spec.search.family)
-    return {"cpu": r.trial_cpus + (r.cpus_per_worker if in_process else 0), **r.trial_resources}
+    return {"cpu": r.trial_cpus, **r.trial_resources}
 
 
 def param_space(spec: SweepSpec) -> dict:

@@ -15,6 +15,7 @@ from codemix.faults import TrainFaults
 from codemix.models import get_family
 from codemix.models.loading import ADAPTER_BASE_FILE, load_tokenizer, local_model_dir
 from codemix.models.tiny import TINY_MARKER
+from codemix.ray_runtime import reserved_resources
 from codemix.storage import Store, stable_hash
 from codemix.train.deepspeed import resolve_stage
 from codemix.train.loop import DIVERGED_FILE, run_loop, train_loop_per_worker
@@ -143,10 +144,12 @@ def trains_in_process(res: ResourcesConfig, train_cfg: TrainConfig, family: str)
 
 
 def _train_in_process(run: TrainRun, loop_config: dict, in_tune: bool):
-    """Run the loop here; returns the newest checkpoint (the final one, or the divergence marker)."""
+    """Run the loop here, holding the worker's CPUs while it runs; returns the newest checkpoint (the final
+    one, or the divergence marker)."""
     session = InProcessSession(run.store, f"{TRAIN_RUNS}/{run.run_name}", keep=run.train_cfg.checkpoints_kept,
                                report_to_tune=in_tune)
-    run_loop(loop_config, session)
+    with reserved_resources({"CPU": run.resources.cpus_per_worker}, f"training run {run.run_name}"):
+        run_loop(loop_config, session)
     return session.get_checkpoint()
 
 

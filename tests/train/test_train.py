@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,23 @@ def test_in_process_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp
     assert metrics["resumed_from"] == 4 and metrics["step"] == 18 and len(metrics["losses"]) == 18
     kept = store.list_dirs(f"{TRAIN_RUNS}/{run.run_name}")
     assert kept == ["checkpoint_000016", "checkpoint_000018"]
+
+
+def test_in_process_training_holds_its_worker_cpus_only_while_it_runs(ray_cluster):
+    """A loop in the trial's own process reserves the worker's CPUs for its duration (so trials queue for
+    them), and gives them back before evaluation needs them (held for the trial's life, a 2-CPU cluster
+    had no CPU left for the evaluation actor and the sweep hung)."""
+    import ray
+
+    from codemix.ray_runtime import reserved_resources
+
+    def free_cpus():
+        return ray.available_resources().get("CPU", 0)
+
+    before = free_cpus()
+    with reserved_resources({"CPU": 1}, "test run"):
+        assert free_cpus() == pytest.approx(before - 1)
+    deadline = time.monotonic() + 10  # the group's removal is asynchronous
+    while free_cpus() < before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert free_cpus() == pytest.approx(before)
