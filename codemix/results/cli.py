@@ -35,11 +35,11 @@ def _print_table(title: str, table, scopes: list[str]) -> None:
     console.print(out)
 
 
-def report(experiments: list[str], out: str | None = None, html: bool = False) -> None:
+def report(experiments: list[str], out: str | None = None, html: bool = False, samples: int = 3) -> None:
     """Analyse one or more experiment folders together and write a Markdown (and --html) report.
 
     Identical trials across experiments count once; the report lands in OUT (default
-    <first experiment>/report).
+    <first experiment>/report). SAMPLES: model outputs shown per trial and task (0: none).
     """
     from codemix.results.load import load_results
     from codemix.results.report import save_report
@@ -49,7 +49,7 @@ def report(experiments: list[str], out: str | None = None, html: bool = False) -
             results = load_results(experiments)
         except (StorageError, FileNotFoundError) as err:
             fail(err)
-        path = save_report(results, out or default_out(experiments[0]), html,
+        path = save_report(results, out or default_out(experiments[0]), html, samples=samples,
                            progress=lambda msg: status.update(msg))
     print_summary(results)
     console.print(f"report: {path}" + (f" and {path.with_suffix('.html')}" if html else ""))

@@ -61,6 +61,22 @@ def fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
+def md_code_span(text: str) -> str:
+    """``text`` as one Markdown code span, whatever backticks it holds (newlines become spaces)."""
+    text = str(text).replace("\n", " ")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    pad = " " if longest else ""
+    return f"{'`' * (longest + 1)}{pad}{text}{pad}{'`' * (longest + 1)}"
+
+
+def elide(text: str, limit: int, tail: int) -> str:
+    """``text`` cut to about ``limit`` characters by leaving out its middle (the end, where answers are, stays)."""
+    if len(text) <= limit:
+        return text
+    head = limit - tail
+    return f"{text[:head]}\n[… {len(text) - head - tail} characters left out …]\n{text[len(text) - tail:]}"
+
+
 # ----------------------------------------------------------------------------- blocks
 
 
@@ -171,6 +187,44 @@ class EndDetails(Block):
         return "</details>"
 
 
+@dataclass
+class Sample(Block):
+    """One model output as lm-evaluation-harness logs samples: the question id, the answer extracted, the gold,
+    whether it was scored right, and the output verbatim (its middle left out beyond ``MAX_OUTPUT`` characters)."""
+
+    example_id: str
+    extracted: str | None
+    gold: str | None
+    correct: bool
+    output: str | None
+
+    MAX_OUTPUT = 1200  # characters of an output shown, the last TAIL of them always
+    TAIL = 400
+
+    def _shown(self) -> str:
+        if self.output is None or not str(self.output).strip():
+            return "(empty output)"
+        return elide(str(self.output), self.MAX_OUTPUT, self.TAIL)
+
+    def markdown(self, base: Path) -> str:
+        extracted = "none" if self.extracted is None else md_code_span(self.extracted)
+        gold = "–" if self.gold is None else md_code_span(self.gold)
+        verdict = "right" if self.correct else "**wrong**"
+        shown = self._shown()
+        ticks = fence(shown)
+        return (f"{md_code_span(self.example_id)} · extracted {extracted} · gold {gold} · {verdict}\n\n"
+                f"{ticks}text\n{shown}\n{ticks}")
+
+    def html(self) -> str:
+        def code(value):
+            return "none" if value is None else f"<code>{htmllib.escape(str(value))}</code>"
+
+        verdict = "right" if self.correct else "<b>wrong</b>"
+        return (f"<p>{code(self.example_id)} · extracted {code(self.extracted)} · gold "
+                f"{'–' if self.gold is None else code(self.gold)} · {verdict}</p>"
+                f"<pre class='sample'>{htmllib.escape(self._shown())}</pre>")
+
+
 # ----------------------------------------------------------------------------- the document
 
 
@@ -178,7 +232,8 @@ _CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;
         "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 8px;"
         "text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}"
         "img{max-width:100%;margin:0.5em 0}pre{background:#f6f6f6;padding:0.8em;overflow-x:auto;font-size:0.85em}"
-        "code{background:#f3f3f3;padding:0 3px}summary{cursor:pointer;margin:0.5em 0}")
+        "code{background:#f3f3f3;padding:0 3px}summary{cursor:pointer;margin:0.5em 0}"
+        "pre.sample{white-space:pre-wrap;max-height:24em;overflow-y:auto}")
 
 
 class Document:
@@ -215,6 +270,9 @@ class Document:
 
     def end_details(self):
         self.add(EndDetails())
+
+    def sample(self, example_id: str, extracted: str | None, gold: str | None, correct: bool, output: str | None):
+        self.add(Sample(example_id, extracted, gold, correct, output))
 
     def markdown(self, base: Path) -> str:
         """Markdown; images are linked relative to ``base`` (the report's folder)."""

@@ -6,7 +6,9 @@ The report states each sweep's configuration, the overall / domain / task accura
 bootstrap CIs, the deltas against the 0% (General) mix with McNemar p-values (flagging those
 that are not significant), the best proportion per task and domain, quadratic fits where a
 sweep is fine-grained enough, for a searched sweep the path of its search and the fitted
-optimum of its objective with a bootstrap interval, and the trials that failed with their errors.
+optimum of its objective with a bootstrap interval, what the models wrote (per trial the outputs'
+median length and the share with an extracted answer, and collapsed sample outputs per task with
+the answer extracted and the gold), and the trials that failed with their errors.
 """
 
 from __future__ import annotations
@@ -212,6 +214,62 @@ def _tasks(doc: Document, task: pd.DataFrame, d_task: pd.DataFrame, figures: dic
         doc.end_details()
 
 
+def _outputs(doc: Document, results: ResultSet, k: int) -> None:
+    """What the models wrote: per trial the outputs' median length, the share with an extracted answer, the most
+    common output; then, collapsed per trial, ``k`` sample outputs per task with the answer extracted and the gold."""
+    from codemix.results.samples import output_samples
+
+    per_trial, per_task, picked = output_samples(results, k)
+    if per_trial.empty:
+        return
+    doc.heading("What the models wrote")
+    shown = (f" Below, collapsed, {k} sample output(s) per trial and task (the first by question id, with at least "
+             "one wrong and one right answer where the trial has them), each with the answer extracted and the gold."
+             if k > 0 else "")
+    doc.text("Per trial: the median output length, the share of outputs from which an answer was extracted and the "
+             "most common output with its share — a model that answers the same short phrase to every question "
+             "shows a short median and a large share." + shown)
+    keys = ["sweep", "trial_key"]
+    trials = _with_labels(per_trial.merge(results.trials[keys + analysis.CONDITION + ["seed"]], on=keys, how="left"))
+    several = len(results.experiments) > 1
+    doc.table(pd.DataFrame({**({"experiment": trials["sweep"]} if several else {}),
+                            "family": trials["group"], "coding": trials["mix"], "seed": trials["seed"],
+                            "outputs": trials["outputs"], "median chars": trials["median_chars"].map("{:.0f}".format),
+                            "answer extracted": trials["extracted"].map("{:.0%}".format),
+                            "accuracy": trials["accuracy"].map("{:.3f}".format),
+                            "most common output": [_common(t, c, n) for t, c, n in
+                                                   zip(trials["top_output"], trials["top_count"], trials["outputs"])]}))
+    if k <= 0:
+        return
+    rank = {t: i for i, (t, _) in enumerate(analysis.task_order(results.scores))}
+    for _, t in trials.iterrows():
+        sweep_name = f"{t['sweep']} / " if several else ""
+        doc.details(f"Samples: {sweep_name}{t['group']}, {t['mix']}, seed {t['seed']} ({t['trial_key']})")
+        tasks = per_task[(per_task["sweep"] == t["sweep"]) & (per_task["trial_key"] == t["trial_key"])]
+        tasks = tasks.sort_values("task", key=lambda s: s.map(lambda x: rank.get(x, len(rank))), kind="stable")
+        mine = picked[(picked["sweep"] == t["sweep"]) & (picked["trial_key"] == t["trial_key"])]
+        for _, task in tasks.iterrows():
+            doc.text(f"**{task['task']}** ({task['domain']}): answer extracted from {task['extracted']:.0%} of "
+                     f"{task['outputs']} outputs, median {task['median_chars']:.0f} characters, accuracy "
+                     f"{task['accuracy']:.3f}.")
+            for _, s in mine[mine["task"] == task["task"]].iterrows():
+                doc.sample(str(s["example_id"]), _text_or_none(s["extracted"]), _text_or_none(s["gold"]),
+                           bool(s["correct"]) if pd.notna(s["correct"]) else False, _text_or_none(s["output"]))
+        doc.end_details()
+
+
+def _common(text: str, count: int, n: int) -> str:
+    """The most common output as a table cell: `The answer is 12.` (81%), or '– (all distinct)'."""
+    if count < 2:
+        return "– (all distinct)"
+    shown = text if len(text) <= 60 else text[:57] + "…"
+    return (f"`{shown.replace('`', chr(39))}`" if shown else "(empty)") + f" ({count / n:.0%})"
+
+
+def _text_or_none(value) -> str | None:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
 def _best(doc: Document, best_task: pd.DataFrame, best_domain: pd.DataFrame) -> None:
     doc.heading("Best coding proportion")
     doc.text("Per family, the proportion with the highest accuracy (ties: the lowest proportion, the others in "
@@ -339,8 +397,11 @@ def _failures(doc: Document, failed: pd.DataFrame) -> None:
 
 
 def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000, seed: int = 0, alpha: float = 0.05,
-                 progress: Callable[[str], None] = lambda msg: None) -> Document:
-    """Compute every table, render the figures under ``out_dir/figures`` and lay out the document."""
+                 samples: int = 3, progress: Callable[[str], None] = lambda msg: None) -> Document:
+    """Compute every table, render the figures under ``out_dir/figures`` and lay out the document.
+
+    ``samples``: sample outputs shown per trial and task (0: only the output statistics; the section is
+    left out entirely when no predictions were recorded)."""
     out_dir = Path(out_dir)
     doc = Document()
     names = ", ".join(e.name for e in results.experiments)
@@ -365,6 +426,9 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
         _overall(doc, acc["overall"], dl["overall"], figures, du["overall"])
         _domains(doc, acc["domain"], acc["overall"], dl["domain"], figures, du["domain"])
         _tasks(doc, acc["task"], dl["task"], figures)
+        if not results.predictions.empty:
+            progress("sample outputs")
+            _outputs(doc, results, samples)
         _best(doc, analysis.best_proportions(results, "task"), analysis.best_proportions(results, "domain"))
         _fits(doc, pd.concat([analysis.fit_curves(results, lvl) for lvl in ("overall", "domain")]), figures)
         _searches(doc, results, out_dir, n_boot, seed)
@@ -399,11 +463,11 @@ def _caveats(results: ResultSet, overall: pd.DataFrame, d_overall: pd.DataFrame)
 
 
 def save_report(results: ResultSet, out_dir: str | Path, html: bool = False, *, n_boot: int = 2000, seed: int = 0,
-                alpha: float = 0.05, progress: Callable[[str], None] = lambda msg: None) -> Path:
+                alpha: float = 0.05, samples: int = 3, progress: Callable[[str], None] = lambda msg: None) -> Path:
     """Write ``out_dir/report.md`` (+ a self-contained report.html) for loaded results; returns the Markdown path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    doc = build_report(results, out_dir, n_boot=n_boot, seed=seed, alpha=alpha, progress=progress)
+    doc = build_report(results, out_dir, n_boot=n_boot, seed=seed, alpha=alpha, samples=samples, progress=progress)
     progress("writing")
     path = out_dir / "report.md"
     atomic_write_text(path, doc.markdown(out_dir))
@@ -414,7 +478,7 @@ def save_report(results: ResultSet, out_dir: str | Path, html: bool = False, *, 
 
 
 def write_report(experiments: list[str | Path] | str | Path, out_dir: str | Path, html: bool = False, *,
-                 n_boot: int = 2000, seed: int = 0, alpha: float = 0.05,
+                 n_boot: int = 2000, seed: int = 0, alpha: float = 0.05, samples: int = 3,
                  progress: Callable[[str], None] = lambda msg: None) -> Path:
     """Analyse one or more experiment folders together; write ``out_dir/report.md`` (+ report.html).
 
@@ -423,4 +487,5 @@ def write_report(experiments: list[str | Path] | str | Path, out_dir: str | Path
     """
     progress("loading results")
     results = load_results(experiments)
-    return save_report(results, out_dir, html, n_boot=n_boot, seed=seed, alpha=alpha, progress=progress)
+    return save_report(results, out_dir, html, n_boot=n_boot, seed=seed, alpha=alpha, samples=samples,
+                       progress=progress)
