@@ -102,8 +102,30 @@ def test_option_yes_no_string_list_word_rules():
     ("option", "The answer is April 26, 2002.", ("04/25/2002", "04/26/2002"), "B"),
     ("option", "The answer is most likely E.", ("a", "b", "c", "d", "e"), "E"),
     ("option", "The answer is 2 hours and 31 minutes.", ("1 hour and 31 minutes", "2 hour and 31 minutes"), "B"),
+    # the final answer trigger of a two-stage prompt (Kojima et al.'s logs) wins over what the reasoning stated
+    ("yes_no", "Therefore, the answer is yes, the coin is still tails up. Therefore, the answer (Yes or No) is No.",
+     None, "no"),
+    ("option", "So the answer is (B).\nTherefore, among A through E, the answer is (D).", ("1", "2", "3", "4"), "D"),
+    ("number", "The answer is 23 + 18 + 28, which equals 69.\nTherefore, the answer (arabic numerals) is 69.", None,
+     "69"),
+    ("yes_no", "Therefore, the answer (Yes or No) is No.\nThe answer is yes.", None, None),  # contradicted after it
+    ("number", "Therefore, the answer (arabic numerals) is 480.\n\nThe answer (in words) is eight hours.", None, None),
 ])
 def test_non_answers_hedges_and_options(kind, text, choices, want):
+    assert extract_answer(kind, text, choices) == want
+
+
+@pytest.mark.parametrize("kind, text, choices, want", [
+    # the instruction's placeholder copied: X is no answer, neither an option letter nor a letter string
+    ("option", 'The answer is "X".', ("5", "6", "7"), None),
+    ("option", "So (B) fits.\nThe answer is X.", ("5", "6", "7"), None),
+    ("option", "The answer is (X).", ("05/01/2021", "05/02/2021"), None),
+    ("string", 'The last letters are y and a.\nThe answer is "X".', None, None),
+    ("string", "The answer is X.", None, None),
+    ("string", 'The answer is "ya".\nThe answer is "X".', None, "ya"),  # it defers to the real statement
+    ("option", "Therefore, the answer is (B).\nTherefore, among A through E, the answer is X.", ("1", "2"), "B"),
+])
+def test_a_copied_placeholder_is_no_answer(kind, text, choices, want):
     assert extract_answer(kind, text, choices) == want
 
 
