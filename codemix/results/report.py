@@ -4,11 +4,12 @@
 
 The report states each sweep's configuration, the overall / domain / task accuracies with
 bootstrap CIs, the deltas against the 0% (General) mix with McNemar p-values (flagging those
-that are not significant), the best proportion per task and domain, quadratic fits where a
-sweep is fine-grained enough, for a searched sweep the path of its search and the fitted
-optimum of its objective with a bootstrap interval, what the models wrote (per trial the outputs'
-median length and the share with an extracted answer, and collapsed sample outputs per task with
-the answer extracted and the gold), and the trials that failed with their errors.
+that are not significant) and the minimum detectable effect next to each (``power.py``), the
+best proportion per task and domain, quadratic fits where a sweep is fine-grained enough, for a
+searched sweep the path of its search and the fitted optimum of its objective with a bootstrap
+interval, what the models wrote (per trial the outputs' median length and the share with an
+extracted answer, and collapsed sample outputs per task with the answer extracted and the gold),
+and the trials that failed with their errors.
 """
 
 from __future__ import annotations
@@ -51,10 +52,41 @@ def _p(p: float) -> str:
 
 
 def _delta(row) -> str:
-    """'+0.217 (p=0.001)', with 'n.s.' when not significant."""
+    """'+0.217 (p=0.001; MDE ±0.090)', or '+0.017 (p=0.73) n.s.: too small to tell (MDE ±0.140)'."""
     test = (f"p={_p(row['p_value'])}" if np.isfinite(row["p_value"])
             else f"CI [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]")
-    return f"{row['delta']:+.3f} ({test})" + ("" if row["significant"] else " n.s.")
+    mde = _mde_value(row["mde"], row["mde_assumed"])
+    if row["significant"]:
+        return f"{row['delta']:+.3f} ({test}" + (f"; MDE {mde})" if mde else ")")
+    return f"{row['delta']:+.3f} ({test}) n.s." + (f": too small to tell (MDE {mde})" if mde else "")
+
+
+def _mde_value(mde: float, assumed: bool) -> str:
+    """'±0.140' ('±0.023*' where no discordant pair was observed and the discordance was assumed; '' if none)."""
+    if mde is None or not np.isfinite(mde):
+        return ""
+    return (f"±{mde:.3f}" if mde < 1 else "> ±1") + ("*" if assumed else "")  # past 1: no accuracy gap is detectable
+
+
+def _mde_cell(mde: float, assumed: bool, significant: bool) -> str:
+    """The MDE next to a Δ: '±0.090'; 'too small to tell (MDE ±0.140)' for a Δ that is not significant."""
+    value = _mde_value(mde, assumed)
+    return "–" if not value else (value if significant else f"too small to tell (MDE {value})")
+
+
+def _with_mde(deltas: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """``deltas`` with the minimum detectable effect of each comparison: mde, mde_assumed, mde_method.
+
+    Paired (McNemar) rows: from the discordance observed, or half a discordant pair where none was;
+    bootstrap rows (no predictions): from the CI of the difference. See ``codemix.results.power``.
+    """
+    from codemix.results import power
+
+    found = [power.paired_mde(int(r["n_pairs"]), int(r["b"]), int(r["c"]), alpha=alpha)
+             if str(r["test"]).startswith("mcnemar") else power.bootstrap_mde(r["ci_low"], r["ci_high"], alpha=alpha)
+             for _, r in deltas.iterrows()]
+    return deltas.assign(mde=[m.value for m in found], mde_assumed=[m.assumed for m in found],
+                         mde_method=[m.method for m in found])
 
 
 def _flatten(d: dict, prefix: str = "") -> list[str]:
@@ -104,6 +136,8 @@ def _configuration(doc: Document, results: ResultSet) -> None:
 
 
 def _method(doc: Document, n_boot: int, alpha: float) -> None:
+    from codemix.results import power
+
     doc.heading("How to read this report")
     doc.bullets([
         ("Task accuracy = correct / examples of a trial, averaged over seeds. **Domain and overall accuracies are "
@@ -116,13 +150,27 @@ def _method(doc: Document, n_boot: int, alpha: float) -> None:
          f"paired by (seed, task, example), pooled over the tasks in scope (exact binomial below "
          f"{analysis.EXACT_BELOW} discordant pairs). **n.s.** marks a Δ not significant at α = {alpha}; without "
          "predictions, significance means the (unpaired) bootstrap CI of Δ excludes 0."),
+        (f"**MDE** (minimum detectable effect), next to each Δ: the smallest difference this many questions can "
+         f"detect with power {power.POWER:.0%} at α = {alpha} (two-sided), for the paired design: "
+         f"(z₁₋α/₂ + z_power)·√(p_d / n) = {power.z_sum(alpha):.2f}·√(p_d / n), n the paired questions and p_d the "
+         "share of them on which the two models disagree, as observed (McNemar's test, normal approximation). "
+         f"* no discordant pair was observed: p_d counts {power.ASSUMED_DISCORDANT:g} of a pair instead "
+         f"(p_d = {power.ASSUMED_DISCORDANT:g}/n, the usual correction for an empty cell). "
+         "Without predictions: (z₁₋α/₂ + z_power)·SE, the SE read off the bootstrap CI of Δ (unpaired). A pooled "
+         "scope counts pairs over its tasks and seeds (its Δ weighs tasks equally: the same when tasks are "
+         "equally large)."),
+        ("**n.s.** reads **too small to tell**: a Δ inside ±MDE is what a sweep of this size cannot tell from "
+         "chance — not evidence that the coding data has no effect (a significant Δ may still be smaller than its "
+         "MDE, which is the Δ the test catches 80% of the time). With few discordant pairs the exact test is "
+         f"weaker than the approximation says: below {power.min_discordant(alpha)} it cannot reach p < {alpha} at "
+         "all."),
     ])
 
 
 def _merge_deltas(table: pd.DataFrame, deltas: pd.DataFrame, suffix: str) -> pd.DataFrame:
     """``table`` with the delta, p-value and significance of ``deltas`` as columns ending in ``suffix``."""
     keys = analysis.CONDITION + ["scope"]
-    cols = {c: c + suffix for c in ("delta", "p_value", "significant")}
+    cols = {c: c + suffix for c in ("delta", "p_value", "significant", "mde", "mde_assumed")}
     # merge keys must match NaN to NaN (the untuned row): compare on a filled copy of the proportion
     left, right = table.assign(_p=table["proportion"].fillna(-1.0)), deltas.assign(_p=deltas["proportion"].fillna(-1.0))
     on = [k if k != "proportion" else "_p" for k in keys]
@@ -130,12 +178,14 @@ def _merge_deltas(table: pd.DataFrame, deltas: pd.DataFrame, suffix: str) -> pd.
     return merged.drop(columns="_p")
 
 
-def _delta_cells(r, suffix: str) -> tuple[str, str, str]:
-    """(Δ, p, significant) cells of one row, '–' where there is no comparison."""
+def _delta_cells(r, suffix: str) -> tuple[str, str, str, str]:
+    """(Δ, p, significant, MDE) cells of one row, '–' where there is no comparison."""
     d = r.get("delta" + suffix)
     if d is None or pd.isna(d):
-        return "–", "–", "–"
-    return f"{d:+.3f}", _p(r["p_value" + suffix]), "yes" if r["significant" + suffix] else "**n.s.**"
+        return "–", "–", "–", "–"
+    significant = bool(r["significant" + suffix])
+    return (f"{d:+.3f}", _p(r["p_value" + suffix]), "yes" if significant else "**n.s.**",
+            _mde_cell(r["mde" + suffix], bool(r["mde_assumed" + suffix]), significant))
 
 
 def _overall(doc: Document, overall: pd.DataFrame, deltas: pd.DataFrame, figures: dict,
@@ -147,12 +197,13 @@ def _overall(doc: Document, overall: pd.DataFrame, deltas: pd.DataFrame, figures
         table = _merge_deltas(table, vs_untuned, "_u")
     rows = []
     for _, r in table.iterrows():
-        delta, p, sig = _delta_cells(r, "")
+        delta, p, sig, mde = _delta_cells(r, "")
         row = {"family": r["group"], "coding": r["mix"], "accuracy [95% CI]": _acc(r)}
         if reference:
-            du, pu, _ = _delta_cells(r, "_u")
-            row.update({"Δ vs untuned": du, "p (untuned)": pu})
-        row.update({"Δ vs 0%": delta, "p": p, "significant": sig, "tasks": r["n_tasks"], "seeds": r["n_seeds"]})
+            du, pu, _, mu = _delta_cells(r, "_u")
+            row.update({"Δ vs untuned": du, "p (untuned)": pu, "MDE (untuned)": mu})
+        row.update({"Δ vs 0%": delta, "p": p, "significant": sig, "MDE": mde, "tasks": r["n_tasks"],
+                    "seeds": r["n_seeds"]})
         rows.append(row)
     doc.table(pd.DataFrame(rows))
     if "overall" in figures:
@@ -171,7 +222,8 @@ def _domains(doc: Document, domain: pd.DataFrame, overall: pd.DataFrame, d_domai
     for name, table in (("the 0% mix", d_domain), ("the untuned model", u_domain)):
         if table is None or table.empty:
             continue
-        doc.text(f"Change against {name} (**n.s.** = not significant):")
+        doc.text(f"Change against {name} (**n.s.** = not significant; MDE: the smallest change this size can "
+                 "detect):")
         d = _with_labels(table)
         doc.table(_wide(d.assign(cell=[_delta(r) for _, r in d.iterrows()]), scopes))
 
@@ -203,14 +255,16 @@ def _tasks(doc: Document, task: pd.DataFrame, d_task: pd.DataFrame, figures: dic
             doc.image(figures[f"heatmap/{family}"], f"{family}: task x proportion heatmap")
             shown.add(family)
     if not d_task.empty:
-        doc.details("Per-task change against the 0% mix, with McNemar p-values")
+        doc.details("Per-task change against the 0% mix, with McNemar p-values and MDEs")
         d = _with_labels(d_task)
         doc.table(pd.DataFrame({"family": d["group"], "coding": d["mix"], "task": d["scope"],
                                 "Δ vs 0%": [f"{x:+.3f}" for x in d["delta"]],
                                 "discordant b/c": [f"{b}/{c}" if n else "–"
                                                    for b, c, n in zip(d["b"], d["c"], d["n_pairs"])],
                                 "p": [_p(p) for p in d["p_value"]],
-                                "significant": ["yes" if s else "**n.s.**" for s in d["significant"]]}))
+                                "significant": ["yes" if s else "**n.s.**" for s in d["significant"]],
+                                "MDE": [_mde_cell(m, a, s) for m, a, s in
+                                        zip(d["mde"], d["mde_assumed"], d["significant"])]}))
         doc.end_details()
 
 
@@ -418,8 +472,10 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
         _method(doc, n_boot, alpha)
         progress("tables and bootstrap CIs")
         acc = {lvl: analysis.accuracy_table(results, lvl, n_boot=n_boot, seed=seed) for lvl in analysis.LEVELS}
-        dl = {lvl: analysis.deltas(results, lvl, n_boot=n_boot, seed=seed, alpha=alpha) for lvl in analysis.LEVELS}
-        du = {lvl: analysis.deltas(results, lvl, baseline="untuned", n_boot=n_boot, seed=seed, alpha=alpha)
+        dl = {lvl: _with_mde(analysis.deltas(results, lvl, n_boot=n_boot, seed=seed, alpha=alpha), alpha)
+              for lvl in analysis.LEVELS}
+        du = {lvl: _with_mde(analysis.deltas(results, lvl, baseline="untuned", n_boot=n_boot, seed=seed,
+                                             alpha=alpha), alpha)
               for lvl in ("overall", "domain")}
         progress("figures")
         figures = render_figures(results, out_dir / "figures", n_boot=n_boot, seed=seed)
@@ -454,7 +510,11 @@ def _caveats(results: ResultSet, overall: pd.DataFrame, d_overall: pd.DataFrame)
                      "strictly comparable (see the tasks column).")
     n_ns = int((~d_overall["significant"]).sum())
     if len(d_overall):
-        notes.append(f"{n_ns} of {len(d_overall)} overall comparisons against 0% are not significant (α as above).")
+        mde = d_overall.loc[~d_overall["significant"], "mde"].dropna()
+        too_small = (f": too small to tell at this size (median MDE ±{mde.median():.3f}), not evidence of no effect"
+                     if n_ns and len(mde) else "")
+        notes.append(f"{n_ns} of {len(d_overall)} overall comparisons against 0% are not significant (α as above)"
+                     f"{too_small}.")
     if overall["accuracy"].max() == 0:
         notes.append("Every accuracy is 0 (a smoke run with tiny models?): the comparisons carry no information.")
     return notes

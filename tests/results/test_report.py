@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import typer
 from results_fixture import provenance, write_failed, write_trial
 from typer.testing import CliRunner
 
 from codemix.results.cli import report
-from codemix.results.report import write_report
+from codemix.results.power import mde_mcnemar
+from codemix.results.report import _mde_cell, write_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -32,6 +34,31 @@ def test_report_markdown_html_and_figures(grid, fine, tmp_path):
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == len(images) and 'src="figures/' not in html
     assert "<table>" in html and "<b>n.s.</b>" in html
+
+
+def test_each_delta_has_its_minimum_detectable_effect(grid, tmp_path):
+    md = write_report([grid], tmp_path / "report", n_boot=200).read_text()
+    # llama 100% vs 0%: 13 of 60 paired questions discordant -> 2.80 * sqrt((13/60) / 60) = 0.168; n.s.
+    assert mde_mcnemar(60, 13 / 60) == pytest.approx(0.168, abs=5e-4)
+    assert "| +0.117 | 0.092 | **n.s.** | too small to tell (MDE ±0.168) | 6 | 1 |" in md
+    assert "| +0.217 | 0.00098 | yes | ±0.181 |" in md  # llama 50%: 15 discordant, significant
+    # per task (10 questions): coin_flip 8/1 significant; clutrr 0/0, half a discordant pair assumed (*)
+    assert "| llama | 50% | coin_flip | +0.700 | 8/1 | 0.039 | yes | ±0.840 |" in md
+    assert "| llama | 50% | clutrr | +0.000 | 0/0 | 1.000 | **n.s.** | too small to tell (MDE ±0.198*) |" in md
+    assert "+0.450 (p=0.004; MDE ±0.420)" in md and "+0.000 (p=1.000) n.s.: too small to tell (MDE ±0.198)" in md
+    assert "**MDE** (minimum detectable effect)" in md and "below 6 it cannot reach p < 0.05" in md
+    assert "not significant (α as above): too small to tell at this size (median MDE ±0.168)" in md
+
+
+def test_mde_cells():
+    assert _mde_cell(0.1234, False, True) == "±0.123" and _mde_cell(float("nan"), False, False) == "–"
+    assert _mde_cell(1.3, False, False) == "too small to tell (MDE > ±1)"  # 2.80 * sqrt(1/4): four questions
+    assert _mde_cell(0.2, True, False) == "too small to tell (MDE ±0.200*)"
+
+
+def test_the_mde_without_predictions_comes_from_the_bootstrap_ci(fine, tmp_path):
+    md = write_report([fine], tmp_path / "report", n_boot=200).read_text()
+    assert re.search(r"\| gemma \| 20% \| \+0\.100 \(CI \[[^]]+\]\) n\.s\.: too small to tell \(MDE ±0\.1\d\d\) \|", md)
 
 
 def test_smoke_like_run_all_zero_single_proportion(tmp_path):
