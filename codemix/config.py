@@ -309,9 +309,11 @@ class EvalConfig(_Section):
     generated_size: Hashed[int] = Field(
         500, ge=1, description="Examples of a generated test set when no limit is "
         "given (like last_letters' 500).")
-    prompt: Hashed[Literal["zero_shot_cot", "zero_shot", "few_shot"]] = Field(
-        "zero_shot_cot", description="Prompt style: zero-shot with \"Let's think step "
-        "by step\", plain zero-shot, or few-shot with num_shots worked examples.")
+    prompt: Hashed[Literal["zero_shot_cot", "two_stage_cot", "zero_shot", "few_shot"]] = Field(
+        "zero_shot_cot", description="Prompt style: zero-shot with \"Let's think step by step\" and the task's "
+        "answer-format instruction; Kojima et al.'s two-stage zero-shot CoT (reasoning, then the answer trigger "
+        "of the task's answer type, e.g. \"Therefore, the answer (arabic numerals) is\"; hf and vllm backends); "
+        "plain zero-shot; or few-shot with num_shots worked examples.")
     num_shots: Hashed[int] = Field(3, ge=0,
                            description="Worked examples per prompt when prompt is 'few_shot'.")
     backend: Hashed[Literal["auto", "hf", "vllm", "openai"]] = Field(

@@ -11,17 +11,19 @@ Tasks are registered declarations (``codemix.eval.tasks``); the answer rules are
 
 from codemix.eval.backends import resolve_backend
 from codemix.eval.backends.hf import resolve_dtype_name
+from codemix.eval.extract import EXTRACT_VERSION
 from codemix.eval.extractors import CascadeExtractor, Extraction, Extractor, RulesExtractor
 from codemix.eval.llm_extract import LLMExtractor
-from codemix.eval.prompts import PROMPT_VERSION, build_messages
+from codemix.eval.prompts import PROMPT_VERSION, build_messages, prompt_version
 from codemix.eval.rules import OPTION_LETTERS, extract_answer, is_correct, normalise_gold
 from codemix.eval.runner import build_prompts, evaluate, generate, score
 from codemix.eval.scoring import Scored, make_extractor, score_many, score_output
 from codemix.eval.tasks import SUITES, Example, Task, TaskDataError, get_task, list_tasks, resolve_suite
 
 __all__ = [
-    "OPTION_LETTERS", "PROMPT_VERSION", "SUITES", "CascadeExtractor", "Example", "Extraction", "Extractor",
-    "LLMExtractor", "RulesExtractor", "Scored", "Task", "TaskDataError", "build_messages", "build_prompts", "evaluate",
-    "extract_answer", "generate", "get_task", "is_correct", "list_tasks", "make_extractor", "normalise_gold",
-    "resolve_backend", "resolve_dtype_name", "resolve_suite", "score", "score_many", "score_output",
+    "EXTRACT_VERSION", "OPTION_LETTERS", "PROMPT_VERSION", "SUITES", "CascadeExtractor", "Example", "Extraction",
+    "Extractor", "LLMExtractor", "RulesExtractor", "Scored", "Task", "TaskDataError", "build_messages",
+    "build_prompts", "evaluate", "extract_answer", "generate", "get_task", "is_correct", "list_tasks",
+    "make_extractor", "normalise_gold", "prompt_version", "resolve_backend", "resolve_dtype_name", "resolve_suite",
+    "score", "score_many", "score_output",
 ]

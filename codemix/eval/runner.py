@@ -9,7 +9,7 @@ from collections import defaultdict
 from codemix.config import EvalConfig, ModelConfig
 from codemix.eval.backends import BACKENDS, resolve_backend
 from codemix.eval.extractors import Extractor
-from codemix.eval.prompts import PROMPT_VERSION, build_messages
+from codemix.eval.prompts import TWO_STAGE, answer_trigger, build_messages, prompt_version
 from codemix.eval.scoring import make_extractor, score_many
 from codemix.eval.tasks import Example, get_task, resolve_suite
 
@@ -25,7 +25,8 @@ def build_prompts(eval_cfg: EvalConfig) -> list[dict]:
         for ex in examples:
             rows.append({"task": name, "domain": task.domain, "example_id": ex.id, "gold": ex.gold,
                          "choices": json.dumps(list(ex.choices) if ex.choices else None),
-                         "messages": json.dumps(build_messages(task, ex, eval_cfg.prompt, shots))})
+                         "messages": json.dumps(build_messages(task, ex, eval_cfg.prompt, shots)),
+                         "answer_trigger": answer_trigger(task, ex) if eval_cfg.prompt == TWO_STAGE else ""})
     return rows
 
 
@@ -81,4 +82,4 @@ def evaluate(model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig,
     return predictions, scores, {"generate_seconds": t1 - t0, "prompts": len(rows),
                                  "prompts_per_s": len(rows) / seconds,
                                  "new_tokens": new_tokens, "new_tokens_per_s": new_tokens / seconds,
-                                 "prompt_version": PROMPT_VERSION, "data_source": sources}
+                                 "prompt_version": prompt_version(eval_cfg.prompt), "data_source": sources}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from codemix import faults
 from codemix.config import SweepSpec, hashed_dump
-from codemix.eval import PROMPT_VERSION, evaluate, resolve_backend, resolve_dtype_name
+from codemix.eval import EXTRACT_VERSION, evaluate, prompt_version, resolve_backend, resolve_dtype_name
 from codemix.models.loading import resolve_model_source
 from codemix.results.objective import search_score
 from codemix.results.writer import results_key, write_trial_results
@@ -93,7 +93,7 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str
         train = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
                              model, hashed_dump(spec.train), spec.resources.num_workers])
     evaluation = stable_hash(["eval", train, {**hashed_dump(spec.eval), **eval_identity(spec, point)},
-                              PROMPT_VERSION])
+                              prompt_version(spec.eval.prompt), EXTRACT_VERSION])
     trial = stable_hash(["trial", asdict(point), evaluation], length=12)
     return {"mix": mix, "train": train, "eval": evaluation, "trial": trial}
 

@@ -80,3 +80,31 @@ def test_stop_strings_cut_and_stop(twin):
     for full, cut in zip(free, texts):
         assert cut == full[:full.find(stop)] if stop in full else cut == full
     assert stats.new_tokens < free_stats.new_tokens
+
+
+def test_two_stage_rows_get_a_batched_second_pass_after_their_trigger():
+    """generate_batch on a real engine (a tiny twin): two-stage rows end with the trigger and the answer
+    the second pass wrote; their token count is both passes'; single-stage rows are left as one pass."""
+    import numpy as np
+
+    from codemix.eval.backends.hf import HFEngine
+    from codemix.eval.backends.messages import generate_batch
+    from codemix.eval.prompts import ANSWER_TOKENS
+
+    sampling = {"max_new_tokens": 8, "temperature": 0.0, "stop": []}
+    engine = HFEngine(resolve_model_source("llama", ModelConfig()), sampling)
+    staged = build_prompts(EvalConfig(suite=["gsm8k", "coin_flip"], limit=2, prompt="two_stage_cot"))
+    plain = build_prompts(EvalConfig(suite=["gsm8k"], limit=2))
+    rows = staged + plain
+    batch = {k: np.array([r[k] for r in rows], dtype=object) for k in ("messages", "answer_trigger")}
+    out = generate_batch(engine, batch)
+    single = engine.generate([json.loads(r["messages"]) for r in rows])
+    for i, r in enumerate(rows):
+        if r["answer_trigger"]:
+            reasoning, _, answer = out["output"][i].rpartition("\n" + r["answer_trigger"] + " ")
+            assert reasoning == single["output"][i]  # the first pass is the plain generation
+            assert single["new_tokens"][i] < out["new_tokens"][i] <= single["new_tokens"][i] + ANSWER_TOKENS
+        else:
+            assert out["output"][i] == single["output"][i] and out["new_tokens"][i] == single["new_tokens"][i]
+    assert {r["answer_trigger"] for r in staged} == {"Therefore, the answer (arabic numerals) is",
+                                                    "Therefore, the answer (Yes or No) is"}

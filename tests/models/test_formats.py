@@ -144,3 +144,24 @@ def test_generation_stops_where_the_real_format_ends_an_answer(real_tokenizers, 
 
     tok = real_tokenizer(real_tokenizers, family)
     assert end_of_turn_id(family, tok) in stop_token_ids(tok)
+
+
+@pytest.mark.parametrize("family", sorted(REAL_VOCAB))
+def test_two_stage_prompt_continues_the_assistant_turn_under_each_real_template(real_tokenizers, family):
+    """Kojima's two-stage prompt: both passes end inside the open assistant turn (no end-of-turn token
+    after "Let's think step by step." or after the answer trigger), the reasoning in it once."""
+    from codemix.eval.backends.messages import continued, render_prompt
+    from codemix.eval.prompts import COT_TRIGGER, answer_trigger, build_messages
+    from codemix.eval.tasks import Example, get_task
+
+    tok = real_tokenizer(real_tokenizers, family)
+    task = get_task("gsm8k")
+    chat = build_messages(task, Example(id="x", question="Tom has 3 apples and buys 4. How many?", gold="7"),
+                          "two_stage_cot")
+    assert [m["role"] for m in chat] == ["user", "assistant"] and "The answer is" not in chat[0]["content"]
+    first = render_prompt(tok, chat)
+    assert first.rstrip().endswith(COT_TRIGGER), first[-80:]
+    trigger = answer_trigger(task, None)
+    second = render_prompt(tok, continued(chat, "3 + 4 = 7 apples.", trigger))
+    assert second.rstrip().endswith(trigger), second[-80:]
+    assert second.count("3 + 4 = 7 apples.") == 1 and second.startswith(first.rstrip()[:len(first) // 2])

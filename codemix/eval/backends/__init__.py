@@ -48,16 +48,18 @@ def vllm_stage(ds, model_path: str, eval_cfg, model_cfg, threads: int | None = N
     import ray.data
 
     from codemix.eval.backends.vllm import VLLMGenerator, vllm_processor
+    from codemix.eval.prompts import TWO_STAGE
 
-    if eval_cfg.num_gpus:
+    if eval_cfg.num_gpus and eval_cfg.prompt != TWO_STAGE:
         return vllm_processor(model_path, eval_cfg)(ds)
+    # two-stage prompts continue the assistant turn, which ray.data.llm's chat stage does not: our own actor
     return ds.map_batches(
         VLLMGenerator, fn_constructor_kwargs={"model_path": model_path, "eval_json": eval_cfg.model_dump_json(),
                                               "chat_template": model_cfg.chat_template,
                                               "trust_remote_code": model_cfg.trust_remote_code},
         # at least 64 prompts per call: vLLM schedules its own batches, and more requests in flight keep it full
         batch_size=max(eval_cfg.batch_size, 64), compute=ray.data.ActorPoolStrategy(size=eval_cfg.concurrency),
-        num_cpus=1, batch_format="numpy")
+        num_cpus=0 if eval_cfg.num_gpus else 1, num_gpus=eval_cfg.num_gpus or None, batch_format="numpy")
 
 
 def resolve_backend(eval_cfg, model_source: str) -> str:

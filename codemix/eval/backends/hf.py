@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codemix.eval.backends.messages import decode_messages, fill_batch, render_prompt
+from codemix.eval.backends.messages import generate_batch, render_prompt
 from codemix.models.encoding import encode_rendered
 
 
@@ -56,15 +56,18 @@ class HFEngine:
                                     trust_remote_code=trust_remote_code).to(self.device).eval()
         self.sampling = sampling
 
-    def generate(self, chats: list[list[dict]], adapter: str | None = None) -> dict[str, list]:
-        """Prompts, outputs and new-token counts for the chats (with ``adapter``, a LoRA folder, attached)."""
+    def generate(self, chats: list[list[dict]], adapter: str | None = None,
+                 max_new_tokens: int | None = None) -> dict[str, list]:
+        """Prompts, outputs and new-token counts for the chats (with ``adapter``, a LoRA folder, attached;
+        ``max_new_tokens`` overrides the sampling's)."""
         from codemix.eval.generate import generate_texts
 
         prompts = [render_prompt(self.tokenizer, m) for m in chats]
         ids = [encode_rendered(p, self.tokenizer)[0] for p in prompts]  # BOS exactly as in training
         model = self._attach(adapter)
         try:
-            texts, stats = generate_texts(model, self.tokenizer, ids, max_new_tokens=self.sampling["max_new_tokens"],
+            texts, stats = generate_texts(model, self.tokenizer, ids,
+                                          max_new_tokens=max_new_tokens or self.sampling["max_new_tokens"],
                                           temperature=self.sampling["temperature"], stop=self.sampling["stop"])
         finally:
             if adapter:
@@ -91,4 +94,4 @@ class HFGenerator:
         self.engine = HFEngine(base, sampling, chat_template, trust_remote_code, dtype, threads)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return fill_batch(batch, self.engine.generate(decode_messages(batch["messages"]), self.adapter))
+        return generate_batch(self.engine, batch, self.adapter)

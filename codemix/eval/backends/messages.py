@@ -1,4 +1,5 @@
-"""Helpers every backend shares: the ``messages`` column back to chat messages, stop strings applied."""
+"""Helpers every backend shares: the ``messages`` column back to chat messages, stop strings applied,
+and the two passes of a two-stage prompt."""
 
 from __future__ import annotations
 
@@ -32,3 +33,31 @@ def render_prompt(tokenizer, messages: list[dict]) -> str:
     if messages and messages[-1]["role"] == "assistant":
         return tokenizer.apply_chat_template(messages, tokenize=False, continue_final_message=True)
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def generate_batch(engine, batch: dict[str, np.ndarray], adapter: str | None = None) -> dict[str, np.ndarray]:
+    """Run a Ray Data batch through an engine (``generate(chats, adapter, max_new_tokens=None)``).
+
+    Rows with an ``answer_trigger`` (two-stage prompts) get a second pass, batched: their chat, the
+    assistant turn continued with the first pass's reasoning and the trigger, for ``ANSWER_TOKENS``
+    tokens. Their output is the reasoning, the trigger and the answer, as the model wrote them.
+    """
+    from codemix.eval.prompts import ANSWER_TOKENS
+
+    chats = decode_messages(batch["messages"])
+    out = engine.generate(chats, adapter)
+    triggers = list(batch["answer_trigger"]) if "answer_trigger" in batch else [""] * len(chats)
+    staged = [i for i, t in enumerate(triggers) if t]
+    if staged:
+        follow = [continued(chats[i], out["output"][i], triggers[i]) for i in staged]
+        second = engine.generate(follow, adapter, max_new_tokens=ANSWER_TOKENS)
+        for j, i in enumerate(staged):
+            out["output"][i] = f"{out['output'][i]}\n{triggers[i]} {second['output'][j]}"
+            out["new_tokens"][i] += second["new_tokens"][j]
+    return fill_batch(batch, out)
+
+
+def continued(chat: list[dict], reasoning: str, trigger: str) -> list[dict]:
+    """A two-stage prompt's second pass: the open assistant turn extended by the reasoning and the trigger."""
+    *head, opening = chat
+    return [*head, {"role": "assistant", "content": f"{opening['content']} {reasoning}\n{trigger}"}]

@@ -57,6 +57,9 @@ class OpenAIGenerator:
         self.budget = FailureBudget(total, max_failure_share) if total else None  # None: per batch
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if "answer_trigger" in batch and any(batch["answer_trigger"]):
+            raise ValueError("eval.prompt 'two_stage_cot' continues the model's own assistant turn, which the "
+                             "chat-completions API does not offer: use the hf or vllm backend, or another prompt")
         requests = []
         for i, raw in enumerate(batch["messages"]):
             try:

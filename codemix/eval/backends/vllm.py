@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codemix.eval.backends.messages import decode_messages, fill_batch, render_prompt
+from codemix.eval.backends.messages import generate_batch, render_prompt
 from codemix.models.encoding import encode_rendered
 
 # vLLM's own defaults are for serving on GPUs; these suit evaluating small models on a laptop too
@@ -73,8 +73,10 @@ class VLLMEngine:
                                      stop_token_ids=sorted(end_of_turn_ids(self.tokenizer, None)))
         self.adapters: dict[str, int] = {}  # adapter folder -> its LoRA id in this engine
 
-    def generate(self, chats: list[list[dict]], adapter: str | None = None) -> dict[str, list]:
-        """Prompts, outputs and new-token counts for the chats (through ``adapter``, a LoRA folder)."""
+    def generate(self, chats: list[list[dict]], adapter: str | None = None,
+                 max_new_tokens: int | None = None) -> dict[str, list]:
+        """Prompts, outputs and new-token counts for the chats (through ``adapter``, a LoRA folder;
+        ``max_new_tokens`` overrides the sampling's)."""
         from vllm.inputs import TokensPrompt
         from vllm.lora.request import LoRARequest
 
@@ -84,7 +86,11 @@ class VLLMEngine:
         if adapter:
             lora_id = self.adapters.setdefault(adapter, len(self.adapters) + 1)
             lora = LoRARequest(f"adapter-{lora_id}", lora_id, adapter)
-        outs = self.llm.generate(inputs, self.params, lora_request=lora, use_tqdm=False)
+        params = self.params
+        if max_new_tokens:
+            params = params.clone()
+            params.max_tokens = max_new_tokens
+        outs = self.llm.generate(inputs, params, lora_request=lora, use_tqdm=False)
         return {"prompt": prompts, "output": [o.outputs[0].text.strip() for o in outs],
                 "new_tokens": [len(o.outputs[0].token_ids) for o in outs]}
 
@@ -101,7 +107,7 @@ class VLLMGenerator:
                                  trust_remote_code, adapter_rank(self.adapter) if self.adapter else 16)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return fill_batch(batch, self.engine.generate(decode_messages(batch["messages"]), self.adapter))
+        return generate_batch(self.engine, batch, self.adapter)
 
 
 def adapter_rank(folder: str) -> int:
