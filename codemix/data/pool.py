@@ -4,6 +4,10 @@
 options, the classifier's identity (name, version, prompt version, model; not the endpoint
 or key) and DATA_VERSION. It does not depend on paths, time or machine, so two runs or two
 machines with the same data agree and share ``<cache_dir>/pools/<pool_hash>/``.
+
+The pool's report (``report.json`` beside ``pool.parquet``; not part of the hash) is the data
+report (records in, drops and repairs by reason, class counts, ...) plus ``sources`` (the
+configured ``data.source``) and ``classifier`` (name, tag and its ``measured`` accuracy statement).
 """
 
 from __future__ import annotations
@@ -81,10 +85,11 @@ def label_pool(cfg: DataConfig, labels_dir: str | Path | None = None) -> tuple[p
     $CODEMIX_HOME/labels).
     """
     report = DataReport()
+    classifier = make_classifier(cfg.classifier, labels_dir)
     convs = clean(load_conversations(cfg, report), report, clean_options(cfg))
-    table = label_conversations(convs, make_classifier(cfg.classifier, labels_dir), report)
+    table = label_conversations(convs, classifier, report)
     report.records_out = table.num_rows
-    return table, report.as_dict()
+    return table, {**report.as_dict(), "sources": [str(s) for s in _sources(cfg)], "classifier": classifier.describe()}
 
 
 def _cached_pool(cfg: DataConfig, cache_dir: str | Path) -> Path | None:
@@ -112,6 +117,8 @@ def prepare_pool(cfg: DataConfig, cache_dir: str | Path,
     folder = Path(cache_dir) / "pools" / h
     if _cached_pool(cfg, cache_dir) is not None:
         report = json.loads((folder / "report.json").read_text())
+        # the classifier is part of the hash, its statement is this code's (a pool cached before it had none)
+        report = {**report, "classifier": make_classifier(cfg.classifier, labels_dir).describe()}
         return pq.read_table(folder / "pool.parquet"), h, report
     table, report = label_pool(cfg, labels_dir)
     table = table.replace_schema_metadata({POOL_HASH_KEY: h.encode()})

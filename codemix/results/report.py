@@ -2,14 +2,16 @@
 
     write_report(["runs/paper", "runs/fine_grained"], "runs/paper/report", html=True)
 
-The report states each sweep's configuration, the overall / domain / task accuracies with
-bootstrap CIs, the deltas against the 0% (General) mix with McNemar p-values (flagging those
-that are not significant) and the minimum detectable effect next to each (``power.py``), the
-best proportion per task and domain, quadratic fits where a sweep is fine-grained enough, for a
-searched sweep the path of its search and the fitted optimum of its objective with a bootstrap
-interval, what the models wrote (per trial the outputs' median length and the share with an
-extracted answer, and collapsed sample outputs per task with the answer extracted and the gold),
-and the trials that failed with their errors.
+The report states each sweep's configuration, the data its mixes were drawn from (the pool's
+source, records in, kept, drops and repairs by reason, class counts, the classifier and its
+measured accuracy; ``data.py``), the overall / domain / task accuracies with bootstrap CIs, the
+deltas against the 0% (General) mix with McNemar p-values (flagging those that are not
+significant) and the minimum detectable effect next to each (``power.py``), the best proportion
+per task and domain, quadratic fits where a sweep is fine-grained enough, for a searched sweep
+the path of its search and the fitted optimum of its objective with a bootstrap interval, what
+the models wrote (per trial the outputs' median length and the share with an extracted answer,
+and collapsed sample outputs per task with the answer extracted and the gold), and the trials
+that failed with their errors.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pandas as pd
 import yaml
 
 from codemix.results import analysis
+from codemix.results.data import data_section
 from codemix.results.document import Document
 from codemix.results.figures import (
     _slug,
@@ -464,6 +467,7 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
              f"{len(results.trials)} trial(s), {len(results.failed)} failed, {len(results.scores)} task scores, "
              f"{len(results.predictions)} predictions.")
     _configuration(doc, results)
+    data_section(doc, results)  # the pool the mixes came from: counts, drops, classes, classifier accuracy
     notes = list(results.notes)
     if results.scores.empty:
         doc.heading("Results")

