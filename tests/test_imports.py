@@ -123,3 +123,38 @@ def test_libraries_never_import_the_cli(graph):
     assert {"codemix.cli", "codemix.data.cli", "codemix.sweep.cli"} <= cli
     offenders = {m: sorted(deps & cli) for m, deps in graph.items() if m not in cli and deps & cli}
     assert offenders == {}
+
+
+def _closure(graph: dict[str, set[str]], start: str) -> set[str]:
+    """``start`` and every module its imports (at any level, transitively) run."""
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, ()))
+    return seen
+
+
+# What `codemix plan` and `codemix validate` use: the search space, the data stage and the plan.
+NO_TUNE = ["codemix.sweep.plan", "codemix.sweep.space", "codemix.sweep.data_stage", "codemix.sweep.cli"]
+
+
+@pytest.mark.parametrize("module", NO_TUNE)
+def test_plan_and_validate_never_import_the_tune_module(graph, module):
+    assert "codemix.sweep.tuner" not in _closure(graph, module)
+
+
+def test_plan_and_validate_never_load_ray_tune():
+    # every module the planning code may import (function-level imports too), imported in a fresh process
+    import subprocess
+    import sys
+
+    graph = import_graph()
+    modules = sorted(set().union(*(_closure(graph, m) for m in NO_TUNE)))
+    code = ("import importlib, sys\n"
+            f"for m in {modules!r}:\n    importlib.import_module(m)\n"
+            "print(sorted(m for m in sys.modules if m == 'ray.tune' or m.startswith('ray.tune.')"
+            " or m == 'codemix.sweep.tuner'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -1,6 +1,30 @@
-"""Sweeps: Ray Tune over (coding proportion x model family x ...), each trial = mix → train → eval."""
+"""Sweeps: Ray Tune over (coding proportion x model family x ...), each trial = mix → train → eval.
 
-from codemix.sweep.trial import TrialPoint, run_trial
-from codemix.sweep.tuner import resume, run_sweep
+    space.py       the search space: TrialPoint, grid_points, param_space (Tune's view), as_spec
+    data_stage.py  the driver's data stage: the labelled pool, infeasible mixes
+    hashes.py      the content addresses of a trial's stages (codemix.cache: where they are stored)
+    trial.py       one trial: mix → train → eval → results (run_trial)
+    tuner.py       the Tune experiment: run_sweep, resume
+    plan.py        what a sweep will run and cost, before it runs (no Tune)
 
-__all__ = ["TrialPoint", "resume", "run_sweep", "run_trial"]
+The names below load lazily, so that ``codemix plan`` and ``validate`` (which import ``space``,
+``data_stage`` and ``plan``) never import the Tune module.
+"""
+
+__all__ = ["TrialPoint", "grid_points", "resume", "run_sweep", "run_trial"]
+
+
+def __getattr__(name):
+    if name in ("TrialPoint", "grid_points"):
+        from codemix.sweep import space
+
+        return getattr(space, name)
+    if name == "run_trial":
+        from codemix.sweep.trial import run_trial
+
+        return run_trial
+    if name in ("resume", "run_sweep"):
+        from codemix.sweep import tuner
+
+        return getattr(tuner, name)
+    raise AttributeError(f"module 'codemix.sweep' has no attribute {name!r}")

@@ -99,9 +99,10 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     will start from and its GPU-hours per new trial.
     """
     from codemix.storage import Store
+    from codemix.sweep.data_stage import infeasible_mixes
+    from codemix.sweep.hashes import stage_hashes
     from codemix.sweep.search import check_metric, is_searched
-    from codemix.sweep.trial import stage_hashes
-    from codemix.sweep.tuner import as_spec, grid_points, infeasible_mixes
+    from codemix.sweep.space import as_spec, grid_points
     from codemix.sweep.warmstart import start_search
 
     spec = as_spec(spec)

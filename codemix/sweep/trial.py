@@ -14,96 +14,23 @@ import tempfile
 import time
 import traceback
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
 from codemix import faults
-from codemix.config import SweepSpec, hashed_dump
-from codemix.eval import EXTRACT_VERSION, evaluate, prompt_version, resolve_backend, resolve_dtype_name
+from codemix.config import SweepSpec
+from codemix.eval import evaluate
 from codemix.models.loading import resolve_model_source
 from codemix.results.objective import search_score
 from codemix.results.writer import results_key, write_trial_results
-from codemix.storage import Store, stable_hash
+from codemix.storage import Store
+from codemix.sweep.hashes import eval_identity, model_id, stage_hashes
 from codemix.sweep.search import OBJECTIVE, is_searched
-from codemix.train.trainer import TRAIN_VERSION
+from codemix.sweep.space import TrialPoint, is_untuned
 from codemix.version import __version__
 
 log = logging.getLogger("codemix")
-
-
-@dataclass(frozen=True)
-class TrialPoint:
-    """The sweep dimensions of one trial. ``proportion`` None is the family's untuned reference."""
-
-    family: str
-    proportion: float | None
-    seed: int = 0
-    code_language: str = "any"
-    corruption: float = 0.0
-
-    @classmethod
-    def from_config(cls, config: dict) -> "TrialPoint":
-        proportion = config["proportion"]
-        point = cls(family=config["family"], proportion=None if proportion is None else round(float(proportion), 6),
-                    seed=int(config.get("seed", 0)), code_language=config.get("code_language", "any"),
-                    corruption=float(config.get("corruption", 0.0)))
-        return point.as_untuned() if point.untuned else point
-
-    @classmethod
-    def untuned_reference(cls, family: str) -> "TrialPoint":
-        """The family's starting model evaluated as it is: no mix, no seed, no code settings."""
-        return cls(family=family, proportion=None)
-
-    @property
-    def untuned(self) -> bool:
-        return self.proportion is None
-
-    def as_untuned(self) -> "TrialPoint":
-        return TrialPoint.untuned_reference(self.family)
-
-
-def model_id(spec: SweepSpec, family: str) -> str:
-    """A machine-independent name of the starting weights: the model source (tiny twins are versioned)."""
-    return resolve_model_source(family, spec.model)
-
-
-def is_untuned(spec: SweepSpec, point: TrialPoint) -> bool:
-    """Whether the trial evaluates its starting model as it is (the reference, or a train.method 'none' sweep)."""
-    return point.untuned or spec.train.method == "none"
-
-
-def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str | None]:
-    """Content addresses of the trial's three stage outputs and the trial itself (no mix for an untuned trial).
-
-    The spec is hashed as a Tune trial receives it (through JSON, so every default is validated:
-    a float field's default ``0`` is ``0.0`` there), so the driver (plan, known points) and the
-    trials agree on every address. Only the fields each section declares hashed count
-    (``config.hashed_dump``); the evaluation's backend and dtype count as resolved ('auto' is not an
-    identity: it means vLLM or transformers, bf16 or fp32, depending on the machine).
-    """
-    spec = SweepSpec.model_validate_json(spec.model_dump_json())
-    model = hashed_dump(spec.model)
-    if is_untuned(spec, point):
-        mix = None
-        train = stable_hash(["untuned", point.family, model_id(spec, point.family), model])
-    else:
-        mix = stable_hash(["mix", pool_hash, hashed_dump(spec.mix), point.proportion, point.seed,
-                           point.code_language, point.corruption])
-        train = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
-                             model, hashed_dump(spec.train), spec.resources.num_workers])
-    evaluation = stable_hash(["eval", train, {**hashed_dump(spec.eval), **eval_identity(spec, point)},
-                              prompt_version(spec.eval.prompt), EXTRACT_VERSION])
-    trial = stable_hash(["trial", asdict(point), evaluation], length=12)
-    return {"mix": mix, "train": train, "eval": evaluation, "trial": trial}
-
-
-def eval_identity(spec: SweepSpec, point: TrialPoint) -> dict[str, str]:
-    """The evaluation's backend and dtype as they resolve for this trial's model (recorded and hashed)."""
-    backend = resolve_backend(spec.eval, model_id(spec, point.family))
-    device = "cuda" if spec.eval.num_gpus else "cpu"
-    dtype = "endpoint" if backend == "openai" else resolve_dtype_name(spec.eval.dtype, device)
-    return {"backend": backend, "dtype": dtype}
 
 
 def stage_mix(spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str, mix_hash: str) -> tuple[str, dict, str]:

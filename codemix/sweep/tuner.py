@@ -1,12 +1,13 @@
 """Run a sweep spec as a Ray Tune experiment, resume it, and collect its results.
 
 Each Tune trial is a function trainable that runs :func:`codemix.sweep.trial.run_trial`, which
-launches its own Ray Train run (Train V2 inside Tune) and a Ray Data evaluation.
+launches its own Ray Train run (Train V2 inside Tune) and a Ray Data evaluation. The search space
+is ``codemix.sweep.space``, the data stage before Ray starts ``codemix.sweep.data_stage``: Tune experiments
+are started and resumed only here.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import yaml
 
-from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
+from codemix.config import SpecError, SweepSpec, parse_spec
 from codemix.ray_runtime import init_ray
 from codemix.results.layout import SPEC_FILE
 from codemix.results.writer import collect_results
@@ -24,90 +25,16 @@ from codemix.sweep.cluster import (
     check_storage_shared,
     lost_trials,
     replay_recorded_failure,
-    warn_if_inside_job_copy,
 )
+from codemix.sweep.data_stage import prepare_data
+from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.preflight import preflight
 from codemix.sweep.search import OBJECTIVE, build_searcher, check_metric, is_searched
-from codemix.sweep.trial import TrialPoint, run_trial, stage_hashes
+from codemix.sweep.space import TrialPoint, as_spec, grid_points, param_space  # noqa: F401 (grid_points: codemix.cli)
+from codemix.sweep.trial import run_trial
 from codemix.sweep.warmstart import SearchStart, record_start, start_search
 
 log = logging.getLogger("codemix")
-
-
-# ----------------------------------------------------------------------------- before Ray starts
-
-
-def as_spec(spec: SweepSpec | dict | str | Path) -> SweepSpec:
-    """Accept a SweepSpec, a dict or a YAML path; relative local storage becomes absolute."""
-    if isinstance(spec, (str, Path)):
-        spec = load_spec(spec)
-    elif isinstance(spec, dict):
-        spec = parse_spec(spec)
-    if "://" not in spec.storage:
-        warn_if_inside_job_copy(spec.storage)
-        spec = spec.model_copy(update={"storage": str(Path(spec.storage).expanduser().resolve())})
-    return spec
-
-
-def grid_points(spec: SweepSpec) -> list[TrialPoint]:
-    """All distinct grid points (for a searcher: the corners of the proportion range).
-
-    Untuned trials (``search.reference``, or every point of a ``train.method: none`` sweep) come
-    first, once per family: the starting model does not depend on proportion, seed or code settings.
-    """
-    s = spec.search
-    references = [TrialPoint.untuned_reference(f) for f in s.family]
-    if spec.train.method == "none":
-        return references
-    proportions = s.proportions() or [s.proportion.min, s.proportion.max]
-    points = [TrialPoint(f, p, seed, lang, c) for f in s.family for p in proportions for seed in s.seed
-              for lang in s.code_language for c in s.corruption]
-    return (references if s.reference else []) + points
-
-
-def infeasible_mixes(spec: SweepSpec, pool: pa.Table) -> list[tuple[float, str, Exception]]:
-    """(proportion, code_language, why) for every mix of the sweep the pool cannot fill, in sorted order."""
-    from codemix.data import MixInfeasibleError, check_mix_feasible
-
-    out = []
-    for p, lang in sorted({(p.proportion, p.code_language) for p in grid_points(spec) if not p.untuned}):
-        try:
-            check_mix_feasible(pool, spec.mix, p, lang)
-        except MixInfeasibleError as err:
-            out.append((p, lang, err))
-    return out
-
-
-def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
-    """Ingest and label the pool once per sweep (cached) and check every mix is feasible.
-
-    Runs in the driver before Ray starts, so an infeasible request fails before any compute.
-    """
-    from codemix.data import prepare_pool
-    from codemix.data.classify.cache import storage_labels_dir
-    from codemix.paths import codemix_home
-
-    tuned = [p for p in grid_points(spec) if not p.untuned]
-    if not tuned:  # an untuned sweep (train.method: none) needs no IFT data
-        return "", ""
-    with storage_labels_dir(spec.data.classifier, store) as labels_dir:  # labels are paid once per storage
-        pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data", labels_dir)
-    infeasible = infeasible_mixes(spec, pool)
-    if infeasible:  # the first is enough to stop; `codemix plan` lists them all
-        p, lang, err = infeasible[0]
-        raise SpecError(f"sweep {spec.name!r}: mix.total = {spec.mix.total} at proportion {p}, "
-                        f"code_language {lang!r} is infeasible: {err}")
-    key = f"_cache/pools/{pool_hash}"
-    if not store.is_complete(key):
-        import tempfile
-
-        import pyarrow.parquet as pq
-
-        with tempfile.TemporaryDirectory() as d:
-            pq.write_table(pool, Path(d) / "pool.parquet")
-            Path(d, "report.json").write_text(json.dumps(report, indent=2, default=str))
-            store.put_dir(d, key)
-    return key, pool_hash
 
 
 # ----------------------------------------------------------------------------- Ray and Tune
@@ -143,24 +70,6 @@ def trial_resources(spec: SweepSpec) -> dict:
     trial's own process), so that evaluation's Ray Data actors find them free afterwards."""
     r = spec.resources
     return {"cpu": r.trial_cpus, **r.trial_resources}
-
-
-def param_space(spec: SweepSpec) -> dict:
-    """Tune's search space: grid axes, or distributions for a searcher."""
-    from ray import tune
-
-    s = spec.search
-    axes = {"family": s.family, "seed": s.seed, "code_language": s.code_language, "corruption": s.corruption}
-    if s.searcher == "grid":
-        # None = the untuned reference; its copies across the other axes are one trial (same trial key:
-        # the first to run computes it, the others find it finished)
-        untuned = spec.train.method == "none"
-        proportions = [None] if untuned else [None] * s.reference + s.proportions()
-        return {"proportion": tune.grid_search(proportions),
-                **{k: tune.grid_search([v[0]] if untuned else v) for k, v in axes.items()}}
-    proportion = (tune.choice(s.proportions()) if s.proportions() is not None
-                  else tune.uniform(s.proportion.min, s.proportion.max))
-    return {"proportion": proportion, **{k: tune.choice(v) for k, v in axes.items()}}
 
 
 def _trial_dirname(trial) -> str:

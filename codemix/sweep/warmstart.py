@@ -15,7 +15,8 @@ from codemix.config import SweepSpec
 from codemix.results.layout import KNOWN_POINTS_FILE
 from codemix.results.objective import search_score
 from codemix.storage import Store
-from codemix.sweep.trial import TrialPoint, stage_hashes
+from codemix.sweep.hashes import stage_hashes
+from codemix.sweep.space import TrialPoint
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ import pytest
 from codemix.config import parse_spec
 from codemix.results.writer import write_trial_results
 from codemix.storage import Store
+from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.search import build_searcher, scope_tasks
 from codemix.sweep.search_sim import random_truth, run_grid, run_optimum, summarise
-from codemix.sweep.trial import TrialPoint, stage_hashes
+from codemix.sweep.space import TrialPoint
 from codemix.sweep.warmstart import start_search
 
 REPS = 30

@@ -13,9 +13,9 @@ import pytest
 from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.results.writer import write_trial_results
 from codemix.storage import Store
+from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.search import build_searcher, check_metric
-from codemix.sweep.trial import TrialPoint, stage_hashes
-from codemix.sweep.tuner import param_space
+from codemix.sweep.space import TrialPoint, param_space
 from codemix.sweep.warmstart import start_search
 
 REPO = Path(__file__).resolve().parents[2]

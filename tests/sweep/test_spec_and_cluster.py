@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from codemix.config import SpecError, load_spec, parse_spec
-from codemix.sweep.tuner import grid_points
+from codemix.sweep.space import grid_points
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,62 @@
+"""The sweep's data stage, once per sweep in the driver before Ray starts: the labelled pool, and
+whether every mix of the sweep can be drawn from it.
+
+An infeasible request fails here, before any compute; ``codemix plan`` lists every infeasible mix
+(``infeasible_mixes``) without labelling anything it would pay for.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+from codemix.config import SpecError, SweepSpec
+from codemix.storage import Store
+from codemix.sweep.space import grid_points
+
+
+def infeasible_mixes(spec: SweepSpec, pool: pa.Table) -> list[tuple[float, str, Exception]]:
+    """(proportion, code_language, why) for every mix of the sweep the pool cannot fill, in sorted order."""
+    from codemix.data import MixInfeasibleError, check_mix_feasible
+
+    out = []
+    for p, lang in sorted({(p.proportion, p.code_language) for p in grid_points(spec) if not p.untuned}):
+        try:
+            check_mix_feasible(pool, spec.mix, p, lang)
+        except MixInfeasibleError as err:
+            out.append((p, lang, err))
+    return out
+
+
+def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
+    """Ingest and label the pool once per sweep (cached) and check every mix is feasible.
+
+    Runs in the driver before Ray starts, so an infeasible request fails before any compute.
+    """
+    from codemix.data import prepare_pool
+    from codemix.data.classify.cache import storage_labels_dir
+    from codemix.paths import codemix_home
+
+    tuned = [p for p in grid_points(spec) if not p.untuned]
+    if not tuned:  # an untuned sweep (train.method: none) needs no IFT data
+        return "", ""
+    with storage_labels_dir(spec.data.classifier, store) as labels_dir:  # labels are paid once per storage
+        pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data", labels_dir)
+    infeasible = infeasible_mixes(spec, pool)
+    if infeasible:  # the first is enough to stop; `codemix plan` lists them all
+        p, lang, err = infeasible[0]
+        raise SpecError(f"sweep {spec.name!r}: mix.total = {spec.mix.total} at proportion {p}, "
+                        f"code_language {lang!r} is infeasible: {err}")
+    key = f"_cache/pools/{pool_hash}"
+    if not store.is_complete(key):
+        import tempfile
+
+        import pyarrow.parquet as pq
+
+        with tempfile.TemporaryDirectory() as d:
+            pq.write_table(pool, Path(d) / "pool.parquet")
+            Path(d, "report.json").write_text(json.dumps(report, indent=2, default=str))
+            store.put_dir(d, key)
+    return key, pool_hash

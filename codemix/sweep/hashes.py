@@ -1,0 +1,55 @@
+"""The content addresses of a trial's stages: what determines each stage output, hashed.
+
+The driver (``codemix plan``, a searcher's known points, Tune's lost-trial check) and the trials
+compute them with the same function, so every process agrees where a stage output lives in the
+cache (``codemix.cache``: ``_cache/mixes/<mix>``, ``checkpoints/<train>``, ``predictions/<eval>``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from codemix.config import SweepSpec, hashed_dump
+from codemix.eval import EXTRACT_VERSION, prompt_version, resolve_backend, resolve_dtype_name
+from codemix.models.loading import resolve_model_source
+from codemix.storage import stable_hash
+from codemix.sweep.space import TrialPoint, is_untuned
+from codemix.train import TRAIN_VERSION
+
+
+def model_id(spec: SweepSpec, family: str) -> str:
+    """A machine-independent name of the starting weights: the model source (tiny twins are versioned)."""
+    return resolve_model_source(family, spec.model)
+
+
+def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str | None]:
+    """Content addresses of the trial's three stage outputs and the trial itself (no mix for an untuned trial).
+
+    The spec is hashed as a Tune trial receives it (through JSON, so every default is validated:
+    a float field's default ``0`` is ``0.0`` there), so the driver (plan, known points) and the
+    trials agree on every address. Only the fields each section declares hashed count
+    (``config.hashed_dump``); the evaluation's backend and dtype count as resolved ('auto' is not an
+    identity: it means vLLM or transformers, bf16 or fp32, depending on the machine).
+    """
+    spec = SweepSpec.model_validate_json(spec.model_dump_json())
+    model = hashed_dump(spec.model)
+    if is_untuned(spec, point):
+        mix = None
+        train = stable_hash(["untuned", point.family, model_id(spec, point.family), model])
+    else:
+        mix = stable_hash(["mix", pool_hash, hashed_dump(spec.mix), point.proportion, point.seed,
+                           point.code_language, point.corruption])
+        train = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
+                             model, hashed_dump(spec.train), spec.resources.num_workers])
+    evaluation = stable_hash(["eval", train, {**hashed_dump(spec.eval), **eval_identity(spec, point)},
+                              prompt_version(spec.eval.prompt), EXTRACT_VERSION])
+    trial = stable_hash(["trial", asdict(point), evaluation], length=12)
+    return {"mix": mix, "train": train, "eval": evaluation, "trial": trial}
+
+
+def eval_identity(spec: SweepSpec, point: TrialPoint) -> dict[str, str]:
+    """The evaluation's backend and dtype as they resolve for this trial's model (recorded and hashed)."""
+    backend = resolve_backend(spec.eval, model_id(spec, point.family))
+    device = "cuda" if spec.eval.num_gpus else "cpu"
+    dtype = "endpoint" if backend == "openai" else resolve_dtype_name(spec.eval.dtype, device)
+    return {"backend": backend, "dtype": dtype}
