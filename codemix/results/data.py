@@ -138,14 +138,28 @@ def _n(value) -> str:
     return f"{int(value):,}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
-def _counts(counts: dict, label: str, total: int | None = None) -> pd.DataFrame:
-    """A table of reason -> count, the largest first, with a total row (and shares of ``total`` where given)."""
+def _counts(counts: dict, label: str, total_row: bool = True) -> pd.DataFrame:
+    """A table of reason -> count, the largest first (with a total row where the counts add up to something)."""
     rows = sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0]))
-    values = [v for _, v in rows] + [sum(v for _, v in rows)]
-    frame = pd.DataFrame({label: [f"`{k}`" for k, _ in rows] + ["**total**"], "count": [_n(v) for v in values]})
-    if total:
-        frame["share of records in"] = [f"{v / total:.1%}" for v in values]
-    return frame
+    if total_row:
+        rows.append(("**total**", sum(v for _, v in rows)))
+    return pd.DataFrame({label: [k if k.startswith("**") else f"`{k}`" for k, _ in rows],
+                         "count": [_n(v) for _, v in rows]})
+
+
+def _kept_line(report: dict) -> str:
+    """'**Records in**: 17,672; **dropped**: 3,890; **kept**: 52,539 examples (= records in − dropped + 38,757 ...)'."""
+    records_in, kept = int(report.get("records_in") or 0), report.get("records_out")
+    dropped = sum(int(v) for v in (report.get("dropped") or {}).values())
+    added = int((report.get("repaired") or {}).get("split_examples_added", 0))
+    line = f"**Records in**: {_n(records_in)}; **dropped**: {_n(dropped)}; **kept**: "
+    if kept is None:
+        return line + "not recorded."
+    line += f"{_n(kept)} examples in the pool"
+    if int(kept) == records_in - dropped + added:  # every record accounted for
+        line += (" (= records in − dropped" + (f" + {_n(added)} examples added by splitting long conversations"
+                                               if added else "") + ")")
+    return line + "."
 
 
 def _classifier_lines(pool: PoolReport) -> list[str]:
@@ -177,7 +191,6 @@ def _render_pool(doc: Document, pool: PoolReport, heading: bool) -> None:
     if heading:
         doc.heading(f"Pool `{pool.pool_hash}`", 3)
     used = ", ".join(f"`{e}`" for e in pool.experiments)
-    records_in, kept = int(report.get("records_in") or 0), report.get("records_out")
     sources = report.get("sources") or []
     files = report.get("files") or []
     lines = [f"**Pool** `{pool.pool_hash}` (used by {used}), report read from `{pool.where}`."]
@@ -186,15 +199,11 @@ def _render_pool(doc: Document, pool: PoolReport, heading: bool) -> None:
                      + (f" (files: {', '.join(f'`{f}`' for f in files)})" if files and files != sources else ""))
     elif files:
         lines.append("**Data source(s)**: files " + ", ".join(f"`{f}`" for f in files))
-    lines.append(f"**Records in**: {_n(records_in)}; **kept** (conversations in the pool, after cleaning, "
-                 f"splitting and labelling): {_n(kept) if kept is not None else 'not recorded'}"
-                 + (f" ({int(kept) / records_in:.1%} of records in)" if kept is not None and records_in else "")
-                 + f"; **dropped**: {_n(sum(int(v) for v in (report.get('dropped') or {}).values()))}; "
-                 f"**repairs**: {_n(sum(int(v) for v in (report.get('repaired') or {}).values()))}.")
+    lines.append(_kept_line(report))
     lines += [f"**Cut**: {c}" for c in _cut_lines(report)]
     languages = report.get("languages") or {}
     if languages:
-        lines.append("**Coding languages** (of coding conversations): " + ", ".join(
+        lines.append("**Coding languages** (examples labelled coding, per language detected): " + ", ".join(
             f"{k} {_n(v)}" for k, v in sorted(languages.items(), key=lambda kv: (-int(kv[1]), kv[0]))))
     lines += _classifier_lines(pool)
     doc.bullets(lines)
@@ -202,19 +211,19 @@ def _render_pool(doc: Document, pool: PoolReport, heading: bool) -> None:
     classes = report.get("classes") or {}
     total = sum(int(v) for v in classes.values())
     names = list(CLASSES) + sorted(set(classes) - set(CLASSES))
-    doc.text("Conversations per class (the classifier's labels):")
-    doc.table(pd.DataFrame({"class": names, "conversations": [_n(classes.get(c, 0)) for c in names],
+    doc.text("Examples per class in the pool (the classifier's labels):")
+    doc.table(pd.DataFrame({"class": names, "examples": [_n(classes.get(c, 0)) for c in names],
                             "share": [f"{int(classes.get(c, 0)) / total:.1%}" if total else "–" for c in names]}))
     dropped, repaired = report.get("dropped") or {}, report.get("repaired") or {}
     if dropped:
         doc.text("Dropped, by reason (`truncated_file`: a file that ends mid-record, its complete records kept):")
-        doc.table(_counts(dropped, "reason", records_in))
+        doc.table(_counts(dropped, "reason"))
     else:
         doc.text("Dropped: none.")
     if repaired:
-        doc.text("Repairs, by reason (kept conversations; `split_examples_added`: examples a long conversation "
-                 "was split into beyond its first):")
-        doc.table(_counts(repaired, "repair"))
+        doc.text("Repairs, by reason (of kept conversations; `split_conversation`: conversations longer than "
+                 "`data.max_tokens` split at exchange boundaries, `split_examples_added`: the examples this added):")
+        doc.table(_counts(repaired, "repair", total_row=False))
     errors = [e for e in report.get("errors") or [] if isinstance(e, dict)]
     if errors:
         total_errors = report.get("errors_total", len(errors))

