@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 
 import pyarrow.fs as pafs
 
+from codemix import cache
 from codemix.config import SpecError, SweepSpec
 from codemix.results.writer import results_key
 from codemix.storage import Store
@@ -164,12 +165,7 @@ def output_locations(spec: SweepSpec) -> list[tuple[str, str]]:
     def at(*parts: str) -> str:
         return store.url(*parts).partition("?")[0]
 
-    return [("labelled pool (driver)", at("_cache/pools/<pool hash>")),
-            ("mixes", at("_cache/mixes/<mix hash>")),
-            ("tokenized mixes", at("_cache/tokenized/<hash>")),
-            ("Ray Train runs and checkpoints", at("_cache/train_runs/train-<train hash>")),
-            ("fine-tuned models", at("_cache/checkpoints/<train hash>")),
-            ("predictions and scores", at("_cache/predictions/<eval hash>")),
+    return [*((what, at(key)) for what, key in cache.LAYOUT),
             ("result tables", at(spec.name, "results/{trials,scores,predictions}/<trial key>.parquet")),
             ("results.parquet, spec.yaml, Tune state", at(spec.name))]
 

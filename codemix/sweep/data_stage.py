@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from codemix import cache
 from codemix.config import SpecError, SweepSpec
 from codemix.storage import Store
 from codemix.sweep.space import grid_points
@@ -49,14 +51,11 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
         p, lang, err = infeasible[0]
         raise SpecError(f"sweep {spec.name!r}: mix.total = {spec.mix.total} at proportion {p}, "
                         f"code_language {lang!r} is infeasible: {err}")
-    key = f"_cache/pools/{pool_hash}"
-    if not store.is_complete(key):
-        import tempfile
+    key = cache.pool_key(pool_hash)
 
-        import pyarrow.parquet as pq
+    def write(d: Path) -> None:
+        pq.write_table(pool, d / "pool.parquet")
+        (d / "report.json").write_text(json.dumps(report, indent=2, default=str))
 
-        with tempfile.TemporaryDirectory() as d:
-            pq.write_table(pool, Path(d) / "pool.parquet")
-            Path(d, "report.json").write_text(json.dumps(report, indent=2, default=str))
-            store.put_dir(d, key)
+    cache.publish(store, key, write)
     return key, pool_hash

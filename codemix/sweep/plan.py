@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from codemix import cache
 from codemix.config import SweepSpec
 from codemix.gpus import gpu_named
 from codemix.models import get_family
@@ -77,9 +78,9 @@ def _plan_point(spec: SweepSpec, point, hashes: dict, store, tokens_per_example:
                 gpu_info, n_gpus: int) -> tuple[TrialPlan, float]:
     """One trial's plan, and its full cost in GPU-hours (cached stages included)."""
     untuned = hashes["mix"] is None  # nothing to mix or train: the starting model is evaluated as it is
-    cached = {"mix": untuned or store.is_complete(f"_cache/mixes/{hashes['mix']}"),
-              "train": untuned or store.is_complete(f"_cache/checkpoints/{hashes['train']}"),
-              "eval": store.is_complete(f"_cache/predictions/{hashes['eval']}")}
+    cached = {"mix": untuned or store.is_complete(cache.mix_key(hashes["mix"])),
+              "train": untuned or store.is_complete(cache.checkpoint_key(hashes["train"])),
+              "eval": store.is_complete(cache.predictions_key(hashes["eval"]))}
     params = _params_b(spec, point.family) * 1e9
     tokens = 0 if untuned else (
         spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 import time
 import traceback
 import uuid
@@ -18,7 +17,10 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from codemix import faults
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from codemix import cache, faults
 from codemix.config import SweepSpec
 from codemix.eval import evaluate
 from codemix.models.loading import resolve_model_source
@@ -37,16 +39,15 @@ def stage_mix(spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str, m
     """Build the IFT mix (or reuse it). Returns (key, manifest, 'computed'|'cached')."""
     from codemix.data import build_mix, write_mix
 
-    key = f"_cache/mixes/{mix_hash}"
-    state = "cached"
-    if not store.is_complete(key):
+    key = cache.mix_key(mix_hash)
+
+    def write(d: Path) -> None:
         pool = store.read_parquet(f"{pool_key}/pool.parquet")
         table, manifest = build_mix(pool, spec.mix, point.proportion, point.seed, point.code_language,
                                     point.corruption)
-        with tempfile.TemporaryDirectory() as d:
-            write_mix(table, manifest, d)
-            store.put_dir(d, key)
-        state = "computed"
+        write_mix(table, manifest, d)
+
+    state = "computed" if cache.publish(store, key, write) else "cached"
     return key, store.read_json(f"{key}/manifest.json"), state
 
 
@@ -68,26 +69,22 @@ def stage_eval(spec: SweepSpec, store: Store, model_source: str, eval_hash: str)
 
     Returns (predictions, scores, info, state).
     """
-    import pyarrow as pa
     import ray
     from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-    key = f"_cache/predictions/{eval_hash}"
-    state = "cached"
-    if not store.is_complete(key):
+    key = cache.predictions_key(eval_hash)
+
+    def write(d: Path) -> None:
         # Ray Data started inside a Tune trial would land in the trial's placement group and stall;
         # run the evaluation as a task outside it.
         task = ray.remote(num_cpus=0, scheduling_strategy=PlacementGroupSchedulingStrategy(placement_group=None))(
             evaluate)
         predictions, scores, info = ray.get(task.remote(model_source, spec.eval, spec.model,
                                                         spec.resources.torch_threads))
-        with tempfile.TemporaryDirectory() as d:
-            import pyarrow.parquet as pq
+        pq.write_table(pa.Table.from_pylist(predictions), d / "predictions.parquet")
+        (d / "scores.json").write_text(json.dumps({"scores": scores, "info": info}))
 
-            pq.write_table(pa.Table.from_pylist(predictions), Path(d) / "predictions.parquet")
-            (Path(d) / "scores.json").write_text(json.dumps({"scores": scores, "info": info}))
-            store.put_dir(d, key)
-        state = "computed"
+    state = "computed" if cache.publish(store, key, write) else "cached"
     predictions = store.read_parquet(f"{key}/predictions.parquet").to_pylist()
     saved = store.read_json(f"{key}/scores.json")
     return predictions, saved["scores"], saved["info"], state

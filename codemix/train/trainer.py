@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from codemix import cache
 from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.faults import TrainFaults
 from codemix.models import get_family
@@ -26,7 +27,7 @@ TOKENIZE_VERSION = "tok-v3"
 # Part of every run's train_hash: bump it when a change to the recipe changes what training
 # produces, so checkpoints of the old recipe are not reused. v2: transformers.get_scheduler.
 TRAIN_VERSION = "train-v2"
-TRAIN_RUNS = "_cache/train_runs"  # Ray Train's own run folders (sharded checkpoints), one per train_hash
+TRAIN_RUNS = cache.TRAIN_RUNS  # Ray Train's own run folders (sharded checkpoints), one per train_hash
 
 
 class TrainingDiverged(RuntimeError):
@@ -38,9 +39,10 @@ def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tok
     """Tokenise the mix once per (mix, tokenizer, max length, overlong policy, held-out count), cached as
     Parquet. Returns the URLs of the training examples and of the held-out ones (None without
     ``train.heldout``), and the tokenisation report."""
-    key = "_cache/tokenized/" + stable_hash([TOKENIZE_VERSION, mix_hash, tokenizer_id, tokenizer.chat_template,
-                                              cfg.max_length, cfg.overlong, cfg.packing, cfg.heldout])
-    if not store.is_complete(key):
+    key = cache.tokenized_key(stable_hash([TOKENIZE_VERSION, mix_hash, tokenizer_id, tokenizer.chat_template,
+                                           cfg.max_length, cfg.overlong, cfg.packing, cfg.heldout]))
+
+    def write(d: Path) -> None:
         mix = store.read_parquet(f"{mix_key}/mix.parquet")
         conversations = [turns_to_messages(t) for t in mix.column("turns").to_pylist()]
         train, heldout = split_heldout(conversations, cfg.heldout, mix_hash)
@@ -49,16 +51,14 @@ def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tok
         if cfg.packing:
             examples = pack_examples(examples, cfg.max_length)
             report["packed_rows"] = len(examples)
-        with tempfile.TemporaryDirectory() as d:
-            import pyarrow.parquet as pq
+        pq.write_table(pa.Table.from_pylist(examples), d / "examples.parquet")
+        if heldout:
+            held, held_report = tokenize_mix(heldout, tokenizer, cfg.max_length, "truncate")
+            pq.write_table(pa.Table.from_pylist(held), d / "heldout.parquet")
+            report["heldout"] = held_report.as_dict()
+        (d / "report.json").write_text(json.dumps(report))
 
-            pq.write_table(pa.Table.from_pylist(examples), Path(d) / "examples.parquet")
-            if heldout:
-                held, held_report = tokenize_mix(heldout, tokenizer, cfg.max_length, "truncate")
-                pq.write_table(pa.Table.from_pylist(held), Path(d) / "heldout.parquet")
-                report["heldout"] = held_report.as_dict()
-            (Path(d) / "report.json").write_text(json.dumps(report))
-            store.put_dir(d, key)
+    cache.publish(store, key, write)
     report = json.loads(store.read_bytes(f"{key}/report.json"))
     heldout_url = store.url(key, "heldout.parquet") if "heldout" in report else None
     return store.url(key, "examples.parquet"), heldout_url, report
@@ -95,12 +95,12 @@ class TrainRun:
     @property
     def checkpoint_key(self) -> str:
         """Where the finished model is published (a HF-loadable folder)."""
-        return f"_cache/checkpoints/{self.train_hash}"
+        return cache.checkpoint_key(self.train_hash)
 
     @property
     def run_name(self) -> str:
         """The Ray Train run name: a rerun after a crash continues from this run's last checkpoint."""
-        return f"train-{self.train_hash}"
+        return cache.train_run_name(self.train_hash)
 
 
 def fine_tune(run: TrainRun, *, in_tune: bool = False, faults: TrainFaults | None = None) -> tuple[str, dict]:
@@ -146,7 +146,7 @@ def trains_in_process(res: ResourcesConfig, train_cfg: TrainConfig, family: str)
 def _train_in_process(run: TrainRun, loop_config: dict, in_tune: bool):
     """Run the loop here, holding the worker's CPUs while it runs; returns the newest checkpoint (the final
     one, or the divergence marker)."""
-    session = InProcessSession(run.store, f"{TRAIN_RUNS}/{run.run_name}", keep=run.train_cfg.checkpoints_kept,
+    session = InProcessSession(run.store, cache.train_run_key(run.train_hash), keep=run.train_cfg.checkpoints_kept,
                                report_to_tune=in_tune)
     with reserved_resources({"CPU": run.resources.cpus_per_worker}, f"training run {run.run_name}"):
         run_loop(loop_config, session)
@@ -191,14 +191,16 @@ def _publish(run: TrainRun, final: Path, tokenizer, tok_report: dict) -> dict:
                                f"{m['total_steps']} (lr {run.train_cfg.lr}); not retried, as a restart from "
                                "the last checkpoint would diverge again. Lower train.lr or check the data.")
     metrics = {**json.loads((final / "metrics.json").read_text()), "tokenize": tok_report}
-    with tempfile.TemporaryDirectory() as out:
+
+    def write(out: Path) -> None:
         shutil.copytree(final / "model", out, dirs_exist_ok=True)
         tokenizer.save_pretrained(out)
         local_source = Path(local_model_dir(run.model_source))
         if (local_source / TINY_MARKER).exists():
             shutil.copy(local_source / TINY_MARKER, out)
         if run.train_cfg.method == "lora":
-            (Path(out) / ADAPTER_BASE_FILE).write_text(json.dumps({"base": run.model_source}))
-        (Path(out) / "train_metrics.json").write_text(json.dumps(metrics))
-        run.store.put_dir(out, run.checkpoint_key)
+            (out / ADAPTER_BASE_FILE).write_text(json.dumps({"base": run.model_source}))
+        (out / "train_metrics.json").write_text(json.dumps(metrics))
+
+    cache.publish(run.store, run.checkpoint_key, write)
     return metrics

@@ -1,0 +1,87 @@
+"""The stage cache (codemix.cache): one layout of ``_cache/``, and one publish step for every stage."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import codemix
+from codemix import cache
+from codemix.storage import Store
+
+ROOT = Path(codemix.__file__).parent
+
+
+def test_publish_writes_once_and_marks_complete(tmp_path):
+    store = Store(tmp_path)
+    calls = []
+
+    def write(d: Path) -> None:
+        calls.append(d)
+        (d / "out.txt").write_text("x")
+
+    assert cache.publish(store, cache.mix_key("h1"), write) is True  # computed
+    assert store.is_complete("_cache/mixes/h1") and store.read_bytes("_cache/mixes/h1/out.txt") == b"x"
+    assert cache.publish(store, cache.mix_key("h1"), write) is False  # cached: write is not called again
+    assert len(calls) == 1 and not calls[0].exists()  # the temporary folder is gone
+
+
+def test_publish_leaves_nothing_when_the_writer_fails(tmp_path):
+    store = Store(tmp_path)
+
+    def write(d: Path) -> None:
+        (d / "half.txt").write_text("x")
+        raise RuntimeError("killed mid-stage")
+
+    with pytest.raises(RuntimeError):
+        cache.publish(store, cache.predictions_key("e1"), write)
+    assert not store.exists("_cache/predictions/e1")
+
+
+def test_the_layout_is_the_one_every_stage_used():
+    # these keys are content addresses shared with stored experiments: they must not move
+    assert cache.pool_key("p") == "_cache/pools/p"
+    assert cache.mix_key("m") == "_cache/mixes/m"
+    assert cache.tokenized_key("t") == "_cache/tokenized/t"
+    assert cache.train_run_key("h") == "_cache/train_runs/train-h" == f"{cache.TRAIN_RUNS}/{cache.train_run_name('h')}"
+    assert cache.checkpoint_key("h") == "_cache/checkpoints/h"
+    assert cache.predictions_key("e") == "_cache/predictions/e"
+    assert [key for _, key in cache.LAYOUT] == [
+        "_cache/pools/<pool hash>", "_cache/mixes/<mix hash>", "_cache/tokenized/<hash>",
+        "_cache/train_runs/train-<train hash>", "_cache/checkpoints/<train hash>", "_cache/predictions/<eval hash>"]
+
+
+def test_train_uses_the_cache_layout():
+    from codemix.train.trainer import TRAIN_RUNS, TrainRun
+
+    assert TRAIN_RUNS == cache.TRAIN_RUNS
+    run = TrainRun(None, "", "", "llama", "", None, None, None, 0, "abc")
+    assert (run.checkpoint_key, run.run_name) == (cache.checkpoint_key("abc"), cache.train_run_name("abc"))
+
+
+def test_the_label_cache_key_agrees_with_the_data_package():
+    from codemix.data.classify.cache import LABELS_KEY
+
+    assert LABELS_KEY == cache.LABELS
+
+
+# Where a "_cache/..." key may still be spelled in code: the layout's owner; the data package's label cache
+# (``LABELS_KEY``, checked equal to ``cache.LABELS`` above); and the report's Data section, which finds a
+# stored mix's pool (it should use ``cache.mix_key`` / ``cache.pool_key``: codemix/results is outside the
+# change that made codemix.cache). Prose that mentions a folder (``<storage>/_cache/...`` in a docstring or a
+# field's description) is text for readers: only strings that start a key are looked at.
+SPELLED_HERE = {"codemix/cache.py", "codemix/data/classify/cache.py", "codemix/results/data.py"}
+
+
+def test_no_other_module_spells_a_cache_key():
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT.parent).as_posix()
+        if rel in SPELLED_HERE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("_cache/"):
+                offenders.append(f"{rel}:{node.lineno}: {node.value!r}")
+    assert offenders == [], "spell cache keys with codemix.cache:\n" + "\n".join(offenders)
