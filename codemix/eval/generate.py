@@ -80,10 +80,15 @@ def generate_texts(model, tokenizer, prompts: list[list[int]], *, max_new_tokens
         return torch.multinomial(probs, 1, generator=rng).squeeze(-1)
 
     # transformers 5.x renamed past_key_values to cache (the old name still works, with a warning)
-    cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model  # a peft model passes them on
+    signature = inspect.signature(inner.forward).parameters
+    cache_arg = "cache" if "cache" in signature else "past_key_values"
     with torch.inference_mode():
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+        # the prefill's logits are needed at the last position only (over a 50k vocabulary, all positions'
+        # logits cost as much as several decoding steps)
+        last_only = {"logits_to_keep": 1} if "logits_to_keep" in signature else {}
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **last_only)
         cache, next_ids = getattr(out, cache_arg), pick(out.logits[:, -1])
         for step in range(max_new_tokens):
             stats.steps += 1
