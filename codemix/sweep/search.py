@@ -4,7 +4,7 @@ A sweep whose ``search.searcher`` is not ``grid`` hands the choice of points to 
 searcher. Three rules make that work end to end:
 
 - a trial reports to Tune once, when it has finished, with the objective (``OBJECTIVE``): its
-  training progress is not forwarded (see ``trial.stage_train``), so no result without the metric
+  training progress is not forwarded (see ``trial.train_model``), so no result without the metric
   reaches Tune or the searcher; a trial that raises is reported to the searcher as failed;
 - before the search starts, every finished trial in the same storage whose stages this spec would
   reproduce (same data, model, training and evaluation config; any point of the search space) is

@@ -1,9 +1,13 @@
 """One trial of a sweep: mix → fine-tune → evaluate → result tables, each stage content-addressed.
 
-Every stage output lives in the storage's ``_cache/`` under the hash of everything that
-determines it, and is published atomically. A trial whose outputs exist reuses them, so a
-resumed trial whose training finished goes straight to evaluation, and a later sweep reuses the
-trials of an earlier one.
+Every stage output lives in the storage's stage cache (``codemix.cache``) under the hash of
+everything that determines it (``codemix.sweep.hashes``), and is published atomically. A trial
+whose outputs exist reuses them, so a resumed trial whose training finished goes straight to
+evaluation, and a later sweep reuses the trials of an earlier one.
+
+Read ``run_trial`` first: it runs the four stages in order, each a function of the trial and the
+outputs of the stage before it that returns its own outputs (``Mixed``, ``Trained``, ``Evaluated``),
+through one wrapper (``run_stage``) that holds the fault hooks, the log lines and the timing.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import logging
 import time
 import traceback
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,6 +26,7 @@ import pyarrow.parquet as pq
 
 from codemix import cache, faults
 from codemix.config import SweepSpec
+from codemix.data import build_mix, write_mix
 from codemix.eval import evaluate
 from codemix.models.loading import resolve_model_source
 from codemix.results.objective import search_score
@@ -30,110 +35,270 @@ from codemix.storage import Store
 from codemix.sweep.hashes import eval_identity, model_id, stage_hashes
 from codemix.sweep.search import OBJECTIVE, is_searched
 from codemix.sweep.space import TrialPoint, is_untuned
+from codemix.train import TrainRun, fine_tune
 from codemix.version import __version__
 
 log = logging.getLogger("codemix")
 
 
-def stage_mix(spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str, mix_hash: str) -> tuple[str, dict, str]:
-    """Build the IFT mix (or reuse it). Returns (key, manifest, 'computed'|'cached')."""
-    from codemix.data import build_mix, write_mix
+# ----------------------------------------------------------------------------- the recipe
 
-    key = cache.mix_key(mix_hash)
+
+def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str, pool_hash: str,
+              trial_id: str | None = None, in_tune: bool = False) -> dict:
+    """Run the four stages for one sweep point and write its result tables; returns summary metrics.
+
+    A trial that finished in this experiment is not rerun. One that raises is recorded as failed,
+    with the stages it finished, and the error is raised again (Tune records it too).
+    """
+    trial = Trial.start(spec, point, store, pool_key, pool_hash, trial_id, in_tune)
+    done = _finished_summary(trial.experiment, trial.key, spec.search.metric)
+    if done is not None:
+        return done
+    started = record_attempt(trial)
+    mix = train = None  # the stages that finished, for the failure record
+    try:
+        if trial.untuned:  # the starting model is evaluated as it is: nothing to mix or train
+            mix, train = Mixed.skipped(), Trained.starting_model(trial)
+        else:
+            mix = run_stage(trial, "mix", make_mix)
+            train = run_stage(trial, "train", train_model, mix)
+        evaluation = run_stage(trial, "eval", evaluate_model, train)
+    except Exception as err:
+        record_failure(trial, started, err, mix, train)
+        raise
+    return run_stage(trial, "results", write_results, started, mix, train, evaluation).summary
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One trial as it runs: its spec and point, where its stages are stored, and their content addresses."""
+
+    spec: SweepSpec
+    point: TrialPoint  # as it is hashed (an untuned trial's point is the family's reference)
+    store: Store
+    pool_key: str  # the sweep's labelled pool in the stage cache
+    hashes: dict  # stage_hashes: mix, train, eval, trial
+    trial_id: str | None = None  # Tune's
+    in_tune: bool = False
+
+    @classmethod
+    def start(cls, spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str, pool_hash: str,
+              trial_id: str | None = None, in_tune: bool = False) -> "Trial":
+        if is_untuned(spec, point):
+            point = point.as_untuned()
+        return cls(spec, point, store, pool_key, stage_hashes(spec, point, pool_hash), trial_id, in_tune)
+
+    @property
+    def key(self) -> str:
+        """The trial key: its row in the experiment's result tables."""
+        return self.hashes["trial"]
+
+    @property
+    def untuned(self) -> bool:
+        return self.point.untuned
+
+    @property
+    def experiment(self) -> Store:
+        return self.store.child(self.spec.name)
+
+
+# ----------------------------------------------------------------------------- what the stages return
+
+
+@dataclass(frozen=True)
+class StageOutput:
+    """How a stage ended ('computed', 'cached' or 'skipped') and its wall time (set by ``run_stage``)."""
+
+    state: str
+    seconds: float = field(default=0.0, kw_only=True)
+
+
+@dataclass(frozen=True)
+class Mixed(StageOutput):
+    """The trial's IFT mix in the stage cache."""
+
+    key: str | None = None
+    manifest: dict = field(default_factory=dict)
+    mix_hash: str | None = None  # the content hash of the mix itself (the manifest's), else the planned one
+
+    @classmethod
+    def skipped(cls) -> "Mixed":
+        return cls("skipped")
+
+
+@dataclass(frozen=True)
+class Trained(StageOutput):
+    """The model to evaluate: a fine-tuned checkpoint, or the starting model of an untuned trial."""
+
+    model_source: str = ""  # a checkpoint URL (resolved where evaluation runs) or a model source
+    metrics: dict = field(default_factory=dict)
+
+    @classmethod
+    def starting_model(cls, trial: Trial) -> "Trained":
+        return cls("skipped", model_source=resolve_model_source(trial.point.family, trial.spec.model))
+
+
+@dataclass(frozen=True)
+class Evaluated(StageOutput):
+    """The model's predictions and per-task scores."""
+
+    predictions: list = field(default_factory=list)
+    scores: list = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Written(StageOutput):
+    """The trial's rows in the result tables, and the summary Tune receives."""
+
+    summary: dict = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- the stages
+
+
+# Where the fault hooks (codemix.faults) stop a trial: as it reaches a stage, and, for the results, once
+# they are written (a kill 'between' trials).
+_HOOK_BEFORE = {"mix": "mix", "train": "train", "eval": "eval"}
+_HOOK_AFTER = {"results": "between"}
+
+
+def run_stage(trial: Trial, name: str, stage, *inputs) -> StageOutput:
+    """Run one stage of ``trial`` on the outputs of the stages before it: logged, timed, with its fault hooks."""
+    log.info("trial %s %s: %s", trial.key, trial.point, name)
+    start = time.perf_counter()
+    if name in _HOOK_BEFORE:
+        faults.at_stage(trial.experiment, _HOOK_BEFORE[name])
+    out = stage(trial, *inputs)
+    if name in _HOOK_AFTER:
+        faults.at_stage(trial.experiment, _HOOK_AFTER[name])
+    return replace(out, seconds=time.perf_counter() - start)
+
+
+def make_mix(trial: Trial) -> Mixed:
+    """Build the IFT mix from the sweep's pool (or reuse it)."""
+    spec, point, store = trial.spec, trial.point, trial.store
+    key = cache.mix_key(trial.hashes["mix"])
 
     def write(d: Path) -> None:
-        pool = store.read_parquet(f"{pool_key}/pool.parquet")
+        pool = store.read_parquet(f"{trial.pool_key}/pool.parquet")
         table, manifest = build_mix(pool, spec.mix, point.proportion, point.seed, point.code_language,
                                     point.corruption)
         write_mix(table, manifest, d)
 
     state = "computed" if cache.publish(store, key, write) else "cached"
-    return key, store.read_json(f"{key}/manifest.json"), state
+    manifest = store.read_json(f"{key}/manifest.json")
+    return Mixed(state, key=key, manifest=manifest, mix_hash=manifest.get("sha256", trial.hashes["mix"]))
 
 
-def stage_train(spec: SweepSpec, point: TrialPoint, store: Store, mix_key: str, hashes: dict,
-                in_tune: bool) -> tuple[str, dict, str]:
-    """Fine-tune (or reuse the checkpoint). Returns (checkpoint key, metrics, state)."""
-    from codemix.train import TrainRun, fine_tune
-
-    run = TrainRun(store=store, mix_key=mix_key, mix_hash=hashes["mix"], family=point.family,
+def train_model(trial: Trial, mix: Mixed) -> Trained:
+    """Fine-tune the starting model on the mix (or reuse the checkpoint)."""
+    spec, point, store = trial.spec, trial.point, trial.store
+    run = TrainRun(store=store, mix_key=mix.key, mix_hash=trial.hashes["mix"], family=point.family,
                    model_source=resolve_model_source(point.family, spec.model), model_cfg=spec.model,
-                   train_cfg=spec.train, resources=spec.resources, seed=point.seed, train_hash=hashes["train"])
+                   train_cfg=spec.train, resources=spec.resources, seed=point.seed, train_hash=trial.hashes["train"])
     state = "cached" if store.is_complete(run.checkpoint_key) else "computed"
-    key, metrics = fine_tune(run, in_tune=in_tune, faults=faults.TrainFaults.from_env(store.child(spec.name)))
-    return key, metrics, state
+    # A searcher needs the objective in every result Tune receives: a searched trial reports only
+    # once, at the end, so its training progress is not forwarded to Tune.
+    key, metrics = fine_tune(run, in_tune=trial.in_tune and not is_searched(spec),
+                             faults=faults.TrainFaults.from_env(trial.experiment))
+    return Trained(state, model_source=store.url(key), metrics=metrics)  # the URL: local_model_dir downloads it
 
 
-def stage_eval(spec: SweepSpec, store: Store, model_source: str, eval_hash: str) -> tuple[list, list, dict, str]:
-    """Evaluate a model (a checkpoint folder or a model source) on the suite, or reuse the predictions.
-
-    Returns (predictions, scores, info, state).
-    """
-    import ray
+def evaluate_model(trial: Trial, train: Trained) -> Evaluated:
+    """Evaluate the model (a checkpoint folder or a model source) on the suite, or reuse the predictions."""
+    import ray  # started by the sweep driver; the trial's own process needs it only here
     from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-    key = cache.predictions_key(eval_hash)
+    spec, store = trial.spec, trial.store
+    key = cache.predictions_key(trial.hashes["eval"])
 
     def write(d: Path) -> None:
         # Ray Data started inside a Tune trial would land in the trial's placement group and stall;
         # run the evaluation as a task outside it.
         task = ray.remote(num_cpus=0, scheduling_strategy=PlacementGroupSchedulingStrategy(placement_group=None))(
             evaluate)
-        predictions, scores, info = ray.get(task.remote(model_source, spec.eval, spec.model,
+        predictions, scores, info = ray.get(task.remote(train.model_source, spec.eval, spec.model,
                                                         spec.resources.torch_threads))
         pq.write_table(pa.Table.from_pylist(predictions), d / "predictions.parquet")
         (d / "scores.json").write_text(json.dumps({"scores": scores, "info": info}))
 
     state = "computed" if cache.publish(store, key, write) else "cached"
-    predictions = store.read_parquet(f"{key}/predictions.parquet").to_pylist()
     saved = store.read_json(f"{key}/scores.json")
-    return predictions, saved["scores"], saved["info"], state
+    return Evaluated(state, predictions=store.read_parquet(f"{key}/predictions.parquet").to_pylist(),
+                     scores=saved["scores"], info=saved["info"])
 
 
-def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str, pool_hash: str,
-              trial_id: str | None = None, in_tune: bool = False) -> dict:
-    """Run the four stages for one sweep point and write its result tables; returns summary metrics."""
-    experiment = store.child(spec.name)
-    untuned = is_untuned(spec, point)
-    if untuned:
-        point = point.as_untuned()
-    hashes = stage_hashes(spec, point, pool_hash)
-    trial_key = hashes["trial"]
-    done = _finished_summary(experiment, trial_key, spec.search.metric)
-    if done is not None:
-        return done
-
-    started = datetime.now(timezone.utc)
-    experiment.write_json(f"attempts/{trial_key}/{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.json",
-                          {"trial_id": trial_id, "point": asdict(point), "started_at": started.isoformat()})
-    provenance = {"sweep": spec.name, "trial_key": trial_key, "trial_id": trial_id, **asdict(point),
-                  "model_id": model_id(spec, point.family), "train_method": "none" if untuned else spec.train.method,
-                  "mix_hash": hashes["mix"], "train_hash": hashes["train"], "eval_hash": hashes["eval"],
-                  **{f"eval_{k}": v for k, v in eval_identity(spec, point).items()}, "codemix_version": __version__}
-    config_json = spec.model_dump_json(exclude={"search"})
-    stages: dict[str, str] = {}
-    try:
-        out = _run_stages(spec, point, store, pool_key, hashes, provenance, stages, in_tune)
-    except Exception as err:
-        trial = {"status": "error", "error": f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}",
-                 "stages": json.dumps(stages), "config": config_json, "started_at": started,
-                 "finished_at": datetime.now(timezone.utc)}
-        write_trial_results(experiment, trial_key, provenance, trial)
-        raise
+def write_results(trial: Trial, started: datetime, mix: Mixed, train: Trained, evaluation: Evaluated) -> Written:
+    """Write the trial's rows (trials, scores, predictions) to the experiment; returns Tune's summary."""
     finished = datetime.now(timezone.utc)
-    scores, train_metrics = out["scores"], out["train_metrics"]
+    scores, metrics = evaluation.scores, train.metrics
     overall = sum(s["accuracy"] for s in scores) / len(scores) if scores else None
-    trial = {"status": "ok", "overall_accuracy": overall, "train_loss": train_metrics.get("loss"),
-             "heldout_loss_before": train_metrics.get("heldout_loss_before"),
-             "heldout_loss_after": train_metrics.get("heldout_loss_after"),
-             "train_tokens_per_s": train_metrics.get("tokens_per_s"), "train_mfu": train_metrics.get("mfu"),
-             "train_seconds": out["train_seconds"], "eval_seconds": out["eval_seconds"],
-             "timings": json.dumps({k: round(v, 3) for k, v in out["timings"].items()}),
-             "stages": json.dumps(stages), "config": config_json, "started_at": started, "finished_at": finished}
-    write_trial_results(experiment, trial_key, provenance, trial,
-                        scores=[{**s, "finished_at": finished} for s in scores], predictions=out["predictions"])
-    faults.at_stage(experiment, "between")
-    return _summary(trial, scores, spec.search.metric)
+    row = {"status": "ok", "overall_accuracy": overall, "train_loss": metrics.get("loss"),
+           "heldout_loss_before": metrics.get("heldout_loss_before"),
+           "heldout_loss_after": metrics.get("heldout_loss_after"),
+           "train_tokens_per_s": metrics.get("tokens_per_s"), "train_mfu": metrics.get("mfu"),
+           "train_seconds": train.seconds, "eval_seconds": evaluation.seconds,
+           "timings": json.dumps({k: round(v, 3) for k, v in _timings(mix, train, evaluation).items()}),
+           "stages": json.dumps(_states(mix, train, evaluation)), "config": _config_json(trial.spec),
+           "started_at": started, "finished_at": finished}
+    write_trial_results(trial.experiment, trial.key, provenance(trial, mix), row,
+                        scores=[{**s, "finished_at": finished} for s in scores], predictions=evaluation.predictions)
+    return Written("computed", summary=_summary(row, scores, trial.spec.search.metric))
+
+
+# ----------------------------------------------------------------------------- the trial's records
+
+
+def record_attempt(trial: Trial) -> datetime:
+    """Note in the experiment that an attempt of the trial starts (Tune's restarts count them); returns when."""
+    started = datetime.now(timezone.utc)
+    trial.experiment.write_json(f"attempts/{trial.key}/{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.json",
+                                {"trial_id": trial.trial_id, "point": asdict(trial.point),
+                                 "started_at": started.isoformat()})
+    return started
+
+
+def record_failure(trial: Trial, started: datetime, err: Exception, mix: Mixed | None, train: Trained | None) -> None:
+    """Record a trial that raised, with the stages it finished (called while ``err`` is being handled)."""
+    row = {"status": "error", "error": f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}",
+           "stages": json.dumps(_states(mix, train)), "config": _config_json(trial.spec), "started_at": started,
+           "finished_at": datetime.now(timezone.utc)}
+    write_trial_results(trial.experiment, trial.key, provenance(trial, mix), row)
+
+
+def provenance(trial: Trial, mix: Mixed | None) -> dict:
+    """What the trial's rows say it is: its point, model, hashes and evaluation identity, codemix's version.
+
+    ``mix_hash`` is the mix's own content hash once the mix stage finished, the planned one before."""
+    spec, point = trial.spec, trial.point
+    return {"sweep": spec.name, "trial_key": trial.key, "trial_id": trial.trial_id, **asdict(point),
+            "model_id": model_id(spec, point.family), "train_method": "none" if trial.untuned else spec.train.method,
+            "mix_hash": trial.hashes["mix"] if mix is None else mix.mix_hash, "train_hash": trial.hashes["train"],
+            "eval_hash": trial.hashes["eval"], **{f"eval_{k}": v for k, v in eval_identity(spec, point).items()},
+            "codemix_version": __version__}
+
+
+def _config_json(spec: SweepSpec) -> str:
+    return spec.model_dump_json(exclude={"search"})
+
+
+def _states(mix: Mixed | None, train: Trained | None, evaluation: Evaluated | None = None) -> dict[str, str]:
+    """How each finished stage ended, in stage order."""
+    return {name: out.state for name, out in (("mix", mix), ("train", train), ("eval", evaluation))
+            if out is not None}
+
+
+def _timings(mix: Mixed, train: Trained, evaluation: Evaluated) -> dict[str, float]:
+    """Each stage's wall time; a computed one's compute too (generation; the optimiser steps), the rest of
+    which is scheduling, model load, scoring, checkpoints and publishing."""
+    timings = {"mix": mix.seconds, "train": train.seconds, "eval": evaluation.seconds}
+    if evaluation.state == "computed":
+        timings["generate"] = evaluation.info.get("generate_seconds", 0.0)
+    if train.state == "computed":
+        timings["train_steps"] = train.metrics.get("steps_seconds", 0.0)
+    return timings
 
 
 def _finished_summary(experiment: Store, trial_key: str, metric: str) -> dict | None:
@@ -145,45 +310,6 @@ def _finished_summary(experiment: Store, trial_key: str, metric: str) -> dict | 
         return None
     log.info("trial %s already finished; not rerun", trial_key)
     return _summary(done, experiment.read_parquet(results_key("scores", trial_key)).to_pylist(), metric)
-
-
-def _run_stages(spec: SweepSpec, point: TrialPoint, store: Store, pool_key: str, hashes: dict, provenance: dict,
-                stages: dict, in_tune: bool) -> dict:
-    """mix → train → evaluate (an untuned trial evaluates its starting model as it is).
-
-    ``stages`` records how each stage ended as it ends (kept when a later one raises); the mix's own
-    content hash replaces the planned one in ``provenance``.
-    """
-    experiment, trial_key = store.child(spec.name), hashes["trial"]
-    t0 = start = time.perf_counter()
-    if point.untuned:  # nothing to mix or train
-        stages["mix"] = stages["train"] = "skipped"
-        model_source, train_metrics = resolve_model_source(point.family, spec.model), {}
-    else:
-        log.info("trial %s %s: mix", trial_key, point)
-        faults.at_stage(experiment, "mix")
-        mix_key, manifest, stages["mix"] = stage_mix(spec, point, store, pool_key, hashes["mix"])
-        provenance["mix_hash"] = manifest.get("sha256", hashes["mix"])  # the content hash of the mix itself
-        log.info("trial %s: train (%s)", trial_key, stages["mix"])
-        t0 = time.perf_counter()
-        faults.at_stage(experiment, "train")
-        # A searcher needs the objective in every result Tune receives: a searched trial reports only
-        # once, at the end, so its training progress is not forwarded to Tune.
-        ckpt_key, train_metrics, stages["train"] = stage_train(spec, point, store, mix_key, hashes,
-                                                               in_tune and not is_searched(spec))
-        model_source = store.url(ckpt_key)  # resolved where evaluation runs (local_model_dir downloads it)
-    t1 = time.perf_counter()
-    log.info("trial %s: evaluate", trial_key)
-    faults.at_stage(experiment, "eval")
-    predictions, scores, info, stages["eval"] = stage_eval(spec, store, model_source, hashes["eval"])
-    t2 = time.perf_counter()
-    timings = {"mix": t0 - start, "train": t1 - t0, "eval": t2 - t1}
-    if stages["eval"] == "computed":  # the generation itself (the rest: scheduling, model load, scoring)
-        timings["generate"] = info.get("generate_seconds", 0.0)
-    if stages["train"] == "computed":  # the optimiser steps (the rest: model load, checkpoints, publishing)
-        timings["train_steps"] = train_metrics.get("steps_seconds", 0.0)
-    return {"predictions": predictions, "scores": scores, "train_metrics": train_metrics,
-            "train_seconds": t1 - t0, "eval_seconds": t2 - t1, "timings": timings}
 
 
 def _summary(trial: dict, scores: list[dict], metric: str) -> dict:
