@@ -7,10 +7,11 @@
 """
 
 from codemix.data.classify import CLASSIFIERS, Classifier, code_languages, make_classifier, register
+from codemix.data.classify.cache import storage_labels_dir
 from codemix.data.clean import CleanOptions, clean
 from codemix.data.ingest import ingest
 from codemix.data.mix import MixInfeasibleError, available, build_mix, check_mix_feasible, class_counts, write_mix
-from codemix.data.pool import label_pool, pool_hash, prepare_pool
+from codemix.data.pool import label_pool, pool_hash, prepare_pool, requests_to_label
 from codemix.data.report import DataReport, RecordError
 from codemix.data.schema import CONVERSATION_SCHEMA, LABELLED_SCHEMA, content_hash
 
@@ -18,5 +19,5 @@ __all__ = [
     "CLASSIFIERS", "CONVERSATION_SCHEMA", "LABELLED_SCHEMA", "CleanOptions", "Classifier", "DataReport",
     "MixInfeasibleError", "RecordError", "available", "build_mix", "check_mix_feasible", "class_counts", "clean",
     "code_languages", "content_hash", "ingest", "label_pool", "make_classifier", "pool_hash", "prepare_pool",
-    "register", "write_mix",
+    "register", "requests_to_label", "storage_labels_dir", "write_mix",
 ]

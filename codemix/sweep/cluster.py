@@ -24,7 +24,7 @@ import pyarrow.fs as pafs
 
 from codemix import cache
 from codemix.config import SpecError, SweepSpec
-from codemix.results.writer import results_key
+from codemix.results import results_key
 from codemix.storage import Store
 
 log = logging.getLogger("codemix")

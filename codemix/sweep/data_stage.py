@@ -37,8 +37,7 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
 
     Runs in the driver before Ray starts, so an infeasible request fails before any compute.
     """
-    from codemix.data import prepare_pool
-    from codemix.data.classify.cache import storage_labels_dir
+    from codemix.data import prepare_pool, storage_labels_dir
     from codemix.paths import codemix_home
 
     tuned = [p for p in grid_points(spec) if not p.untuned]

@@ -58,9 +58,7 @@ def _probe(role: str, model: str, make_client) -> EndpointCheck:
 
 
 def _classifier_check(spec: SweepSpec, store: Store) -> EndpointCheck | None:
-    from codemix.data import make_classifier
-    from codemix.data.classify.cache import storage_labels_dir
-    from codemix.data.pool import requests_to_label
+    from codemix.data import make_classifier, requests_to_label, storage_labels_dir
 
     cfg = spec.data.classifier
     if spec.train.method == "none" or not make_classifier(cfg).paid:  # an untuned sweep labels no data

@@ -17,6 +17,7 @@ A new searcher is one ``@register_searcher("name")`` factory (``codemix.searcher
 from __future__ import annotations
 
 from codemix.config import SpecError, SweepSpec
+from codemix.results import results_key
 from codemix.searchers import SEARCHERS, Known, register_searcher  # noqa: F401  (re-exported for extensions)
 
 OBJECTIVE = "score"  # the key of the objective in a trial's final Tune result
@@ -50,7 +51,6 @@ def check_metric(spec: SweepSpec) -> None:
 def build_searcher(spec: SweepSpec, start):
     """The Tune searcher named by the spec, with the known points of ``start`` (a ``warmstart.SearchStart``)
     already evaluated (their score rows read back from storage)."""
-    from codemix.results.writer import results_key
     from codemix.storage import Store
 
     if spec.search.searcher not in SEARCHERS:

@@ -29,8 +29,7 @@ from codemix.config import SweepSpec
 from codemix.data import build_mix, write_mix
 from codemix.eval import evaluate
 from codemix.models.loading import resolve_model_source
-from codemix.results.objective import search_score
-from codemix.results.writer import results_key, write_trial_results
+from codemix.results import results_key, search_score, write_trial_results
 from codemix.storage import Store
 from codemix.sweep.hashes import eval_identity, model_id, stage_hashes
 from codemix.sweep.search import OBJECTIVE, is_searched

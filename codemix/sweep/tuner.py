@@ -17,8 +17,7 @@ import yaml
 
 from codemix.config import SpecError, SweepSpec, parse_spec
 from codemix.ray_runtime import init_ray
-from codemix.results.layout import SPEC_FILE
-from codemix.results.writer import collect_results
+from codemix.results import SPEC_FILE, collect_results
 from codemix.storage import Store
 from codemix.sweep.cluster import (
     attempt_counts,
@@ -184,7 +183,7 @@ class SweepOutcome:
 
 def finish(spec: SweepSpec, experiment: Store, grid=None, pool_hash: str = "") -> SweepOutcome:
     """Write results.parquet and return the outcome: results, failed trials, and trials lost with their node."""
-    from codemix.results.load import load_results
+    from codemix.results import load_results  # pandas: only where a sweep's results are summarised
 
     table = collect_results(experiment)
     results = load_results([experiment.url()], predictions=False)

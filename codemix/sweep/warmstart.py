@@ -12,8 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from codemix.config import SweepSpec
-from codemix.results.layout import KNOWN_POINTS_FILE
-from codemix.results.objective import search_score
+from codemix.results import KNOWN_POINTS_FILE, read_level, results_key, search_score
 from codemix.storage import Store
 from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.space import TrialPoint
@@ -95,8 +94,6 @@ def start_search(spec: SweepSpec, store: Store, pool_hash: str) -> SearchStart:
     (which chains the mix, training and evaluation hashes, so the data, model, training and eval
     configs all match). Copies of one trial in several experiments count once.
     """
-    from codemix.results.writer import read_level, results_key
-
     start = SearchStart(spec.name, spec.search.searcher, spec.search.metric, spec.search.num_samples)
     seen = set()
     for name in sorted(_experiments(store), key=lambda n: n != spec.name):  # a copy in this sweep itself wins
