@@ -72,7 +72,7 @@ def resume(path: str = typer.Argument(..., help="Experiment folder, e.g. runs/sm
 def validate(spec: str = typer.Argument(..., help="Sweep spec YAML.")):
     """Check a sweep spec without running anything."""
     from codemix.config import load_spec
-    from codemix.sweep.tuner import grid_points
+    from codemix.sweep import grid_points
 
     try:
         s = load_spec(spec)

@@ -175,9 +175,7 @@ ALLOWED_PRIVATE = {
     ("codemix.cli", "codemix.data.cli"), ("codemix.cli", "codemix.eval.cli"), ("codemix.cli", "codemix.results.cli"),
     ("codemix.cli", "codemix.sweep.cli"),
     # Pending exports, each in a file outside the change that added this test (remove the entry with the import):
-    ("codemix.cli", "codemix.sweep.tuner"),  # validate's grid_points: `from codemix.sweep import grid_points`
     ("codemix.cli", "codemix.models.formats"),  # `codemix families --show`
-    ("codemix.results.data", "codemix.data.classify"),  # measured_for_tag
     # codemix.models exports only the family registry (codemix/models/__init__.py): its loading, encoding and
     # tiny-twin modules are used directly by the stages that load and encode models
     ("codemix.eval", "codemix.models.loading"), ("codemix.eval", "codemix.models.encoding"),

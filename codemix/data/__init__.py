@@ -6,7 +6,14 @@
     write_mix(table, manifest, out_dir)                                # mix.parquet + manifest.json
 """
 
-from codemix.data.classify import CLASSIFIERS, Classifier, code_languages, make_classifier, register
+from codemix.data.classify import (
+    CLASSIFIERS,
+    Classifier,
+    code_languages,
+    make_classifier,
+    measured_for_tag,
+    register,
+)
 from codemix.data.classify.cache import storage_labels_dir
 from codemix.data.clean import CleanOptions, clean
 from codemix.data.ingest import ingest
@@ -16,6 +23,7 @@ from codemix.data.report import DataReport, RecordError
 from codemix.data.schema import CONVERSATION_SCHEMA, LABELLED_SCHEMA, content_hash
 
 __all__ = [
+    "measured_for_tag",
     "CLASSIFIERS", "CONVERSATION_SCHEMA", "LABELLED_SCHEMA", "CleanOptions", "Classifier", "DataReport",
     "MixInfeasibleError", "RecordError", "available", "build_mix", "check_mix_feasible", "class_counts", "clean",
     "code_languages", "content_hash", "ingest", "label_pool", "make_classifier", "pool_hash", "prepare_pool",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from codemix.cache import mix_key, pool_key
 from codemix.results.document import Document
 from codemix.results.load import ResultSet
 from codemix.storage import Store
@@ -88,7 +89,7 @@ def _pool_tags(store: Store, folder: str) -> list[str]:
 def _pool_of_mix(storages: list[Store], mix_hash: str) -> tuple[str | None, Store | None]:
     """(pool_hash, the storage whose mix manifest named it), or (None, None)."""
     for store in storages:
-        manifest = _read_json(store, f"_cache/mixes/{mix_hash}/manifest.json")
+        manifest = _read_json(store, f"{mix_key(mix_hash)}/manifest.json")
         if manifest is not None and manifest.get("pool_hash"):
             return str(manifest["pool_hash"]), store
     return None, None
@@ -125,7 +126,7 @@ def find_pools(results: ResultSet) -> tuple[list[PoolReport], int]:
         first.setdefault(pool_hash, store)
     local = _local_pools()
     for pool_hash, pool in pools.items():
-        places = [(s, f"_cache/pools/{pool_hash}") for s in [first[pool_hash]] + [s for s in storages
+        places = [(s, pool_key(pool_hash)) for s in [first[pool_hash]] + [s for s in storages
                                                                                  if s is not first[pool_hash]]]
         _read_pool(pool, places + ([(local, f"pools/{pool_hash}")] if local is not None else []))
     return list(pools.values()), unknown
@@ -164,7 +165,7 @@ def _kept_line(report: dict) -> str:
 
 def _classifier_lines(pool: PoolReport) -> list[str]:
     """'**Classifier**: `minilm-v1`. Measured accuracy: ...' (from the report, else from the pool's labels)."""
-    from codemix.data.classify import measured_for_tag
+    from codemix.data import measured_for_tag
 
     info = pool.report.get("classifier")
     if isinstance(info, dict) and info.get("tag"):
