@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from codemix.cache import mix_key, pool_key
+from codemix.cache import MIXES, mix_key, pool_key
 from codemix.results.document import Document
 from codemix.results.load import ResultSet
 from codemix.storage import Store
@@ -86,13 +86,31 @@ def _pool_tags(store: Store, folder: str) -> list[str]:
     return sorted(set(table.column("classifier").to_pylist()) - {None})
 
 
-def _pool_of_mix(storages: list[Store], mix_hash: str) -> tuple[str | None, Store | None]:
-    """(pool_hash, the storage whose mix manifest named it), or (None, None)."""
+def _pool_of_mix(storages: list[Store], mix_hash: str, seen: dict) -> tuple[str | None, Store | None]:
+    """(pool_hash, the storage whose mix manifest named it), or (None, None). The trials table's ``mix_hash``
+    is the mix's content hash (its manifest's ``sha256``) once the mix was built, the mix's cache key
+    before: a manifest is found under the key, else by its content hash (``seen``: manifests read so far)."""
     for store in storages:
         manifest = _read_json(store, f"{mix_key(mix_hash)}/manifest.json")
+        if manifest is None:
+            manifest = next((m for m in _manifests(store, seen) if m.get("sha256") == mix_hash), None)
         if manifest is not None and manifest.get("pool_hash"):
             return str(manifest["pool_hash"]), store
     return None, None
+
+
+def _manifests(store: Store, seen: dict) -> list[dict]:
+    """Every mix manifest in a storage's cache (read once per storage and report)."""
+    cached = seen.get(store.url())
+    if cached is None:
+        try:
+            keys = store.list_dirs(MIXES)
+        except _READ_ERRORS:
+            keys = []
+        cached = [m for m in (_read_json(store, f"{mix_key(k.rsplit('/', 1)[-1])}/manifest.json") for k in keys)
+                  if m is not None]
+        seen[store.url()] = cached
+    return cached
 
 
 def _read_pool(pool: PoolReport, places: list[tuple[Store, str]]) -> None:
@@ -115,9 +133,9 @@ def find_pools(results: ResultSet) -> tuple[list[PoolReport], int]:
     storages = _storages(results)
     pools: dict[str, PoolReport] = {}
     first: dict[str, Store] = {}  # the storage that named each pool first
-    unknown = 0
+    unknown, seen = 0, {}
     for mix_hash, rows in trials.dropna(subset=["mix_hash"]).groupby("mix_hash", sort=True):
-        pool_hash, store = _pool_of_mix(storages, str(mix_hash))
+        pool_hash, store = _pool_of_mix(storages, str(mix_hash), seen)
         if pool_hash is None:
             unknown += 1
             continue

