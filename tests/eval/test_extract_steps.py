@@ -195,3 +195,14 @@ def test_string_list_and_word_fallback_steps():
     assert step("last_comma_line", "x, y, z\nList: c, b, a\nend").answer == "c, b, a"
     assert step("last_vocabulary_word", "sheep fear wolves", "word", ("wolf", "sheep")).answer == "wolf"
     assert not step("last_vocabulary_word", "sheep fear wolves", "word").done  # no vocabulary: nothing to find
+
+
+def test_a_run_of_names_as_the_statement_reads_as_written_quoted_or_not():
+    """A letter-string answer given as the names themselves (a wrong answer) reads the same whether quoted or
+    not, not as the first name only (hand-judged demo outputs, 2026-12-04)."""
+    from codemix.eval.rules import extract_answer
+
+    plain = extract_answer("string", "Ryan Luis Beverly Aaron\nTherefore, the answer is Ryan Luis Beverly Aaron.", None)
+    quoted = extract_answer("string", 'Therefore, the answer is "Ryan Luis Beverly Aaron".', None)
+    assert plain == quoted == "RyanLuisBeverlyAaron"
+    assert extract_answer("string", "Therefore, the answer is Nsyn.", None) == "Nsyn"

@@ -269,6 +269,10 @@ def string_candidates(text: str) -> list[Candidate]:
     spelled = re.match(r"^\W*((?:[A-Za-z]\s*[-,+ ]\s*){1,15}[A-Za-z])\b(?![A-Za-z])", text)
     if spelled:
         return [Candidate(re.sub(r"[^A-Za-z]", "", spelled.group(1)), spelled.start(1), spelled.end(1))]
+    # a run of names as the whole statement ("Ryan Luis Beverly Aaron."): read as written, as when quoted
+    names = re.match(r"^\W*([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\s*(?:[.!]\s*)?$", text)
+    if names:
+        return [Candidate(re.sub(r"\s", "", names.group(1)), names.start(1), names.end(1))]
     for w in re.finditer(r"[A-Za-z]+", text):
         if w.group(0).casefold() not in _STOP:
             return [Candidate(w.group(0), w.start(), w.end())]
