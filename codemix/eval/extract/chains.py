@@ -21,7 +21,7 @@ from typing import Sequence
 from codemix.eval.extract.normalise import ANSWER_TYPES
 from codemix.eval.extract.steps import STEPS, Reading, run
 
-EXTRACT_VERSION = "rules-v3"  # bump when what the chains read changes; v2: the final answer trigger wins
+EXTRACT_VERSION = "rules-v3"  # bump when what the chains read changes; v2: the final answer trigger wins; v3: names
 
 STATED = ("not_empty", "cut_next_turn", "find_statements", "final_stage", "closing_run", "read_statements", "agree")
 UNSTATED = ("not_degenerate",)
