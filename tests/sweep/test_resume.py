@@ -84,6 +84,8 @@ def storage(request, tmp_path):
         yield BucketStorage(uri, fs, tmp_path)
 
 
+# 50-65 s each: a sweep in a subprocess, SIGKILLed at the hook, then resumed to the end (two driver starts);
+# the s3 case runs against a moto server.
 @pytest.mark.parametrize("kill_at,storage", list(STORAGE.items()), indirect=["storage"])
 def test_kill_anywhere_then_resume_gives_identical_tables_without_redoing_stages(tmp_path, reference, kill_at,
                                                                                  storage):
@@ -122,6 +124,7 @@ def test_kill_anywhere_then_resume_gives_identical_tables_without_redoing_stages
         assert not (tmp_path / "resume").exists()  # and nothing of the experiment on the local disk
 
 
+# ~65 s: three sweep runs (the failing one, a plain resume that replays the error, --retry-failed)
 def test_failed_trial_is_recorded_sweep_continues_and_retry_failed_reruns_it(tmp_path, reference):
     spec = small_spec(tmp_path)
     experiment = tmp_path / "resume"

@@ -86,6 +86,7 @@ def test_searched_sweep_after_a_grid_starts_from_its_trials_and_spends_its_budge
     assert re.search(r"\| 2 \| searched \| [\d.]+% \| failed \|", md)
 
 
+# ~60 s: a searched sweep killed in a subprocess after its first trial, then resumed to its budget
 def test_searched_sweep_killed_after_its_first_trial_resumes_the_search(tmp_path):
     spec = searched_spec(tmp_path)
     experiment = tmp_path / "bayes"
