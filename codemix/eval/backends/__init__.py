@@ -43,16 +43,17 @@ def hf_stage(ds, model_path: str, eval_cfg, model_cfg, threads: int | None = Non
 
 @register_backend("vllm")
 def vllm_stage(ds, model_path: str, eval_cfg, model_cfg, threads: int | None = None):
-    """vLLM engines: ``ray.data.llm`` on GPU (``eval.num_gpus`` > 0), else the CPU build of vLLM in a pool of
-    Ray Data actors, each holding one engine on the base with the trial's LoRA adapter named per request."""
+    """vLLM engines: ``ray.data.llm`` on GPU (``eval.num_gpus`` > 0), else codemix's own pool of Ray Data actors,
+    each holding one engine (on CPU, or on GPU for what ``ray.data.llm`` does not do): the trial's LoRA
+    adapter named per request or merged into its base first (``eval.vllm_lora``)."""
     import ray.data
 
     from codemix.eval.backends.vllm import VLLMGenerator, vllm_processor
     from codemix.eval.prompts import TWO_STAGE
 
-    if eval_cfg.num_gpus and eval_cfg.prompt != TWO_STAGE:
+    # two-stage prompts continue the assistant turn, which ray.data.llm's chat stage does not; nor does it merge
+    if eval_cfg.num_gpus and eval_cfg.prompt != TWO_STAGE and eval_cfg.vllm_lora != "merged":
         return vllm_processor(model_path, eval_cfg)(ds)
-    # two-stage prompts continue the assistant turn, which ray.data.llm's chat stage does not: our own actor
     return ds.map_batches(
         VLLMGenerator, fn_constructor_kwargs={"model_path": model_path, "eval_json": eval_cfg.model_dump_json(),
                                               "chat_template": model_cfg.chat_template,

