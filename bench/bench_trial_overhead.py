@@ -73,7 +73,8 @@ def table(trials: int, result: dict) -> str:
     for row in sorted(result["rows"], key=lambda r: (r["family"], r["proportion"] is not None,
                                                       r["proportion"] or 0)):
         secs = stage_seconds(row)
-        total = (row["finished_at"] - row["started_at"]).total_seconds()
+        # the trial's own wall time (the table's timestamps are whole seconds)
+        total = secs.pop("trial", None) or (row["finished_at"] - row["started_at"]).total_seconds()
         accounted += total
         name = f"{row['family']} p={row['proportion']}"
         lines.append(f"{name:<25}" + " ".join(f"{secs[s]:9.2f}" if s in secs else f"{'-':>9}" for s in STAGES)

@@ -525,6 +525,13 @@ class ResourcesConfig(_Section):
         "after a crash work as with Ray Train; a lost trial is restarted by Tune, resources.trial_retries). "
         "'auto': in_process for one CPU worker without DeepSpeed, else ray_train. Not hashed: it changes where "
         "the loop runs, not what it computes.")
+    eval_launcher: Literal["auto", "ray_data", "in_process"] = Field(
+        "auto", description="Where a trial's generation runs. 'ray_data': a Ray Data stage over eval.concurrency "
+        "actors (GPUs, several replicas; ray.data.llm for vLLM on GPU), started for each trial. 'in_process': in "
+        "the trial's own process, which keeps the engine (the base model, a vLLM engine) for the next trial it "
+        "runs on the same base (Tune reuses the trial processes): the untuned model and every LoRA adapter of a "
+        "family share one load or engine start. 'auto': in_process on CPU with one replica (eval.num_gpus 0, "
+        "eval.concurrency 1), else ray_data. Not hashed: it changes where generation runs, not what it computes.")
 
     @field_validator("trial_resources", "worker_resources")
     @classmethod
@@ -566,6 +573,13 @@ class SweepSpec(_Section):
                 raise ValueError("credentials in the storage URI would be written to spec.yaml and the result "
                                  "tables; use the environment (AWS_ACCESS_KEY_ID, ...) or an instance profile")
         return v
+
+    @model_validator(mode="after")
+    def _in_process_generation_on_cpu(self):
+        if self.resources.eval_launcher == "in_process" and self.eval.num_gpus:
+            raise ValueError("resources.eval_launcher 'in_process' generates in the trial's process, which holds "
+                             "no GPU: with eval.num_gpus > 0 use 'ray_data' (or 'auto')")
+        return self
 
 
 class SpecError(ValueError):

@@ -9,8 +9,9 @@ Tasks are registered declarations (``codemix.eval.tasks``); the answer rules are
 (``rules``); extractors are objects handed to scoring (``extractors``, ``llm_extract``, ``scoring``).
 """
 
-from codemix.eval.backends import resolve_backend
+from codemix.eval.backends import resolve_backend, runs_in_process
 from codemix.eval.backends.hf import resolve_dtype_name
+from codemix.eval.engines import release_engine
 from codemix.eval.extract import EXTRACT_VERSION
 from codemix.eval.extractors import CascadeExtractor, Extraction, Extractor, RulesExtractor
 from codemix.eval.llm_extract import LLMExtractor
@@ -24,6 +25,6 @@ __all__ = [
     "EXTRACT_VERSION", "OPTION_LETTERS", "PROMPT_VERSION", "SUITES", "CascadeExtractor", "Example", "Extraction",
     "Extractor", "LLMExtractor", "RulesExtractor", "Scored", "Task", "TaskDataError", "build_messages",
     "build_prompts", "evaluate", "extract_answer", "generate", "get_task", "is_correct", "list_tasks",
-    "make_extractor", "normalise_gold", "prompt_version", "resolve_backend", "resolve_dtype_name", "resolve_suite",
-    "score", "score_many", "score_output",
+    "make_extractor", "normalise_gold", "prompt_version", "release_engine", "resolve_backend", "resolve_dtype_name",
+    "resolve_suite", "runs_in_process", "score", "score_many", "score_output",
 ]

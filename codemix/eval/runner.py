@@ -1,4 +1,4 @@
-"""Evaluate one checkpoint on a task suite: prompts → Ray Data generation → extraction → scores."""
+"""Evaluate one checkpoint on a task suite: prompts → generation (here or on Ray Data) → extraction → scores."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 from collections import defaultdict
 
 from codemix.config import EvalConfig, ModelConfig
-from codemix.eval.backends import BACKENDS, resolve_backend
+from codemix.eval.backends import generate_here, ray_data_stage, resolve_backend
 from codemix.eval.extractors import Extractor
 from codemix.eval.prompts import TWO_STAGE, answer_trigger, build_messages, prompt_version
 from codemix.eval.scoring import make_extractor, score_many
@@ -31,14 +31,19 @@ def build_prompts(eval_cfg: EvalConfig) -> list[dict]:
 
 
 def generate(rows: list[dict], model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig,
-             threads: int | None = None) -> list[dict]:
-    """Run the configured backend over the rows with Ray Data; returns rows with ``output`` added."""
-    import ray.data
-
+             threads: int | None = None, in_process: bool = False) -> list[dict]:
+    """Run the configured backend over the rows, in this process (``in_process``) or as a Ray Data stage;
+    returns rows with ``output`` added."""
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]["messages"]))  # similar lengths share a batch
-    ds = ray.data.from_items([{**rows[i], "row": i} for i in order])
+    ordered = [{**rows[i], "row": i} for i in order]
     backend = resolve_backend(eval_cfg, model_path)
-    out = BACKENDS[backend](ds, model_path, eval_cfg, model_cfg, threads=threads).take_all()
+    if in_process:
+        out = generate_here(ordered, backend, model_path, eval_cfg, model_cfg, threads)
+    else:
+        import ray.data
+
+        out = ray_data_stage(ray.data.from_items(ordered), backend, model_path, eval_cfg, model_cfg,
+                             threads).take_all()
     return sorted(out, key=lambda r: r["row"])
 
 
@@ -65,15 +70,16 @@ def score(rows: list[dict], extractor: Extractor) -> tuple[list[dict], list[dict
     return predictions, scores
 
 
-def evaluate(model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig,
-             threads: int | None = None, extractor: Extractor | None = None) -> tuple[list[dict], list[dict], dict]:
+def evaluate(model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig, threads: int | None = None,
+             extractor: Extractor | None = None, in_process: bool = False) -> tuple[list[dict], list[dict], dict]:
     """Evaluate a checkpoint folder or model source. Returns (predictions, scores, timing and sources).
 
-    ``extractor`` reads the answers (default: the one ``eval_cfg`` configures).
+    ``extractor`` reads the answers (default: the one ``eval_cfg`` configures); ``in_process``: generate in
+    this process, on the engine it holds (see ``generate``).
     """
     t0 = time.perf_counter()
     rows = build_prompts(eval_cfg)
-    generated = generate(rows, model_path, eval_cfg, model_cfg, threads)
+    generated = generate(rows, model_path, eval_cfg, model_cfg, threads, in_process)
     t1 = time.perf_counter()
     predictions, scores = score(generated, extractor or make_extractor(eval_cfg))
     sources = {name: get_task(name).data_source(eval_cfg.data_dir) for name in resolve_suite(eval_cfg.suite)}

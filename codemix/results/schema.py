@@ -73,7 +73,8 @@ TRIALS_SCHEMA = pa.schema(PROVENANCE_FIELDS + [
     pa.field("train_seconds", pa.float64()),
     pa.field("eval_seconds", pa.float64()),
     pa.field("stages", pa.string()),  # JSON: {"mix": "computed"|"cached", "train": ..., "eval": ...}
-    pa.field("timings", pa.string()),  # JSON: seconds per stage of this attempt (mix, train, eval, write)
+    pa.field("timings", pa.string()),  # JSON: seconds of this attempt: its stages (mix, train, eval), the compute
+    # in them (train_steps, generate) and the whole trial (trial)
     pa.field("config", pa.string()),  # JSON of the full resolved trial config (secrets never included)
     pa.field("started_at", pa.timestamp("s", tz="UTC")),
     pa.field("finished_at", pa.timestamp("s", tz="UTC")),

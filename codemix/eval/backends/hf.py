@@ -2,12 +2,15 @@
 
 ``HFEngine`` holds one base model; a request naming a LoRA adapter folder gets it attached for
 that request and removed afterwards (``peft``'s ``unload``: the base weights are never changed),
-so one loaded base serves the untuned model and every adapter of a sweep. Full fine-tunes are
-bases of their own. Decoding uses :func:`codemix.eval.generate.generate_texts`, which drops
-finished rows from the batch and the KV cache at every step.
+so one loaded base serves the untuned model and every adapter of a sweep: a process keeps it for the
+trials it evaluates (``codemix.eval.engines``). Full fine-tunes are bases of their own. Decoding
+uses :func:`codemix.eval.generate.generate_texts`, which drops finished rows from the batch and the
+KV cache at every step.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
@@ -81,17 +84,24 @@ class HFEngine:
 
         return PeftModel.from_pretrained(self.model, adapter).to(self.device).eval()
 
+    def close(self) -> None:
+        """Let the weights go (``codemix.eval.engines`` closes an engine it stops holding)."""
+        self.model = None
+
 
 class HFGenerator:
-    """Ray Data callable class: loads the model (a base, a full fine-tune or an adapter on its base) once,
-    then generates for each batch."""
+    """Ray Data callable class (or called in the trial's process): the model (a base, a full fine-tune or an
+    adapter on its base) on the engine this process holds for its base, then generation for each batch."""
 
     def __init__(self, model_path: str, sampling: dict, chat_template: str = "auto", trust_remote_code: bool = False,
                  dtype: str = "auto", threads: int | None = None):
+        from codemix.eval.engines import held_engine
         from codemix.models.loading import split_adapter
 
         base, self.adapter = split_adapter(model_path)
-        self.engine = HFEngine(base, sampling, chat_template, trust_remote_code, dtype, threads)
+        key = ("hf", base, json.dumps(sampling, sort_keys=True), chat_template, trust_remote_code, dtype, threads)
+        self.engine = held_engine(key, lambda: HFEngine(base, sampling, chat_template, trust_remote_code, dtype,
+                                                        threads))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return generate_batch(self.engine, batch, self.adapter)

