@@ -391,6 +391,29 @@ class RangeSpec(_Section):
         return [round(self.min + i * self.step, 10) for i in range(n + 1)]
 
 
+class HalvingConfig(_Section):
+    """Successive halving over proportions (``search.searcher: halving``): every proportion of the grid runs at
+    the lowest fidelity first, the best 1/eta go on to the next, up to full fidelity."""
+
+    rungs: list[float] = Field(default_factory=lambda: [0.34, 1.0], description=(
+        "The fidelities, increasing, the last 1.0: the share of the full run's training steps a trial at that rung "
+        "trains (with the full run's learning-rate schedule; a promoted proportion continues the same run from "
+        "its checkpoint, so reaching full fidelity costs one full run in all)."))
+    eta: int = Field(3, ge=2, description="Of n proportions at a rung, the best ceil(n / eta) go on to the next.")
+    eval_limit: int | None = Field(None, ge=1, description=(
+        "Questions per task below full fidelity (a fixed-seed subsample, as eval.limit); None = eval.limit. Full "
+        "fidelity always evaluates eval.limit questions."))
+
+    @field_validator("rungs")
+    @classmethod
+    def _rungs_increase_to_one(cls, v: list[float]):
+        if not v or v[-1] != 1.0:
+            raise ValueError("the last rung must be 1.0 (full fidelity)")
+        if any(not 0 < a < b for a, b in zip(v, v[1:])) or v[0] <= 0:
+            raise ValueError(f"{v}: fidelities must be in (0, 1] and increase")
+        return v
+
+
 class SearchConfig(_Section):
     """The sweep's dimensions. A list is a grid axis; a range without step is searched (optuna)."""
 
@@ -403,7 +426,8 @@ class SearchConfig(_Section):
     searcher: str = Field("grid", description="'grid' (every combination of the axes), or a registered Tune "
                           "searcher that chooses the points: 'optuna' (TPE), 'random', 'optimum' (narrows the "
                           "interval of the best proportion: a binomial quadratic-logistic fit per task, see "
-                          "codemix.sweep.optimum).")
+                          "codemix.sweep.optimum), 'halving' (successive halving over the proportion grid: "
+                          "low fidelity first, the best go on; see halving).")
     num_samples: int = Field(1, ge=1, description=(
         "A searcher's trial budget: the trials this sweep runs, over all axes (the searcher picks family, seed, "
         "language and corruption among the listed values too). Known points (finished trials in the same "
@@ -417,6 +441,9 @@ class SearchConfig(_Section):
     reference: bool = Field(
         False, description="Also evaluate each family's untuned starting model (no fine-tuning) once, as a reference "
         "the report compares every mix with (next to the 0% mix). Grid sweeps only.")
+    halving: HalvingConfig = Field(default_factory=HalvingConfig, description=(
+        "searcher 'halving': the fidelities and how many proportions go on at each; num_samples defaults to the "
+        "trials it plans."))
 
     @field_validator("proportion")
     @classmethod
@@ -466,7 +493,25 @@ class SearchConfig(_Section):
         if self.reference and self.searcher != "grid":
             raise ValueError("reference: true adds fixed untuned trials, which only a grid sweep runs; run the "
                              "reference as its own grid sweep (train.method: none) in the same storage")
+        if self.searcher == "halving":
+            self._plan_halving(continuous)
         return self
+
+    def _plan_halving(self, continuous: bool) -> None:
+        """Successive halving runs a grid: its budget is the trials it plans (num_samples, when set, at least)."""
+        from codemix.searchers import planned_trials
+
+        if continuous:
+            raise ValueError("searcher 'halving' promotes proportions of a grid: give proportion as a list or a "
+                             "range with a step")
+        groups = len(self.family) * len(self.code_language) * len(self.corruption)
+        planned = planned_trials(len(self.proportions()), groups, len(self.seed), len(self.halving.rungs),
+                                 self.halving.eta)
+        if "num_samples" not in self.model_fields_set:
+            self.num_samples = planned
+        elif self.num_samples < planned:
+            raise ValueError(f"searcher 'halving' plans {planned} trials here; num_samples {self.num_samples} would "
+                             f"stop it before its last rung (leave num_samples out, or set it to {planned})")
 
     def proportions(self) -> list[float] | None:
         """Grid proportions, or None when proportion is searched continuously."""

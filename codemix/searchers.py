@@ -6,6 +6,7 @@ name without importing the sweep. A new searcher is one ``@register_searcher("na
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,4 +61,26 @@ def _optimum(spec, known: list[Known]):
     it is named by path, as a plugin's entry point would be, so this module stays a leaf."""
     import importlib
 
-    return importlib.import_module("codemix.sweep.optimum_searcher").optimum_searcher(spec, known)
+    return importlib.import_module("codemix.sweep.policy_searcher").optimum_searcher(spec, known)
+
+
+@register_searcher("halving")
+def _halving(spec, known: list[Known]):
+    """Successive halving over the proportion grid (``codemix.sweep.halving``), named by path as 'optimum' is."""
+    import importlib
+
+    return importlib.import_module("codemix.sweep.policy_searcher").halving_searcher(spec, known)
+
+
+def rung_sizes(n: int, rungs: int, eta: int) -> list[int]:
+    """Successive halving: how many proportions run at each rung, from ``n`` at the first (the best
+    ceil(k / eta) of k go on)."""
+    sizes = [n]
+    for _ in range(rungs - 1):
+        sizes.append(max(1, math.ceil(sizes[-1] / eta)))
+    return sizes
+
+
+def planned_trials(n_proportions: int, n_groups: int, n_seeds: int, rungs: int, eta: int) -> int:
+    """The trials successive halving runs over a grid (failed trials aside)."""
+    return sum(rung_sizes(n_proportions, rungs, eta)) * n_groups * n_seeds

@@ -53,10 +53,14 @@ class Experiment:
 class ResultSet:
     """The de-duplicated tables of one or more experiments (pandas DataFrames)."""
 
-    trials: pd.DataFrame
+    trials: pd.DataFrame  # trials at full fidelity (every trial of a grid or a searcher other than 'halving')
     scores: pd.DataFrame
     predictions: pd.DataFrame
     experiments: list[Experiment] = field(default_factory=list)
+    # successive-halving rungs below full fidelity: their trials and scores, kept out of every table and fit above
+    # (a model trained on part of the steps is not comparable with one trained on all of them)
+    low_trials: pd.DataFrame = field(default_factory=pd.DataFrame)
+    low_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     n_duplicates: int = 0  # trials dropped because an identical one was kept
     notes: list[str] = field(default_factory=list)  # oddities met while loading, for the report
 
@@ -89,6 +93,8 @@ def _normalise(table: pa.Table) -> pd.DataFrame:
         df["code_language"] = df["code_language"].fillna("any")
     if "corruption" in df:
         df["corruption"] = df["corruption"].astype(float).fillna(0.0)
+    if "fidelity" in df:
+        df["fidelity"] = df["fidelity"].astype(float).fillna(1.0)
     return df
 
 
@@ -140,8 +146,18 @@ def load_results(paths: str | Path | list[str | Path], predictions: bool = True)
     for family in models[models > 1].index:
         ids = sorted(kept.loc[kept.family == family, "model_id"].dropna().unique())
         notes.append(f"family {family!r} has several model_ids ({', '.join(ids)}): they are pooled in the tables")
-    return ResultSet(trials=kept, scores=scores, predictions=preds, experiments=experiments,
-                     n_duplicates=n_duplicates, notes=notes)
+    low = kept["fidelity"] < 1.0
+    if low.any():
+        notes.append(f"{int(low.sum())} trial(s) ran below full fidelity (successive-halving rungs): they are "
+                     "reported in their own section, not in the tables or fits")
+    full = kept[~low].reset_index(drop=True)
+
+    def at_full(df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["fidelity"] >= 1.0].reset_index(drop=True) if "fidelity" in df else df
+
+    return ResultSet(trials=full, scores=at_full(scores), predictions=at_full(preds), experiments=experiments,
+                     n_duplicates=n_duplicates, notes=notes, low_trials=kept[low].reset_index(drop=True),
+                     low_scores=scores[scores["fidelity"] < 1.0].reset_index(drop=True))
 
 
 def _read_experiment(path: str | Path, predictions: bool, notes: list[str]):

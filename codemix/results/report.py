@@ -36,6 +36,7 @@ from codemix.results.figures import (
     render_figures,
     search_path_figure,
 )
+from codemix.results.halving import halving_section
 from codemix.results.load import ResultSet, load_results
 from codemix.storage import atomic_write_text
 from codemix.version import __version__
@@ -365,7 +366,8 @@ def _fits(doc: Document, fits: pd.DataFrame, figures: dict) -> None:
 
 
 def _searched(e) -> bool:
-    return (e.spec or {}).get("search", {}).get("searcher", "grid") != "grid"
+    """A sweep whose points a searcher chose (successive halving has a section of its own: ``halving``)."""
+    return (e.spec or {}).get("search", {}).get("searcher", "grid") not in ("grid", "halving")
 
 
 def _searches(doc: Document, results: ResultSet, out_dir: Path, n_boot: int, seed: int) -> None:
@@ -495,6 +497,7 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
         from codemix.results.optimum import optimum_section  # binomial fits of the best proportion
         optimum_section(doc, results)
         notes += _caveats(results, acc["overall"], dl["overall"])
+    halving_section(doc, results)  # its rungs below full fidelity are in no table above
     _failures(doc, results.failed)
     if notes:
         doc.heading("Notes")

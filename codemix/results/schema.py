@@ -31,6 +31,8 @@ PROVENANCE_FIELDS = [
     pa.field("seed", pa.int64(), nullable=False),
     pa.field("code_language", pa.string()),
     pa.field("corruption", pa.float64()),
+    # share of the full run's training steps (a successive-halving rung below 1; null in tables before it existed)
+    pa.field("fidelity", pa.float64()),
     pa.field("mix_hash", pa.string()),
     pa.field("train_hash", pa.string()),
     pa.field("eval_hash", pa.string()),

@@ -7,13 +7,11 @@ cache (``codemix.cache``: ``_cache/mixes/<mix>``, ``checkpoints/<train>``, ``pre
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from codemix.config import SweepSpec, hashed_dump
 from codemix.eval import EXTRACT_VERSION, prompt_version, resolve_backend, resolve_dtype_name
 from codemix.models.loading import resolve_model_source
 from codemix.storage import stable_hash
-from codemix.sweep.space import TrialPoint, is_untuned
+from codemix.sweep.space import TrialPoint, at_fidelity, is_untuned
 from codemix.train import TRAIN_VERSION
 
 
@@ -23,7 +21,9 @@ def model_id(spec: SweepSpec, family: str) -> str:
 
 
 def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str | None]:
-    """Content addresses of the trial's three stage outputs and the trial itself (no mix for an untuned trial).
+    """Content addresses of the trial's three stage outputs and the trial itself (no mix for an untuned trial),
+    and ``train_run``: the training run whose checkpoints the trial's training continues (the full-fidelity run;
+    ``train`` unless the trial is a rung below full fidelity).
 
     The spec is hashed as a Tune trial receives it (through JSON, so every default is validated:
     a float field's default ``0`` is ``0.0`` there), so the driver (plan, known points) and the
@@ -31,20 +31,23 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str
     (``config.hashed_dump``); the evaluation's backend and dtype count as resolved ('auto' is not an
     identity: it means vLLM or transformers, bf16 or fp32, depending on the machine).
     """
-    spec = SweepSpec.model_validate_json(spec.model_dump_json())
+    spec = at_fidelity(SweepSpec.model_validate_json(spec.model_dump_json()), point)
     model = hashed_dump(spec.model)
+    run = None
     if is_untuned(spec, point):
         mix = None
         train = stable_hash(["untuned", point.family, model_id(spec, point.family), model])
     else:
         mix = stable_hash(["mix", pool_hash, hashed_dump(spec.mix), point.proportion, point.seed,
                            point.code_language, point.corruption])
-        train = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
-                             model, hashed_dump(spec.train), spec.resources.num_workers])
+        train = run = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
+                                   model, hashed_dump(spec.train), spec.resources.num_workers])
+        if point.fidelity != 1.0:  # the full run's first steps: a checkpoint of that run, not the run itself
+            train = stable_hash(["train-fidelity", run, point.fidelity])
     evaluation = stable_hash(["eval", train, {**hashed_dump(spec.eval), **eval_identity(spec, point)},
                               prompt_version(spec.eval.prompt), EXTRACT_VERSION])
-    trial = stable_hash(["trial", asdict(point), evaluation], length=12)
-    return {"mix": mix, "train": train, "eval": evaluation, "trial": trial}
+    trial = stable_hash(["trial", point.identity(), evaluation], length=12)
+    return {"mix": mix, "train": train, "train_run": run, "eval": evaluation, "trial": trial}
 
 
 def eval_identity(spec: SweepSpec, point: TrialPoint) -> dict[str, str]:

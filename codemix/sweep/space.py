@@ -7,7 +7,7 @@ called, by the driver that is about to start the experiment).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from codemix.config import SweepSpec, load_spec, parse_spec
@@ -16,20 +16,22 @@ from codemix.sweep.cluster import warn_if_inside_job_copy
 
 @dataclass(frozen=True)
 class TrialPoint:
-    """The sweep dimensions of one trial. ``proportion`` None is the family's untuned reference."""
+    """The sweep dimensions of one trial. ``proportion`` None is the family's untuned reference; ``fidelity`` < 1
+    a successive-halving rung below full fidelity (``search.halving``)."""
 
     family: str
     proportion: float | None
     seed: int = 0
     code_language: str = "any"
     corruption: float = 0.0
+    fidelity: float = 1.0
 
     @classmethod
     def from_config(cls, config: dict) -> "TrialPoint":
         proportion = config["proportion"]
         point = cls(family=config["family"], proportion=None if proportion is None else round(float(proportion), 6),
                     seed=int(config.get("seed", 0)), code_language=config.get("code_language", "any"),
-                    corruption=float(config.get("corruption", 0.0)))
+                    corruption=float(config.get("corruption", 0.0)), fidelity=float(config.get("fidelity", 1.0)))
         return point.as_untuned() if point.untuned else point
 
     @classmethod
@@ -43,6 +45,23 @@ class TrialPoint:
 
     def as_untuned(self) -> "TrialPoint":
         return TrialPoint.untuned_reference(self.family)
+
+    def identity(self) -> dict:
+        """The point as its trial key hashes it: full fidelity adds nothing (keys of sweeps before fidelities
+        existed stay as they were)."""
+        out = asdict(self)
+        if self.fidelity == 1.0:
+            del out["fidelity"]
+        return out
+
+
+def at_fidelity(spec: SweepSpec, point: TrialPoint) -> SweepSpec:
+    """The spec a trial at ``point.fidelity`` runs: below full fidelity its evaluation asks
+    ``search.halving.eval_limit`` questions per task (when set); training stops early (``TrainRun``)."""
+    limit = spec.search.halving.eval_limit
+    if point.fidelity == 1.0 or limit is None:
+        return spec
+    return spec.model_copy(update={"eval": spec.eval.model_copy(update={"limit": limit})})
 
 
 def is_untuned(spec: SweepSpec, point: TrialPoint) -> bool:

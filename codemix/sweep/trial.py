@@ -33,7 +33,7 @@ from codemix.results import results_key, search_score, write_trial_results
 from codemix.storage import Store
 from codemix.sweep.hashes import eval_identity, model_id, stage_hashes
 from codemix.sweep.search import OBJECTIVE, is_searched
-from codemix.sweep.space import TrialPoint, is_untuned
+from codemix.sweep.space import TrialPoint, at_fidelity, is_untuned
 from codemix.train import TrainRun, fine_tune
 from codemix.version import __version__
 
@@ -73,7 +73,7 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
 class Trial:
     """One trial as it runs: its spec and point, where its stages are stored, and their content addresses."""
 
-    spec: SweepSpec
+    spec: SweepSpec  # as the trial runs it (a successive-halving rung's evaluation limit applied)
     point: TrialPoint  # as it is hashed (an untuned trial's point is the family's reference)
     store: Store
     pool_key: str  # the sweep's labelled pool in the stage cache
@@ -86,7 +86,8 @@ class Trial:
               trial_id: str | None = None, in_tune: bool = False) -> "Trial":
         if is_untuned(spec, point):
             point = point.as_untuned()
-        return cls(spec, point, store, pool_key, stage_hashes(spec, point, pool_hash), trial_id, in_tune)
+        return cls(at_fidelity(spec, point), point, store, pool_key, stage_hashes(spec, point, pool_hash), trial_id,
+                   in_tune)
 
     @property
     def key(self) -> str:
@@ -196,7 +197,8 @@ def train_model(trial: Trial, mix: Mixed) -> Trained:
     spec, point, store = trial.spec, trial.point, trial.store
     run = TrainRun(store=store, mix_key=mix.key, mix_hash=trial.hashes["mix"], family=point.family,
                    model_source=resolve_model_source(point.family, spec.model), model_cfg=spec.model,
-                   train_cfg=spec.train, resources=spec.resources, seed=point.seed, train_hash=trial.hashes["train"])
+                   train_cfg=spec.train, resources=spec.resources, seed=point.seed, train_hash=trial.hashes["train"],
+                   run_hash=trial.hashes["train_run"], fidelity=point.fidelity)
     state = "cached" if store.is_complete(run.checkpoint_key) else "computed"
     if state == "computed":  # an evaluation engine this process holds serves this trial only if it holds the base
         release_engine(keep_base=local_model_dir(run.model_source) if spec.train.method == "lora" else None)

@@ -72,9 +72,10 @@ def trial_resources(spec: SweepSpec) -> dict:
 
 
 def _trial_dirname(trial) -> str:
-    p = trial.config["proportion"]
+    p, fidelity = trial.config["proportion"], trial.config.get("fidelity", 1.0)
     point = "untuned" if p is None else f"p{p:.3g}"
-    return f"{trial.config['family']}_{point}_s{trial.config['seed']}_{trial.trial_id}"
+    rung = "" if fidelity == 1.0 else f"_f{fidelity:.2g}"
+    return f"{trial.config['family']}_{point}_s{trial.config['seed']}{rung}_{trial.trial_id}"
 
 
 def _tune_config(spec: SweepSpec, start: SearchStart | None = None):

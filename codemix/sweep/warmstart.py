@@ -95,12 +95,15 @@ def start_search(spec: SweepSpec, store: Store, pool_hash: str) -> SearchStart:
     configs all match). Copies of one trial in several experiments count once.
     """
     start = SearchStart(spec.name, spec.search.searcher, spec.search.metric, spec.search.num_samples)
+    if spec.search.searcher == "halving":  # its rungs compare proportions at one fidelity: none is fed; the trials
+        return start                       # it reaches that storage holds are reused from the cache instead
     seen = set()
     for name in sorted(_experiments(store), key=lambda n: n != spec.name):  # a copy in this sweep itself wins
         experiment = store.child(name)
         for row in read_level(experiment, "trials").to_pylist():
-            if row["status"] != "ok" or not row["eval_hash"] or row["proportion"] is None:
-                continue  # failed, or an untuned reference (not a point of the proportion space)
+            if row["status"] != "ok" or not row["eval_hash"] or row["proportion"] is None \
+                    or (row.get("fidelity") or 1.0) < 1.0:
+                continue  # failed, an untuned reference (not a point of the proportion space), or a halving rung
             point = TrialPoint(row["family"], round(float(row["proportion"]), 6), int(row["seed"]),
                                row["code_language"] or "any", float(row["corruption"] or 0.0))
             if stage_hashes(spec, point, pool_hash)["eval"] != row["eval_hash"] or row["eval_hash"] in seen:

@@ -21,6 +21,11 @@ from codemix.train.tokenize import IGNORE_INDEX
 DIVERGED_FILE = "diverged.json"  # in a checkpoint: the loss went non-finite at this step
 
 
+def stop_step(total_steps: int, fidelity: float) -> int:
+    """Where a run at ``fidelity`` (a share of the full run's steps) stops: at least one step."""
+    return max(1, math.ceil(round(fidelity * total_steps, 9)))
+
+
 def schedule(n_examples: int, cfg: TrainConfig, world: int) -> tuple[int, int]:
     """(gradient accumulation steps, total optimizer steps) for a mix of n examples."""
     per_micro = cfg.micro_batch_size * world
@@ -138,15 +143,19 @@ def train_loop_per_worker(config: dict) -> dict:
 
 
 def run_loop(config: dict, session) -> dict:
-    """Train from the session's last checkpoint (or from scratch) to the run's last step.
+    """Train from the session's last checkpoint (or from scratch) to the run's last step, or to the share of it
+    that ``config["fidelity"]`` asks for (the full run's schedule, stopped early: a successive-halving rung).
 
     ``session``: a ``codemix.train.session`` session (Ray Train worker or this process).
     """
     w = setup_worker(config, session)
-    checkpoint = session.get_checkpoint()
+    stop = stop_step(w.total_steps, config.get("fidelity", 1.0))
+    checkpoint = session.get_checkpoint(max_step=stop)
     state = restore(w.engine, checkpoint)
     if "diverged_at" in state:  # this run already diverged: stay failed, do not retrain
         return {"losses": [], **state}
+    if state["step"] > stop:  # the run went further before (a higher fidelity ran first): train this one afresh
+        w, checkpoint, state = setup_worker(config, session), None, {"step": 0, "losses": []}
     step = start_step = state["step"]
     losses = state["losses"]
     # the held-out loss before the first step (a resumed run keeps the one its first start measured)
@@ -154,7 +163,10 @@ def run_loop(config: dict, session) -> dict:
     w.engine.model.train()
 
     throughput, window = Throughput(), []
-    while step < w.total_steps:
+    if step == stop and not _exported(checkpoint):  # stopped here by a checkpoint that holds no model: export it
+        _finish(w, step, losses[-1] if losses else float("nan"), throughput, start_step, stop, losses, heldout_before,
+                checkpoint)
+    while step < stop:
         t_step = time.perf_counter()
         step_loss, step_tokens = train_step(w, step)
         if not _finite_on_every_rank(step_loss, w.world, w.device):
@@ -169,17 +181,33 @@ def run_loop(config: dict, session) -> dict:
         w.steps_seconds += time.perf_counter() - t_step
         losses.append(step_loss)
         window.append(step_loss)
-        if step == w.total_steps or (w.cfg.checkpoint_every and step % w.cfg.checkpoint_every == 0):
-            metrics = _metrics(w, step, sum(window) / len(window), throughput.tokens_per_s(), start_step)
-            if step == w.total_steps and w.heldout:
-                metrics.update(heldout_loss_before=heldout_before, heldout_loss_after=heldout_loss(w))
-                w.engine.model.train()
+        if step == stop or (w.cfg.checkpoint_every and step % w.cfg.checkpoint_every == 0):
+            _finish(w, step, sum(window) / len(window), throughput, start_step, stop, losses, heldout_before,
+                    checkpoint)
             window = []
-            _report_with_checkpoint(w.engine, step, losses, metrics, w.rank, step == w.total_steps,
-                                    {"heldout_before": heldout_before}, w.session)
-            w.faults.after_checkpoint(step, w.rank, resumed=checkpoint is not None,
-                                      collected=w.session.in_process)
-    return {"losses": losses, "resumed_from": start_step, "tokens": throughput.tokens, "seconds": throughput.seconds}
+    return {"losses": losses, "resumed_from": start_step, "tokens": throughput.tokens, "seconds": throughput.seconds,
+            "stop_step": stop}
+
+
+def _finish(w: Worker, step: int, loss: float, throughput, start_step: int, stop: int, losses: list,
+            heldout_before, checkpoint) -> None:
+    """Report a checkpoint at ``step``: at ``stop`` the final one, with the exported model, its metrics and the
+    held-out loss after training."""
+    metrics = _metrics(w, step, loss, throughput.tokens_per_s(), start_step, stop)
+    if step == stop and w.heldout:
+        metrics.update(heldout_loss_before=heldout_before, heldout_loss_after=heldout_loss(w))
+        w.engine.model.train()
+    _report_with_checkpoint(w.engine, step, losses, metrics, w.rank, step == stop,
+                            {"heldout_before": heldout_before}, w.session)
+    w.faults.after_checkpoint(step, w.rank, resumed=checkpoint is not None, collected=w.session.in_process)
+
+
+def _exported(checkpoint) -> bool:
+    """Whether a checkpoint holds the exported model and its metrics (a run's final one does)."""
+    if checkpoint is None:
+        return False
+    with checkpoint.as_directory() as d:
+        return (Path(d) / "model").is_dir() and (Path(d) / "metrics.json").exists()
 
 
 def setup_worker(config: dict, session) -> Worker:
@@ -261,12 +289,12 @@ def heldout_loss(w: Worker) -> float | None:
     return total / max(tokens, 1)
 
 
-def _metrics(w: Worker, step: int, loss: float, tokens_per_s: float, start_step: int) -> dict:
+def _metrics(w: Worker, step: int, loss: float, tokens_per_s: float, start_step: int, stop: int) -> dict:
     import torch
 
     from codemix.train.flops import mfu
 
-    return {"step": step, "total_steps": w.total_steps, "loss": loss, "tokens_per_s": tokens_per_s,
+    return {"step": step, "total_steps": w.total_steps, "stop_step": stop, "loss": loss, "tokens_per_s": tokens_per_s,
             "flops_per_token": w.flops_per_token, "mfu": mfu(tokens_per_s, w.flops_per_token, w.world, w.peak_flops),
             "resumed_from": start_step, "threads": torch.get_num_threads(), "steps_seconds": w.steps_seconds}
 

@@ -30,8 +30,9 @@ class RayTrainSession:
         ctx = ray.train.get_context()
         self.rank, self.world, self.device = ctx.get_world_rank(), ctx.get_world_size(), get_device()
 
-    def get_checkpoint(self):
-        """The checkpoint Ray Train restored this worker group from (None on a fresh start)."""
+    def get_checkpoint(self, max_step: int | None = None):
+        """The checkpoint Ray Train restored this worker group from (None on a fresh start): its newest, whatever
+        ``max_step`` (the loop starts afresh when it lies beyond)."""
         import ray.train
 
         return ray.train.get_checkpoint()
@@ -42,6 +43,10 @@ class RayTrainSession:
 
         checkpoint = ray.train.Checkpoint.from_directory(checkpoint_dir) if checkpoint_dir else None
         ray.train.report(metrics, checkpoint=checkpoint)
+
+
+def _step(checkpoint_key: str) -> int:
+    return int(CHECKPOINT_PATTERN.match(checkpoint_key.rsplit("/", 1)[-1]).group(1))
 
 
 class InProcessSession:
@@ -61,21 +66,23 @@ class InProcessSession:
         steps = [n for n in self.store.list_dirs(self.run_key) if CHECKPOINT_PATTERN.match(n)]
         return [f"{self.run_key}/{n}" for n in steps if self.store.is_complete(f"{self.run_key}/{n}")]
 
-    def get_checkpoint(self):
-        """The newest published checkpoint of the run, as a Ray Train ``Checkpoint`` (None if there is none)."""
+    def get_checkpoint(self, max_step: int | None = None):
+        """The newest published checkpoint of the run (at ``max_step`` or before, when given: a run stopped at a
+        lower fidelity than the run's furthest), as a Ray Train ``Checkpoint`` (None if there is none)."""
         from ray.train import Checkpoint
 
-        found = self.checkpoints()
+        found = [k for k in self.checkpoints() if max_step is None or _step(k) <= max_step]
         if not found:
             return None
         return Checkpoint(path=self.store.path(found[-1]), filesystem=self.store.fs)
 
     def report(self, metrics: dict, checkpoint_dir: str | None) -> None:
-        """Publish the checkpoint (then drop the oldest beyond ``keep``); forward metrics to Tune if asked."""
+        """Publish the checkpoint (then drop the oldest beyond ``keep``, never this one); forward metrics to
+        Tune if asked."""
         if checkpoint_dir:
             key = f"{self.run_key}/checkpoint_{int(metrics.get('step', 0)):06d}"
             self.store.put_dir(checkpoint_dir, key)
-            for old in self.checkpoints()[:-self.keep]:
+            for old in [k for k in self.checkpoints() if k != key][:-self.keep + 1 or None]:
                 self.store.fs.delete_dir(self.store.path(old))
         if self.report_to_tune:
             from ray import tune

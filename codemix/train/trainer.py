@@ -91,6 +91,8 @@ class TrainRun:
     resources: ResourcesConfig
     seed: int
     train_hash: str  # the content address of the run's output (see sweep.trial.stage_hashes)
+    run_hash: str | None = None  # the full-fidelity run whose checkpoints this one shares (None: train_hash)
+    fidelity: float = 1.0  # the share of the full run's steps to train (the model published is the one there)
 
     @property
     def checkpoint_key(self) -> str:
@@ -99,8 +101,9 @@ class TrainRun:
 
     @property
     def run_name(self) -> str:
-        """The Ray Train run name: a rerun after a crash continues from this run's last checkpoint."""
-        return cache.train_run_name(self.train_hash)
+        """The Ray Train run name: a rerun after a crash continues from this run's last checkpoint, and a higher
+        fidelity of the same run from the lower one's."""
+        return cache.train_run_name(self.run_hash or self.train_hash)
 
 
 def fine_tune(run: TrainRun, *, in_tune: bool = False, faults: TrainFaults | None = None) -> tuple[str, dict]:
@@ -122,7 +125,7 @@ def fine_tune(run: TrainRun, *, in_tune: bool = False, faults: TrainFaults | Non
                    "pad_token_id": tokenizer.pad_token_id, "family": run.family,
                    "torch_threads": run.resources.torch_threads, "peak_flops": run.resources.peak_flops,
                    "lora_targets": get_family(run.family).lora_targets,
-                   "trust_remote_code": run.model_cfg.trust_remote_code,
+                   "trust_remote_code": run.model_cfg.trust_remote_code, "fidelity": run.fidelity,
                    "faults": (faults or TrainFaults()).as_dict()}
     if trains_in_process(run.resources, run.train_cfg, run.family):
         checkpoint = _train_in_process(run, loop_config, in_tune)
@@ -146,11 +149,11 @@ def trains_in_process(res: ResourcesConfig, train_cfg: TrainConfig, family: str)
 def _train_in_process(run: TrainRun, loop_config: dict, in_tune: bool):
     """Run the loop here, holding the worker's CPUs while it runs; returns the newest checkpoint (the final
     one, or the divergence marker)."""
-    session = InProcessSession(run.store, cache.train_run_key(run.train_hash), keep=run.train_cfg.checkpoints_kept,
-                               report_to_tune=in_tune)
+    session = InProcessSession(run.store, cache.train_run_key(run.run_hash or run.train_hash),
+                               keep=run.train_cfg.checkpoints_kept, report_to_tune=in_tune)
     with reserved_resources({"CPU": run.resources.cpus_per_worker}, f"training run {run.run_name}"):
-        run_loop(loop_config, session)
-    return session.get_checkpoint()
+        out = run_loop(loop_config, session)
+    return session.get_checkpoint(max_step=out.get("stop_step"))
 
 
 def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):

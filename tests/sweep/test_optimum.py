@@ -72,7 +72,7 @@ def searcher_from_grid(tmp_path):
 def test_the_tune_searcher_fits_the_known_counts_and_proposes_a_batch_inside_the_space(searcher_from_grid, tmp_path):
     spec, searcher = searcher_from_grid
     assert scope_tasks(spec) == ["coin_flip", "last_letter_concat"]
-    search = searcher.search
+    search = searcher.policy
     assert sorted(c["proportion"] for c, _ in search.observed) == [0.0, 0.5, 1.0]
     assert search.observed[0][1]["coin_flip"][1] == 40  # counts out of n, from the score rows
     iv = search.interval(("mistral", "any", 0.0))
@@ -94,7 +94,7 @@ def test_the_tune_searcher_fits_the_known_counts_and_proposes_a_batch_inside_the
     searcher.save(str(path))
     again = build_searcher(spec, start_search(spec, Store(tmp_path), POOL))
     again.restore(str(path))
-    assert again.search.observed == search.observed and again.search.pending == search.pending
+    assert again.policy.observed == search.observed and again.policy.pending == search.pending
     assert again.suggest("t3") == searcher.suggest("t3")
 
 

@@ -146,6 +146,9 @@ class VLLMGenerator:
         self.adapter = None if merged else adapter
         if merged:
             self._load_merged(base, adapter, trust_remote_code)
+        # every evaluation starts with no cached prefixes: bf16 greedy outputs on vLLM's CPU path depend on them
+        # (measured: 63-65 of 72 demo outputs the same when one batch runs twice on one engine)
+        self.engine.llm.reset_prefix_cache()
 
     def _load_merged(self, base: str, adapter: str | None, trust_remote_code: bool) -> None:
         """The engine computes with the base's weights (adapter None) or the adapter merged into them."""

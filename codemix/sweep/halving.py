@@ -1,0 +1,162 @@
+"""Successive halving over proportions, without Ray: which proportions run at which fidelity, and when to stop.
+
+A fidelity is the share of the full training schedule a trial runs (``search.halving.rungs``, the last 1.0):
+a trial at fidelity 0.34 trains the first 34 % of the steps of the full run, with the full run's learning-rate
+schedule, and is evaluated on ``search.halving.eval_limit`` questions per task. Promotion continues that
+same training run from its checkpoint (``codemix.train``: a run's checkpoints are shared by its fidelities),
+so a proportion that reaches full fidelity costs one full run in all.
+
+Per mix group (family x code_language x corruption), synchronously:
+
+- rung 0 runs every proportion of the grid (each listed seed: seeds are replicates, their counts pooled);
+- when every trial of a rung has finished, the proportions are ranked by the rung's score (``search.metric``
+  from the pooled correct counts) and the best ``ceil(n / eta)`` (at least one) run at the next fidelity;
+- a proportion whose trial failed is not promoted; the group is done after its last rung.
+
+The policy's state is plain data (``state`` / ``load_state``), which the Tune searcher pickles for resume.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from codemix.searchers import planned_trials, rung_sizes  # noqa: F401 (the plan: beside the registry, for config)
+
+FINISHED = "FINISHED"  # what ``propose`` returns once every group ran its last rung (Tune's Searcher.FINISHED)
+GROUP_KEYS = ("family", "code_language", "corruption")
+
+
+def group_of(config: dict) -> tuple:
+    """A Tune config's mix group (family, code_language, corruption)."""
+    return (config["family"], config["code_language"], float(config["corruption"]))
+
+
+def rung_score(counts: list[dict[str, tuple[int, int]]], tasks: list[str]) -> float:
+    """The scope's accuracy from trials' per-task (correct, n), pooled over the trials (seeds): the mean over
+    tasks of pooled correct / pooled n (tasks without examples left out)."""
+    accs = []
+    for t in tasks:
+        k = sum(c[t][0] for c in counts if t in c)
+        n = sum(c[t][1] for c in counts if t in c)
+        if n:
+            accs.append(k / n)
+    return sum(accs) / len(accs) if accs else float("nan")
+
+
+@dataclass
+class Halving:
+    """Propose/observe loop of successive halving (see the module docstring)."""
+
+    proportions: list[float]
+    groups: list[tuple]  # (family, code_language, corruption)
+    seeds: list[int]
+    rungs: list[float]  # increasing fidelities, the last 1.0
+    eta: int
+    tasks: list[str]  # the scope of search.metric
+    observed: list[tuple[dict, dict]] = field(default_factory=list)  # (config, {task: (correct, n)})
+    pending: dict[str, dict] = field(default_factory=dict)  # trial id -> config
+    failed: list[dict] = field(default_factory=list)
+    queue: list[dict] = field(default_factory=list)  # configs decided but not yet handed out
+
+    # ------------------------------------------------------------------ state
+
+    def state(self) -> dict:
+        """Plain data to resume from."""
+        return {"observed": self.observed, "pending": self.pending, "failed": self.failed, "queue": self.queue}
+
+    def load_state(self, state: dict) -> None:
+        """Carry on from ``state()``."""
+        self.observed, self.pending = list(state["observed"]), dict(state["pending"])
+        self.failed, self.queue = list(state["failed"]), list(state["queue"])
+
+    # ------------------------------------------------------------------ observing
+
+    def observe(self, config: dict, counts: dict[str, tuple[int, int]], trial_id: str | None = None) -> None:
+        """Record a finished trial: its config and per-task (correct, n) of the scope."""
+        self.pending.pop(trial_id, None)
+        self.observed.append((dict(config), {t: (int(k), int(n)) for t, (k, n) in counts.items()}))
+
+    def forget(self, trial_id: str) -> None:
+        """A trial that failed: its proportion goes no further."""
+        config = self.pending.pop(trial_id, None)
+        if config is not None:
+            self.failed.append(config)
+
+    # ------------------------------------------------------------------ the rungs
+
+    def _config(self, group: tuple, proportion: float, seed: int, rung: int) -> dict:
+        return {"proportion": proportion, **dict(zip(GROUP_KEYS, group)), "seed": seed,
+                "fidelity": self.rungs[rung]}
+
+    def _at(self, configs, group: tuple, rung: int) -> list[dict]:
+        return [c for c in configs if group_of(c) == group and float(c["fidelity"]) == self.rungs[rung]]
+
+    def rung_results(self, group: tuple, rung: int) -> dict[float, float]:
+        """proportion -> the rung's score, for the proportions whose trials at that rung all finished."""
+        by_p: dict[float, list] = {}
+        for c, k in self.observed:
+            if group_of(c) == group and float(c["fidelity"]) == self.rungs[rung]:
+                by_p.setdefault(float(c["proportion"]), []).append(k)
+        failed = {float(c["proportion"]) for c in self._at(self.failed, group, rung)}
+        return {p: rung_score(ks, self.tasks) for p, ks in by_p.items()
+                if p not in failed and len(ks) == len(self.seeds)}
+
+    def promoted(self, group: tuple, rung: int) -> list[float]:
+        """The proportions the group runs at ``rung``: the grid at rung 0, else the best of the rung below."""
+        if rung == 0:
+            return list(self.proportions)
+        below = self.rung_results(group, rung - 1)
+        keep = max(1, math.ceil(len(self.promoted(group, rung - 1)) / self.eta))
+        ranked = sorted(below, key=lambda p: (-below[p], self.proportions.index(p)))
+        return sorted(ranked[:keep], key=self.proportions.index)
+
+    def _rung_open(self, group: tuple, rung: int) -> bool:
+        """Whether trials of the rung are still unfinished (running, or not yet started)."""
+        started = self._at([c for c, _ in self.observed] + list(self.pending.values()) + self.failed, group, rung)
+        return len(started) < len(self.promoted(group, rung)) * len(self.seeds) or bool(
+            self._at(self.pending.values(), group, rung))
+
+    def _next_configs(self, group: tuple) -> list[dict] | None:
+        """The group's configs not yet started at its current rung; [] while the rung runs; None when done."""
+        for rung in range(len(self.rungs)):
+            if rung > 0 and self._rung_open(group, rung - 1):
+                return []  # the rung below is still running: wait for it
+            targets = self.promoted(group, rung)
+            started = {(float(c["proportion"]), int(c["seed"])) for c in
+                       self._at([c for c, _ in self.observed] + list(self.pending.values()) + self.failed, group, rung)}
+            todo = [self._config(group, p, s, rung) for p in targets for s in self.seeds if (p, s) not in started]
+            if todo:
+                return todo
+        return None
+
+    # ------------------------------------------------------------------ proposing
+
+    def propose(self, trial_id: str) -> dict | str | None:
+        """The next trial's config; None: wait for running trials (a rung to finish); ``FINISHED``: done."""
+        waiting = False
+        for group in self.groups:
+            todo = self._next_configs(group)
+            if todo is None:
+                continue
+            if todo:
+                self.pending[trial_id] = todo[0]
+                return dict(todo[0])
+            waiting = True
+        return None if waiting else FINISHED
+
+    def summary(self) -> list[dict]:
+        """One row per group, rung and proportion that ran: its fidelity, the rung's score (None while it runs
+        or when it failed) and whether it went on to the next rung."""
+        rows = []
+        for group in self.groups:
+            for rung, fidelity in enumerate(self.rungs):
+                ran = sorted({float(c["proportion"]) for c in self._at(
+                    [c for c, _ in self.observed] + list(self.pending.values()) + self.failed, group, rung)})
+                results = self.rung_results(group, rung)
+                nxt = {float(c["proportion"]) for c in self._at(
+                    [c for c, _ in self.observed] + list(self.pending.values()) + self.failed, group, rung + 1)} \
+                    if rung + 1 < len(self.rungs) else set()
+                rows.extend({**dict(zip(GROUP_KEYS, group)), "rung": rung, "fidelity": fidelity, "proportion": p,
+                             "score": results.get(p), "promoted": p in nxt} for p in ran)
+        return rows
