@@ -40,7 +40,7 @@ def generate(rows: list[dict], model_path: str, eval_cfg: EvalConfig, model_cfg:
     if in_process:
         out = generate_here(ordered, backend, model_path, eval_cfg, model_cfg, threads)
     else:
-        import ray.data
+        import ray.data  # only this path uses Ray Data
 
         out = ray_data_stage(ray.data.from_items(ordered), backend, model_path, eval_cfg, model_cfg,
                              threads).take_all()

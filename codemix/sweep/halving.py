@@ -19,9 +19,9 @@ The policy's state is plain data (``state`` / ``load_state``), which the Tune se
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 from codemix.searchers import planned_trials, rung_sizes  # noqa: F401 (the plan: beside the registry, for config)
+from codemix.sweep.ledger import Ledger
 
 FINISHED = "FINISHED"  # what ``propose`` returns once every group ran its last rung (Tune's Searcher.FINISHED)
 GROUP_KEYS = ("family", "code_language", "corruption")
@@ -44,44 +44,14 @@ def rung_score(counts: list[dict[str, tuple[int, int]]], tasks: list[str]) -> fl
     return sum(accs) / len(accs) if accs else float("nan")
 
 
-@dataclass
-class Halving:
+class Halving(Ledger):
     """Propose/observe loop of successive halving (see the module docstring)."""
 
-    proportions: list[float]
-    groups: list[tuple]  # (family, code_language, corruption)
-    seeds: list[int]
-    rungs: list[float]  # increasing fidelities, the last 1.0
-    eta: int
-    tasks: list[str]  # the scope of search.metric
-    observed: list[tuple[dict, dict]] = field(default_factory=list)  # (config, {task: (correct, n)})
-    pending: dict[str, dict] = field(default_factory=dict)  # trial id -> config
-    failed: list[dict] = field(default_factory=list)
-    queue: list[dict] = field(default_factory=list)  # configs decided but not yet handed out
-
-    # ------------------------------------------------------------------ state
-
-    def state(self) -> dict:
-        """Plain data to resume from."""
-        return {"observed": self.observed, "pending": self.pending, "failed": self.failed, "queue": self.queue}
-
-    def load_state(self, state: dict) -> None:
-        """Carry on from ``state()``."""
-        self.observed, self.pending = list(state["observed"]), dict(state["pending"])
-        self.failed, self.queue = list(state["failed"]), list(state["queue"])
-
-    # ------------------------------------------------------------------ observing
-
-    def observe(self, config: dict, counts: dict[str, tuple[int, int]], trial_id: str | None = None) -> None:
-        """Record a finished trial: its config and per-task (correct, n) of the scope."""
-        self.pending.pop(trial_id, None)
-        self.observed.append((dict(config), {t: (int(k), int(n)) for t, (k, n) in counts.items()}))
-
-    def forget(self, trial_id: str) -> None:
-        """A trial that failed: its proportion goes no further."""
-        config = self.pending.pop(trial_id, None)
-        if config is not None:
-            self.failed.append(config)
+    def __init__(self, proportions: list[float], groups: list[tuple], seeds: list[int], rungs: list[float], eta: int,
+                 tasks: list[str]):
+        super().__init__()
+        self.proportions, self.groups, self.seeds = list(proportions), list(groups), list(seeds)
+        self.rungs, self.eta, self.tasks = list(rungs), eta, list(tasks)
 
     # ------------------------------------------------------------------ the rungs
 
@@ -103,7 +73,8 @@ class Halving:
                 if p not in failed and len(ks) == len(self.seeds)}
 
     def promoted(self, group: tuple, rung: int) -> list[float]:
-        """The proportions the group runs at ``rung``: the grid at rung 0, else the best of the rung below."""
+        """The proportions the group runs at ``rung``: the grid at rung 0, else the best of the rung below (once
+        it has finished)."""
         if rung == 0:
             return list(self.proportions)
         below = self.rung_results(group, rung - 1)
@@ -111,21 +82,20 @@ class Halving:
         ranked = sorted(below, key=lambda p: (-below[p], self.proportions.index(p)))
         return sorted(ranked[:keep], key=self.proportions.index)
 
-    def _rung_open(self, group: tuple, rung: int) -> bool:
-        """Whether trials of the rung are still unfinished (running, or not yet started)."""
-        started = self._at([c for c, _ in self.observed] + list(self.pending.values()) + self.failed, group, rung)
-        return len(started) < len(self.promoted(group, rung)) * len(self.seeds) or bool(
-            self._at(self.pending.values(), group, rung))
+    def _running(self, group: tuple, rung: int) -> bool:
+        """Whether trials of the rung are unfinished (running, or not started yet)."""
+        return len(self._at(self.started(), group, rung)) < len(self.promoted(group, rung)) * len(self.seeds) \
+            or bool(self._at(self.pending.values(), group, rung))
 
     def _next_configs(self, group: tuple) -> list[dict] | None:
-        """The group's configs not yet started at its current rung; [] while the rung runs; None when done."""
+        """The group's configs not yet started at its current rung; [] while the rung below runs; None when every
+        trial of its last rung has started."""
         for rung in range(len(self.rungs)):
-            if rung > 0 and self._rung_open(group, rung - 1):
-                return []  # the rung below is still running: wait for it
-            targets = self.promoted(group, rung)
-            started = {(float(c["proportion"]), int(c["seed"])) for c in
-                       self._at([c for c, _ in self.observed] + list(self.pending.values()) + self.failed, group, rung)}
-            todo = [self._config(group, p, s, rung) for p in targets for s in self.seeds if (p, s) not in started]
+            if rung > 0 and self._running(group, rung - 1):
+                return []
+            started = {(float(c["proportion"]), int(c["seed"])) for c in self._at(self.started(), group, rung)}
+            todo = [self._config(group, p, s, rung) for p in self.promoted(group, rung) for s in self.seeds
+                    if (p, s) not in started]
             if todo:
                 return todo
         return None
@@ -133,30 +103,27 @@ class Halving:
     # ------------------------------------------------------------------ proposing
 
     def propose(self, trial_id: str) -> dict | str | None:
-        """The next trial's config; None: wait for running trials (a rung to finish); ``FINISHED``: done."""
+        """The next trial's config; None: wait for a rung to finish; ``FINISHED``: nothing more to start (Tune
+        lets the running trials finish)."""
         waiting = False
         for group in self.groups:
             todo = self._next_configs(group)
-            if todo is None:
-                continue
             if todo:
                 self.pending[trial_id] = todo[0]
                 return dict(todo[0])
-            waiting = True
+            waiting = waiting or todo == []
         return None if waiting else FINISHED
 
     def summary(self) -> list[dict]:
-        """One row per group, rung and proportion that ran: its fidelity, the rung's score (None while it runs
-        or when it failed) and whether it went on to the next rung."""
+        """One row per group, rung and proportion started: its fidelity, the rung's score (None while it runs or
+        when it failed) and whether it went on to the next rung."""
         rows = []
         for group in self.groups:
             for rung, fidelity in enumerate(self.rungs):
-                ran = sorted({float(c["proportion"]) for c in self._at(
-                    [c for c, _ in self.observed] + list(self.pending.values()) + self.failed, group, rung)})
+                ran = sorted({float(c["proportion"]) for c in self._at(self.started(), group, rung)})
+                nxt = ({float(c["proportion"]) for c in self._at(self.started(), group, rung + 1)}
+                       if rung + 1 < len(self.rungs) else set())
                 results = self.rung_results(group, rung)
-                nxt = {float(c["proportion"]) for c in self._at(
-                    [c for c, _ in self.observed] + list(self.pending.values()) + self.failed, group, rung + 1)} \
-                    if rung + 1 < len(self.rungs) else set()
                 rows.extend({**dict(zip(GROUP_KEYS, group)), "rung": rung, "fidelity": fidelity, "proportion": p,
                              "score": results.get(p), "promoted": p in nxt} for p in ran)
         return rows

@@ -7,8 +7,12 @@ The search space is one range of proportions (or a list of them) times the mix g
 - then its curves are fitted (``codemix.optimum_fit``) and the next proportion is the candidate where the
   predicted width of the 95 % arg-max interval, with the trials still running counted as if observed, is
   smallest; so a batch of ``max_concurrent_trials`` proposals spreads over the informative places;
+- while the fit cannot place a maximum (a flat or noisy curve: no candidate is predicted to narrow the
+  interval), the next proportion fills the widest gap between those run, so the budget is spent where the
+  curve is least known rather than left unused;
 - a group is done when its observed interval is narrower than ``target_width``; the search is finished when
-  every group is; while a group's running trials are already predicted to narrow it enough, it waits.
+  every group is (or every allowed proportion was run); while a group's running trials are already predicted
+  to narrow it enough, it waits.
 
 Seeds are replicates: a trial takes the group's least used seed. The policy's state is plain data
 (``state`` / ``from_state``), which the Tune searcher pickles for resume.
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from codemix.optimum_fit import ArgmaxInterval, CurveModel, Observation, fit_model
+from codemix.sweep.ledger import Ledger
 
 FINISHED = "FINISHED"  # what ``propose`` returns once every group is narrow enough (Tune's Searcher.FINISHED)
 GROUP_KEYS = ("family", "code_language", "corruption")
@@ -55,41 +60,22 @@ def group_of(config: dict) -> tuple:
     return tuple(config[k] if k != "corruption" else float(config[k]) for k in GROUP_KEYS)
 
 
-class OptimumSearch:
+class OptimumSearch(Ledger):
     """Propose/observe loop for the arg-max of accuracy vs proportion (see the module docstring)."""
 
     def __init__(self, space: Space, tasks: list[str], target_width: float, *, n_per_task: int | None = None,
                  confidence: float = 0.95, n_candidates: int = 21, seed: int = 0):
+        super().__init__()
         self.space, self.tasks, self.target_width = space, list(tasks), target_width
         self.n_per_task, self.confidence, self.n_candidates, self.seed = n_per_task, confidence, n_candidates, seed
-        self.observed: list[tuple[dict, dict]] = []  # (config, {task: (correct, n)})
-        self.pending: dict[str, dict] = {}  # trial id -> config
-        self.failed: list[dict] = []  # configs of trials that failed
         self._models: dict[tuple, tuple[int, CurveModel]] = {}
 
-    # ------------------------------------------------------------------ state
-
-    def state(self) -> dict:
-        """Plain data to resume from."""
-        return {"observed": self.observed, "pending": self.pending, "failed": self.failed}
-
     def load_state(self, state: dict) -> None:
-        """Carry on from ``state()``."""
-        self.observed, self.pending, self._models = list(state["observed"]), dict(state["pending"]), {}
-        self.failed = list(state.get("failed", []))
+        """Carry on from ``state()`` (the fits are made again)."""
+        super().load_state(state)
+        self._models = {}
 
-    # ------------------------------------------------------------------ observing
-
-    def observe(self, config: dict, counts: dict[str, tuple[int, int]], trial_id: str | None = None) -> None:
-        """Record a finished trial (or a known point): its config and per-task (correct, n) of the scope."""
-        self.pending.pop(trial_id, None)
-        self.observed.append((dict(config), {t: (int(k), int(n)) for t, (k, n) in counts.items()}))
-
-    def forget(self, trial_id: str) -> None:
-        """A proposed trial that failed: it informs nothing, and its proportion is not proposed again."""
-        config = self.pending.pop(trial_id, None)
-        if config is not None:
-            self.failed.append(config)
+    # ------------------------------------------------------------------ fitting
 
     def _obs(self, group: tuple) -> list[Observation]:
         return [Observation(float(c["proportion"]), k) for c, k in self.observed if group_of(c) == group]
@@ -123,10 +109,18 @@ class OptimumSearch:
         ns = [k for c, k in self.observed if group_of(c) == group]
         return {t: int(round(np.mean([k[t][1] for k in ns if t in k]))) for t in self.tasks}
 
+    def _free_seeds(self, group: tuple, x: float) -> list[int]:
+        """The seeds not yet started at proportion ``x``: a trial repeated with the same seed is the same trial
+        (its stages come from the cache) and tells nothing new."""
+        used = {int(c["seed"]) for c in self.started()
+                if group_of(c) == group and abs(float(c["proportion"]) - x) < 1e-9}
+        return [s for s in self.space.seeds if s not in used]
+
     def _config(self, group: tuple, x: float) -> dict:
         used = Counter(c["seed"] for c, _ in self.observed if group_of(c) == group)
         used.update(c["seed"] for c in self.pending.values() if group_of(c) == group)
-        seed = min(self.space.seeds, key=lambda s: (used[s], self.space.seeds.index(s)))
+        free = self._free_seeds(group, x) or self.space.seeds
+        seed = min(free, key=lambda s: (used[s], self.space.seeds.index(s)))
         return {"proportion": x, **dict(zip(GROUP_KEYS, group)), "seed": seed}
 
     def _initial(self, group: tuple) -> float | None:
@@ -137,15 +131,26 @@ class OptimumSearch:
         if len(observed) >= 3:
             return None
         running = {float(c["proportion"]) for c in self.pending.values() if group_of(c) == group}
-        taken = observed | running | {float(c["proportion"]) for c in self.failed if group_of(c) == group}
+        taken = self._taken(group)
         design = [self.space.snap(x) for x in (self.space.lo, self.space.hi, (self.space.lo + self.space.hi) / 2)]
         x = next((x for x in design if not any(abs(x - t) < 1e-9 for t in taken)), None)
         if x is None and len(observed | running) < 3:
-            edges = sorted(taken | {self.space.lo, self.space.hi})
-            a, b = max(zip(edges, edges[1:]), key=lambda g: g[1] - g[0])
-            x = self.space.snap((a + b) / 2)
-            x = None if any(abs(x - t) < 1e-9 for t in taken) else x
+            x = self._widest_gap(group)
         return x
+
+    def _taken(self, group: tuple) -> set[float]:
+        return {float(c["proportion"]) for c in self.started() if group_of(c) == group}
+
+    def _widest_gap(self, group: tuple) -> float | None:
+        """The allowed proportion nearest the middle of the widest gap between the group's proportions started so
+        far (and the range's ends), among gaps whose middle is not taken yet; None when every one is."""
+        taken = self._taken(group)
+        edges = sorted(taken | {self.space.lo, self.space.hi})
+        for a, b in sorted(zip(edges, edges[1:]), key=lambda g: g[0] - g[1]):  # widest first
+            x = self.space.snap((a + b) / 2)
+            if not any(abs(x - t) < 1e-9 for t in taken):
+                return x
+        return None
 
     def _acquire(self, group: tuple, model: CurveModel) -> tuple[float, float, float]:
         """(best candidate, its predicted width, the predicted width with the running trials alone; inf when
@@ -154,9 +159,10 @@ class OptimumSearch:
         running = [c for c in self.pending.values() if group_of(c) == group]
         base = sum((model.information(float(c["proportion"]), n) for c in running), np.zeros_like(model.precision))
         failed = [float(c["proportion"]) for c in self.failed if group_of(c) == group]
-        xs = [x for x in self.space.candidates(self.n_candidates) if not any(abs(x - f) < 1e-9 for f in failed)]
-        if not xs:
-            return self.space.lo, float("inf"), float("inf")  # every candidate failed: nothing left to learn
+        xs = [x for x in self.space.candidates(self.n_candidates)
+              if not any(abs(x - f) < 1e-9 for f in failed) and self._free_seeds(group, x)]
+        if not xs:  # every candidate failed or ran with every seed: nothing left to learn here
+            return self.space.lo, float("inf"), float("inf")
         extras = np.stack([base] + [base + model.information(x, n) for x in xs])
         widths = model.widths(extras, self.confidence, seed=self.seed)
         best = int(np.argmin(widths[1:]))
@@ -178,9 +184,13 @@ class OptimumSearch:
             return FINISHED
         ready = [(a, g) for a, g, m in open_groups
                  if m is not None and a[2] > self.target_width and np.isfinite(a[1])]
-        if not ready:  # the running trials are predicted to be enough, or a group awaits its first points
+        # where the fit cannot place a maximum yet (a flat or noisy curve: no candidate narrows the interval), the
+        # budget goes to the widest gap between the proportions run, until the curve bends or the budget ends
+        explore = [((x, float("inf"), float("inf")), g) for a, g, m in open_groups
+                   if m is not None and not np.isfinite(a[1]) and (x := self._widest_gap(g)) is not None]
+        if not ready + explore:  # the running trials are predicted to be enough, or a group awaits its first points
             return None if self.pending else FINISHED  # nothing running and nothing left to propose: stop
-        (x, _, _), group = max(ready, key=lambda r: r[0][2])  # the group the running trials help least
+        (x, _, _), group = max(ready + explore, key=lambda r: r[0][2])  # the group the running trials help least
         return self._remember(trial_id, self._config(group, x))
 
     def _remember(self, trial_id: str, config: dict) -> dict:

@@ -82,8 +82,8 @@ def _plan_point(spec: SweepSpec, point, hashes: dict, store, tokens_per_example:
               "train": untuned or store.is_complete(cache.checkpoint_key(hashes["train"])),
               "eval": store.is_complete(cache.predictions_key(hashes["eval"]))}
     params = _params_b(spec, point.family) * 1e9
-    tokens = 0 if untuned else (
-        spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1))
+    tokens = 0 if untuned else (  # a successive-halving rung trains its share of the steps
+        spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1) * point.fidelity)
     flops_per_token, estimate = (4 if spec.train.method == "lora" else 6), spec.resources.estimate
     train_full = flops_per_token * params * tokens / (gpu_info.bf16_flops * estimate.train_mfu) / 3600
     eval_full = 2 * params * gen_tokens / (gpu_info.bf16_flops * estimate.generate_utilisation) / 3600

@@ -82,7 +82,8 @@ def as_spec(spec: SweepSpec | dict | str | Path) -> SweepSpec:
 
 
 def grid_points(spec: SweepSpec) -> list[TrialPoint]:
-    """All distinct grid points (for a searcher: the corners of the proportion range).
+    """All distinct grid points (for a searcher: the corners of the proportion range; for successive halving:
+    its first rung, every proportion at the lowest fidelity).
 
     Untuned trials (``search.reference``, or every point of a ``train.method: none`` sweep) come
     first, once per family: the starting model does not depend on proportion, seed or code settings.
@@ -92,7 +93,8 @@ def grid_points(spec: SweepSpec) -> list[TrialPoint]:
     if spec.train.method == "none":
         return references
     proportions = s.proportions() or [s.proportion.min, s.proportion.max]
-    points = [TrialPoint(f, p, seed, lang, c) for f in s.family for p in proportions for seed in s.seed
+    fidelity = s.halving.rungs[0] if s.searcher == "halving" else 1.0
+    points = [TrialPoint(f, p, seed, lang, c, fidelity) for f in s.family for p in proportions for seed in s.seed
               for lang in s.code_language for c in s.corruption]
     return (references if s.reference else []) + points
 

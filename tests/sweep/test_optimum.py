@@ -39,6 +39,43 @@ def test_a_small_budget_is_respected_and_the_interval_is_still_reported():
     assert run.trials == 5 and not run.reached and run.width > 0.1
 
 
+TASKS12 = ["aqua", "babi15", "babi16", "clutrr", "coin_flip", "date", "first_letter", "gsm8k", "last_letter",
+           "multiarith", "reverse_list", "svamp"]
+# correct of 6 per task: the real SmolLM2 demo trials at 0, 0.5 and 1 (sweeps/optimum.yaml, 2026-12-05)
+DEMO = {0.0: [0, 0, 1, 1, 3, 3, 0, 1, 0, 0, 0, 0], 0.5: [0, 1, 0, 1, 2, 1, 0, 0, 0, 0, 0, 0],
+        1.0: [0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 0, 0]}
+
+
+def test_a_flat_noisy_curve_gets_new_proportions_not_repeats_of_finished_trials():
+    """The real demo's first three trials: accuracy near the floor and flat. With one seed a repeated proportion
+    is the same trial (its stages come from the cache), so the search spends its budget on proportions not run
+    yet (it proposed 0 again twice, with budget spent and nothing learnt)."""
+    from codemix.sweep.optimum import FINISHED, OptimumSearch, Space
+
+    search = OptimumSearch(Space(0.0, 1.0, [i / 8 for i in range(9)]), TASKS12, 0.1)
+    proposed = []
+    for i in range(5):
+        config = search.propose(f"t{i}")
+        assert config not in (None, FINISHED), (i, proposed)
+        proposed.append(config["proportion"])
+        nearest = min(DEMO, key=lambda p: abs(p - config["proportion"]))
+        search.observe(config, {t: (k, 6) for t, k in zip(TASKS12, DEMO[nearest])}, f"t{i}")
+    assert proposed[:3] == [0.0, 1.0, 0.5] and len(set(proposed)) == 5
+    assert search.interval(("llama", "any", 0.0)).width > 0.5  # and still nowhere in particular
+
+
+def test_where_no_proportion_narrows_the_interval_the_widest_gap_is_run():
+    """A fit that cannot place a maximum (no candidate has a finite predicted width) fills the widest gap."""
+    from codemix.sweep.optimum import OptimumSearch, Space
+
+    search = OptimumSearch(Space(0.0, 1.0, [i / 8 for i in range(9)]), ["t"], 0.1)
+    for p in (0.0, 0.5, 0.625, 1.0):
+        search.observe({"proportion": p, "family": "llama", "code_language": "any", "corruption": 0.0, "seed": 0},
+                       {"t": (3, 6)})
+    search._acquire = lambda group, model: (0.0, float("inf"), float("inf"))  # the fit places no maximum
+    assert search.propose("t")["proportion"] == 0.25  # the middle of the widest gap, [0, 0.5]
+
+
 def spec_dict(storage, **search) -> dict:
     return {"name": "opt", "storage": str(storage), "model": {"size": "tiny"}, "train": {"lr": 1e-3},
             "eval": {"suite": SUITE, "limit": 40},

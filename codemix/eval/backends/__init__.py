@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from codemix.eval.backends.messages import apply_stop, decode_messages  # noqa: F401  (the backends' helpers)
+from codemix.ray_runtime import reserved_resources
 
 log = logging.getLogger("codemix")
 
@@ -109,7 +110,7 @@ def uses_ray_data_llm(backend: str, eval_cfg) -> bool:
 def ray_data_stage(ds, backend: str, model_path: str, eval_cfg, model_cfg, threads: int | None = None):
     """The backend as a Ray Data stage over ``ds``: ``map_batches`` over a pool of its replicas, or
     ``ray.data.llm``."""
-    import ray.data
+    import ray.data  # Ray Data only where a stage is built (generation in the trial's process needs none)
 
     if uses_ray_data_llm(backend, eval_cfg):
         from codemix.eval.backends.vllm import vllm_processor
@@ -126,8 +127,6 @@ def generate_here(rows: list[dict], backend: str, model_path: str, eval_cfg, mod
     """Run the backend in this process over ``rows`` (dicts with ``messages``), batch by batch; returns the rows
     with the backend's columns added. A replica's CPUs are reserved on the cluster while it runs (as a Ray
     Data actor would reserve them); the engine stays held for the next evaluation in this process."""
-    from codemix.ray_runtime import reserved_resources
-
     g = BACKENDS[backend](model_path, eval_cfg, model_cfg, threads=threads, rows=len(rows))
     out = []
     with reserved_resources({"CPU": g.num_cpus, "GPU": g.num_gpus}, "evaluation"):

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -86,8 +87,6 @@ class VLLMEngine:
     def load_weights(self, folder: str, label: str | None = None) -> None:
         """Compute with the weights in ``folder`` from now on (same architecture; vLLM reloads them in place,
         no engine restart). ``label``: what to call them (``weights``), default the folder."""
-        import time
-
         start = time.perf_counter()
         self.llm.collective_rpc("reload_weights", kwargs={"weights_path": folder})
         self.llm.reset_prefix_cache()  # cached prefixes hold keys and values of the old weights

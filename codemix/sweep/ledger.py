@@ -1,0 +1,40 @@
+"""What a search policy knows of its trials: the finished ones with their counts, the running ones, the failed ones.
+
+The optimum search (``optimum``) and successive halving (``halving``) keep this ledger; their Tune face
+(``policy_searcher``) feeds it and pickles ``state()`` for resume.
+"""
+
+from __future__ import annotations
+
+
+class Ledger:
+    """Finished trials (config, per-task (correct, n)), running ones by trial id, and failed configs."""
+
+    def __init__(self):
+        self.observed: list[tuple[dict, dict]] = []  # (config, {task: (correct, n)})
+        self.pending: dict[str, dict] = {}  # trial id -> config
+        self.failed: list[dict] = []  # configs of trials that failed
+
+    def observe(self, config: dict, counts: dict[str, tuple[int, int]], trial_id: str | None = None) -> None:
+        """Record a finished trial (or a known point): its config and per-task (correct, n) of the scope."""
+        self.pending.pop(trial_id, None)
+        self.observed.append((dict(config), {t: (int(k), int(n)) for t, (k, n) in counts.items()}))
+
+    def forget(self, trial_id: str) -> None:
+        """A proposed trial that failed: it informs nothing, and the policy does not propose it again."""
+        config = self.pending.pop(trial_id, None)
+        if config is not None:
+            self.failed.append(config)
+
+    def started(self) -> list[dict]:
+        """The configs of every trial started: finished, running or failed."""
+        return [c for c, _ in self.observed] + list(self.pending.values()) + self.failed
+
+    def state(self) -> dict:
+        """Plain data to resume from."""
+        return {"observed": self.observed, "pending": self.pending, "failed": self.failed}
+
+    def load_state(self, state: dict) -> None:
+        """Carry on from ``state()``."""
+        self.observed, self.pending = list(state["observed"]), dict(state["pending"])
+        self.failed = list(state.get("failed", []))
