@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from codemix.results import analysis
+from codemix.results.figures import proportion_label
 from codemix.results.load import ResultSet
 from codemix.results.objective import search_score
 
@@ -82,7 +83,7 @@ def halving_section(doc, results: ResultSet) -> None:
                  f"scored on fewer questions), and the best 1/{cfg.get('eta', 3)} by `{metric}` went on to the "
                  "next, continuing the same training run, up to full fidelity. Rungs below full fidelity appear "
                  "only here: the other tables and fits use full-fidelity trials alone.")
-        pct = "{:.0%}".format
+        pct = proportion_label
         doc.table(pd.DataFrame({"family": table["family"], "fidelity": table["fidelity"].map(pct),
                                 "coding": table["proportion"].map(pct), "seed": table["seed"],
                                 "questions/task": table["questions"], metric: table["score"].map("{:.3f}".format),

@@ -39,7 +39,9 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
         fail(err)
     console = Console(width=max(console.width, 110))
     search = assumptions.pop("search", None)
-    what = (f"{s.search.searcher} search, rows: the corners of its range" if search else f"{len(plans)} trials")
+    rows = (f"its first rung, at fidelity {s.search.halving.rungs[0]:g}" if s.search.searcher == "halving"
+            else "the corners of its range")
+    what = f"{s.search.searcher} search, rows: {rows}" if search else f"{len(plans)} trials"
     table = Table(title=f"plan: {s.name} ({what}; stages: [green]✓[/green] cached, · to run)")
     for col in ["family", "p", "seed", "lang", "corr", "params", "mix", "train", "eval", "train GPU-h",
                 "eval GPU-h", "GB/GPU"]:

@@ -62,8 +62,8 @@ def test_rung_table_and_what_the_rungs_saved(experiment):
 def test_the_section_renders(experiment, tmp_path):
     md = build_report(load_results(experiment, predictions=False), tmp_path, n_boot=50).markdown(tmp_path)
     section = md[md.index("## Successive halving: `halv`"):]
-    assert "| llama | 33% | 62% | 0 | 3 | 1.000 | 15 |  |" not in section  # 0.625 went on
-    assert "| llama | 33% | 62% | 0 | 3 | 1.000 | 15 | yes |" in section
+    assert "| llama | 33.33% | 62.5% | 0 | 3 | 1.000 | 15 | yes |" in section  # 0.625 went on
+    assert "| llama | 33.33% | 12.5% | 0 | 3 | 0.333 | 15 |  |" in section
     assert "12 trials, 240 s" in section and "41% saved" in section
-    assert "best at the lowest fidelity 62% (1.000); best at fidelity 100% 62% (0.900)" in section
+    assert "best at the lowest fidelity 62.5% (1.000); best at fidelity 100% 62.5% (0.900)" in section
     assert "ran below full fidelity" in md  # the note that the tables leave the rungs out
