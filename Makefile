@@ -38,7 +38,7 @@ demo: $(STAMP)
 	$(VENV)/bin/codemix run sweeps/demo.yaml --name $(DEMO_NAME)
 	$(VENV)/bin/codemix report runs/$(DEMO_NAME)
 
-# The smoke sweep: 6 trials of tiny random twins (two families x three proportions), ~3 minutes: the machinery only.
+# The smoke sweep: 6 trials of tiny random twins (two families x three proportions), ~25 s on 2 cores: the machinery only.
 smoke: $(STAMP)
 	$(VENV)/bin/codemix run sweeps/smoke.yaml --name smoke-$(shell date +%Y%m%d-%H%M%S)
 

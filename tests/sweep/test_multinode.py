@@ -127,7 +127,7 @@ def reference(grid_storage):
     return tables(grid_storage / "resume", keep=lambda r: r["proportion"] == 1.0, config_ignore=SAME_STAGES)
 
 
-# ~80 s setup + ~80 s: a 3-node cluster_utils cluster on 2 cores, one node killed mid-training, its trial restarted
+# ~25 s setup + ~60 s: a 3-node cluster_utils cluster on 2 cores, one node killed mid-training, its trial restarted
 # on another node (Tune's restart and Ray Train's resume are what is tested; nothing here can be mocked away).
 def test_node_killed_mid_training_its_trial_restarts_on_a_new_node_and_the_tables_are_identical(
         multinode, bucket, reference, tmp_path):
