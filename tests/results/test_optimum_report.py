@@ -52,3 +52,25 @@ def test_the_section_renders_through_the_document(experiment, tmp_path):
     md = doc.markdown(tmp_path)
     assert "## Best proportion from correct counts (binomial fit)" in md
     assert "| gemma | symbolic | 7 | 7 |" in md and "0%, 100%, 50%, 30%, 70%, 60%, 45%" in md
+
+
+def test_the_sampled_points_say_who_chose_them(experiment, tmp_path):
+    """A searched sweep's trial pooled with a grid's: each point is marked with the grid or the searcher."""
+    import yaml
+
+    searched = tmp_path / "searched"
+    prov = {**provenance("searched", "gemma", 0.8), "trial_key": "key-searched-0.8", "train_hash": "t-s",
+            "eval_hash": "e-s"}
+    write_level(searched, "scores", prov, [
+        {"task": "coin_flip", "domain": "symbolic", "accuracy": 0.3, "n": 400, "n_correct": 120},
+        {"task": "clutrr", "domain": "logical", "accuracy": 0.5, "n": 400, "n_correct": 200}])
+    later = NOW + timedelta(days=1)
+    write_level(searched, "trials", prov, [{"status": "ok", "config": "{}", "stages": "{}", "started_at": later,
+                                            "finished_at": later}])
+    (searched / "spec.yaml").write_text(yaml.safe_dump({"name": "searched", "search": {"searcher": "optimum"}}))
+    fits = optimum_fits(load_results([experiment, searched], predictions=False))
+    sym = fits[fits["scope"] == "symbolic"].iloc[0]
+    assert sym.sampled == ORDER + [0.8] and sym.sampled_by == ["grid"] * 7 + ["optimum"]
+    doc = Document()
+    optimum_section(doc, load_results([experiment, searched], predictions=False))
+    assert "0% (grid), 100% (grid)" in doc.markdown(tmp_path) and "80% (optimum)" in doc.markdown(tmp_path)
