@@ -19,7 +19,7 @@ SECONDS = ("train_seconds", "eval_seconds")
 
 
 def _halving_experiments(results: ResultSet) -> list:
-    return [e for e in results.experiments if (e.spec or {}).get("search", {}).get("searcher") == "halving"]
+    return [e for e in results.experiments if e.searcher == "halving"]
 
 
 def rung_table(results: ResultSet, sweep: str, metric: str) -> pd.DataFrame:

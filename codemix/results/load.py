@@ -48,6 +48,11 @@ class Experiment:
     untuned: bool = False  # the experiment evaluated untuned starting models
     seeds: list[int] = field(default_factory=list)
 
+    @property
+    def searcher(self) -> str:
+        """Who chose the experiment's points: 'grid', or the searcher its spec names."""
+        return (self.spec or {}).get("search", {}).get("searcher", "grid")
+
 
 @dataclass
 class ResultSet:

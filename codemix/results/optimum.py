@@ -34,7 +34,7 @@ def _observations(sub: pd.DataFrame, tasks: list[str]) -> tuple[list[Observation
 
 def _sampled_by(results: ResultSet, sweeps: list[str]) -> list[str]:
     """Who chose each point: the searcher of the experiment it ran in ('grid' for a grid)."""
-    searcher = {e.name: (e.spec or {}).get("search", {}).get("searcher", "grid") for e in results.experiments}
+    searcher = {e.name: e.searcher for e in results.experiments}
     return [searcher.get(s, "grid") for s in sweeps]
 
 

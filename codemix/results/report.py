@@ -367,7 +367,7 @@ def _fits(doc: Document, fits: pd.DataFrame, figures: dict) -> None:
 
 def _searched(e) -> bool:
     """A sweep whose points a searcher chose (successive halving has a section of its own: ``halving``)."""
-    return (e.spec or {}).get("search", {}).get("searcher", "grid") not in ("grid", "halving")
+    return e.searcher not in ("grid", "halving")
 
 
 def _searches(doc: Document, results: ResultSet, out_dir: Path, n_boot: int, seed: int) -> None:

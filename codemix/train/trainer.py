@@ -105,6 +105,11 @@ class TrainRun:
         fidelity of the same run from the lower one's."""
         return cache.train_run_name(self.run_hash or self.train_hash)
 
+    @property
+    def run_key(self) -> str:
+        """The run's folder in the store (its checkpoints, shared by its fidelities)."""
+        return cache.train_run_key(self.run_hash or self.train_hash)
+
 
 def fine_tune(run: TrainRun, *, in_tune: bool = False, faults: TrainFaults | None = None) -> tuple[str, dict]:
     """Train (or resume training) and publish the final model at ``run.checkpoint_key``.
@@ -147,10 +152,9 @@ def trains_in_process(res: ResourcesConfig, train_cfg: TrainConfig, family: str)
 
 
 def _train_in_process(run: TrainRun, loop_config: dict, in_tune: bool):
-    """Run the loop here, holding the worker's CPUs while it runs; returns the newest checkpoint (the final
-    one, or the divergence marker)."""
-    session = InProcessSession(run.store, cache.train_run_key(run.run_hash or run.train_hash),
-                               keep=run.train_cfg.checkpoints_kept, report_to_tune=in_tune)
+    """Run the loop here, holding the worker's CPUs while it runs; returns the newest checkpoint up to the step the
+    run stopped at (the final one of its fidelity, or the divergence marker)."""
+    session = InProcessSession(run.store, run.run_key, keep=run.train_cfg.checkpoints_kept, report_to_tune=in_tune)
     with reserved_resources({"CPU": run.resources.cpus_per_worker}, f"training run {run.run_name}"):
         out = run_loop(loop_config, session)
     return session.get_checkpoint(max_step=out.get("stop_step"))
