@@ -21,15 +21,7 @@ from __future__ import annotations
 import math
 
 from codemix.searchers import planned_trials, rung_sizes  # noqa: F401 (the plan: beside the registry, for config)
-from codemix.sweep.ledger import Ledger
-
-FINISHED = "FINISHED"  # what ``propose`` returns once every group ran its last rung (Tune's Searcher.FINISHED)
-GROUP_KEYS = ("family", "code_language", "corruption")
-
-
-def group_of(config: dict) -> tuple:
-    """A Tune config's mix group (family, code_language, corruption)."""
-    return (config["family"], config["code_language"], float(config["corruption"]))
+from codemix.sweep.ledger import FINISHED, GROUP_KEYS, Ledger, group_of
 
 
 def rung_score(counts: list[dict[str, tuple[int, int]]], tasks: list[str]) -> float:

@@ -6,6 +6,14 @@ The optimum search (``optimum``) and successive halving (``halving``) keep this 
 
 from __future__ import annotations
 
+FINISHED = "FINISHED"  # what a policy's ``propose`` returns once it will start nothing more (Tune's Searcher.FINISHED)
+GROUP_KEYS = ("family", "code_language", "corruption")
+
+
+def group_of(config: dict) -> tuple:
+    """A Tune config's mix group (family, code_language, corruption)."""
+    return tuple(config[k] if k != "corruption" else float(config[k]) for k in GROUP_KEYS)
+
 
 class Ledger:
     """Finished trials (config, per-task (correct, n)), running ones by trial id, and failed configs."""

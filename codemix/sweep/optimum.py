@@ -26,10 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from codemix.optimum_fit import ArgmaxInterval, CurveModel, Observation, fit_model
-from codemix.sweep.ledger import Ledger
-
-FINISHED = "FINISHED"  # what ``propose`` returns once every group is narrow enough (Tune's Searcher.FINISHED)
-GROUP_KEYS = ("family", "code_language", "corruption")
+from codemix.sweep.ledger import FINISHED, GROUP_KEYS, Ledger, group_of
 
 
 @dataclass
@@ -53,11 +50,6 @@ class Space:
         if self.choices is not None:
             return sorted(set(self.choices))
         return [float(x) for x in np.linspace(self.lo, self.hi, count)]
-
-
-def group_of(config: dict) -> tuple:
-    """A Tune config's mix group (family, code_language, corruption)."""
-    return tuple(config[k] if k != "corruption" else float(config[k]) for k in GROUP_KEYS)
 
 
 class OptimumSearch(Ledger):

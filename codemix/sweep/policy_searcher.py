@@ -19,6 +19,7 @@ from ray.tune.search import Searcher
 
 from codemix.searchers import Known
 from codemix.sweep import halving, optimum
+from codemix.sweep.ledger import FINISHED
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class PolicySearcher(Searcher):
     def suggest(self, trial_id: str):
         """The next config, None (wait for running trials) or ``Searcher.FINISHED``."""
         config = self.policy.propose(trial_id)
-        if config == optimum.FINISHED:
+        if config == FINISHED:
             log.info("%s: nothing more to run; finished", type(self.policy).__name__)
             return Searcher.FINISHED
         return config
