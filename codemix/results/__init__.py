@@ -11,10 +11,10 @@ analysis and the report (``load_results``, ``write_report``: matplotlib and more
 
 from codemix.results.layout import KNOWN_POINTS_FILE, RESULTS_FILE, SPEC_FILE
 from codemix.results.objective import search_score
-from codemix.results.writer import collect_results, read_level, results_key, write_trial_results
+from codemix.results.writer import collect_results, experiments_in, read_level, results_key, write_trial_results
 
-__all__ = ["KNOWN_POINTS_FILE", "RESULTS_FILE", "SPEC_FILE", "collect_results", "load_results", "read_level",
-           "results_key", "search_score", "write_report", "write_trial_results"]
+__all__ = ["KNOWN_POINTS_FILE", "RESULTS_FILE", "SPEC_FILE", "collect_results", "experiments_in", "load_results",
+           "read_level", "results_key", "search_score", "write_report", "write_trial_results"]
 
 
 def __getattr__(name):  # lazy: the sweep imports writer.py without pulling pandas/matplotlib in
