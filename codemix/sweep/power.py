@@ -25,11 +25,10 @@ its data (None where even all of it falls short).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import combinations
 
 from codemix.config import SweepSpec
-from codemix.results import experiments_in
-from codemix.results import power as mde
+from codemix.eval import get_task, resolve_suite
+from codemix.results import MDE, POWER, design_mde, experiments_in, questions_for
 from codemix.storage import Store
 from codemix.sweep.hashes import model_id
 
@@ -81,7 +80,7 @@ class ScopeForecast:
     discordance: float  # pooled over the scope's tasks, weighted by their questions
     accuracy: float  # mean over the scope's tasks (NaN where none is known)
     source: str  # "observed", "from accuracy", "assumed", or a mix of them ("observed + assumed")
-    mde: mde.MDE
+    mde: MDE
     target: float
     questions_needed: int | None  # questions per task for ``target``; None: out of reach with all the data
     capped: list[str]  # tasks whose data is smaller than questions_needed (all with data where out of reach)
@@ -102,8 +101,6 @@ class PowerForecast:
 
 def task_designs(spec: SweepSpec) -> list[TaskDesign]:
     """The questions each task of the suite is evaluated on at full fidelity, and how many its data holds."""
-    from codemix.eval.tasks import get_task, resolve_suite
-
     limit, out = spec.eval.limit, []
     for name in resolve_suite(spec.eval.suite):
         task = get_task(name)
@@ -121,7 +118,7 @@ def earlier_trials(spec: SweepSpec, store: Store) -> dict[str, Earlier]:
     names = experiments_in(store)
     if not names:
         return {}
-    from codemix.results.load import load_results  # pandas: only when there is something to read
+    from codemix.results import discordance_by_task, load_results  # pandas: only when there is something to read
 
     results = load_results([store.url(name) for name in names])
     out = {}
@@ -132,37 +129,17 @@ def earlier_trials(spec: SweepSpec, store: Store) -> dict[str, Earlier]:
         basis = tuned if len(tuned) else own  # accuracy of the fine-tunes; the untuned model's if only it ran
         if basis.empty:
             continue
-        pairs, discordant = _discordant_pairs(preds[(preds["family"] == family) & preds["proportion"].notna()
-                                                    & (preds["model_id"] == model_id(spec, family))])
-        out[family] = Earlier(accuracy=basis.groupby("task")["accuracy"].mean().to_dict(), pairs=pairs,
-                              discordant=discordant, sweeps=tuple(sorted(basis["sweep"].unique())),
+        paired = discordance_by_task(preds[(preds["family"] == family) & (preds["model_id"] == model_id(spec, family))])
+        out[family] = Earlier(accuracy=basis.groupby("task")["accuracy"].mean().to_dict(),
+                              pairs=dict(zip(paired["task"], paired["n_pairs"].astype(int))),
+                              discordant=dict(zip(paired["task"], paired["discordant"].astype(int))),
+                              sweeps=tuple(sorted(basis["sweep"].unique())),
                               trials=basis.drop_duplicates(["sweep", "trial_key"]).shape[0])
     return out
 
 
-def _discordant_pairs(preds) -> tuple[dict[str, int], dict[str, int]]:
-    """Per task: questions paired and discordant over the report's comparisons (each proportion against 0 %
-    in the same seed and mix settings; every two proportions where no 0 % mix was run)."""
-    from codemix.results.analysis import PAIR
-
-    pairs, discordant = {}, {}
-    for _, group in preds.groupby(["code_language", "corruption"]):
-        proportions = sorted(group["proportion"].unique())
-        compared = ([(p, 0.0) for p in proportions if p != 0.0] if 0.0 in proportions
-                    else list(combinations(proportions, 2)))
-        for a, b in compared:
-            both = (group[group["proportion"] == a][PAIR + ["correct"]].drop_duplicates(PAIR)
-                    .merge(group[group["proportion"] == b][PAIR + ["correct"]].drop_duplicates(PAIR), on=PAIR))
-            differ = both["correct_x"].fillna(False).astype(bool) != both["correct_y"].fillna(False).astype(bool)
-            for task, n in both.groupby("task").size().items():
-                pairs[task] = pairs.get(task, 0) + int(n)
-            for task, n in differ.groupby(both["task"]).sum().items():
-                discordant[task] = discordant.get(task, 0) + int(n)
-    return pairs, discordant
-
-
 def forecast_power(spec: SweepSpec, target: float = TARGET_MDE, *, alpha: float = 0.05,
-                   power: float = mde.POWER) -> PowerForecast:
+                   power: float = POWER) -> PowerForecast:
     """The MDE each family's comparisons (each proportion against 0 %) will have, overall and per domain, and
     the questions per task ``target`` needs; from earlier trials in the spec's storage where there are some."""
     from codemix.sweep.space import as_spec
@@ -180,12 +157,12 @@ def forecast_power(spec: SweepSpec, target: float = TARGET_MDE, *, alpha: float 
         domains = list(dict.fromkeys(t.domain for t in tasks))
         for scope, members in [("overall", tasks)] + [(d, [t for t in tasks if t.domain == d]) for d in domains]:
             d = [per_task[t.task][0] for t in members]
-            design = mde.design_mde([t.questions for t in members], d, seeds, alpha=alpha, power=power)
-            needed = mde.questions_for(target, [t.available for t in members], d, seeds, alpha=alpha, power=power)
+            design = design_mde([t.questions for t in members], d, seeds, alpha=alpha, power=power)
+            needed = questions_for(target, [t.available for t in members], d, seeds, alpha=alpha, power=power)
             largest = max((t.available or 0 for t in members), default=0)
             capped = [t.task for t in members if t.available is not None
                       and t.available < (needed if needed is not None else largest + 1)]
-            everything = (mde.design_mde([t.available for t in members], d, seeds, alpha=alpha, power=power).value
+            everything = (design_mde([t.available for t in members], d, seeds, alpha=alpha, power=power).value
                           if needed is None and all(t.available for t in members) else float("nan"))
             accuracies = [per_task[t.task][2] for t in members if per_task[t.task][2] == per_task[t.task][2]]
             sources = list(dict.fromkeys(per_task[t.task][1] for t in members))
