@@ -125,6 +125,8 @@ def print_power(console: Console, forecast: PowerForecast) -> None:
     console.print("  MDE = (z₁₋α/₂ + z_power)·√(p_d / n): n = seeds × Σ q/task over the scope's tasks (the pairs), p_d "
                   "the share of them two mixes are expected to disagree on; the formula of the report's MDE "
                   "(codemix.results.power). * fewer than half a discordant pair expected: half a pair assumed. "
-                  "q/task: eval.limit, each task capped at its data.")
+                  "q/task: eval.limit, each task capped at its data. p_d from: observed (earlier trials, paired as "
+                  "the report pairs them), pooled (their share on the other tasks), from accuracy (2a(1-a)(1-r), a "
+                  "the earlier accuracy), assumed (resources.estimate).")
     for note in dict.fromkeys(notes):
         console.print(f"  capped: {escape(note)}")

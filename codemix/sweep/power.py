@@ -13,7 +13,8 @@ numbers, through the same function (``power.design_mde``):
   found of:
   1. ``observed``: the earlier trials of the family (same starting model) in the storage, paired as the
      report pairs them: each proportion against the 0 % mix of the same seed and mix settings (every two
-     proportions where no 0 % mix was run); a task those trials did not evaluate takes their pooled share;
+     proportions where no 0 % mix was run); ``pooled``: a task those trials did not evaluate takes their
+     share over the tasks they did;
   2. ``from accuracy``: 2a(1-a)(1-r) from the family's earlier accuracy a on the task (stored trials with no
      second proportion to pair with), r = resources.estimate.correlation;
   3. ``assumed``: the same with a = resources.estimate.accuracy.
@@ -56,12 +57,13 @@ class Earlier:
     trials: int = 0
 
     def discordance(self, task: str, correlation: float, accuracy: float) -> tuple[float, str, float]:
-        """(discordance, source, accuracy) of one task: observed, from its accuracy, or assumed."""
+        """(discordance, source, accuracy) of one task: observed, pooled (the share observed on the family's other
+        tasks), from its accuracy, or assumed."""
         if self.pairs.get(task):
             return self.discordant[task] / self.pairs[task], "observed", self.accuracy.get(task, float("nan"))
-        if self.pairs:  # paired elsewhere: the family's pooled share stands in for this task
+        if self.pairs:  # paired on other tasks only: the family's pooled share stands in for this one
             pooled = sum(self.discordant.values()) / sum(self.pairs.values())
-            return pooled, "observed", self.accuracy.get(task, float("nan"))
+            return pooled, "pooled", self.accuracy.get(task, float("nan"))
         if task in self.accuracy:
             a = self.accuracy[task]
             return 2 * a * (1 - a) * (1 - correlation), "from accuracy", a
@@ -79,7 +81,7 @@ class ScopeForecast:
     n_pairs: int
     discordance: float  # pooled over the scope's tasks, weighted by their questions
     accuracy: float  # mean over the scope's tasks (NaN where none is known)
-    source: str  # "observed", "from accuracy", "assumed", or a mix of them ("observed + assumed")
+    source: str  # "observed", "pooled", "from accuracy", "assumed", or a mix of them ("observed + pooled")
     mde: MDE
     target: float
     questions_needed: int | None  # questions per task for ``target``; None: out of reach with all the data
@@ -188,7 +190,7 @@ def _comparisons(spec: SweepSpec) -> list[str]:
 def _basis(known: Earlier, per_task: dict, estimate) -> str:
     """Where one family's discordance comes from, in words."""
     sources = {source for _, source, _ in per_task.values()}
-    if "observed" in sources:
+    if sources & {"observed", "pooled"}:
         return (f"observed: {sum(known.discordant.values())} of {sum(known.pairs.values())} paired questions "
                 f"disagree in {known.trials} earlier trial(s) ({', '.join(known.sweeps)})")
     if "from accuracy" in sources:

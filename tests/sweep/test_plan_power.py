@@ -96,6 +96,7 @@ def test_more_seeds_and_tasks_the_earlier_trials_did_not_evaluate(earlier):
     wider = forecast_power(_spec(earlier, eval={"suite": [*TASKS, "multiarith"], "limit": 20}))
     llama = _scopes(wider, "llama")["arithmetic"]
     assert [t.task for t in llama.tasks] == ["gsm8k", "svamp", "multiarith"] and llama.n_pairs == 60
+    assert llama.source == "observed + pooled"
     # gsm8k, svamp: examples 0..k-1 right, so 0.5 vs 0 and 1 vs 0 disagree on |k_p - k_0| of 10 questions each
     k = {p: dict(zip(TASKS, GRID[("llama", p)])) for p in (0.0, 0.5, 1.0)}
     observed = [(abs(k[0.5][t] - k[0.0][t]) + abs(k[1.0][t] - k[0.0][t])) / 20 for t in ("gsm8k", "svamp")]
