@@ -12,6 +12,7 @@ from rich.table import Table
 
 from codemix.cli_common import fail, parse_overrides
 from codemix.config import SpecError, load_spec
+from codemix.eval import TaskDataError
 from codemix.gpus import GPUS
 from codemix.storage import StorageError, Store
 from codemix.sweep.cluster import check_storage_shared, cluster_info_at, print_cluster
@@ -39,7 +40,7 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
         plans, assumptions = plan_sweep(s, gpu)
         forecast = forecast_power(s, target_mde)
         endpoints = check_endpoints(s, Store(s.storage))
-    except (SpecError, StorageError, KeyError) as err:
+    except (SpecError, StorageError, KeyError, TaskDataError) as err:  # task files: the plan reads their sizes
         fail(err)
     console = Console(width=max(console.width, 110))
     search = assumptions.pop("search", None)

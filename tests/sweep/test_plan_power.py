@@ -148,3 +148,18 @@ def test_plan_prints_the_forecast(earlier, tmp_path):
     assert llama[9] == "31"
     # qwen's earlier accuracies on clutrr and babi15_deduction, 0.7 and 1.0: p_d = (0.21 + 0) / 2
     assert _row(result.output, "qwen", "logical")[6:9] == ["0.105", "from accuracy", f"±{mde_mcnemar(20, 0.105):.3f}"]
+
+
+def test_plan_names_a_missing_task_file_instead_of_a_traceback(tmp_path):
+    from typer.testing import CliRunner
+
+    from codemix.cli import app
+
+    spec = yaml.safe_load((REPO / "sweeps" / "smoke.yaml").read_text())
+    spec.update(storage=str(tmp_path))
+    spec["eval"].update(suite=["gsm8k"], data_dir=str(tmp_path / "nowhere"))
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    result = CliRunner().invoke(app, ["plan", str(tmp_path / "spec.yaml")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in text
+    assert f"task 'gsm8k': missing {tmp_path / 'nowhere' / 'grade-school-math' / 'test.jsonl'}" in text
