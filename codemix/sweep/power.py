@@ -17,6 +17,7 @@ numbers, through the same function (``power.design_mde``):
      share over the tasks they did;
   2. ``from accuracy``: 2a(1-a)(1-r) from the family's earlier accuracy a on the task (stored trials with no
      second proportion to pair with), r = resources.estimate.correlation;
+  (a task's counts are shrunk toward the family's pooled rate by one pseudo-question, ``Earlier.discordance``)
   3. ``assumed``: the same with a = resources.estimate.accuracy.
 
 ``questions_needed`` inverts it: the fewest questions per task that reach a target MDE, each task capped at
@@ -48,26 +49,39 @@ class TaskDesign:
 
 @dataclass(frozen=True)
 class Earlier:
-    """What earlier trials of one family say per task: accuracy, paired questions and discordant pairs."""
+    """What earlier trials of one family say per task: questions answered and answered right, questions paired
+    and discordant (summed over trials and comparisons)."""
 
-    accuracy: dict[str, float] = field(default_factory=dict)
+    asked: dict[str, int] = field(default_factory=dict)
+    correct: dict[str, int] = field(default_factory=dict)
     pairs: dict[str, int] = field(default_factory=dict)
     discordant: dict[str, int] = field(default_factory=dict)
     sweeps: tuple[str, ...] = ()
     trials: int = 0
 
     def discordance(self, task: str, correlation: float, accuracy: float) -> tuple[float, str, float]:
-        """(discordance, source, accuracy) of one task: observed, pooled (the share observed on the family's other
-        tasks), from its accuracy, or assumed."""
-        if self.pairs.get(task):
-            return self.discordant[task] / self.pairs[task], "observed", self.accuracy.get(task, float("nan"))
-        if self.pairs:  # paired on other tasks only: the family's pooled share stands in for this one
-            pooled = sum(self.discordant.values()) / sum(self.pairs.values())
-            return pooled, "pooled", self.accuracy.get(task, float("nan"))
-        if task in self.accuracy:
-            a = self.accuracy[task]
+        """(discordance, source, accuracy) of one task: observed, pooled, from its accuracy, or assumed.
+
+        A task's counts are shrunk toward the family's pooled rate by one pseudo-question, (k + rate) / (n + 1):
+        six questions at 0/6 say "rare", not "never" (the rate that raw zeros would give the forecast and the
+        questions it asks for). With the same questions on every task the pooled forecast is unchanged.
+        """
+        if self.pairs:
+            rate = sum(self.discordant.values()) / sum(self.pairs.values())
+            if task not in self.pairs:  # paired on other tasks only: the family's pooled share stands in
+                return rate, "pooled", self._accuracy(task)
+            return (self.discordant[task] + rate) / (self.pairs[task] + 1), "observed", self._accuracy(task)
+        if self.asked:
+            a = self._accuracy(task)
             return 2 * a * (1 - a) * (1 - correlation), "from accuracy", a
         return 2 * accuracy * (1 - accuracy) * (1 - correlation), "assumed", accuracy
+
+    def _accuracy(self, task: str) -> float:
+        """The task's earlier accuracy shrunk toward the family's by one pseudo-question (NaN without trials)."""
+        if not self.asked:
+            return float("nan")
+        rate = sum(self.correct.values()) / sum(self.asked.values())
+        return (self.correct.get(task, 0) + rate) / (self.asked.get(task, 0) + 1)
 
 
 @dataclass(frozen=True)
@@ -132,7 +146,8 @@ def earlier_trials(spec: SweepSpec, store: Store) -> dict[str, Earlier]:
         if basis.empty:
             continue
         paired = discordance_by_task(preds[(preds["family"] == family) & (preds["model_id"] == model_id(spec, family))])
-        out[family] = Earlier(accuracy=basis.groupby("task")["accuracy"].mean().to_dict(),
+        counts = basis.assign(k=(basis["accuracy"] * basis["n"]).round()).groupby("task")[["n", "k"]].sum()
+        out[family] = Earlier(asked=counts["n"].astype(int).to_dict(), correct=counts["k"].astype(int).to_dict(),
                               pairs=dict(zip(paired["task"], paired["n_pairs"].astype(int))),
                               discordant=dict(zip(paired["task"], paired["discordant"].astype(int))),
                               sweeps=tuple(sorted(basis["sweep"].unique())),

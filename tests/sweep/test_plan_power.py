@@ -58,12 +58,21 @@ def _scopes(forecast, family: str) -> dict:
 def test_the_forecast_of_the_earlier_design_is_the_reports_mde(earlier):
     forecast = forecast_power(_spec(earlier))
     report = {**_report_mdes(earlier, "overall"), **_report_mdes(earlier, "domain")}
-    # mistral ran one comparison (0.5 vs 0) on this very design: the forecast is the report's MDE, scope by scope
+    # mistral ran one comparison (0.5 vs 0) on this very design: 10 pairs per task, D_t discordant
+    per_task = _report_mdes(earlier, "task")
+    d = {t: per_task[("mistral", 0.5, t)][["b", "c"]].sum() for t in TASKS}
+    rate = sum(d.values()) / 60
     mistral = _scopes(forecast, "mistral")
     assert set(mistral) == {"overall", "symbolic", "logical", "arithmetic"}
     for scope, f in mistral.items():
-        assert f.source == "observed" and f.n_pairs == (60 if scope == "overall" else 20)
-        assert f.mde.value == pytest.approx(report[("mistral", 0.5, scope)]["mde"], rel=1e-12)
+        members = [t for t in TASKS if scope in ("overall", TASKS[t])]
+        assert f.source == "observed" and f.n_pairs == 10 * len(members)
+        # each task's share shrunk toward the family's by one pseudo-pair: (D_t + rate) / (10 + 1)
+        shrunk = [(d[t] + rate) / 11 for t in members]
+        assert f.mde.value == pytest.approx(design_mde([10] * len(members), shrunk).value)
+        assert f.mde.value == pytest.approx(report[("mistral", 0.5, scope)]["mde"], rel=0.1)
+    # overall, with the same pairs on every task, the shrinkage cancels: the report's MDE to the last digit
+    assert mistral["overall"].mde.value == pytest.approx(report[("mistral", 0.5, "overall")]["mde"], rel=1e-12)
     # llama ran two (0.5 and 1 vs 0: 15 and 13 of 60 discordant): their pooled share; the trial of another
     # starting model (all correct) is not the family's and changes nothing
     llama = _scopes(forecast, "llama")["overall"]
@@ -76,7 +85,8 @@ def test_the_forecast_of_the_earlier_design_is_the_reports_mde(earlier):
 
 def test_without_a_pair_the_discordance_comes_from_the_accuracy_or_the_stated_assumption(earlier, tmp_path):
     qwen = _scopes(forecast_power(_spec(earlier)), "qwen")["overall"]
-    accuracies = [k / 10 for k in (5, 2, 7, 10, 0, 4)]  # qwen's one earlier trial, per task
+    correct = (5, 2, 7, 10, 0, 4)  # qwen's one earlier trial, of 10 per task: 28 of 60 right
+    accuracies = [(k + 28 / 60) / 11 for k in correct]  # shrunk toward 28/60 by one pseudo-question
     expected = [2 * a * (1 - a) * 0.5 for a in accuracies]  # 2a(1-a)(1-r), r = 0.5 (resources.estimate)
     assert qwen.source == "from accuracy" and qwen.discordance == pytest.approx(sum(expected) / 6)
     assert qwen.accuracy == pytest.approx(sum(accuracies) / 6)
@@ -99,9 +109,9 @@ def test_more_seeds_and_tasks_the_earlier_trials_did_not_evaluate(earlier):
     assert llama.source == "observed + pooled"
     # gsm8k, svamp: examples 0..k-1 right, so 0.5 vs 0 and 1 vs 0 disagree on |k_p - k_0| of 10 questions each
     k = {p: dict(zip(TASKS, GRID[("llama", p)])) for p in (0.0, 0.5, 1.0)}
-    observed = [(abs(k[0.5][t] - k[0.0][t]) + abs(k[1.0][t] - k[0.0][t])) / 20 for t in ("gsm8k", "svamp")]
-    assert observed == [0.1, 0.1]
-    by_hand = design_mde([20, 20, 20], [*observed, 28 / 120])
+    discordant = [abs(k[0.5][t] - k[0.0][t]) + abs(k[1.0][t] - k[0.0][t]) for t in ("gsm8k", "svamp")]
+    assert discordant == [2, 2]  # of 20 pairs each; shrunk toward the family's 28/120 by one pseudo-pair
+    by_hand = design_mde([20, 20, 20], [(x + 28 / 120) / 21 for x in discordant] + [28 / 120])
     assert llama.mde.value == pytest.approx(by_hand.value)
 
 
@@ -146,8 +156,11 @@ def test_plan_prints_the_forecast(earlier, tmp_path):
     assert llama[2:5] == ["6", "10", "60"] and llama[6:9] == ["0.233", "observed", "±0.175"]
     # 0.1 needs 2.8016^2 * (28/120) / 0.01 = 183.1 pairs: 31 questions per task
     assert llama[9] == "31"
-    # qwen's earlier accuracies on clutrr and babi15_deduction, 0.7 and 1.0: p_d = (0.21 + 0) / 2
-    assert _row(result.output, "qwen", "logical")[6:9] == ["0.105", "from accuracy", f"±{mde_mcnemar(20, 0.105):.3f}"]
+    # qwen's earlier 7/10 and 10/10 on clutrr and babi15_deduction, shrunk toward its 28/60: 2a(1-a)(1-0.5) each
+    a = [(k + 28 / 60) / 11 for k in (7, 10)]
+    p_d = sum(x * (1 - x) for x in a) / 2
+    qwen = _row(result.output, "qwen", "logical")
+    assert qwen[6:9] == [f"{p_d:.3f}", "from accuracy", f"±{mde_mcnemar(20, p_d):.3f}"]
 
 
 def test_plan_names_a_missing_task_file_instead_of_a_traceback(tmp_path):
