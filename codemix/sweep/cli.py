@@ -96,7 +96,9 @@ def _same_forecasts(forecast: PowerForecast) -> dict[str, list[str]]:
 def print_power(console: Console, forecast: PowerForecast) -> None:
     """The power section of the plan: the MDE per family and scope, the questions a target needs, the basis."""
     seeds = forecast.scopes[0].seeds if forecast.scopes else 0
-    table = Table(title=f"power: minimum detectable effect of {', '.join(forecast.comparisons)}, {seeds} seed(s) "
+    compared = (", ".join(forecast.comparisons) if len(forecast.comparisons) <= 4
+                else f"each of {len(forecast.comparisons)} proportions vs 0")
+    table = Table(title=f"power: minimum detectable effect of {compared}, {seeds} seed(s) "
                         f"(McNemar, paired as the report pairs; α {forecast.alpha:g}, power {forecast.power:.0%})")
     for col in ["family", "scope", "tasks", "q/task", "n", "accuracy", "p_d", "p_d from", "MDE",
                 f"q/task for ±{forecast.target:g}"]:
