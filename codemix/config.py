@@ -530,6 +530,15 @@ class EstimateConfig(_Section):
         "below peak even when batched).")
     tokens_per_word: float = Field(1.35, gt=0, description="Tokens per whitespace word, to turn word counts of "
                                    "the pool and the prompts into tokens.")
+    # the power forecast's assumptions, used only where the storage holds no earlier trial of a family
+    accuracy: float = Field(0.5, gt=0, lt=1, description=(
+        "Accuracy assumed on every task in the plan's power forecast where the storage holds no earlier trial of "
+        "the family (its starting model). 0.5 is the worst case: a(1-a) is largest there."))
+    correlation: float = Field(0.5, ge=0, lt=1, description=(
+        "Correlation assumed between two mixes' per-question correctness in the plan's power forecast where no "
+        "earlier pair of the family's mixes was stored: two models of accuracy a then disagree on 2a(1-a)(1-r) of "
+        "the questions. Different frontier models correlate 0.3-0.7 (Miller, arXiv 2411.00640); fine-tunes of "
+        "one base on different mixes likely more, so 0.5 errs towards a larger MDE."))
 
 
 class ResourcesConfig(_Section):

@@ -23,6 +23,7 @@ import math
 import warnings
 import zlib
 from dataclasses import dataclass
+from itertools import combinations, groupby
 
 import numpy as np
 import pandas as pd
@@ -182,6 +183,26 @@ def _paired(by_mix: dict[tuple, pd.DataFrame], a: tuple, b: tuple) -> pd.DataFra
 def _discordant(pairs: pd.DataFrame) -> tuple[int, int]:
     a, b = pairs["correct_a"].fillna(False).astype(bool), pairs["correct_b"].fillna(False).astype(bool)
     return int((a & ~b).sum()), int((~a & b).sum())
+
+
+def discordance_by_task(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Per task, the questions paired and the discordant pairs of the report's comparisons among these predictions:
+    each mix against the 0% mix of its family and settings (every two proportions where none was run), paired as
+    ``deltas`` pairs them; summed over the comparisons. Columns: task, n_pairs, discordant. The untuned
+    reference is left out (the plan's power forecast reads earlier trials' disagreement here)."""
+    by_mix = _by_mix(predictions[predictions["proportion"].notna()])
+    counts = []
+    for _, group in groupby(sorted(by_mix, key=lambda cond: (cond[:3], cond[3])), key=lambda cond: cond[:3]):
+        conds = list(group)
+        base = next((c for c in conds if c[3] == 0.0), None)
+        for a, b in ([(c, base) for c in conds if c != base] if base else combinations(conds, 2)):
+            pairs = _paired(by_mix, a, b)
+            counts.append(pairs.assign(discordant=pairs["correct_a"].fillna(False).astype(bool)
+                                       != pairs["correct_b"].fillna(False).astype(bool)))
+    if not counts:
+        return pd.DataFrame(columns=["task", "n_pairs", "discordant"])
+    both = pd.concat(counts, ignore_index=True)
+    return both.groupby("task").agg(n_pairs=("discordant", "size"), discordant=("discordant", "sum")).reset_index()
 
 
 def compare(results: ResultSet, family: str, a: float, b: float, *, task: str | None = None,

@@ -14,6 +14,10 @@ e.g. 2.80 * sqrt(0.2 / 100) = 0.125 at alpha 0.05 and power 0.8: 100 questions o
 models disagree 20 % of the time cannot reliably tell apart accuracies closer than 12.5 points.
 A non-significant difference smaller than that is "too small to tell", not "no effect".
 
+The same formula forecasts a design before it runs (``codemix plan``, ``codemix.sweep.power``):
+``design_mde`` takes the questions per task, the seeds and a forecast discordance per task, and both
+it and the report's ``paired_mde`` are ``mde_of_pairs``; ``questions_for`` inverts it for a target.
+
 Caveats, stated where the report prints the numbers:
 
 - no discordant pair observed: the discordance is then unknown but small; ``paired_mde`` counts
@@ -26,14 +30,17 @@ Caveats, stated where the report prints the numbers:
 - without paired predictions the report's significance comes from the bootstrap CI of the
   difference; ``bootstrap_mde`` reads the standard error off that CI (unpaired).
 
-Standard library only (``statistics.NormalDist``).
+The normal quantiles come from ``statistics.NormalDist``; ``questions_for`` scans limits with numpy.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+
+import numpy as np
 
 POWER = 0.8  # the power the report's MDEs are computed for
 _NORMAL = NormalDist()
@@ -80,11 +87,55 @@ class MDE:
 def paired_mde(n_pairs: int, b: int, c: int, *, alpha: float = 0.05, power: float = POWER) -> MDE:
     """The MDE of a paired comparison from its discordant counts ``b`` and ``c`` out of ``n_pairs``
     (``ASSUMED_DISCORDANT`` discordant pairs where none was observed: ``assumed``)."""
+    return mde_of_pairs(n_pairs, b + c, alpha=alpha, power=power)
+
+
+def design_mde(questions: Sequence[int], discordance: Sequence[float], seeds: int = 1, *, alpha: float = 0.05,
+               power: float = POWER) -> MDE:
+    """The MDE a design will have: ``questions[t]`` questions of task t, each seed's pairs matched (as the report
+    pairs them), ``discordance[t]`` the share of task t's pairs expected to disagree.
+
+    n = seeds * sum(questions) pairs, of which seeds * sum(q_t * d_t) discordant: ``mde_of_pairs``, the function
+    the report's after-the-fact MDE (``paired_mde``) is.
+    """
+    discordant = seeds * sum(q * d for q, d in zip(questions, discordance, strict=True))
+    return mde_of_pairs(seeds * sum(questions), discordant, alpha=alpha, power=power)
+
+
+def mde_of_pairs(n_pairs: int, discordant: float, *, alpha: float = 0.05, power: float = POWER) -> MDE:
+    """The MDE of a comparison of ``n_pairs`` paired questions of which ``discordant`` disagree, pooled over the
+    tasks in scope as the report pools them: observed counts after the run, expected ones before it.
+
+    Fewer than ``ASSUMED_DISCORDANT`` discordant pairs count as that many (``assumed``): an observed zero, or a
+    forecast that expects almost none.
+    """
     if n_pairs <= 0:
         return MDE(float("nan"), "none")
-    discordance = (b + c if b + c else ASSUMED_DISCORDANT) / n_pairs
-    return MDE(mde_mcnemar(n_pairs, discordance, alpha=alpha, power=power), "mcnemar", discordance,
-               assumed=not (b + c))
+    assumed = discordant < ASSUMED_DISCORDANT
+    share = (ASSUMED_DISCORDANT if assumed else discordant) / n_pairs
+    return MDE(mde_mcnemar(n_pairs, min(share, 1.0), alpha=alpha, power=power), "mcnemar", share, assumed=assumed)
+
+
+def questions_for(target: float, available: Sequence[int | None], discordance: Sequence[float], seeds: int = 1, *,
+                  alpha: float = 0.05, power: float = POWER, most: int = 1_000_000) -> int | None:
+    """The fewest questions per task (eval.limit) whose ``design_mde`` is at most ``target``; None if none is.
+
+    A task keeps at most ``available[t]`` questions (its data; None: generated, as many as asked), so past
+    every task's size more questions change nothing; ``most`` bounds the search for generated tasks.
+    """
+    if not 0 < target:
+        raise ValueError(f"the target MDE must be positive, not {target}")
+    caps = np.array([most if a is None else min(a, most) for a in available], dtype=np.int64)
+    d, z = np.asarray(discordance, dtype=float), z_sum(alpha, power)
+    for start in range(1, int(caps.max(initial=0)) + 1, 1 << 16):  # in chunks: generated tasks may need many
+        q = np.arange(start, min(start + (1 << 16), int(caps.max()) + 1))
+        kept = np.minimum(q[:, None], caps[None, :])  # (q, tasks): the questions each task keeps at limit q
+        n = seeds * kept.sum(1)
+        discordant = np.maximum(seeds * (kept * d).sum(1), ASSUMED_DISCORDANT)
+        reached = np.flatnonzero(z * np.sqrt(discordant) / n <= target)  # mde_mcnemar(n, D / n) <= target
+        if len(reached):
+            return int(q[reached[0]])
+    return None
 
 
 def bootstrap_mde(ci_low: float, ci_high: float, *, confidence: float = 0.95, alpha: float = 0.05,

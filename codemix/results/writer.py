@@ -47,6 +47,12 @@ def read_level(experiment: Store, level: str, columns: list[str] | None = None) 
                       filesystem=experiment.fs).to_table(columns=columns)
 
 
+def experiments_in(store: Store) -> list[str]:
+    """Names of the experiment folders directly under a storage root (those holding trial results), sorted."""
+    return [name for name in store.list_dirs("") if not name.startswith(("_", "."))
+            and store.exists(name, "results", "trials")]
+
+
 def collect_results(experiment: Store) -> pa.Table:
     """Write results.parquet (one row per trial x task, in a stable order) and return it."""
     scores = read_level(experiment, "scores")

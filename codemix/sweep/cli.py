@@ -12,10 +12,12 @@ from rich.table import Table
 
 from codemix.cli_common import fail, parse_overrides
 from codemix.config import SpecError, load_spec
+from codemix.eval import TaskDataError
 from codemix.gpus import GPUS
 from codemix.storage import StorageError, Store
 from codemix.sweep.cluster import check_storage_shared, cluster_info_at, print_cluster
 from codemix.sweep.plan import check_fits, plan_sweep
+from codemix.sweep.power import TARGET_MDE, PowerForecast, forecast_power
 from codemix.sweep.preflight import check_endpoints
 
 
@@ -24,8 +26,10 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
          cluster: Optional[str] = typer.Option(None, help="cluster.yaml to check that every trial fits on it."),
          set_: list[str] = typer.Option([], "--set", help="Override a field: --set data.source=PATH."),
          address: Optional[str] = typer.Option(None, help="Ray cluster to describe (default $RAY_ADDRESS or "
-                                                          "the one running here).")):
-    """Dry run: list the trials, what is cached, and estimated GPU-hours."""
+                                                          "the one running here)."),
+         target_mde: float = typer.Option(TARGET_MDE, min=1e-4, max=1.0, help="The accuracy difference the sweep "
+                                          "should detect: the plan gives the questions per task it needs.")):
+    """Dry run: list the trials, what is cached, estimated GPU-hours, and the smallest effect the design can detect."""
     console = Console()
     try:
         s = load_spec(spec, parse_overrides(set_))
@@ -34,8 +38,9 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
         if ray_cluster:
             check_storage_shared(s, ray_cluster)
         plans, assumptions = plan_sweep(s, gpu)
+        forecast = forecast_power(s, target_mde)
         endpoints = check_endpoints(s, Store(s.storage))
-    except (SpecError, StorageError, KeyError) as err:
+    except (SpecError, StorageError, KeyError, TaskDataError) as err:  # task files: the plan reads their sizes
         fail(err)
     console = Console(width=max(console.width, 110))
     search = assumptions.pop("search", None)
@@ -60,6 +65,7 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
         console.print(search["start"].describe())
         total = search["start"].to_run * search["gpu_hours_per_trial"]
     console.print(f"total ≈ {total:.1f} GPU-hours on {gpu}; assumptions: {assumptions}")
+    print_power(console, forecast)
     problems = check_fits(plans, assumptions, s, yaml.safe_load(open(cluster)) if cluster else None)
     problems += infeasible
     for problem in problems:
@@ -69,3 +75,61 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
         console.print(f"[{color}]endpoint {check.status}:[/{color}] {escape(check.line())}")
     if problems or any(check.error for check in endpoints):
         raise typer.Exit(1)
+
+
+def _span(values: list[int]) -> str:
+    return f"{min(values)}" if min(values) == max(values) else f"{min(values)}-{max(values)}"
+
+
+def _same_forecasts(forecast: PowerForecast) -> dict[str, list[str]]:
+    """The first family of each group of families whose forecasts are the same -> the group (shown as one)."""
+    rows = {}
+    for f in forecast.scopes:
+        rows.setdefault(f.family, []).append((f.scope, f.n_pairs, round(f.discordance, 6), f.source,
+                                              round(f.mde.value, 6), f.questions_needed))
+    groups = {}
+    for family, signature in rows.items():
+        groups.setdefault(tuple(signature), []).append(family)
+    return {families[0]: families for families in groups.values()}
+
+
+def print_power(console: Console, forecast: PowerForecast) -> None:
+    """The power section of the plan: the MDE per family and scope, the questions a target needs, the basis."""
+    seeds = forecast.scopes[0].seeds if forecast.scopes else 0
+    compared = (", ".join(forecast.comparisons) if len(forecast.comparisons) <= 4
+                else f"each of {len(forecast.comparisons)} proportions vs 0")
+    table = Table(title=f"power: minimum detectable effect of {compared}, {seeds} seed(s) "
+                        f"(McNemar, paired as the report pairs; α {forecast.alpha:g}, power {forecast.power:.0%})")
+    for col in ["family", "scope", "tasks", "q/task", "n", "accuracy", "p_d", "p_d from", "MDE",
+                f"q/task for ±{forecast.target:g}"]:
+        table.add_column(col, justify="left" if col in ("family", "scope", "p_d from") else "right",
+                         no_wrap=col not in ("family", "p_d from", f"q/task for ±{forecast.target:g}"))
+    notes, shown = [], _same_forecasts(forecast)
+    for f in forecast.scopes:
+        if f.family not in shown:
+            continue  # its rows are those of a family listed with it
+        if f.questions_needed is None:
+            needed = (f"unreachable: ±{f.mde_all_data:.3f} with all data" if f.mde_all_data == f.mde_all_data
+                      else "unreachable")
+        else:
+            needed = str(f.questions_needed) + (f" ({len(f.capped)} capped)" if f.capped else "")
+        if f.capped:
+            notes.append(f"{f.scope}: " + ", ".join(
+                f"{t.task} has {t.available}" for t in f.tasks if t.task in f.capped) + " questions, all used")
+        group = shown[f.family]
+        table.add_row(f"all {len(group)}" if len(group) == len(forecast.basis) > 1 else ", ".join(group), f.scope,
+                      str(len(f.tasks)), _span([t.questions for t in f.tasks]), str(f.n_pairs),
+                      "–" if f.accuracy != f.accuracy else f"{f.accuracy:.3f}", f"{f.discordance:.3f}", f.source,
+                      f"±{f.mde.value:.3f}" + ("*" if f.mde.assumed else ""), needed)
+    console.print(table)
+    for basis in dict.fromkeys(forecast.basis.values()):
+        families = [family for family, b in forecast.basis.items() if b == basis]
+        console.print(f"  discordance of {', '.join(families)}: {escape(basis)}")
+    console.print("  MDE = (z₁₋α/₂ + z_power)·√(p_d / n): n = seeds × Σ q/task over the scope's tasks (the pairs), p_d "
+                  "the share of them two mixes are expected to disagree on; the formula of the report's MDE "
+                  "(codemix.results.power). * fewer than half a discordant pair expected: half a pair assumed. "
+                  "q/task: eval.limit, each task capped at its data. p_d from: observed (earlier trials, paired as "
+                  "the report pairs them), pooled (their share on the other tasks), from accuracy (2a(1-a)(1-r), a "
+                  "the earlier accuracy), assumed (resources.estimate).")
+    for note in dict.fromkeys(notes):
+        console.print(f"  capped: {escape(note)}")

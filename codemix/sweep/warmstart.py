@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from codemix.config import SweepSpec
-from codemix.results import KNOWN_POINTS_FILE, read_level, results_key, search_score
+from codemix.results import KNOWN_POINTS_FILE, experiments_in, read_level, results_key, search_score
 from codemix.storage import Store
 from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.space import TrialPoint
@@ -60,15 +60,6 @@ class SearchStart:
                 f"budget {self.num_samples} trial(s){own}, {self.to_run} to run")
 
 
-def _experiments(store: Store) -> list[str]:
-    """Names of the folders directly under the storage root that hold trial results."""
-    import pyarrow.fs as pafs
-
-    sel = pafs.FileSelector(store.path(), allow_not_found=True)
-    names = [i.base_name for i in store.fs.get_file_info(sel) if i.type == pafs.FileType.Directory]
-    return sorted(n for n in names if not n.startswith(("_", ".")) and store.exists(n, "results", "trials"))
-
-
 def _in_space(spec: SweepSpec, row: dict) -> dict | None:
     """The Tune config of a stored trial's point, or None when the point is outside the search space."""
     s = spec.search
@@ -98,7 +89,7 @@ def start_search(spec: SweepSpec, store: Store, pool_hash: str) -> SearchStart:
     if spec.search.searcher == "halving":  # its rungs compare proportions at one fidelity: none is fed; the trials
         return start                       # it reaches that storage holds are reused from the cache instead
     seen = set()
-    for name in sorted(_experiments(store), key=lambda n: n != spec.name):  # a copy in this sweep itself wins
+    for name in sorted(experiments_in(store), key=lambda n: n != spec.name):  # a copy in this sweep itself wins
         experiment = store.child(name)
         for row in read_level(experiment, "trials").to_pylist():
             if row["status"] != "ok" or not row["eval_hash"] or row["proportion"] is None \
