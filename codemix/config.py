@@ -426,7 +426,7 @@ class SearchConfig(_Section):
     searcher: str = Field("grid", description="'grid' (every combination of the axes), or a registered Tune "
                           "searcher that chooses the points: 'optuna' (TPE), 'random', 'optimum' (narrows the "
                           "interval of the best proportion: a binomial quadratic-logistic fit per task, see "
-                          "codemix.sweep.optimum), 'halving' (successive halving over the proportion grid: "
+                          "codemix.search.optimum), 'halving' (successive halving over the proportion grid: "
                           "low fidelity first, the best go on; see halving).")
     num_samples: int = Field(1, ge=1, description=(
         "A searcher's trial budget: the trials this sweep runs, over all axes (the searcher picks family, seed, "
@@ -476,15 +476,6 @@ class SearchConfig(_Section):
                 raise ValueError(f"[{i}] = {fam!r} is not registered; known: {', '.join(sorted(FAMILIES))}")
         return v
 
-    @field_validator("searcher")
-    @classmethod
-    def _searcher_registered(cls, v: str):
-        from codemix.searchers import SEARCHERS
-
-        if v != "grid" and v not in SEARCHERS:
-            raise ValueError(f"{v!r} is not registered; known: grid, {', '.join(sorted(SEARCHERS))}")
-        return v
-
     @model_validator(mode="after")
     def _searcher_matches_axes(self):
         continuous = isinstance(self.proportion, RangeSpec) and self.proportion.step is None
@@ -493,25 +484,7 @@ class SearchConfig(_Section):
         if self.reference and self.searcher != "grid":
             raise ValueError("reference: true adds fixed untuned trials, which only a grid sweep runs; run the "
                              "reference as its own grid sweep (train.method: none) in the same storage")
-        if self.searcher == "halving":
-            self._plan_halving(continuous)
         return self
-
-    def _plan_halving(self, continuous: bool) -> None:
-        """Successive halving runs a grid: its budget is the trials it plans (num_samples, when set, at least)."""
-        from codemix.searchers import planned_trials
-
-        if continuous:
-            raise ValueError("searcher 'halving' promotes proportions of a grid: give proportion as a list or a "
-                             "range with a step")
-        groups = len(self.family) * len(self.code_language) * len(self.corruption)
-        planned = planned_trials(len(self.proportions()), groups, len(self.seed), len(self.halving.rungs),
-                                 self.halving.eta)
-        if "num_samples" not in self.model_fields_set:
-            self.num_samples = planned
-        elif self.num_samples < planned:
-            raise ValueError(f"searcher 'halving' plans {planned} trials here; num_samples {self.num_samples} would "
-                             f"stop it before its last rung (leave num_samples out, or set it to {planned})")
 
     def proportions(self) -> list[float] | None:
         """Grid proportions, or None when proportion is searched continuously."""

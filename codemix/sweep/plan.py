@@ -99,15 +99,14 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     of the search range (for cost and fit), and ``assumptions["search"]`` holds the known points it
     will start from and its GPU-hours per new trial.
     """
+    from codemix.search import check_search, is_searched
     from codemix.storage import Store
     from codemix.sweep.data_stage import infeasible_mixes
     from codemix.sweep.hashes import stage_hashes
-    from codemix.sweep.search import check_metric, is_searched
     from codemix.sweep.space import as_spec, grid_points
     from codemix.sweep.warmstart import start_search
 
-    spec = as_spec(spec)
-    check_metric(spec)
+    spec = check_search(as_spec(spec))
     store = Store(spec.storage)
     pool, pool_key, labels = _estimate_pool(spec)
     words = [sum(len(t["content"].split()) for t in turns) for turns in pool.column("turns").to_pylist()]

@@ -29,10 +29,10 @@ from codemix.config import SweepSpec
 from codemix.data import build_mix, write_mix
 from codemix.eval import evaluate, release_engine, runs_in_process
 from codemix.models.loading import local_model_dir, resolve_model_source
-from codemix.results import results_key, search_score, write_trial_results
+from codemix.results import results_key, write_trial_results
+from codemix.search import is_searched, trial_summary
 from codemix.storage import Store
 from codemix.sweep.hashes import eval_identity, model_id, stage_hashes
-from codemix.sweep.search import OBJECTIVE, is_searched
 from codemix.sweep.space import TrialPoint, at_fidelity, is_untuned
 from codemix.train import TrainRun, fine_tune
 from codemix.version import __version__
@@ -259,7 +259,7 @@ def write_results(trial: Trial, started: datetime, mix: Mixed, train: Trained, e
            "started_at": started, "finished_at": finished}
     write_trial_results(trial.experiment, trial.key, provenance(trial, mix), row,
                         scores=[{**s, "finished_at": finished} for s in scores], predictions=evaluation.predictions)
-    return Written("computed", summary=_summary(row, scores, trial.spec.search.metric))
+    return Written("computed", summary=trial_summary(row, scores, trial.spec.search.metric))
 
 
 # ----------------------------------------------------------------------------- the trial's records
@@ -323,15 +323,5 @@ def _finished_summary(experiment: Store, trial_key: str, metric: str) -> dict | 
     if done["status"] != "ok":
         return None
     log.info("trial %s already finished; not rerun", trial_key)
-    return _summary(done, experiment.read_parquet(results_key("scores", trial_key)).to_pylist(), metric)
+    return trial_summary(done, experiment.read_parquet(results_key("scores", trial_key)).to_pylist(), metric)
 
-
-def _summary(trial: dict, scores: list[dict], metric: str) -> dict:
-    out = {OBJECTIVE: search_score(scores, metric), "overall_accuracy": trial["overall_accuracy"],
-           "train_loss": trial["train_loss"], "stages": trial["stages"]}
-    for s in scores:  # accuracies, and the counts behind them (the optimum searcher fits those)
-        out[f"task/{s['task']}"] = s["accuracy"]
-        out[f"n/{s['task']}"], out[f"correct/{s['task']}"] = s["n"], s["n_correct"]
-    for domain in sorted({s["domain"] for s in scores}):
-        out[f"domain/{domain}"] = search_score(scores, f"domain:{domain}")
-    return out

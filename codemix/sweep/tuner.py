@@ -18,6 +18,7 @@ import yaml
 from codemix.config import SpecError, SweepSpec, parse_spec
 from codemix.ray_runtime import init_ray
 from codemix.results import SPEC_FILE, collect_results
+from codemix.search import OBJECTIVE, check_search, is_searched
 from codemix.storage import Store
 from codemix.sweep.cluster import (
     attempt_counts,
@@ -28,10 +29,9 @@ from codemix.sweep.cluster import (
 from codemix.sweep.data_stage import prepare_data
 from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.preflight import preflight
-from codemix.sweep.search import OBJECTIVE, build_searcher, check_metric, is_searched
 from codemix.sweep.space import TrialPoint, as_spec, grid_points, param_space  # noqa: F401 (grid_points: codemix.cli)
 from codemix.sweep.trial import run_trial
-from codemix.sweep.warmstart import SearchStart, record_start, start_search
+from codemix.sweep.warmstart import SearchStart, known_points, record_start, start_search
 
 log = logging.getLogger("codemix")
 
@@ -82,13 +82,15 @@ def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
     """Tune's config; a searched sweep (``start`` given) gets its searcher, fed the known points."""
     from ray import tune
 
+    from codemix.search.tune_adapter import make_searcher  # Tune's face of the search: not in codemix.search
+
     # reuse_actors: a trial's process runs the next trial too, so imports, the tokenizer and the evaluation
     # engine (codemix.eval.engines) are paid once per process, not once per trial
     kwargs = dict(num_samples=1, max_concurrent_trials=spec.resources.max_concurrent_trials or None,
                   trial_dirname_creator=_trial_dirname, reuse_actors=True)
     if start is not None:
-        kwargs.update(num_samples=start.to_run, search_alg=build_searcher(spec, start), metric=OBJECTIVE,
-                      mode="max")
+        kwargs.update(num_samples=start.to_run, search_alg=make_searcher(spec, known_points(spec, start)),
+                      metric=OBJECTIVE, mode="max")
     return tune.TuneConfig(**kwargs)
 
 
@@ -124,7 +126,7 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
     if experiment.exists(SPEC_FILE):
         raise SpecError(f"experiment {experiment.url()} already exists: `codemix resume {experiment.url()}` "
                         f"continues it; pick another name for a new sweep (finished stages are reused by cache)")
-    check_metric(spec)
+    spec = check_search(spec)
     preflight(spec, store)  # a wrong key, model or URL stops here, before any compute
     pool_key, pool_hash = prepare_data(spec, store)
     init_ray(address, num_cpus)
@@ -149,8 +151,8 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     if not experiment.exists(SPEC_FILE):
         raise SpecError(f"{path}: not a codemix experiment (no {SPEC_FILE})")
     data = yaml.safe_load(experiment.read_bytes(SPEC_FILE))
-    spec = as_spec(parse_spec({**data, "name": experiment.name, "storage": experiment.parent_url()},
-                              f"{path}/{SPEC_FILE}"))
+    spec = check_search(as_spec(parse_spec({**data, "name": experiment.name, "storage": experiment.parent_url()},
+                                           f"{path}/{SPEC_FILE}")))
     store = Store(spec.storage)
     preflight(spec, store)
     pool_key, pool_hash = prepare_data(spec, store)
