@@ -18,7 +18,7 @@ from pathlib import Path
 from codemix.config import ModelConfig
 from codemix.models.families import VICUNA_TEMPLATE, get_family
 from codemix.models.tiny import TINY_MARKER, TINY_VERSION, tiny_model_path
-from codemix.paths import PACKAGE_SCHEME, codemix_home, package_file  # noqa: F401 - package_file re-exported
+from codemix.paths import PACKAGE_SCHEME, downloads_dir, package_file
 
 ADAPTER_BASE_FILE = "codemix_base.json"  # written beside a LoRA adapter: which base model it applies to
 TINY_SCHEME = "tiny://"
@@ -48,7 +48,7 @@ def local_model_dir(source: str) -> str:
 
         base, sep, query = source.partition("?")
         parent, name = base.rstrip("/").rsplit("/", 1)
-        return str(Store(parent + sep + query).local_dir(name, codemix_home() / "store"))
+        return str(Store(parent + sep + query).local_dir(name, downloads_dir()))
     return source
 
 

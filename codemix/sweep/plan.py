@@ -53,14 +53,14 @@ def _estimate_pool(spec: SweepSpec):
     cached yet, the pool is labelled with the offline heuristic instead (and said so).
     """
     from codemix.data import pool_hash, prepare_pool
-    from codemix.paths import codemix_home
+    from codemix.paths import local_data_dir, pool_subdir
 
     data_cfg, labels = spec.data, spec.data.classifier.name
-    if labels != "heuristic" and not (codemix_home() / "data" / "pools" / pool_hash(spec.data)).exists():
+    if labels != "heuristic" and not (local_data_dir() / pool_subdir(pool_hash(spec.data))).exists():
         data_cfg = spec.data.model_copy(update={"classifier": spec.data.classifier.model_copy(
             update={"name": "heuristic"})})
         labels = f"heuristic (estimate: the {spec.data.classifier.name!r} labels are not cached yet)"
-    pool, pool_key, _ = prepare_pool(data_cfg, codemix_home() / "data")
+    pool, pool_key, _ = prepare_pool(data_cfg, local_data_dir())
     return pool, pool_key, labels
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from codemix.config import ClassifierConfig
 from codemix.data.classify.llm import LABEL_DB
-from codemix.paths import codemix_home
-from codemix.storage import Store, stable_hash
+from codemix.paths import labels_dir
+from codemix.storage import Store
 
 LABELS_KEY = "_cache/labels"
 
@@ -35,7 +35,7 @@ def storage_labels_dir(cfg: ClassifierConfig, store: Store) -> Iterator[Path | N
         return
     from codemix.openai_client import ReplyCache
 
-    local = codemix_home() / "labels" / stable_hash(store.url())
+    local = labels_dir(store.url())
     key = f"{LABELS_KEY}/{LABEL_DB}"
     cache = ReplyCache(local / LABEL_DB)
     try:

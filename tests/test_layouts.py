@@ -1,0 +1,45 @@
+"""Layouts with one owner each, as codemix.cache owns ``_cache/``: the machine-local cache under ``$CODEMIX_HOME``
+(codemix.paths)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import codemix
+from codemix import paths
+
+ROOT = Path(codemix.__file__).parent
+
+
+def test_every_folder_is_where_the_layout_says(tmp_path, monkeypatch):
+    monkeypatch.setenv("CODEMIX_HOME", str(tmp_path))
+    made = {paths.local_data_dir() / paths.pool_subdir("<pool hash>"), paths.labels_dir() / "llm_labels.sqlite",
+            paths.labels_dir("s3://bucket/codemix"), paths.tiny_model_dir("<family>-<version>"),
+            paths.gguf_converted_dir("<name>-<sha>"), paths.downloads_dir() / "<name>", paths.extractor_cache_file()}
+    assert all(p.is_relative_to(tmp_path) for p in made)
+    made = {p.relative_to(tmp_path).as_posix() for p in made}
+    # the storage's copy is named by a hash of its URL
+    storage_copy = next(p for p in made if p.startswith("labels/") and not p.endswith(".sqlite"))
+    made = made - {storage_copy} | {"labels/<storage hash>"}
+    # the table in the module docstring: its first column
+    documented = set(re.findall(r"^    (.+?)/? {2,}", paths.__doc__, flags=re.M))
+    assert made == documented
+    assert paths.labels_dir("s3://a") != paths.labels_dir("s3://b")
+
+
+def test_no_other_module_spells_the_local_cache():
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT.parent).as_posix()
+        if rel == "codemix/paths.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Name) and node.id == "codemix_home" or \
+                    isinstance(node, ast.Attribute) and node.attr == "codemix_home" or \
+                    isinstance(node, ast.alias) and node.name == "codemix_home" or \
+                    isinstance(node, ast.Constant) and node.value == "CODEMIX_HOME":
+                offenders.append(f"{rel}:{getattr(node, 'lineno', '?')}")
+    assert offenders == [], "name the folder with a function of codemix.paths:\n" + "\n".join(offenders)
+
