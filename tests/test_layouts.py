@@ -1,5 +1,5 @@
 """Layouts with one owner each, as codemix.cache owns ``_cache/``: the machine-local cache under ``$CODEMIX_HOME``
-(codemix.paths)."""
+(codemix.paths) and an experiment's ``attempts/`` record (codemix.attempts)."""
 
 from __future__ import annotations
 
@@ -43,3 +43,21 @@ def test_no_other_module_spells_the_local_cache():
                 offenders.append(f"{rel}:{getattr(node, 'lineno', '?')}")
     assert offenders == [], "name the folder with a function of codemix.paths:\n" + "\n".join(offenders)
 
+
+def _spells_attempts(node: ast.AST) -> bool:
+    """A string (or an f-string's first part) that is, or starts, a key of the attempts record."""
+    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+        node = node.values[0]
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and \
+        (node.value == "attempts" or node.value.startswith("attempts/"))
+
+
+def test_no_other_module_spells_the_attempts_record():
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT.parent).as_posix()
+        if rel == "codemix/attempts.py":
+            continue
+        offenders += [f"{rel}:{node.lineno}" for node in ast.walk(ast.parse(path.read_text()))
+                      if isinstance(node, (ast.Constant, ast.JoinedStr)) and _spells_attempts(node)]
+    assert offenders == [], "read and write attempt records with codemix.attempts:\n" + "\n".join(offenders)
