@@ -116,6 +116,20 @@ def test_driver_and_trials_agree_on_stage_hashes(tmp_path):
     assert stage_hashes(spec, point, POOL) == stage_hashes(in_trial, point, POOL)
 
 
+def test_a_trial_resolves_its_evaluation_identity_once_and_records_the_one_it_hashed(tmp_path, monkeypatch):
+    """'auto' dtype depends on the CPU: the provenance columns and the eval hash come from one resolution."""
+    from codemix.sweep import hashes
+    from codemix.sweep.trial import Trial, provenance
+
+    spec = parse_spec(spec_dict(tmp_path))
+    monkeypatch.setattr(hashes, "resolve_dtype_name", lambda dtype, device: "bf16")
+    trial = Trial.start(spec, TrialPoint("mistral", 0.5), Store(tmp_path), "pool-key", POOL)
+    monkeypatch.setattr(hashes, "resolve_dtype_name", lambda dtype, device: "fp32")  # another machine, later
+    row = provenance(trial, None)
+    assert (row["eval_dtype"], row["eval_hash"]) == ("bf16", trial.hashes["eval"])
+    assert trial.hashes["eval"] != stage_hashes(spec, TrialPoint("mistral", 0.5), POOL)["eval"]  # fp32's
+
+
 def test_bayes_spec_shares_the_stages_of_the_fine_grained_grid():
     """sweeps/bayes.yaml run after sweeps/fine_grained.yaml in one storage starts from the grid's mistral points."""
     bayes, fine = (load_spec(REPO / "sweeps" / f"{n}.yaml") for n in ("bayes", "fine_grained"))
