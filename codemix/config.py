@@ -336,7 +336,8 @@ class EvalConfig(_Section):
         "from eval.dtype, max_model_len 2048, enable_lora with max_lora_rank from train.lora.r, "
         "max_loras 4, enforce_eager on CPU), e.g. {gpu_memory_utilization: 0.85, max_num_seqs: 256}. "
         "On CPU the KV cache size is VLLM_CPU_KVCACHE_SPACE (GiB, default 2 here). Not hashed: engine "
-        "settings change speed, not greedy outputs (up to bf16 numerics).")
+        "settings change speed, not greedy outputs (up to bf16 numerics); except max_model_len and max_loras, which "
+        "count in the evaluation's hash as codemix.eval.generation_settings holds them.")
     vllm_lora: NotHashed[Literal["auto", "per_request", "merged"]] = Field(
         "auto", description="How the vllm backend serves a LoRA checkpoint: 'per_request' (one engine on the base, "
         "the adapter named per request: fast LoRA kernels on GPU), 'merged' (the adapter merged into a copy of the "

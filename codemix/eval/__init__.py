@@ -14,6 +14,7 @@ from codemix.eval.backends.hf import resolve_dtype_name
 from codemix.eval.engines import release_engine
 from codemix.eval.extract import EXTRACT_VERSION
 from codemix.eval.extractors import CascadeExtractor, Extraction, Extractor, RulesExtractor
+from codemix.eval.generation_settings import generation_identity
 from codemix.eval.llm_extract import LLMExtractor
 from codemix.eval.prompts import PROMPT_VERSION, build_messages, prompt_version
 from codemix.eval.rules import OPTION_LETTERS, extract_answer, is_correct, normalise_gold
@@ -24,7 +25,7 @@ from codemix.eval.tasks import SUITES, Example, Task, TaskDataError, get_task, l
 __all__ = [
     "EXTRACT_VERSION", "OPTION_LETTERS", "PROMPT_VERSION", "SUITES", "CascadeExtractor", "Example", "Extraction",
     "Extractor", "LLMExtractor", "RulesExtractor", "Scored", "Task", "TaskDataError", "build_messages",
-    "build_prompts", "evaluate", "extract_answer", "generate", "get_task", "is_correct", "list_tasks",
-    "make_extractor", "normalise_gold", "prompt_version", "release_engine", "resolve_backend", "resolve_dtype_name",
-    "resolve_suite", "runs_in_process", "score", "score_many", "score_output",
+    "build_prompts", "evaluate", "extract_answer", "generate", "generation_identity", "get_task", "is_correct",
+    "list_tasks", "make_extractor", "normalise_gold", "prompt_version", "release_engine", "resolve_backend",
+    "resolve_dtype_name", "resolve_suite", "runs_in_process", "score", "score_many", "score_output",
 ]
