@@ -7,8 +7,6 @@ import json
 
 import numpy as np
 
-from codemix.eval import generation_settings as settings
-
 
 def decode_messages(column) -> list[list[dict]]:
     """The ``messages`` column (JSON strings) back to lists of chat messages."""
@@ -38,13 +36,15 @@ def generate_batch(engine, batch: dict[str, np.ndarray], adapter: str | None = N
     assistant turn continued with the first pass's reasoning and the trigger, for ``ANSWER_TOKENS``
     tokens. Their output is the reasoning, the trigger and the answer, as the model wrote them.
     """
+    from codemix.eval.generation_settings import ANSWER_TOKENS
+
     chats = decode_messages(batch["messages"])
     out = engine.generate(chats, adapter)
     triggers = list(batch["answer_trigger"]) if "answer_trigger" in batch else [""] * len(chats)
     staged = [i for i, t in enumerate(triggers) if t]
     if staged:
         follow = [continued(chats[i], out["output"][i], triggers[i]) for i in staged]
-        second = engine.generate(follow, adapter, max_new_tokens=settings.ANSWER_TOKENS)
+        second = engine.generate(follow, adapter, max_new_tokens=ANSWER_TOKENS)
         for j, i in enumerate(staged):
             out["output"][i] = f"{out['output'][i]}\n{triggers[i]} {second['output'][j]}"
             out["new_tokens"][i] += second["new_tokens"][j]
