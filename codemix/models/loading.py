@@ -124,20 +124,3 @@ def adapter_base(source: str) -> str | None:
     if marker.exists():
         return json.loads(marker.read_text())["base"]
     return None
-
-
-def merged_copy(source: str, out_dir: str | Path) -> str:
-    """A folder with full (merged) weights for ``source``: itself, or adapter merged into its base.
-
-    Engines such as vLLM load plain weight folders; merging once is simpler than per-request adapters.
-    """
-    if not (Path(source) / ADAPTER_BASE_FILE).exists():
-        return source
-    out = Path(out_dir)
-    if not (out / "config.json").exists():
-        model = load_causal_lm(source)
-        model.save_pretrained(out, safe_serialization=True)
-        load_tokenizer(source).save_pretrained(out)
-        if (Path(source) / TINY_MARKER).exists():
-            (out / TINY_MARKER).write_text((Path(source) / TINY_MARKER).read_text())
-    return str(out)
