@@ -28,7 +28,7 @@ from codemix.sweep.cluster import (
 )
 from codemix.sweep.data_stage import prepare_data
 from codemix.sweep.preflight import preflight
-from codemix.sweep.space import TrialPoint, as_spec, grid_points, param_space  # noqa: F401 (grid_points: codemix.cli)
+from codemix.sweep.space import TrialPoint, as_spec, param_space
 from codemix.sweep.trial import Trial, run_stages
 from codemix.sweep.warmstart import SearchStart, known_points, record_start, start_search
 
