@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Sequence
 
 from codemix.endpoints import FailureBudget
+from codemix.eval.extract import OPTION_LETTERS, extract_answer
 from codemix.eval.extractors import Extraction, Item
-from codemix.eval.rules import OPTION_LETTERS, extract_answer
 from codemix.paths import extractor_cache_file
 
 log = logging.getLogger("codemix")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from codemix.eval.rules import OPTION_LETTERS
+from codemix.eval.extract import OPTION_LETTERS
 
 PROMPT_VERSION = "2024-zs-cot-v1"  # zero_shot_cot, zero_shot and few_shot
 TWO_STAGE_VERSION = "kojima-2stage-v1"
