@@ -29,19 +29,23 @@ def test_every_folder_is_where_the_layout_says(tmp_path, monkeypatch):
     assert paths.labels_dir("s3://a") != paths.labels_dir("s3://b")
 
 
-def test_no_other_module_spells_the_local_cache():
-    offenders = []
+def spelled_outside(owner: str, spells) -> list[str]:
+    """``module:line`` of every AST node outside ``owner`` (a path under codemix/) for which ``spells`` is true."""
+    found = []
     for path in sorted(ROOT.rglob("*.py")):
         rel = path.relative_to(ROOT.parent).as_posix()
-        if rel == "codemix/paths.py":
-            continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Name) and node.id == "codemix_home" or \
-                    isinstance(node, ast.Attribute) and node.attr == "codemix_home" or \
-                    isinstance(node, ast.alias) and node.name == "codemix_home" or \
-                    isinstance(node, ast.Constant) and node.value == "CODEMIX_HOME":
-                offenders.append(f"{rel}:{getattr(node, 'lineno', '?')}")
-    assert offenders == [], "name the folder with a function of codemix.paths:\n" + "\n".join(offenders)
+        if rel != owner:
+            found += sorted({f"{rel}:{getattr(node, 'lineno', '?')}" for node in ast.walk(ast.parse(path.read_text()))
+                             if spells(node)})
+    return found
+
+
+def _spells_home(node: ast.AST) -> bool:
+    """A use of ``codemix_home`` or of the ``CODEMIX_HOME`` variable's name."""
+    return isinstance(node, ast.Name) and node.id == "codemix_home" or \
+        isinstance(node, ast.Attribute) and node.attr == "codemix_home" or \
+        isinstance(node, ast.alias) and node.name == "codemix_home" or \
+        isinstance(node, ast.Constant) and node.value == "CODEMIX_HOME"
 
 
 def _spells_attempts(node: ast.AST) -> bool:
@@ -52,12 +56,11 @@ def _spells_attempts(node: ast.AST) -> bool:
         (node.value == "attempts" or node.value.startswith("attempts/"))
 
 
+def test_no_other_module_spells_the_local_cache():
+    offenders = spelled_outside("codemix/paths.py", _spells_home)
+    assert offenders == [], "name the folder with a function of codemix.paths:\n" + "\n".join(offenders)
+
+
 def test_no_other_module_spells_the_attempts_record():
-    offenders = []
-    for path in sorted(ROOT.rglob("*.py")):
-        rel = path.relative_to(ROOT.parent).as_posix()
-        if rel == "codemix/attempts.py":
-            continue
-        offenders += [f"{rel}:{node.lineno}" for node in ast.walk(ast.parse(path.read_text()))
-                      if isinstance(node, (ast.Constant, ast.JoinedStr)) and _spells_attempts(node)]
+    offenders = spelled_outside("codemix/attempts.py", _spells_attempts)
     assert offenders == [], "read and write attempt records with codemix.attempts:\n" + "\n".join(offenders)
