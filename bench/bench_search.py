@@ -16,8 +16,7 @@ import json
 import time
 
 import numpy as np
-
-from codemix.sweep.search_sim import grid_trials_to_width, random_truth, run_grid, run_optimum, run_optuna, summarise
+from search_sim import grid_trials_to_width, random_truth, run_grid, run_optimum, run_optuna, summarise
 
 GRID_SIZES = (5, 7, 9, 12, 15, 20, 25, 30, 40, 50, 60)
 

@@ -33,7 +33,7 @@ TOKENIZED = f"{CACHE}/tokenized"
 TRAIN_RUNS = f"{CACHE}/train_runs"  # Ray Train's own run folders (sharded checkpoints), one per train_hash
 CHECKPOINTS = f"{CACHE}/checkpoints"
 PREDICTIONS = f"{CACHE}/predictions"
-LABELS = f"{CACHE}/labels"  # kept by codemix.data.classify.cache (LABELS_KEY); a test checks they agree
+LABELS = f"{CACHE}/labels"  # the LLM label cache of sweeps in this storage (codemix.data.classify.cache)
 
 
 def pool_key(pool_hash: str) -> str:

@@ -336,7 +336,8 @@ class EvalConfig(_Section):
         "from eval.dtype, max_model_len 2048, enable_lora with max_lora_rank from train.lora.r, "
         "max_loras 4, enforce_eager on CPU), e.g. {gpu_memory_utilization: 0.85, max_num_seqs: 256}. "
         "On CPU the KV cache size is VLLM_CPU_KVCACHE_SPACE (GiB, default 2 here). Not hashed: engine "
-        "settings change speed, not greedy outputs (up to bf16 numerics).")
+        "settings change speed, not greedy outputs (up to bf16 numerics); except max_model_len and max_loras, which "
+        "count in the evaluation's hash as codemix.eval.generation_settings holds them.")
     vllm_lora: NotHashed[Literal["auto", "per_request", "merged"]] = Field(
         "auto", description="How the vllm backend serves a LoRA checkpoint: 'per_request' (one engine on the base, "
         "the adapter named per request: fast LoRA kernels on GPU), 'merged' (the adapter merged into a copy of the "
@@ -426,7 +427,7 @@ class SearchConfig(_Section):
     searcher: str = Field("grid", description="'grid' (every combination of the axes), or a registered Tune "
                           "searcher that chooses the points: 'optuna' (TPE), 'random', 'optimum' (narrows the "
                           "interval of the best proportion: a binomial quadratic-logistic fit per task, see "
-                          "codemix.sweep.optimum), 'halving' (successive halving over the proportion grid: "
+                          "codemix.search.optimum), 'halving' (successive halving over the proportion grid: "
                           "low fidelity first, the best go on; see halving).")
     num_samples: int = Field(1, ge=1, description=(
         "A searcher's trial budget: the trials this sweep runs, over all axes (the searcher picks family, seed, "
@@ -476,15 +477,6 @@ class SearchConfig(_Section):
                 raise ValueError(f"[{i}] = {fam!r} is not registered; known: {', '.join(sorted(FAMILIES))}")
         return v
 
-    @field_validator("searcher")
-    @classmethod
-    def _searcher_registered(cls, v: str):
-        from codemix.searchers import SEARCHERS
-
-        if v != "grid" and v not in SEARCHERS:
-            raise ValueError(f"{v!r} is not registered; known: grid, {', '.join(sorted(SEARCHERS))}")
-        return v
-
     @model_validator(mode="after")
     def _searcher_matches_axes(self):
         continuous = isinstance(self.proportion, RangeSpec) and self.proportion.step is None
@@ -493,25 +485,7 @@ class SearchConfig(_Section):
         if self.reference and self.searcher != "grid":
             raise ValueError("reference: true adds fixed untuned trials, which only a grid sweep runs; run the "
                              "reference as its own grid sweep (train.method: none) in the same storage")
-        if self.searcher == "halving":
-            self._plan_halving(continuous)
         return self
-
-    def _plan_halving(self, continuous: bool) -> None:
-        """Successive halving runs a grid: its budget is the trials it plans (num_samples, when set, at least)."""
-        from codemix.searchers import planned_trials
-
-        if continuous:
-            raise ValueError("searcher 'halving' promotes proportions of a grid: give proportion as a list or a "
-                             "range with a step")
-        groups = len(self.family) * len(self.code_language) * len(self.corruption)
-        planned = planned_trials(len(self.proportions()), groups, len(self.seed), len(self.halving.rungs),
-                                 self.halving.eta)
-        if "num_samples" not in self.model_fields_set:
-            self.num_samples = planned
-        elif self.num_samples < planned:
-            raise ValueError(f"searcher 'halving' plans {planned} trials here; num_samples {self.num_samples} would "
-                             f"stop it before its last rung (leave num_samples out, or set it to {planned})")
 
     def proportions(self) -> list[float] | None:
         """Grid proportions, or None when proportion is searched continuously."""

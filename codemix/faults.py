@@ -32,6 +32,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from codemix.attempts import attempt_counts
+
 KILL_AT = "CODEMIX_TEST_KILL_AT"
 FAIL_AT = "CODEMIX_TEST_FAIL_AT"
 FAIL_AT_STEP = "CODEMIX_TEST_FAIL_AT_STEP"
@@ -117,8 +119,5 @@ def _kill_driver() -> None:
 
 
 def _attempts(experiment) -> int:
-    """Trial attempts started in the experiment so far (``run_trial`` writes one file per attempt)."""
-    import pyarrow.fs as pafs
-
-    sel = pafs.FileSelector(experiment.path("attempts"), allow_not_found=True, recursive=True)
-    return sum(1 for i in experiment.fs.get_file_info(sel) if i.type == pafs.FileType.File)
+    """Trial attempts started in the experiment so far (``run_trial`` records each: ``codemix.attempts``)."""
+    return sum(attempt_counts(experiment).values())

@@ -1,5 +1,6 @@
 """``codemix validate`` and ``codemix families``: what they print about a spec and the registry."""
 
+import math
 from pathlib import Path
 
 import yaml
@@ -47,3 +48,22 @@ def test_families_lists_every_registered_family_once_with_its_hugging_face_ids()
         some_id = next(iter(fam.hf_ids.values()))
         assert some_id in row[0]
     assert not [a for fam in families.values() for a in fam.aliases if any(r.split("│")[1].strip() == a for r in rows)]
+
+
+def test_validate_runs_the_search_checks_a_sweep_runs_before_any_compute(tmp_path):
+    halving = yaml.safe_load((REPO / "sweeps" / "halving.yaml").read_text())
+    s = halving["search"]
+    assert len(s["halving"]["rungs"]) == 2 and "num_samples" not in s  # the budget below assumes it
+    # two rungs: every proportion, then the best ceil(n / eta), per family and seed
+    n = len(s["proportion"])
+    planned = (n + math.ceil(n / s["halving"]["eta"])) * len(s["family"]) * len(s["seed"])
+    shown = CliRunner().invoke(app, ["validate", str(REPO / "sweeps" / "halving.yaml")])
+    assert shown.exit_code == 0, shown.output
+    assert f"halving search of {planned} trial(s)" in _words(shown.output)
+
+    bad = tmp_path / "unknown.yaml"
+    bad.write_text(yaml.safe_dump({**halving, "search": {**s, "searcher": "hyperband"}}))
+    rejected = CliRunner().invoke(app, ["validate", str(bad)])
+    words = _words(rejected.output)
+    assert rejected.exit_code == 2 and "Traceback" not in words
+    assert "unknown.yaml: search.searcher 'hyperband' is not registered; known: grid, halving" in words

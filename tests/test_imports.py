@@ -1,4 +1,6 @@
-"""The import graph of ``codemix/`` has no cycle: module-level and function-level imports both count.
+"""The import graph of ``codemix/`` has no cycle: module-level and function-level imports both count, and so do
+``importlib.import_module("<literal>")`` calls (a module named in a string is imported all the same); an import
+this reading cannot resolve (a name built at run time) fails the suite.
 
 An import is an edge to what it names (a module, or the package it takes a name from: ``from a.b import
 f`` depends on ``a/b/__init__.py`` even inside ``a.b``), and an import of ``a.b.c`` from outside package
@@ -25,8 +27,40 @@ def _modules(root: Path) -> dict[str, tuple[Path, bool]]:
     return mods
 
 
+def _dynamic_import(node: ast.AST) -> ast.Call | None:
+    """The call when ``node`` imports a module by name at run time: ``importlib.import_module(...)``,
+    ``import_module(...)`` or ``__import__(...)``."""
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    return node if name in ("import_module", "__import__") else None
+
+
+def _literal_module(call: ast.Call) -> str | None:
+    """The module a dynamic import names, when it is a string literal (a relative one with a literal anchor
+    package: ``import_module(".impl", "pkg.sub")``); None when it is computed at run time."""
+    def literal(node):
+        return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+    name = literal(call.args[0]) if call.args else None
+    if name is None or not name.startswith("."):
+        return name
+    anchor = literal(call.args[1]) if len(call.args) > 1 else next(
+        (literal(k.value) for k in call.keywords if k.arg == "package"), None)
+    if anchor is None:
+        return None
+    level = len(name) - len(name.lstrip("."))
+    base = anchor.split(".")[:len(anchor.split(".")) - (level - 1)]
+    return ".".join(base + ([name.lstrip(".")] if name.lstrip(".") else []))
+
+
 def _imported(node: ast.AST, package: str, mods: dict) -> list[str]:
-    """Dotted names an import statement loads (``from m import x``: ``m.x`` where x is a module, else ``m``)."""
+    """Dotted names an import statement (or an ``import_module("<literal>")`` call) loads (``from m import x``:
+    ``m.x`` where x is a module, else ``m``)."""
+    if (call := _dynamic_import(node)) is not None:
+        module = _literal_module(call)
+        return [module] if module else []
     if isinstance(node, ast.Import):
         return [a.name for a in node.names]
     if not isinstance(node, ast.ImportFrom):
@@ -102,6 +136,46 @@ def test_checker_follows_package_inits_and_names_taken_from_a_parent(tmp_path):
     assert find_cycle(graph) == ["pkg.sub", "pkg.sub.impl", "pkg.sub"]
 
 
+def test_checker_reads_a_module_named_in_a_string(tmp_path):
+    # a registry that reaches back up through importlib, as codemix's searcher registry once did from the config
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "config.py").write_text("def check(name):\n    from pkg.registry import NAMES\n    return name in NAMES\n")
+    (pkg / "registry.py").write_text("import importlib\n\nNAMES = {}\n\ndef build(name):\n"
+                                     "    return importlib.import_module('pkg.runner').build(name)\n")
+    (pkg / "runner.py").write_text("from importlib import import_module\n\nfrom pkg.config import check\n\n"
+                                   "def plugin():\n    return import_module('.plugin', 'pkg')\n")
+    (pkg / "plugin.py").write_text("")
+    graph = import_graph(pkg)
+    assert graph["pkg.registry"] == {"pkg.runner"} and graph["pkg.runner"] == {"pkg.config", "pkg.plugin"}
+    assert find_cycle(graph) == ["pkg.config", "pkg.registry", "pkg.runner", "pkg.config"]
+
+
+def unresolved_imports(root: Path = ROOT) -> list[str]:
+    """``module:line`` of every run-time import whose module is not a string literal (the graph cannot see it)."""
+    found = []
+    for name, (path, _) in sorted(_modules(root).items()):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (call := _dynamic_import(node)) is not None and _literal_module(call) is None:
+                found.append(f"{name}:{node.lineno}")
+    return found
+
+
+def test_checker_lists_an_import_by_a_computed_name(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("import importlib\n\ndef f(kind):\n    return importlib.import_module(f'pkg.{kind}')\n"
+                              "\ndef g():\n    return importlib.import_module('pkg.b')\n")
+    (pkg / "b.py").write_text("")
+    assert unresolved_imports(pkg) == ["pkg.a:4"]
+
+
+def test_codemix_imports_no_module_by_a_computed_name():
+    assert unresolved_imports() == [], "name the module in a string literal (or import it): the graph must see it"
+
+
 @pytest.fixture(scope="module")
 def graph() -> dict[str, set[str]]:
     return import_graph()
@@ -136,8 +210,9 @@ def _closure(graph: dict[str, set[str]], start: str) -> set[str]:
     return seen
 
 
-# What `codemix plan` and `codemix validate` use: the search space, the data stage and the plan.
-NO_TUNE = ["codemix.sweep.plan", "codemix.sweep.space", "codemix.sweep.data_stage", "codemix.sweep.cli"]
+# What `codemix plan` and `codemix validate` use: the search space, the data stage, the plan and the search's checks.
+NO_TUNE = ["codemix.sweep.plan", "codemix.sweep.space", "codemix.sweep.data_stage", "codemix.sweep.cli",
+           "codemix.search"]
 
 
 @pytest.mark.parametrize("module", NO_TUNE)
@@ -186,6 +261,9 @@ ALLOWED_PRIVATE = {
     # codemix.train would load the trainer (Ray, pyarrow) to print a format
     ("codemix.models", "codemix.train.tokenize"),
     ("codemix.models", "codemix.data.demo"),  # the tiny twins' tokenizers are trained on the demo corpus
+    # the search's Tune face loads Tune, which codemix.search (read by `codemix plan` and `validate`) must not:
+    # only the sweep's Tune driver builds a searcher
+    ("codemix.sweep.tuner", "codemix.search.tune_adapter"),
 }
 
 

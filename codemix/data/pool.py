@@ -25,6 +25,7 @@ from codemix.data.clean import CleanOptions, clean
 from codemix.data.demo import GENERATOR_VERSION, generate_demo_corpus
 from codemix.data.ingest import ingest, list_files, to_conversation
 from codemix.data.report import DataReport
+from codemix.paths import pool_subdir
 from codemix.storage import atomic_write_json, atomic_write_parquet
 
 DATA_VERSION = "data-v4"  # bump when ingest/clean/label code changes its output
@@ -93,7 +94,7 @@ def label_pool(cfg: DataConfig, labels_dir: str | Path | None = None) -> tuple[p
 
 
 def _cached_pool(cfg: DataConfig, cache_dir: str | Path) -> Path | None:
-    folder = Path(cache_dir) / "pools" / pool_hash(cfg)
+    folder = Path(cache_dir) / pool_subdir(pool_hash(cfg))
     return folder if (folder / "pool.parquet").exists() and (folder / "report.json").exists() else None
 
 
@@ -114,7 +115,7 @@ def prepare_pool(cfg: DataConfig, cache_dir: str | Path,
     built from it records where it came from. ``labels_dir`` as for ``label_pool``.
     """
     h = pool_hash(cfg)
-    folder = Path(cache_dir) / "pools" / h
+    folder = Path(cache_dir) / pool_subdir(h)
     if _cached_pool(cfg, cache_dir) is not None:
         report = json.loads((folder / "report.json").read_text())
         # the classifier is part of the hash, its statement is this code's (a pool cached before it had none)

@@ -14,9 +14,7 @@ import json
 
 import pyarrow as pa
 
-ROLES = ("system", "user", "assistant")
 LABELS = ("coding", "math", "other")
-CODE_LANGUAGES = ("python", "javascript", "java", "cpp", "sql", "shell", "other")
 
 TURN_TYPE = pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())])
 

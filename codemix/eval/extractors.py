@@ -2,7 +2,7 @@
 
     extractor.extract_many([(answer_type, output, choices), ...]) -> [Extraction(answer, by), ...]
 
-``RulesExtractor`` applies the answer rules (``codemix.eval.rules``); ``LLMExtractor``
+``RulesExtractor`` applies the answer rules (``codemix.eval.extract``); ``LLMExtractor``
 (``codemix.eval.llm_extract``) asks a model; ``CascadeExtractor`` asks the LLM only where the
 rules find no answer. Scoring (``codemix.eval.scoring``) is handed one of them; build the
 configured one with ``scoring.make_extractor(eval_cfg)``.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol, Sequence
 
-from codemix.eval.rules import extract_answer
+from codemix.eval.extract import extract_answer
 
 Item = tuple[str, str, Sequence[str] | None]  # (answer type, model output, options or vocabulary)
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Sequence
 
 from codemix.endpoints import FailureBudget
+from codemix.eval.extract import OPTION_LETTERS, extract_answer
 from codemix.eval.extractors import Extraction, Item
-from codemix.eval.rules import OPTION_LETTERS, extract_answer
-from codemix.paths import codemix_home
+from codemix.paths import extractor_cache_file
 
 log = logging.getLogger("codemix")
 
@@ -83,7 +83,7 @@ class LLMExtractor:
     @classmethod
     def from_config(cls, eval_cfg, cache: str | Path | None = None) -> "LLMExtractor":
         """The extractor of an EvalConfig's ``extractor_endpoint`` (``cache`` overrides ``extractor_cache``)."""
-        cache = cache or eval_cfg.extractor_cache or codemix_home() / "_cache" / "extract.sqlite"
+        cache = cache or eval_cfg.extractor_cache or extractor_cache_file()
         endpoint = eval_cfg.extractor_endpoint
         return cls(**endpoint.client_kwargs(), cache=cache, max_failure_share=endpoint.max_failure_share)
 

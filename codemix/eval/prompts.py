@@ -9,7 +9,8 @@ Two-stage CoT is Kojima et al. (2022)'s own protocol: the user message is the qu
 answer-format instruction, whose placeholder "X" small models copy), the assistant turn opens with
 "Let's think step by step." and the model reasons; then the reasoning plus the answer trigger of the
 task's answer type (e.g. "Therefore, the answer (arabic numerals) is") is continued for a few tokens.
-The backends run both passes batched (``codemix.eval.backends.messages.generate_batch``).
+The backends run both passes batched (``codemix.eval.backends.messages.generate_batch``; the second pass's
+length is ``generation_settings.ANSWER_TOKENS``).
 
 Bump a style's version (``prompt_version``) whenever its text changes: it is part of the evaluation's
 identity.
@@ -19,14 +20,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from codemix.eval.rules import OPTION_LETTERS
+from codemix.eval.extract import OPTION_LETTERS
 
 PROMPT_VERSION = "2024-zs-cot-v1"  # zero_shot_cot, zero_shot and few_shot
 TWO_STAGE_VERSION = "kojima-2stage-v1"
 COT_TRIGGER = "Let's think step by step."
 STYLES = ("zero_shot_cot", "two_stage_cot", "zero_shot", "few_shot")
 TWO_STAGE = "two_stage_cot"
-ANSWER_TOKENS = 24  # the second pass of a two-stage prompt: the answer after the trigger, not more reasoning
 # Kojima et al.'s answer triggers by answer type (their "Therefore, the answer is" for the rest)
 ANSWER_TRIGGERS = {"number": "Therefore, the answer (arabic numerals) is",
                    "yes_no": "Therefore, the answer (Yes or No) is"}

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Iterable, NamedTuple
 
+from codemix.eval.extract import is_correct
 from codemix.eval.extractors import CascadeExtractor, Extractor, RulesExtractor
 from codemix.eval.llm_extract import LLMExtractor
-from codemix.eval.rules import is_correct
 
 EXTRACTORS = ("rules", "llm", "cascade")
 

@@ -19,7 +19,7 @@ import json
 import logging
 from pathlib import Path
 
-from codemix.paths import codemix_home
+from codemix.paths import gguf_converted_dir
 from codemix.storage import atomic_dir
 
 log = logging.getLogger("codemix")
@@ -42,7 +42,7 @@ def converted_dir(gguf_path: str | Path) -> Path:
     if not gguf_path.is_file():
         raise FileNotFoundError(f"{gguf_path}: no such GGUF file")
     sha = file_sha256(gguf_path)
-    out = codemix_home() / "models" / "gguf" / f"{gguf_path.stem}-{sha[:16]}"
+    out = gguf_converted_dir(f"{gguf_path.stem}-{sha[:16]}")
     if (out / GGUF_MARKER).exists():
         return out
     log.info("converting %s to safetensors (once; cached at %s)", gguf_path.name, out)

@@ -18,7 +18,7 @@ from pathlib import Path
 from codemix.config import ModelConfig
 from codemix.models.families import VICUNA_TEMPLATE, get_family
 from codemix.models.tiny import TINY_MARKER, TINY_VERSION, tiny_model_path
-from codemix.paths import PACKAGE_SCHEME, codemix_home, package_file  # noqa: F401 - package_file re-exported
+from codemix.paths import PACKAGE_SCHEME, downloads_dir, package_file
 
 ADAPTER_BASE_FILE = "codemix_base.json"  # written beside a LoRA adapter: which base model it applies to
 TINY_SCHEME = "tiny://"
@@ -48,7 +48,7 @@ def local_model_dir(source: str) -> str:
 
         base, sep, query = source.partition("?")
         parent, name = base.rstrip("/").rsplit("/", 1)
-        return str(Store(parent + sep + query).local_dir(name, codemix_home() / "store"))
+        return str(Store(parent + sep + query).local_dir(name, downloads_dir()))
     return source
 
 
@@ -124,20 +124,3 @@ def adapter_base(source: str) -> str | None:
     if marker.exists():
         return json.loads(marker.read_text())["base"]
     return None
-
-
-def merged_copy(source: str, out_dir: str | Path) -> str:
-    """A folder with full (merged) weights for ``source``: itself, or adapter merged into its base.
-
-    Engines such as vLLM load plain weight folders; merging once is simpler than per-request adapters.
-    """
-    if not (Path(source) / ADAPTER_BASE_FILE).exists():
-        return source
-    out = Path(out_dir)
-    if not (out / "config.json").exists():
-        model = load_causal_lm(source)
-        model.save_pretrained(out, safe_serialization=True)
-        load_tokenizer(source).save_pretrained(out)
-        if (Path(source) / TINY_MARKER).exists():
-            (out / TINY_MARKER).write_text((Path(source) / TINY_MARKER).read_text())
-    return str(out)

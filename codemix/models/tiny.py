@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from codemix.models.families import Family, get_family
-from codemix.paths import codemix_home
+from codemix.paths import tiny_model_dir
 from codemix.storage import atomic_dir
 
 TINY_VERSION = "tiny-v3"
@@ -74,7 +74,7 @@ def build_tiny_model(family: Family, tokenizer):
 def tiny_model_path(family_name: str) -> Path:
     """Directory of the family's twin, built on first use and cached on disk."""
     family = get_family(family_name)
-    path = codemix_home() / "models" / f"{family.name}-{TINY_VERSION}"
+    path = tiny_model_dir(f"{family.name}-{TINY_VERSION}")
     if (path / TINY_MARKER).exists():
         return path
     tokenizer = build_tiny_tokenizer(family)

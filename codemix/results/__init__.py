@@ -5,19 +5,18 @@
     write_report(["runs/paper"], "runs/paper/report", html=True)
 
 See README.md in this folder for the table layout and how to read it without codemix.
-What the sweep writes and reads back (writer, layout, objective) and the MDE arithmetic (power) load with the
+What the sweep writes and reads back (writer, layout) and the MDE arithmetic (power) load with the
 package; the analysis and the report (``load_results``, ``discordance_by_task``, ``write_report``: pandas,
 matplotlib and more) when first used.
 """
 
 from codemix.results.layout import KNOWN_POINTS_FILE, RESULTS_FILE, SPEC_FILE
-from codemix.results.objective import search_score
 from codemix.results.power import MDE, POWER, design_mde, questions_for
 from codemix.results.writer import collect_results, experiments_in, read_level, results_key, write_trial_results
 
 __all__ = ["KNOWN_POINTS_FILE", "MDE", "POWER", "RESULTS_FILE", "SPEC_FILE", "collect_results", "design_mde",
            "discordance_by_task", "experiments_in", "load_results", "questions_for", "read_level", "results_key",
-           "search_score", "write_report", "write_trial_results"]
+           "write_report", "write_trial_results"]
 
 
 def __getattr__(name):  # lazy: the sweep imports writer.py without pulling pandas/matplotlib in

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from codemix.results.load import ResultSet
+from codemix.search import search_score
 
 CONDITION = ["family", "code_language", "corruption", "proportion"]
 GROUP = CONDITION[:-1]  # a family's mix settings other than the proportion: proportions are compared within
@@ -361,12 +362,6 @@ def fit_curves(results: ResultSet | pd.DataFrame, level: str = "overall", *, min
 # ----------------------------------------------------------------------------- searched sweeps
 
 
-def metric_scope(metric: str) -> tuple[str, str]:
-    """A search metric as (level, scope) of the accuracy tables: 'domain:symbolic' -> ('domain', 'symbolic')."""
-    kind, _, name = metric.partition(":")
-    return ("overall", "overall") if kind == "overall" else (kind, name)
-
-
 def search_path(results: ResultSet, metric: str, known: list[dict] = ()) -> pd.DataFrame:
     """The path of a searched sweep: the known points it started from, then its trials in the order they started.
 
@@ -375,8 +370,6 @@ def search_path(results: ResultSet, metric: str, known: list[dict] = ()) -> pd.D
     sweep, trial_key, family, proportion, seed, code_language, corruption, status, objective (the
     search metric, as the searcher saw it; NaN for a failed trial) and best_so_far.
     """
-    from codemix.results.objective import search_score
-
     cols = ["step", "source", "sweep", "trial_key", "family", "proportion", "seed", "code_language", "corruption",
             "status", "objective", "best_so_far"]
     own = set(results.trials["trial_key"])  # a restart that lost Tune's state fed the sweep's own trials too

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from codemix.cache import MIXES, mix_key, pool_key
+from codemix.paths import local_data_dir, pool_subdir
 from codemix.results.document import Document
 from codemix.results.load import ResultSet
 from codemix.storage import Store
@@ -67,10 +68,8 @@ def _read_json(store: Store, key: str) -> dict | None:
 
 def _local_pools() -> Store | None:
     """The local pool cache ($CODEMIX_HOME/data), where ``prepare_pool`` writes first."""
-    from codemix.paths import codemix_home
-
     try:
-        return Store(codemix_home() / "data")
+        return Store(local_data_dir())
     except _READ_ERRORS:
         return None
 
@@ -146,7 +145,7 @@ def find_pools(results: ResultSet) -> tuple[list[PoolReport], int]:
     for pool_hash, pool in pools.items():
         places = [(s, pool_key(pool_hash)) for s in [first[pool_hash]] + [s for s in storages
                                                                                  if s is not first[pool_hash]]]
-        _read_pool(pool, places + ([(local, f"pools/{pool_hash}")] if local is not None else []))
+        _read_pool(pool, places + ([(local, pool_subdir(pool_hash))] if local is not None else []))
     return list(pools.values()), unknown
 
 

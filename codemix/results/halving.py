@@ -13,7 +13,7 @@ import pandas as pd
 from codemix.results import analysis
 from codemix.results.figures import proportion_label
 from codemix.results.load import ResultSet
-from codemix.results.objective import search_score
+from codemix.search import search_score
 
 SECONDS = ("train_seconds", "eval_seconds")
 

@@ -1,7 +1,7 @@
 """The best proportion per family and scope from correct counts: binomial curve fits, the optimum's interval,
 the points sampled in order, and what a grid would have needed for the same width.
 
-The model is the optimum searcher's (``codemix.optimum_fit``): one quadratic-logistic curve per task fitted
+The model is the optimum searcher's (``codemix.search.fit``): one quadratic-logistic curve per task fitted
 to every trial's correct count out of n (seeds are replicates), the scope's accuracy the mean of its tasks'
 curves, a Laplace 95 % interval for the arg-max, widened by the observed overdispersion.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from codemix.optimum_fit import Observation, fit_model, grid_trials_for_width
 from codemix.results import analysis
 from codemix.results.load import ResultSet
+from codemix.search import Observation, fit_model, grid_trials_for_width
 
 BAND_AT = (0.0, 0.25, 0.5, 0.75, 1.0)  # where the report prints the fitted curve (fractions of the range run)
 

@@ -38,6 +38,7 @@ from codemix.results.figures import (
 )
 from codemix.results.halving import halving_section
 from codemix.results.load import ResultSet, load_results
+from codemix.search import metric_scope
 from codemix.storage import atomic_write_text
 from codemix.version import __version__
 
@@ -406,7 +407,7 @@ def _searches(doc: Document, results: ResultSet, out_dir: Path, n_boot: int, see
 
 
 def _search_fit(doc, results, own, e, metric, start, out_dir, n_boot, seed) -> None:
-    level, scope = analysis.metric_scope(metric)
+    level, scope = metric_scope(metric)
     groups = own.trials[analysis.GROUP].drop_duplicates()
     fits = analysis.fit_curves(results, level, min_points=3, n_boot=max(n_boot, 200), seed=seed)
     fits = fits[fits["scope"] == scope].merge(groups, on=analysis.GROUP)

@@ -18,11 +18,9 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-
-import pyarrow.fs as pafs
 
 from codemix import cache
+from codemix.attempts import attempt_starts, attempt_trials
 from codemix.config import SpecError, SweepSpec
 from codemix.results import results_key
 from codemix.storage import Store
@@ -173,17 +171,6 @@ def output_locations(spec: SweepSpec) -> list[tuple[str, str]]:
 # ----------------------------------------------------------------------------- trials lost with a node
 
 
-def attempt_counts(experiment: Store) -> dict[str, int]:
-    """How many attempts each trial (by trial key) has started so far in this experiment."""
-    counts: dict[str, int] = {}
-    selector = pafs.FileSelector(experiment.path("attempts"), allow_not_found=True, recursive=True)
-    for info in experiment.fs.get_file_info(selector):
-        if info.type == pafs.FileType.File and info.base_name.endswith(".json"):
-            key = info.path.rstrip("/").rsplit("/", 2)[-2]
-            counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
 def replay_recorded_failure(experiment: Store, trial_key: str, retry_failed: bool = False,
                             attempts_before: dict[str, int] | None = None) -> None:
     """When Tune starts a trial again, raise the error its latest attempt recorded instead of rerunning it.
@@ -198,23 +185,25 @@ def replay_recorded_failure(experiment: Store, trial_key: str, retry_failed: boo
     record = experiment.read_parquet(key).to_pylist()[0]
     if record["status"] != "error" or (record["error"] or "").startswith(RAY_INFRASTRUCTURE_ERRORS):
         return
-    names = experiment.list(f"attempts/{trial_key}", suffix=".json")  # <started %Y%m%dT%H%M%S>-<id>.json
-    if names:
-        latest = datetime.strptime(max(names)[:15], "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
-        if record["finished_at"] < latest:  # the latest attempt has no record of its own
-            return
-    if retry_failed and len(names) <= (attempts_before or {}).get(trial_key, 0):
+    starts = attempt_starts(experiment, trial_key)
+    if starts and record["finished_at"] < starts[-1]:  # the latest attempt has no record of its own
+        return
+    if retry_failed and len(starts) <= (attempts_before or {}).get(trial_key, 0):
         return
     raise RecordedTrialFailure(f"trial {trial_key} is not rerun: its last attempt failed, and would fail again "
                                f"(`codemix resume --retry-failed` reruns it): {record['error']}")
 
 
-def lost_trials(results, keys: list[str], experiment: Store) -> list[dict]:
-    """Tune trials that ended in an error but left no trials record: lost with their node after
-    every restart. ``results`` is Tune's ResultGrid, ``keys`` their trial keys in the same order."""
+def lost_trials(results, experiment: Store) -> list[dict]:
+    """Tune trials that ended in an error but left no trials record: lost with their node after every restart.
+    ``results`` is Tune's ResultGrid; a trial's key is the one its attempts recorded (``attempt_trials``: the key
+    the trial computed, never recomputed here), None for a trial lost before its first attempt began."""
+    errored = [r for r in results if r.error is not None]
+    keys = attempt_trials(experiment) if errored else {}
     lost = []
-    for result, key in zip(results, keys):
-        if result.error is not None and not experiment.exists(results_key("trials", key)):
+    for result in errored:
+        key = keys.get((result.metrics or {}).get("trial_id"))
+        if key is None or not experiment.exists(results_key("trials", key)):
             cfg = result.config or {}
             lost.append({"trial_key": key, "family": cfg.get("family"), "proportion": cfg.get("proportion"),
                          "seed": cfg.get("seed"), "error": f"lost without a result: {type(result.error).__name__}: "

@@ -38,13 +38,13 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
     Runs in the driver before Ray starts, so an infeasible request fails before any compute.
     """
     from codemix.data import prepare_pool, storage_labels_dir
-    from codemix.paths import codemix_home
+    from codemix.paths import local_data_dir
 
     tuned = [p for p in grid_points(spec) if not p.untuned]
     if not tuned:  # an untuned sweep (train.method: none) needs no IFT data
         return "", ""
     with storage_labels_dir(spec.data.classifier, store) as labels_dir:  # labels are paid once per storage
-        pool, pool_hash, report = prepare_pool(spec.data, codemix_home() / "data", labels_dir)
+        pool, pool_hash, report = prepare_pool(spec.data, local_data_dir(), labels_dir)
     infeasible = infeasible_mixes(spec, pool)
     if infeasible:  # the first is enough to stop; `codemix plan` lists them all
         p, lang, err = infeasible[0]

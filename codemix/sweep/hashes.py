@@ -8,7 +8,13 @@ cache (``codemix.cache``: ``_cache/mixes/<mix>``, ``checkpoints/<train>``, ``pre
 from __future__ import annotations
 
 from codemix.config import SweepSpec, hashed_dump
-from codemix.eval import EXTRACT_VERSION, prompt_version, resolve_backend, resolve_dtype_name
+from codemix.eval import (
+    EXTRACT_VERSION,
+    generation_identity,
+    prompt_version,
+    resolve_backend,
+    resolve_dtype_name,
+)
 from codemix.models.loading import resolve_model_source
 from codemix.storage import stable_hash
 from codemix.sweep.space import TrialPoint, at_fidelity, is_untuned
@@ -20,7 +26,8 @@ def model_id(spec: SweepSpec, family: str) -> str:
     return resolve_model_source(family, spec.model)
 
 
-def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str, str | None]:
+def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str,
+                 identity: dict[str, str] | None = None) -> dict[str, str | None]:
     """Content addresses of the trial's three stage outputs and the trial itself (no mix for an untuned trial),
     and ``train_run``: the training run whose checkpoints the trial's training continues (the full-fidelity run;
     ``train`` unless the trial is a rung below full fidelity).
@@ -28,8 +35,10 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str
     The spec is hashed as a Tune trial receives it (through JSON, so every default is validated:
     a float field's default ``0`` is ``0.0`` there), so the driver (plan, known points) and the
     trials agree on every address. Only the fields each section declares hashed count
-    (``config.hashed_dump``); the evaluation's backend and dtype count as resolved ('auto' is not an
-    identity: it means vLLM or transformers, bf16 or fp32, depending on the machine).
+    (``config.hashed_dump``), and the generation settings outside the spec that apply
+    (``eval.generation_identity``); the evaluation's backend and dtype count as resolved ('auto' is not an
+    identity: it means vLLM or transformers, bf16 or fp32, depending on the machine); ``identity`` is that
+    resolution when the caller already has it (``eval_identity``), so it is made once per trial.
     """
     spec = at_fidelity(SweepSpec.model_validate_json(spec.model_dump_json()), point)
     model = hashed_dump(spec.model)
@@ -44,7 +53,9 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str) -> dict[str
                                    model, hashed_dump(spec.train), spec.resources.num_workers])
         if point.fidelity != 1.0:  # the full run's first steps: a checkpoint of that run, not the run itself
             train = stable_hash(["train-fidelity", run, point.fidelity])
-    evaluation = stable_hash(["eval", train, {**hashed_dump(spec.eval), **eval_identity(spec, point)},
+    identity = identity if identity is not None else eval_identity(spec, point)
+    generation = generation_identity(spec.eval, identity["backend"])  # {} while the settings are as they were
+    evaluation = stable_hash(["eval", train, {**hashed_dump(spec.eval), **identity, **generation},
                               prompt_version(spec.eval.prompt), EXTRACT_VERSION])
     trial = stable_hash(["trial", point.identity(), evaluation], length=12)
     return {"mix": mix, "train": train, "train_run": run, "eval": evaluation, "trial": trial}

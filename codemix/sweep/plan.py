@@ -53,14 +53,14 @@ def _estimate_pool(spec: SweepSpec):
     cached yet, the pool is labelled with the offline heuristic instead (and said so).
     """
     from codemix.data import pool_hash, prepare_pool
-    from codemix.paths import codemix_home
+    from codemix.paths import local_data_dir, pool_subdir
 
     data_cfg, labels = spec.data, spec.data.classifier.name
-    if labels != "heuristic" and not (codemix_home() / "data" / "pools" / pool_hash(spec.data)).exists():
+    if labels != "heuristic" and not (local_data_dir() / pool_subdir(pool_hash(spec.data))).exists():
         data_cfg = spec.data.model_copy(update={"classifier": spec.data.classifier.model_copy(
             update={"name": "heuristic"})})
         labels = f"heuristic (estimate: the {spec.data.classifier.name!r} labels are not cached yet)"
-    pool, pool_key, _ = prepare_pool(data_cfg, codemix_home() / "data")
+    pool, pool_key, _ = prepare_pool(data_cfg, local_data_dir())
     return pool, pool_key, labels
 
 
@@ -99,15 +99,14 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     of the search range (for cost and fit), and ``assumptions["search"]`` holds the known points it
     will start from and its GPU-hours per new trial.
     """
+    from codemix.search import check_search, is_searched
     from codemix.storage import Store
     from codemix.sweep.data_stage import infeasible_mixes
     from codemix.sweep.hashes import stage_hashes
-    from codemix.sweep.search import check_metric, is_searched
     from codemix.sweep.space import as_spec, grid_points
     from codemix.sweep.warmstart import start_search
 
-    spec = as_spec(spec)
-    check_metric(spec)
+    spec = check_search(as_spec(spec))
     store = Store(spec.storage)
     pool, pool_key, labels = _estimate_pool(spec)
     words = [sum(len(t["content"].split()) for t in turns) for turns in pool.column("turns").to_pylist()]

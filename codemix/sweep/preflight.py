@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from codemix.config import SweepSpec
 from codemix.endpoints import EndpointError
-from codemix.paths import codemix_home
+from codemix.paths import local_data_dir
 from codemix.storage import Store
 
 log = logging.getLogger("codemix")
@@ -64,7 +64,7 @@ def _classifier_check(spec: SweepSpec, store: Store) -> EndpointCheck | None:
     if spec.train.method == "none" or not make_classifier(cfg).paid:  # an untuned sweep labels no data
         return None
     with storage_labels_dir(cfg, store) as labels_dir:
-        needed = requests_to_label(spec.data, codemix_home() / "data", labels_dir)
+        needed = requests_to_label(spec.data, local_data_dir(), labels_dir)
         if needed == 0:
             return EndpointCheck("llm classifier", cfg.endpoint.model, "skipped",
                                  "every label the sweep needs is cached")

@@ -5,9 +5,10 @@ everything that determines it (``codemix.sweep.hashes``), and is published atomi
 whose outputs exist reuses them, so a resumed trial whose training finished goes straight to
 evaluation, and a later sweep reuses the trials of an earlier one.
 
-Read ``run_trial`` first: it runs the four stages in order, each a function of the trial and the
+Read ``run_stages`` first: it runs the four stages in order, each a function of the trial and the
 outputs of the stage before it that returns its own outputs (``Mixed``, ``Trained``, ``Evaluated``),
-through one wrapper (``run_stage``) that holds the fault hooks, the log lines and the timing.
+through one wrapper (``run_stage``) that holds the fault hooks, the log lines and the timing. A trial's
+stage hashes and evaluation identity are resolved once, by ``Trial.start``, and carried with it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import json
 import logging
 import time
 import traceback
-import uuid
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,14 +25,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from codemix import cache, faults
+from codemix.attempts import record_attempt
 from codemix.config import SweepSpec
 from codemix.data import build_mix, write_mix
 from codemix.eval import evaluate, release_engine, runs_in_process
 from codemix.models.loading import local_model_dir, resolve_model_source
-from codemix.results import results_key, search_score, write_trial_results
+from codemix.results import results_key, write_trial_results
+from codemix.search import is_searched, trial_summary
 from codemix.storage import Store
 from codemix.sweep.hashes import eval_identity, model_id, stage_hashes
-from codemix.sweep.search import OBJECTIVE, is_searched
 from codemix.sweep.space import TrialPoint, at_fidelity, is_untuned
 from codemix.train import TrainRun, fine_tune
 from codemix.version import __version__
@@ -45,16 +46,20 @@ log = logging.getLogger("codemix")
 
 def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str, pool_hash: str,
               trial_id: str | None = None, in_tune: bool = False) -> dict:
-    """Run the four stages for one sweep point and write its result tables; returns summary metrics.
+    """Run the four stages for one sweep point and write its result tables; returns summary metrics."""
+    return run_stages(Trial.start(spec, point, store, pool_key, pool_hash, trial_id, in_tune))
+
+
+def run_stages(trial: Trial) -> dict:
+    """Run the trial's four stages and write its result tables; returns what it reports to Tune.
 
     A trial that finished in this experiment is not rerun. One that raises is recorded as failed,
     with the stages it finished, and the error is raised again (Tune records it too).
     """
-    trial = Trial.start(spec, point, store, pool_key, pool_hash, trial_id, in_tune)
-    done = _finished_summary(trial.experiment, trial.key, spec.search.metric)
+    done = _finished_summary(trial.experiment, trial.key, trial.spec.search.metric)
     if done is not None:
         return done
-    started = record_attempt(trial)
+    started = record_attempt(trial.experiment, trial.key, trial.trial_id, asdict(trial.point))
     mix = train = None  # the stages that finished, for the failure record
     try:
         if trial.untuned:  # the starting model is evaluated as it is: nothing to mix or train
@@ -71,13 +76,15 @@ def run_trial(spec: SweepSpec, point: TrialPoint, *, store: Store, pool_key: str
 
 @dataclass(frozen=True)
 class Trial:
-    """One trial as it runs: its spec and point, where its stages are stored, and their content addresses."""
+    """One trial as it runs: its spec and point, where its stages are stored, their content addresses and the
+    evaluation's identity (resolved once, here: the hashes and the provenance columns agree by construction)."""
 
     spec: SweepSpec  # as the trial runs it (a successive-halving rung's evaluation limit applied)
     point: TrialPoint  # as it is hashed (an untuned trial's point is the family's reference)
     store: Store
     pool_key: str  # the sweep's labelled pool in the stage cache
-    hashes: dict  # stage_hashes: mix, train, eval, trial
+    hashes: dict  # stage_hashes: mix, train, train_run, eval, trial
+    eval_identity: dict  # the evaluation's backend and dtype as resolved for this trial's model
     trial_id: str | None = None  # Tune's
     in_tune: bool = False
 
@@ -86,8 +93,9 @@ class Trial:
               trial_id: str | None = None, in_tune: bool = False) -> "Trial":
         if is_untuned(spec, point):
             point = point.as_untuned()
-        return cls(at_fidelity(spec, point), point, store, pool_key, stage_hashes(spec, point, pool_hash), trial_id,
-                   in_tune)
+        identity = eval_identity(spec, point)
+        return cls(at_fidelity(spec, point), point, store, pool_key, stage_hashes(spec, point, pool_hash, identity),
+                   identity, trial_id, in_tune)
 
     @property
     def key(self) -> str:
@@ -259,19 +267,10 @@ def write_results(trial: Trial, started: datetime, mix: Mixed, train: Trained, e
            "started_at": started, "finished_at": finished}
     write_trial_results(trial.experiment, trial.key, provenance(trial, mix), row,
                         scores=[{**s, "finished_at": finished} for s in scores], predictions=evaluation.predictions)
-    return Written("computed", summary=_summary(row, scores, trial.spec.search.metric))
+    return Written("computed", summary=trial_summary(row, scores, trial.spec.search.metric))
 
 
 # ----------------------------------------------------------------------------- the trial's records
-
-
-def record_attempt(trial: Trial) -> datetime:
-    """Note in the experiment that an attempt of the trial starts (Tune's restarts count them); returns when."""
-    started = datetime.now(timezone.utc)
-    trial.experiment.write_json(f"attempts/{trial.key}/{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}.json",
-                                {"trial_id": trial.trial_id, "point": asdict(trial.point),
-                                 "started_at": started.isoformat()})
-    return started
 
 
 def record_failure(trial: Trial, started: datetime, err: Exception, mix: Mixed | None, train: Trained | None) -> None:
@@ -290,7 +289,7 @@ def provenance(trial: Trial, mix: Mixed | None) -> dict:
     return {"sweep": spec.name, "trial_key": trial.key, "trial_id": trial.trial_id, **asdict(point),
             "model_id": model_id(spec, point.family), "train_method": "none" if trial.untuned else spec.train.method,
             "mix_hash": trial.hashes["mix"] if mix is None else mix.mix_hash, "train_hash": trial.hashes["train"],
-            "eval_hash": trial.hashes["eval"], **{f"eval_{k}": v for k, v in eval_identity(spec, point).items()},
+            "eval_hash": trial.hashes["eval"], **{f"eval_{k}": v for k, v in trial.eval_identity.items()},
             "codemix_version": __version__}
 
 
@@ -323,15 +322,5 @@ def _finished_summary(experiment: Store, trial_key: str, metric: str) -> dict | 
     if done["status"] != "ok":
         return None
     log.info("trial %s already finished; not rerun", trial_key)
-    return _summary(done, experiment.read_parquet(results_key("scores", trial_key)).to_pylist(), metric)
+    return trial_summary(done, experiment.read_parquet(results_key("scores", trial_key)).to_pylist(), metric)
 
-
-def _summary(trial: dict, scores: list[dict], metric: str) -> dict:
-    out = {OBJECTIVE: search_score(scores, metric), "overall_accuracy": trial["overall_accuracy"],
-           "train_loss": trial["train_loss"], "stages": trial["stages"]}
-    for s in scores:  # accuracies, and the counts behind them (the optimum searcher fits those)
-        out[f"task/{s['task']}"] = s["accuracy"]
-        out[f"n/{s['task']}"], out[f"correct/{s['task']}"] = s["n"], s["n_correct"]
-    for domain in sorted({s["domain"] for s in scores}):
-        out[f"domain/{domain}"] = search_score(scores, f"domain:{domain}")
-    return out

@@ -15,23 +15,22 @@ from pathlib import Path
 import pyarrow as pa
 import yaml
 
+from codemix.attempts import attempt_counts
 from codemix.config import SpecError, SweepSpec, parse_spec
 from codemix.ray_runtime import init_ray
 from codemix.results import SPEC_FILE, collect_results
+from codemix.search import OBJECTIVE, check_search, is_searched
 from codemix.storage import Store
 from codemix.sweep.cluster import (
-    attempt_counts,
     check_storage_shared,
     lost_trials,
     replay_recorded_failure,
 )
 from codemix.sweep.data_stage import prepare_data
-from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.preflight import preflight
-from codemix.sweep.search import OBJECTIVE, build_searcher, check_metric, is_searched
-from codemix.sweep.space import TrialPoint, as_spec, grid_points, param_space  # noqa: F401 (grid_points: codemix.cli)
-from codemix.sweep.trial import run_trial
-from codemix.sweep.warmstart import SearchStart, record_start, start_search
+from codemix.sweep.space import TrialPoint, as_spec, param_space
+from codemix.sweep.trial import Trial, run_stages
+from codemix.sweep.warmstart import SearchStart, known_points, record_start, start_search
 
 log = logging.getLogger("codemix")
 
@@ -46,12 +45,11 @@ def tune_trial(config: dict, spec_json: str, pool_key: str, pool_hash: str, retr
 
     spec = SweepSpec.model_validate_json(spec_json)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    point, store = TrialPoint.from_config(config), Store(spec.storage)
-    replay_recorded_failure(store.child(spec.name), stage_hashes(spec, point, pool_hash)["trial"], retry_failed,
-                            attempts_before)  # Tune restarts lost trials, and failed ones too
-    summary = run_trial(spec, point, store=store, pool_key=pool_key, pool_hash=pool_hash,
-                        trial_id=tune.get_context().get_trial_id(), in_tune=True)
-    tune.report(summary)
+    trial = Trial.start(spec, TrialPoint.from_config(config), Store(spec.storage), pool_key, pool_hash,
+                        tune.get_context().get_trial_id(), in_tune=True)
+    # Tune restarts lost trials, and failed ones too
+    replay_recorded_failure(trial.experiment, trial.key, retry_failed, attempts_before)
+    tune.report(run_stages(trial))
 
 
 def _trainable(spec: SweepSpec, pool_key: str, pool_hash: str, retry_failed: bool = False,
@@ -82,13 +80,15 @@ def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
     """Tune's config; a searched sweep (``start`` given) gets its searcher, fed the known points."""
     from ray import tune
 
+    from codemix.search.tune_adapter import make_searcher  # Tune's face of the search: not in codemix.search
+
     # reuse_actors: a trial's process runs the next trial too, so imports, the tokenizer and the evaluation
     # engine (codemix.eval.engines) are paid once per process, not once per trial
     kwargs = dict(num_samples=1, max_concurrent_trials=spec.resources.max_concurrent_trials or None,
                   trial_dirname_creator=_trial_dirname, reuse_actors=True)
     if start is not None:
-        kwargs.update(num_samples=start.to_run, search_alg=build_searcher(spec, start), metric=OBJECTIVE,
-                      mode="max")
+        kwargs.update(num_samples=start.to_run, search_alg=make_searcher(spec, known_points(spec, start)),
+                      metric=OBJECTIVE, mode="max")
     return tune.TuneConfig(**kwargs)
 
 
@@ -124,7 +124,7 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
     if experiment.exists(SPEC_FILE):
         raise SpecError(f"experiment {experiment.url()} already exists: `codemix resume {experiment.url()}` "
                         f"continues it; pick another name for a new sweep (finished stages are reused by cache)")
-    check_metric(spec)
+    spec = check_search(spec)
     preflight(spec, store)  # a wrong key, model or URL stops here, before any compute
     pool_key, pool_hash = prepare_data(spec, store)
     init_ray(address, num_cpus)
@@ -133,7 +133,7 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
     start = _start_search(spec, store, pool_hash, experiment)
     tuner = tune.Tuner(_trainable(spec, pool_key, pool_hash), param_space=param_space(spec),
                        tune_config=_tune_config(spec, start), run_config=_run_config(spec, store))
-    return finish(spec, experiment, tuner.fit(), pool_hash)
+    return finish(spec, experiment, tuner.fit())
 
 
 def resume(path: str | Path, *, retry_failed: bool = False, address: str | None = None,
@@ -149,8 +149,8 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     if not experiment.exists(SPEC_FILE):
         raise SpecError(f"{path}: not a codemix experiment (no {SPEC_FILE})")
     data = yaml.safe_load(experiment.read_bytes(SPEC_FILE))
-    spec = as_spec(parse_spec({**data, "name": experiment.name, "storage": experiment.parent_url()},
-                              f"{path}/{SPEC_FILE}"))
+    spec = check_search(as_spec(parse_spec({**data, "name": experiment.name, "storage": experiment.parent_url()},
+                                           f"{path}/{SPEC_FILE}")))
     store = Store(spec.storage)
     preflight(spec, store)
     pool_key, pool_hash = prepare_data(spec, store)
@@ -169,7 +169,7 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
             return finish(spec, experiment)
         tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(spec, start),
                            run_config=_run_config(spec, store))
-    return finish(spec, experiment, tuner.fit(), pool_hash)
+    return finish(spec, experiment, tuner.fit())
 
 
 @dataclass
@@ -184,13 +184,12 @@ class SweepOutcome:
     trial_retries: int = 0  # how often Tune restarted a lost trial (resources.trial_retries)
 
 
-def finish(spec: SweepSpec, experiment: Store, grid=None, pool_hash: str = "") -> SweepOutcome:
+def finish(spec: SweepSpec, experiment: Store, grid=None) -> SweepOutcome:
     """Write results.parquet and return the outcome: results, failed trials, and trials lost with their node."""
     from codemix.results import load_results  # pandas: only where a sweep's results are summarised
 
     table = collect_results(experiment)
     results = load_results([experiment.url()], predictions=False)
     failed = results.failed[["trial_key", "family", "proportion", "seed", "error"]].to_dict("records")
-    lost = lost_trials(grid or [], [stage_hashes(spec, TrialPoint.from_config(r.config), pool_hash)["trial"]
-                                    for r in grid or []], experiment)
+    lost = lost_trials(grid or [], experiment)
     return SweepOutcome(experiment.url(), table, failed + lost, results, lost, spec.resources.trial_retries)

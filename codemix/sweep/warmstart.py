@@ -1,9 +1,11 @@
 """Warm starts of searched sweeps: the finished trials in storage that a search may take as known.
 
-Before a search starts, every finished trial in the same storage whose stages this spec would
-reproduce (same data, model, training and evaluation config; any point of the search space) is
-fed to the searcher as a known evaluation (``start_search``), at no compute cost; what it started
-from is recorded in the experiment (``record_start``) for the report.
+A sweep whose ``search.searcher`` is not ``grid`` hands the choice of points to a searcher
+(``codemix.search``). Before the search starts, every finished trial in the same storage whose stages
+this spec would reproduce (same data, model, training and evaluation config; any point of the search
+space) is fed to the searcher as a known evaluation (``start_search``, ``build_searcher``), at no
+compute cost; what it started from is recorded in the experiment (``record_start``) for the report.
+On resume the searcher's own saved state (``Tuner.restore``) carries on; nothing is fed twice.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from codemix.config import SweepSpec
-from codemix.results import KNOWN_POINTS_FILE, experiments_in, read_level, results_key, search_score
+from codemix.results import KNOWN_POINTS_FILE, experiments_in, read_level, results_key
+from codemix.search import Known, search_score
 from codemix.storage import Store
 from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.space import TrialPoint
@@ -114,3 +117,10 @@ def record_start(experiment: Store, start: SearchStart) -> None:
     experiment.write_json(KNOWN_POINTS_FILE, {
         "sweep": start.sweep, "searcher": start.searcher, "metric": start.metric, "num_samples": start.num_samples,
         "outside": start.outside, "known": [asdict(k) for k in start.known]})
+
+
+def known_points(spec: SweepSpec, start: SearchStart) -> list[Known]:
+    """The known points of ``start`` as a searcher takes them: with their score rows, read back from storage."""
+    store = Store(spec.storage)
+    return [Known(k.config, k.objective, store.child(k.sweep).read_parquet(results_key("scores", k.trial_key))
+                  .to_pylist()) for k in start.known]

@@ -27,7 +27,6 @@ TOKENIZE_VERSION = "tok-v3"
 # Part of every run's train_hash: bump it when a change to the recipe changes what training
 # produces, so checkpoints of the old recipe are not reused. v2: transformers.get_scheduler.
 TRAIN_VERSION = "train-v2"
-TRAIN_RUNS = cache.TRAIN_RUNS  # Ray Train's own run folders (sharded checkpoints), one per train_hash
 
 
 class TrainingDiverged(RuntimeError):
@@ -179,7 +178,7 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
         train_loop_config=loop_config,
         scaling_config=ScalingConfig(num_workers=res.num_workers, use_gpu=use_gpu, resources_per_worker=per_worker),
         run_config=RunConfig(
-            name=run.run_name, storage_path=run.store.path(TRAIN_RUNS),
+            name=run.run_name, storage_path=run.store.path(cache.TRAIN_RUNS),
             storage_filesystem=None if run.store.is_local else run.store.fs,
             failure_config=FailureConfig(max_failures=run.train_cfg.max_failures,
                                          controller_failure_limit=res.controller_failure_limit),

@@ -44,6 +44,14 @@ def test_minilm_agreement_on_fresh_held_out_real_sharegpt(held_out_labels):
 
 
 @needs_model
+def test_the_minilm_statement_is_what_it_measures_on_the_held_out_prompts(held_out_labels):
+    from test_classifier_statement import measured, stated
+
+    truth, labels, _ = held_out_labels
+    assert stated(minilm.MiniLM.measured) == measured(truth, labels)
+
+
+@needs_model
 def test_minilm_labels_the_demo_pool(tmp_path):
     """Through prepare_pool: every demo conversation labelled, tagged minilm-v1, agreeing with the demo's gold."""
     cfg = DataConfig(demo_size=60, classifier=ClassifierConfig(name="minilm"))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from codemix.eval import Example, RulesExtractor, extract_answer, get_task, is_correct, normalise_gold, score_output
-from codemix.eval.rules import normalise_number
+from codemix.eval.extract import normalise_number
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "extraction_cases.jsonl").read_text().splitlines()]
 

@@ -89,7 +89,7 @@ def test_two_stage_rows_get_a_batched_second_pass_after_their_trigger():
 
     from codemix.eval.backends.hf import HFEngine
     from codemix.eval.backends.messages import generate_batch
-    from codemix.eval.prompts import ANSWER_TOKENS
+    from codemix.eval.generation_settings import ANSWER_TOKENS
 
     sampling = {"max_new_tokens": 8, "temperature": 0.0, "stop": []}
     engine = HFEngine(resolve_model_source("llama", ModelConfig()), sampling)

@@ -225,11 +225,18 @@ def test_agreement_cli_re_extracts_as_the_sweep_scores(fake_openai, tmp_path, mo
     assert result.exit_code == 2 and "1 option-task row(s) have no 'choices' (first: row 3)" in result.output
 
 
-def test_tasks_cli_lists_tasks_and_suites():
-    result = CliRunner().invoke(app, ["tasks"], env={"COLUMNS": "200"})
+def test_tasks_cli_lists_every_task_once_with_its_domain_and_type_and_every_suite():
+    from codemix.eval import SUITES, get_task, list_tasks
+
+    result = CliRunner().invoke(app, ["tasks"], env={"COLUMNS": "400"})
     assert result.exit_code == 0, result.output
-    for name in ("gsm8k", "babi16_induction", "reverse_list", "paper12", "smoke3"):
-        assert name in result.output
+    rows = [[cell.strip() for cell in line.split("│")[1:4]] for line in result.output.splitlines()
+            if line.count("│") > 4]
+    tasks = {name: (get_task(name).domain, get_task(name).answer_type) for name in list_tasks()}
+    assert sorted((name, domain, kind) for name, domain, kind in rows if name in tasks) == \
+        sorted((name, *v) for name, v in tasks.items())  # each task once, as registered
+    suites = [line for line in result.output.splitlines() if line.startswith("suite ")]
+    assert suites == [f"suite {s} ({len(names)}): {', '.join(names)}" for s, names in sorted(SUITES.items())]
 
 
 def test_openai_backend_through_ray_data_with_the_configured_retries_and_a_clear_stop(fake_openai, ray_cluster):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from codemix.eval import extract_answer, get_task, is_correct, resolve_suite
-from codemix.eval.rules import answer_statements
+from codemix.eval.extract import answer_statements
 
 HERE = Path(__file__).parent
 SPLITS = {name: [json.loads(line) for line in (HERE / f"real_outputs_{name}.jsonl").read_text().splitlines()]

@@ -1,5 +1,5 @@
 """Scoring in the sweep and in ``codemix eval agreement`` is one code path: the stored options make a
-prediction re-score exactly as it was scored; ``apply_stop`` cuts generations where the sampling says."""
+prediction re-score exactly as it was scored; ``first_stop`` cuts generations where the sampling says."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from codemix.config import SamplingConfig
 from codemix.eval import RulesExtractor, get_task, score
-from codemix.eval.backends import apply_stop
 from codemix.eval.cli import re_extract
+from codemix.eval.generate import first_stop
 from codemix.results.schema import PREDICTIONS_SCHEMA
 
 DATES = ["05/04/2003", "05/05/2003", "04/04/2003"]
@@ -39,12 +39,12 @@ def test_predictions_keep_options_and_rescore_as_the_sweep_scored():
     assert re_extract(stored, "rules") == [p["extracted"] for p in predictions]
 
 
-def test_apply_stop_cuts_at_the_earliest_stop_string():
+def test_generations_are_cut_at_the_earliest_stop_string():
     text = "The answer is 4.\nQ: next question\nUser: more"
-    assert apply_stop(text, ["\nUser:", "\nQ:"]) == "The answer is 4."
-    assert apply_stop(text, ["\nQuestion:"]) == text  # absent stop strings change nothing
-    assert apply_stop(text, []) == text
-    assert apply_stop("Q: at once", ["Q:"]) == ""
+    assert text[:first_stop(text, ["\nUser:", "\nQ:"])] == "The answer is 4."
+    assert first_stop(text, ["\nQuestion:"]) == len(text)  # absent stop strings change nothing
+    assert first_stop(text, []) == len(text)
+    assert first_stop("Q: at once", ["Q:"]) == 0
 
 
 def test_an_empty_stop_string_is_refused():

@@ -62,8 +62,11 @@ def test_rung_table_and_what_the_rungs_saved(experiment):
 def test_the_section_renders(experiment, tmp_path):
     md = build_report(load_results(experiment, predictions=False), tmp_path, n_boot=50).markdown(tmp_path)
     section = md[md.index("## Successive halving: `halv`"):]
-    assert "| llama | 33.33% | 62.5% | 0 | 3 | 1.000 | 15 | yes |" in section  # 0.625 went on
-    assert "| llama | 33.33% | 12.5% | 0 | 3 | 0.333 | 15 |  |" in section
-    assert "12 trials, 240 s" in section and "41% saved" in section
-    assert "best at the lowest fidelity 62.5% (1.000); best at fidelity 100% 62.5% (0.900)" in section
+    low_seconds, full_seconds = 10 + 5, 20 + 15  # train + eval of a trial at each rung (the fixture's)
+    assert f"| llama | 33.33% | 62.5% | 0 | 3 | {LOW[0.625] / 3:.3f} | {low_seconds} | yes |" in section  # went on
+    assert f"| llama | 33.33% | 12.5% | 0 | 3 | {LOW[0.125] / 3:.3f} | {low_seconds} |  |" in section
+    spent, grid = 9 * low_seconds + 3 * full_seconds, 9 * (10 + 20 + 15)  # a grid: every proportion's full run
+    assert f"12 trials, {spent} s" in section and f"{1 - spent / grid:.0%} saved" in section
+    assert (f"best at the lowest fidelity 62.5% ({LOW[0.625] / 3:.3f}); best at fidelity 100% 62.5% "
+            f"({FULL[0.625] / 10:.3f})") in section
     assert "ran below full fidelity" in md  # the note that the tables leave the rungs out

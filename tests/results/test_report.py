@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -9,7 +10,10 @@ import typer
 from results_fixture import provenance, write_failed, write_trial
 from typer.testing import CliRunner
 
+from codemix.results import analysis
 from codemix.results.cli import report
+from codemix.results.figures import proportion_label
+from codemix.results.load import load_results
 from codemix.results.power import mde_mcnemar
 from codemix.results.report import _mde_cell, write_report
 
@@ -36,14 +40,24 @@ def test_report_markdown_html_and_figures(grid, fine, tmp_path):
     assert "<table>" in html and "<b>n.s.</b>" in html
 
 
+def mcnemar_exact(b: int, c: int) -> float:
+    """McNemar's exact two-sided p from its definition: twice the binomial tail of min(b, c) of b + c at 1/2."""
+    n = b + c
+    return min(1.0, 2 * sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n)
+
+
 def test_each_delta_has_its_minimum_detectable_effect(grid, tmp_path):
     md = write_report([grid], tmp_path / "report", n_boot=200).read_text()
     # llama 100% vs 0%: 13 of 60 paired questions discordant -> 2.80 * sqrt((13/60) / 60) = 0.168; n.s.
     assert mde_mcnemar(60, 13 / 60) == pytest.approx(0.168, abs=5e-4)
     assert "| +0.117 | 0.092 | **n.s.** | too small to tell (MDE ±0.168) | 6 | 1 |" in md
-    assert "| +0.217 | 0.00098 | yes | ±0.181 |" in md  # llama 50%: 15 discordant, significant
-    # per task (10 questions): coin_flip 8/1 significant; clutrr 0/0, half a discordant pair assumed (*)
-    assert "| llama | 50% | coin_flip | +0.700 | 8/1 | 0.039 | yes | ±0.840 |" in md
+    # llama 50% vs 0%: +13 of 60 with 15 discordant, so 14 gained and 1 lost: p = 32 / 2^15, significant
+    assert mcnemar_exact(14, 1) == pytest.approx(32 / 2 ** 15)
+    assert f"| +0.217 | {mcnemar_exact(14, 1):.2g} | yes | ±{mde_mcnemar(60, 15 / 60):.3f} |" in md
+    # per task (10 questions): coin_flip 8 gained, 1 lost (+0.700) significant; clutrr 0/0, half a discordant pair
+    # assumed (*)
+    assert (f"| llama | 50% | coin_flip | +0.700 | 8/1 | {mcnemar_exact(8, 1):.3f} | yes | "
+            f"±{mde_mcnemar(10, 9 / 10):.3f} |") in md
     assert "| llama | 50% | clutrr | +0.000 | 0/0 | 1.000 | **n.s.** | too small to tell (MDE ±0.198*) |" in md
     assert "+0.450 (p=0.004; MDE ±0.420)" in md and "+0.000 (p=1.000) n.s.: too small to tell (MDE ±0.198)" in md
     assert "**MDE** (minimum detectable effect)" in md and "below 6 it cannot reach p < 0.05" in md
@@ -87,6 +101,14 @@ def test_cli_prints_tables_and_the_path(grid, tmp_path):
     result = CliRunner().invoke(app, ["report", str(grid), "--out", str(tmp_path / "r"), "--html"],
                                 env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
-    assert "0.517" in result.output and "symbolic" in result.output and "failed" in result.output
+    results = load_results([grid])
+    overall = analysis.accuracy_table(results, "overall")
+    printed = {tuple(c.strip() for c in line.split("│")[1:4]) for line in result.output.splitlines()
+               if line.count("│") == 4}  # the overall table: family, coding, overall
+    assert printed == {(r.family, proportion_label(r.proportion), f"{r.accuracy:.3f} ±{(r.ci_high - r.ci_low) / 2:.2f}")
+                       for r in overall.itertuples()}
+    failed = [line for line in result.output.splitlines() if line.startswith("failed ")]
+    assert failed == [f"failed {t.family} {proportion_label(t.proportion)} seed={t.seed}: {t.error.splitlines()[0]}"
+                      for t in results.failed.itertuples()] and failed
     assert str(tmp_path / "r" / "report.md") in result.output.replace("\n", "")
     assert (tmp_path / "r" / "report.html").exists()

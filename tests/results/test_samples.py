@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from results_fixture import NOW, provenance, write_level
 
-from codemix.results.document import Document, Sample, elide, md_code_span
+from codemix.results.document import Document, Heading, Sample, elide, md_code_span
 from codemix.results.load import load_results
-from codemix.results.report import write_report
+from codemix.results.report import build_report, write_report
 from codemix.results.samples import natural_key, output_samples, pick
 
 TASKS = {"gsm8k": "arithmetic", "coin_flip": "symbolic"}
@@ -97,8 +97,17 @@ def test_the_report_section(collapsed, tmp_path):
     assert "## What the models wrote" in bare and "<details><summary>Samples" not in bare
 
 
-def test_the_section_is_left_out_without_predictions(fine, tmp_path):
-    assert "What the models wrote" not in write_report([fine], tmp_path / "r", n_boot=50).read_text()
+def test_the_section_is_left_out_without_predictions(collapsed, tmp_path):
+    """The same experiment read with and without its predictions: exactly one section goes, the samples' one."""
+    def headings(doc):
+        return [b.text for b in doc.blocks if isinstance(b, Heading)]
+
+    full = build_report(load_results(collapsed), tmp_path / "a", n_boot=50)
+    bare = build_report(load_results(collapsed, predictions=False), tmp_path / "b", n_boot=50)
+    gone = [h for h in headings(full) if h not in headings(bare)]
+    assert len(gone) == 1 and headings(bare) == [h for h in headings(full) if h != gone[0]]
+    section = full.blocks[[getattr(b, "text", None) for b in full.blocks].index(gone[0]):]
+    assert any(isinstance(b, Sample) for b in section) and not any(isinstance(b, Sample) for b in bare.blocks)
 
 
 def test_a_sample_is_rendered_verbatim():

@@ -17,6 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from codemix.attempts import attempt_counts
+from codemix.storage import Store
+
 REPO = Path(__file__).resolve().parents[2]
 VOLATILE = {"trial_id", "finished_at", "started_at"}
 
@@ -87,7 +90,7 @@ def reap_group(pgid: int) -> None:
 
 def attempts(experiment: Path) -> dict[str, int]:
     """Trial key -> how many times that trial started (attempt records)."""
-    return {d.name: len(list(d.glob("*.json"))) for d in (experiment / "attempts").iterdir()}
+    return attempt_counts(Store(experiment))
 
 
 def tables(experiment: Path, keep=None, config_ignore: frozenset = frozenset({"storage"})) -> dict:

@@ -53,26 +53,10 @@ def test_the_layout_is_the_one_every_stage_used():
         "_cache/train_runs/train-<train hash>", "_cache/checkpoints/<train hash>", "_cache/predictions/<eval hash>"]
 
 
-def test_train_uses_the_cache_layout():
-    from codemix.train.trainer import TRAIN_RUNS, TrainRun
-
-    assert TRAIN_RUNS == cache.TRAIN_RUNS
-    run = TrainRun(None, "", "", "llama", "", None, None, None, 0, "abc")
-    assert (run.checkpoint_key, run.run_name) == (cache.checkpoint_key("abc"), cache.train_run_name("abc"))
-
-
-def test_the_label_cache_key_agrees_with_the_data_package():
-    from codemix.data.classify.cache import LABELS_KEY
-
-    assert LABELS_KEY == cache.LABELS
-
-
-# Where a "_cache/..." key may still be spelled in code: the layout's owner; the data package's label cache
-# (``LABELS_KEY``, checked equal to ``cache.LABELS`` above); and the report's Data section, which finds a
-# stored mix's pool (it should use ``cache.mix_key`` / ``cache.pool_key``: codemix/results is outside the
-# change that made codemix.cache). Prose that mentions a folder (``<storage>/_cache/...`` in a docstring or a
-# field's description) is text for readers: only strings that start a key are looked at.
-SPELLED_HERE = {"codemix/cache.py", "codemix/data/classify/cache.py"}
+# Where a "_cache/..." key may be spelled in code: the layout's owner only. Prose that mentions a folder
+# (``<storage>/_cache/...`` in a docstring or a field's description) is text for readers: only strings that start
+# a key are looked at.
+SPELLED_HERE = {"codemix/cache.py"}
 
 
 def test_no_other_module_spells_a_cache_key():

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from codemix.attempts import attempt_counts, attempt_starts, record_attempt
 from codemix.config import SpecError, parse_spec
 from codemix.results.writer import write_trial_results
 from codemix.storage import Store
@@ -16,7 +17,6 @@ from codemix.sweep.cluster import (
     ClusterInfo,
     ClusterNode,
     RecordedTrialFailure,
-    attempt_counts,
     check_storage_shared,
     lost_trials,
     replay_recorded_failure,
@@ -94,8 +94,8 @@ def test_custom_resources_are_declared_per_trial_and_per_worker_not_as_cpus(tmp_
 ERROR = "ValueError: mix has no example with assistant tokens"
 
 
-def _attempt(experiment: Store, key: str, at: datetime) -> None:
-    experiment.write_json(f"attempts/{key}/{at:%Y%m%dT%H%M%S}-abc123.json", {"started_at": at.isoformat()})
+def _attempt(experiment: Store, key: str, at: datetime, trial_id: str | None = None) -> None:
+    assert record_attempt(experiment, key, trial_id, {"family": "llama"}, started=at) == at
 
 
 def _record(experiment: Store, key: str, started: datetime, error: str | None) -> None:
@@ -133,17 +133,35 @@ def test_restarted_trial_replays_a_recorded_error_but_reruns_a_lost_attempt(tmp_
     replay_recorded_failure(experiment, "k2")
 
 
-def test_trials_lost_without_a_record_are_reported(tmp_path):
+def test_trials_lost_without_a_record_are_reported_by_the_keys_their_attempts_recorded(tmp_path):
     from ray.tune import Result
 
     experiment = Store(tmp_path)
-    _record(experiment, "failed", datetime(2026, 1, 1, tzinfo=timezone.utc), ERROR)
-    results = [Result(metrics={"config": {"family": "llama", "proportion": p, "seed": 0}}, checkpoint=None,
-                      error=error, path=str(tmp_path)) for p, error in
-               [(0.0, None), (0.5, RuntimeError("ActorDiedError: node died\nmore")), (1.0, RuntimeError("raised"))]]
-    lost = lost_trials(results, ["ok", "lost", "failed"], experiment)
-    assert [(t["trial_key"], t["proportion"]) for t in lost] == [("lost", 0.5)]
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for trial_id, key in [("t_ok", "ok"), ("t_lost", "lost"), ("t_failed", "failed")]:
+        _attempt(experiment, key, t0, trial_id)
+    _attempt(experiment, "lost", t0 + timedelta(minutes=1), "t_lost")  # Tune restarted it: the same trial id
+    _record(experiment, "failed", t0, ERROR)
+    results = [Result(metrics={"trial_id": trial_id, "config": {"family": "llama", "proportion": p, "seed": 0}},
+                      checkpoint=None, error=error, path=str(tmp_path)) for trial_id, p, error in
+               [("t_ok", 0.0, None), ("t_lost", 0.5, RuntimeError("ActorDiedError: node died\nmore")),
+                ("t_failed", 1.0, RuntimeError("raised")), ("t_early", 0.25, RuntimeError("before any stage"))]]
+    lost = lost_trials(results, experiment)
+    # t_early died before its first attempt began: lost, under no key
+    assert [(t["trial_key"], t["proportion"]) for t in lost] == [("lost", 0.5), (None, 0.25)]
     assert lost[0]["error"] == "lost without a result: RuntimeError: ActorDiedError: node died"
+
+
+def test_the_attempt_record_counts_and_orders_attempts(tmp_path):
+    experiment = Store(tmp_path)
+    t0 = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    for minutes in (5, 0, 9):
+        _attempt(experiment, "k1", t0 + timedelta(minutes=minutes))
+    _attempt(experiment, "k2", t0)
+    experiment.write_bytes("attempts/k2/20260101T120000-x.json.tmp-abc", b"{")  # a write under way
+    assert attempt_counts(experiment) == {"k1": 3, "k2": 1}
+    assert attempt_starts(experiment, "k1") == [t0, t0 + timedelta(minutes=5), t0 + timedelta(minutes=9)]
+    assert attempt_starts(experiment, "k3") == [] and attempt_counts(Store(tmp_path / "none")) == {}
 
 
 def test_a_relative_storage_inside_a_ray_jobs_working_dir_copy_is_warned_about(tmp_path, monkeypatch, caplog):

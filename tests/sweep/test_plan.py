@@ -77,13 +77,19 @@ def test_storage_that_cannot_be_opened_is_a_clear_error_not_a_traceback():
 
 
 def test_plan_of_a_searched_sweep_prices_its_budget_of_new_trials(tmp_path):
-    spec = load_spec(REPO / "sweeps" / "bayes.yaml", {"storage": str(tmp_path), "data.source": "demo",
-                                                    "data.classifier.name": "heuristic", "mix.total": 50,
-                                                    "eval.data_dir": None, "eval.limit": 1})
+    overrides = {"storage": str(tmp_path), "data.source": "demo", "data.classifier.name": "heuristic",
+                 "mix.total": 50, "eval.data_dir": None, "eval.limit": 1}
+    spec = load_spec(REPO / "sweeps" / "bayes.yaml", overrides)
     plans, assumptions = plan_sweep(spec)
     search = assumptions["search"]
-    assert search["start"].known == [] and search["start"].to_run == 24
-    # the rows are the range's corners (x language x corruption), priced to estimate one new trial
-    assert sorted({p.point.proportion for p in plans}) == [0.0, 1.0] and len(plans) == 2 * 2 * 2
-    per_trial = sum(p.gpu_hours_train + p.gpu_hours_eval for p in plans) / len(plans)
-    assert search["gpu_hours_per_trial"] == pytest.approx(per_trial) and per_trial > 0
+    assert search["start"].known == [] and search["start"].to_run == spec.search.num_samples  # no known point yet
+    # the rows are the range's corners (x language x corruption), priced to estimate one new trial: a new trial
+    # costs what a trial of the grid over those corners costs on average
+    s = spec.search
+    assert sorted({p.point.proportion for p in plans}) == [0.0, 1.0]
+    assert len(plans) == 2 * len(s.family) * len(s.seed) * len(s.code_language) * len(s.corruption)
+    grid, _ = plan_sweep(load_spec(REPO / "sweeps" / "bayes.yaml", {**overrides, "search.searcher": "grid",
+                                                                    "search.proportion": [0.0, 1.0]}))
+    grid_hours = [p.gpu_hours_train + p.gpu_hours_eval for p in grid]
+    assert len(grid) == len(plans) and min(grid_hours) > 0
+    assert search["gpu_hours_per_trial"] == pytest.approx(sum(grid_hours) / len(grid))

@@ -12,11 +12,12 @@ import pytest
 
 from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.results.writer import write_trial_results
+from codemix.search import check_search
+from codemix.search.tune_adapter import make_searcher
 from codemix.storage import Store
 from codemix.sweep.hashes import stage_hashes
-from codemix.sweep.search import build_searcher, check_metric
 from codemix.sweep.space import TrialPoint, param_space
-from codemix.sweep.warmstart import start_search
+from codemix.sweep.warmstart import known_points, start_search
 
 REPO = Path(__file__).resolve().parents[2]
 POOL = "pool-hash"  # any pool hash, the same for the trials and the search
@@ -86,7 +87,7 @@ def test_a_restarted_search_counts_its_own_finished_trials_against_the_budget(st
 def test_the_searcher_holds_the_known_points_and_suggests_inside_the_space(storage, searcher):
     spec = parse_spec(spec_dict(storage, searcher=searcher))
     start = start_search(spec, Store(storage), POOL)
-    searcher = build_searcher(spec, start)
+    searcher = make_searcher(spec, known_points(spec, start))
     assert searcher.set_search_properties("score", "max", param_space(spec))
     study = searcher._ot_study
     assert sorted((t.params["proportion"], round(t.value, 9), t.state.name) for t in study.trials) == [
@@ -98,11 +99,12 @@ def test_the_searcher_holds_the_known_points_and_suggests_inside_the_space(stora
 
 
 def test_search_metric_must_name_a_domain_or_task_of_the_suite(tmp_path):
-    check_metric(parse_spec(spec_dict(tmp_path, metric="task:multiarith")))
+    check_search(parse_spec(spec_dict(tmp_path, metric="task:multiarith")))
     with pytest.raises(SpecError, match="no domain 'logical' in eval.suite"):
-        check_metric(parse_spec(spec_dict(tmp_path, metric="domain:logical")))
-    with pytest.raises(SpecError, match="search.searcher: 'hyperopt' is not registered"):
-        parse_spec(spec_dict(tmp_path, searcher="hyperopt"))
+        check_search(parse_spec(spec_dict(tmp_path, metric="domain:logical")))
+    with pytest.raises(SpecError, match="search.searcher 'hyperopt' is not registered; known: grid, halving, "
+                                        "optimum, optuna, random"):
+        check_search(parse_spec(spec_dict(tmp_path, searcher="hyperopt")))
 
 
 def test_driver_and_trials_agree_on_stage_hashes(tmp_path):
@@ -112,6 +114,20 @@ def test_driver_and_trials_agree_on_stage_hashes(tmp_path):
     in_trial = SweepSpec.model_validate_json(spec.model_dump_json())
     point = TrialPoint("mistral", 0.5)
     assert stage_hashes(spec, point, POOL) == stage_hashes(in_trial, point, POOL)
+
+
+def test_a_trial_resolves_its_evaluation_identity_once_and_records_the_one_it_hashed(tmp_path, monkeypatch):
+    """'auto' dtype depends on the CPU: the provenance columns and the eval hash come from one resolution."""
+    from codemix.sweep import hashes
+    from codemix.sweep.trial import Trial, provenance
+
+    spec = parse_spec(spec_dict(tmp_path))
+    monkeypatch.setattr(hashes, "resolve_dtype_name", lambda dtype, device: "bf16")
+    trial = Trial.start(spec, TrialPoint("mistral", 0.5), Store(tmp_path), "pool-key", POOL)
+    monkeypatch.setattr(hashes, "resolve_dtype_name", lambda dtype, device: "fp32")  # another machine, later
+    row = provenance(trial, None)
+    assert (row["eval_dtype"], row["eval_hash"]) == ("bf16", trial.hashes["eval"])
+    assert trial.hashes["eval"] != stage_hashes(spec, TrialPoint("mistral", 0.5), POOL)["eval"]  # fp32's
 
 
 def test_bayes_spec_shares_the_stages_of_the_fine_grained_grid():

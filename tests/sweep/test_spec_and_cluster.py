@@ -6,6 +6,9 @@ import pytest
 import yaml
 
 from codemix.config import SpecError, load_spec, parse_spec
+from codemix.eval import get_task, resolve_suite
+from codemix.search import check_search
+from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.space import grid_points
 
 REPO = Path(__file__).resolve().parents[2]
@@ -18,9 +21,24 @@ def spec_with(**sections):
     return base
 
 
-def test_every_shipped_spec_validates():
-    names = {load_spec(p).name for p in sorted((REPO / "sweeps").glob("*.yaml"))}
-    assert {"smoke", "paper", "ablation25", "fine_grained", "bayes_symbolic"} <= names
+SPECS = sorted((REPO / "sweeps").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_every_shipped_spec_passes_what_a_run_checks_before_any_compute(path):
+    spec = check_search(load_spec(path))  # the schema, then the searcher, its budget and the metric
+    points = grid_points(spec)
+    assert points and {p.family for p in points} == set(spec.search.family)
+    tasks = resolve_suite(spec.eval.suite)  # every task of its suite is registered
+    assert tasks and all(get_task(t).domain for t in tasks)
+    hashes = stage_hashes(spec, points[-1], "pool")  # what `codemix plan` computes first
+    assert hashes["eval"] and hashes["trial"] and (hashes["train"] or spec.train.method == "none")
+
+
+def test_shipped_specs_sharing_a_storage_do_not_share_an_experiment_folder():
+    specs = [load_spec(p) for p in SPECS]
+    folders = [(s.storage, s.name) for s in specs]
+    assert len(set(folders)) == len(folders), folders
 
 
 def test_fine_grained_grid_has_eleven_exact_proportions_and_reuses_paper_points():

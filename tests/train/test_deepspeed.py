@@ -20,7 +20,6 @@ from codemix.models.loading import load_causal_lm, resolve_model_source
 from codemix.train import TrainRun, fine_tune
 from codemix.train import deepspeed as ds
 from codemix.train.engine import DS_TAG
-from codemix.train.trainer import TRAIN_RUNS
 
 
 @pytest.mark.parametrize("stage", [0, 1, 2, 3])
@@ -109,7 +108,7 @@ def test_zero_on_cpu_resumes_from_its_sharded_checkpoint_and_exports_the_weights
     key, metrics = fine_tune(run, faults=TrainFaults(fail_at_step=2))  # rank 0 dies after step 2's checkpoint
 
     assert metrics["resumed_from"] == 2 and metrics["step"] == 4  # the restarted group continued at step 2
-    checkpoints = sorted(p for p in (Path(store.path(TRAIN_RUNS)) / run.run_name).glob("checkpoint_*") if p.is_dir())
+    checkpoints = sorted(p for p in Path(store.path(run.run_key)).glob("checkpoint_*") if p.is_dir())
     resumed_from, final = checkpoints[-2], checkpoints[-1]
     for checkpoint in checkpoints:  # ZeRO's own sharded layout, one optimizer shard per rank
         assert sorted(p.name for p in (checkpoint / DS_TAG).glob("*optim_states.pt")) == [

@@ -1,14 +1,16 @@
-"""A LoRA checkpoint (adapter + base id) merges into a plain weight folder with identical outputs."""
+"""A LoRA checkpoint (adapter + base id) merges into a plain weight folder with identical outputs (what the vllm
+backend loads when it serves a checkpoint merged, ``eval.vllm_lora``)."""
 
 import json
 
 import torch
 
 from codemix.config import ModelConfig
-from codemix.models.loading import ADAPTER_BASE_FILE, load_causal_lm, load_tokenizer, merged_copy, resolve_model_source
+from codemix.eval.backends.vllm import merge_adapter
+from codemix.models.loading import ADAPTER_BASE_FILE, load_causal_lm, load_tokenizer, resolve_model_source
 
 
-def test_merged_copy_of_a_lora_adapter_gives_the_same_logits(tmp_path):
+def test_a_lora_adapter_merged_into_its_base_gives_the_same_logits(tmp_path):
     from peft import LoraConfig, get_peft_model
 
     base = resolve_model_source("qwen", ModelConfig())
@@ -19,7 +21,8 @@ def test_merged_copy_of_a_lora_adapter_gives_the_same_logits(tmp_path):
     load_tokenizer(base).save_pretrained(adapter)
     (adapter / ADAPTER_BASE_FILE).write_text(json.dumps({"base": base}))
 
-    merged = merged_copy(str(adapter), tmp_path / "merged")
+    merged = tmp_path / "merged"
+    merge_adapter(str(adapter), str(merged))
     assert (tmp_path / "merged" / "model.safetensors").exists()
     assert not (tmp_path / "merged" / ADAPTER_BASE_FILE).exists()
     ids = torch.tensor([[1, 5, 9, 42, 7]])
@@ -29,4 +32,4 @@ def test_merged_copy_of_a_lora_adapter_gives_the_same_logits(tmp_path):
         plain = load_causal_lm(base).eval()(input_ids=ids).logits
     assert torch.allclose(want, got, atol=1e-4)
     assert not torch.allclose(plain, got, atol=1e-4)  # the adapter did change the model
-    assert merged_copy(base, tmp_path / "unused") == base  # full weights are used as they are
+    assert load_tokenizer(str(merged)).get_vocab() == load_tokenizer(base).get_vocab()  # the checkpoint's tokenizer

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from helpers import store_with_mix
 
+from codemix import cache
 from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.faults import TrainFaults
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
 from codemix.train import TrainingDiverged, TrainRun, fine_tune, trains_in_process
 from codemix.train.flops import flops_per_token
-from codemix.train.trainer import TRAIN_RUNS
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -107,11 +107,11 @@ def test_in_process_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp
     died = subprocess.run([sys.executable, "-c", script], env=os.environ, capture_output=True, text=True)
     assert died.returncode == 1 and "Traceback" not in died.stderr, died.stderr[-3000:]
     run = train_run(store, "killed", epochs=3, checkpoint_every=2, launcher="in_process")
-    assert store.list_dirs(f"{TRAIN_RUNS}/{run.run_name}") == ["checkpoint_000002", "checkpoint_000004"]
-    assert not store.is_complete(run.checkpoint_key)
+    assert store.list_dirs(cache.train_run_key(run.train_hash)) == ["checkpoint_000002", "checkpoint_000004"]
+    assert not store.is_complete(cache.checkpoint_key(run.train_hash))
     _, metrics = fine_tune(run)
     assert metrics["resumed_from"] == 4 and metrics["step"] == 18 and len(metrics["losses"]) == 18
-    kept = store.list_dirs(f"{TRAIN_RUNS}/{run.run_name}")
+    kept = store.list_dirs(cache.train_run_key(run.train_hash))  # where the stage cache says
     assert kept == ["checkpoint_000016", "checkpoint_000018"]
 
 

@@ -16,12 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from codemix.cache import LABELS
 from codemix.config import ClassifierConfig
 from codemix.data.classify.llm import LABEL_DB
-from codemix.paths import codemix_home
-from codemix.storage import Store, stable_hash
-
-LABELS_KEY = "_cache/labels"
+from codemix.paths import labels_dir
+from codemix.storage import Store
 
 
 @contextmanager
@@ -31,12 +30,12 @@ def storage_labels_dir(cfg: ClassifierConfig, store: Store) -> Iterator[Path | N
         yield Path(cfg.cache_dir) if cfg.cache_dir else None
         return
     if cfg.cache_dir or store.is_local:
-        yield Path(cfg.cache_dir or store.path(LABELS_KEY))
+        yield Path(cfg.cache_dir or store.path(LABELS))
         return
     from codemix.openai_client import ReplyCache
 
-    local = codemix_home() / "labels" / stable_hash(store.url())
-    key = f"{LABELS_KEY}/{LABEL_DB}"
+    local = labels_dir(store.url())
+    key = f"{LABELS}/{LABEL_DB}"
     cache = ReplyCache(local / LABEL_DB)
     try:
         _merge_remote(store, key, cache)

@@ -29,7 +29,7 @@ from codemix.data.classify.heuristic import Heuristic
 from codemix.data.classify.heuristic import label as heuristic_label
 from codemix.data.report import DataReport
 from codemix.endpoints import EndpointError, FailureBudget, excerpt
-from codemix.paths import codemix_home
+from codemix.paths import labels_dir
 
 PROMPT_VERSION = "paper-3class-v1"
 SYSTEM_PROMPT = "You label conversations between a user and an AI assistant for building instruction-tuning data."
@@ -80,7 +80,7 @@ LABEL_DB = "llm_labels.sqlite"
 
 def default_labels_dir() -> Path:
     """Where the label cache lives when neither the config nor the caller names a folder."""
-    return codemix_home() / "labels"
+    return labels_dir()
 
 
 @register("llm")

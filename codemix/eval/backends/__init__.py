@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from codemix.eval.backends.messages import apply_stop, decode_messages  # noqa: F401  (the backends' helpers)
+from codemix.eval import generation_settings as settings
 from codemix.ray_runtime import reserved_resources
 
 log = logging.getLogger("codemix")
@@ -81,9 +81,9 @@ def vllm_generator(model_path: str, eval_cfg, model_cfg, threads: int | None = N
     return Generator(VLLMGenerator, {"model_path": model_path, "eval_json": eval_cfg.model_dump_json(),
                                      "chat_template": model_cfg.chat_template,
                                      "trust_remote_code": model_cfg.trust_remote_code},
-                     # at least 64 prompts per call: vLLM schedules its own batches, and more requests in flight
+                     # a floor of prompts per call: vLLM schedules its own batches, and more requests in flight
                      # keep it full
-                     batch_size=max(eval_cfg.batch_size, 64), **_replica(eval_cfg))
+                     batch_size=max(eval_cfg.batch_size, settings.VLLM_MIN_BATCH), **_replica(eval_cfg))
 
 
 @register_backend("openai")

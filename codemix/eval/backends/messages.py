@@ -1,5 +1,5 @@
-"""Helpers every backend shares: the ``messages`` column back to chat messages, stop strings applied,
-and the two passes of a two-stage prompt."""
+"""Helpers every backend shares: the ``messages`` column back to chat messages, and the two passes of a two-stage
+prompt."""
 
 from __future__ import annotations
 
@@ -11,12 +11,6 @@ import numpy as np
 def decode_messages(column) -> list[list[dict]]:
     """The ``messages`` column (JSON strings) back to lists of chat messages."""
     return [json.loads(m) for m in column]
-
-
-def apply_stop(text: str, stop: list[str]) -> str:
-    """Cut a generation at the first stop string."""
-    cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=len(text))
-    return text[:cut]
 
 
 def fill_batch(batch: dict[str, np.ndarray], out: dict[str, list]) -> dict[str, np.ndarray]:
@@ -42,7 +36,7 @@ def generate_batch(engine, batch: dict[str, np.ndarray], adapter: str | None = N
     assistant turn continued with the first pass's reasoning and the trigger, for ``ANSWER_TOKENS``
     tokens. Their output is the reasoning, the trigger and the answer, as the model wrote them.
     """
-    from codemix.eval.prompts import ANSWER_TOKENS
+    from codemix.eval.generation_settings import ANSWER_TOKENS
 
     chats = decode_messages(batch["messages"])
     out = engine.generate(chats, adapter)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from codemix.eval import generation_settings as settings
 from codemix.eval.backends.messages import generate_batch, render_prompt
 from codemix.models.encoding import encode_rendered
 
@@ -52,9 +53,9 @@ def engine_args(base: str, eval_cfg, lora_rank: int | None, on_gpu: bool) -> dic
 
     dtype = {"bf16": "bfloat16", "fp32": "float32"}[resolve_dtype_name(eval_cfg.dtype, "cuda" if on_gpu else "cpu")]
     lora = {} if lora_rank is None else {"enable_lora": True, "max_lora_rank": lora_rank_limit(lora_rank),
-                                         "max_loras": 4}
-    args = {"model": base, "dtype": dtype, "max_model_len": 2048, "seed": eval_cfg.seed, **lora,
-            "tensor_parallel_size": eval_cfg.tensor_parallel_size,
+                                         "max_loras": settings.VLLM_MAX_LORAS}
+    args = {"model": base, "dtype": dtype, "max_model_len": settings.VLLM_MAX_MODEL_LEN, "seed": eval_cfg.seed,
+            **lora, "tensor_parallel_size": eval_cfg.tensor_parallel_size,
             # on CPU an engine starts in ~30 s eager, ~120 s compiled (cached on disk afterwards)
             "enforce_eager": not on_gpu}
     return {**args, **eval_cfg.vllm_engine_args}

@@ -10,7 +10,7 @@
 - ``steps``: the registered steps (output, statement and fallback steps) and ``run``;
 - ``chains``: the chains, declared per answer type as lists of step names, and ``extract_answer``.
 
-Pure functions, no I/O, no state. ``codemix.eval.rules`` is this package's public API under its old name.
+Pure functions, no I/O, no state.
 """
 
 from codemix.eval.extract.candidates import (

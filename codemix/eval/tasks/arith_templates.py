@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from codemix.eval.rules import OPTION_LETTERS
+from codemix.eval.extract import OPTION_LETTERS
 from codemix.eval.tasks.words import FEMALE_NAMES, MALE_NAMES
 
 ITEMS = ["apples", "marbles", "stickers", "cookies", "pencils", "books", "cards", "balloons", "shells", "toys"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from codemix.eval.rules import OPTION_LETTERS, normalise_gold, normalise_number
+from codemix.eval.extract import OPTION_LETTERS, normalise_gold, normalise_number
 from codemix.eval.tasks.arith_templates import GSM8K_TEMPLATES, MULTIARITH_TEMPLATES, SVAMP_TEMPLATES, aqua_problem
 from codemix.eval.tasks.base import Example, Task, TaskDataError, register_task
 from codemix.eval.tasks.files import convert_all, field, read_json, read_jsonl, records

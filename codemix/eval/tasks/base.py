@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 import yaml
 
 from codemix.config import EvalConfig
-from codemix.eval.rules import ANSWER_TYPES
+from codemix.eval.extract import ANSWER_TYPES
 
 DOMAINS = ("symbolic", "logical", "arithmetic")
 GENERATED_SIZE = EvalConfig.model_fields["generated_size"].default  # eval.generated_size's default

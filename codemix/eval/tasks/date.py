@@ -13,7 +13,7 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from codemix.eval.rules import OPTION_LETTERS
+from codemix.eval.extract import OPTION_LETTERS
 from codemix.eval.tasks.base import Example, Task, TaskDataError, register_task
 from codemix.eval.tasks.files import convert_all, field, read_json, records
 

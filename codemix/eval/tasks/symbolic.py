@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from codemix.eval.rules import normalise_gold
+from codemix.eval.extract import normalise_gold
 from codemix.eval.tasks.base import Example, Task, register_task
 from codemix.eval.tasks.files import convert_all, field, read_json, records
 from codemix.eval.tasks.words import FIRST_NAMES, OBJECTS
@@ -34,13 +34,13 @@ def read_qa(rel: str, task: str, answer_type: str, key: str | None = None):
     return read
 
 
-def _names(rng: random.Random) -> list[str]:
-    return rng.sample(FIRST_NAMES, N_WORDS)
+def _names(rng: random.Random, n: int) -> list[str]:
+    return rng.sample(FIRST_NAMES, n)
 
 
 def generate_last_letters(rng: random.Random) -> Example:
     """Kojima et al.'s template: four first names, answer their last letters joined (lower case)."""
-    names = _names(rng)
+    names = _names(rng, N_WORDS)
     answer = "".join(n[-1] for n in names).lower()
     steps = " ".join(f'The last letter of "{n}" is "{n[-1]}".' for n in names)
     return Example(id="", question=f'Take the last letters of each words in "{" ".join(names)}" and concatenate them.',
@@ -49,7 +49,7 @@ def generate_last_letters(rng: random.Random) -> Example:
 
 def generate_first_letters(rng: random.Random) -> Example:
     """SymbolicReasoningBenchLLM's template: four first names, answer their initials joined (upper case)."""
-    names = _names(rng)
+    names = _names(rng, N_WORDS)
     answer = "".join(n[0] for n in names).upper()
     steps = " ".join(f'The first letter of "{n}" is "{n[0]}".' for n in names)
     return Example(id="", question=f'Take the first letters of the words in "{" ".join(names)}" and concatenate them.',
@@ -66,7 +66,7 @@ def generate_reverse_list(rng: random.Random) -> Example:
 
 def generate_coin_flip(rng: random.Random) -> Example:
     """Kojima et al.'s template: four people flip or do not flip; heads up iff the flips are even."""
-    names = _names(rng)
+    names = _names(rng, N_FLIPPERS)
     flips = [rng.random() < 0.5 for _ in names]
     text = " ".join(f"{n} flips the coin." if f else f"{n} does not flip the coin." for n, f in zip(names, flips))
     answer = "yes" if sum(flips) % 2 == 0 else "no"

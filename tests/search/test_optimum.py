@@ -7,15 +7,18 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+from search_sim import random_truth, run_grid, run_optimum, summarise
 
 from codemix.config import parse_spec
 from codemix.results.writer import write_trial_results
+from codemix.search import scope_tasks
+from codemix.search.ledger import FINISHED
+from codemix.search.optimum import OptimumSearch, Space
+from codemix.search.tune_adapter import make_searcher
 from codemix.storage import Store
 from codemix.sweep.hashes import stage_hashes
-from codemix.sweep.search import build_searcher, scope_tasks
-from codemix.sweep.search_sim import random_truth, run_grid, run_optimum, summarise
 from codemix.sweep.space import TrialPoint
-from codemix.sweep.warmstart import start_search
+from codemix.sweep.warmstart import known_points, start_search
 
 REPS = 30
 POOL = "pool-hash"
@@ -50,8 +53,6 @@ def test_a_flat_noisy_curve_gets_new_proportions_not_repeats_of_finished_trials(
     """The real demo's first three trials: accuracy near the floor and flat. With one seed a repeated proportion
     is the same trial (its stages come from the cache), so the search spends its budget on proportions not run
     yet (it proposed 0 again twice, with budget spent and nothing learnt)."""
-    from codemix.sweep.optimum import FINISHED, OptimumSearch, Space
-
     search = OptimumSearch(Space(0.0, 1.0, [i / 8 for i in range(9)]), TASKS12, 0.1)
     proposed = []
     for i in range(5):
@@ -66,8 +67,6 @@ def test_a_flat_noisy_curve_gets_new_proportions_not_repeats_of_finished_trials(
 
 def test_where_no_proportion_narrows_the_interval_the_widest_gap_is_run():
     """A fit that cannot place a maximum (no candidate has a finite predicted width) fills the widest gap."""
-    from codemix.sweep.optimum import OptimumSearch, Space
-
     search = OptimumSearch(Space(0.0, 1.0, [i / 8 for i in range(9)]), ["t"], 0.1)
     for p in (0.0, 0.5, 0.625, 1.0):
         search.observe({"proportion": p, "family": "llama", "code_language": "any", "corruption": 0.0, "seed": 0},
@@ -98,12 +97,17 @@ def finish_trial(storage, spec, p: float, correct: dict[str, int]) -> None:
                         {"status": "ok", "started_at": now, "finished_at": now}, scores=scores)
 
 
+def searcher_from(spec, storage):
+    """The Tune searcher a sweep of ``spec`` in ``storage`` starts (as the Tune driver builds it)."""
+    return make_searcher(spec, known_points(spec, start_search(spec, Store(storage), POOL)))
+
+
 @pytest.fixture
 def searcher_from_grid(tmp_path):
     spec = parse_spec(spec_dict(tmp_path))
     for p, (a, b) in {0.0: (12, 10), 0.5: (24, 20), 1.0: (14, 9)}.items():
         finish_trial(tmp_path, spec, p, {"coin_flip": a, "last_letter_concat": b, "multiarith": 30})
-    return spec, build_searcher(spec, start_search(spec, Store(tmp_path), POOL))
+    return spec, searcher_from(spec, tmp_path)
 
 
 def test_the_tune_searcher_fits_the_known_counts_and_proposes_a_batch_inside_the_space(searcher_from_grid, tmp_path):
@@ -129,7 +133,7 @@ def test_the_tune_searcher_fits_the_known_counts_and_proposes_a_batch_inside_the
     # save / restore (Tuner.restore after kill -9): the restored searcher knows the same and proposes the same
     path = tmp_path / "state.pkl"
     searcher.save(str(path))
-    again = build_searcher(spec, start_search(spec, Store(tmp_path), POOL))
+    again = searcher_from(spec, tmp_path)
     again.restore(str(path))
     assert again.policy.observed == search.observed and again.policy.pending == search.pending
     assert again.suggest("t3") == searcher.suggest("t3")
@@ -139,7 +143,7 @@ def test_the_searcher_finishes_once_the_interval_is_narrower_than_the_target(tmp
     spec = parse_spec(spec_dict(tmp_path, target_width=1.0))
     for p in (0.0, 0.5, 1.0):
         finish_trial(tmp_path, spec, p, {"coin_flip": 20, "last_letter_concat": 20, "multiarith": 20})
-    searcher = build_searcher(spec, start_search(spec, Store(tmp_path), POOL))
+    searcher = searcher_from(spec, tmp_path)
     assert searcher.suggest("t0") == "FINISHED"
 
 
@@ -151,8 +155,6 @@ def test_target_width_is_validated(tmp_path):
 
 
 def test_a_failed_proportion_is_not_proposed_again():
-    from codemix.sweep.optimum import OptimumSearch, Space
-
     search = OptimumSearch(Space(0.0, 1.0), ["a"], 0.1, n_per_task=50)
     first = search.propose("t0")
     search.forget("t0")  # it failed (a failure that would repeat: same config, same trial key)

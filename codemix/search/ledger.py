@@ -1,18 +1,38 @@
-"""What a search policy knows of its trials: the finished ones with their counts, the running ones, the failed ones.
+"""What a search policy knows of its trials: the finished ones with their counts, the running ones, the failed ones;
+and the points it is given as already evaluated (``Known``).
 
 The optimum search (``optimum``) and successive halving (``halving``) keep this ledger; their Tune face
-(``policy_searcher``) feeds it and pickles ``state()`` for resume.
+(``tune_adapter.PolicySearcher``) feeds it and pickles ``state()`` for resume.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codemix.config import SweepSpec
 
 FINISHED = "FINISHED"  # what a policy's ``propose`` returns once it will start nothing more (Tune's Searcher.FINISHED)
 GROUP_KEYS = ("family", "code_language", "corruption")
 
 
+@dataclass(frozen=True)
+class Known:
+    """A point the searcher gets as already evaluated: its Tune config, objective and score rows (one per task)."""
+
+    config: dict
+    objective: float
+    scores: list[dict]
+
+
 def group_of(config: dict) -> tuple:
     """A Tune config's mix group (family, code_language, corruption)."""
     return tuple(config[k] if k != "corruption" else float(config[k]) for k in GROUP_KEYS)
+
+
+def spec_groups(spec: SweepSpec) -> list[tuple]:
+    """The mix groups a spec searches (family x code_language x corruption), each searched on its own."""
+    s = spec.search
+    return [(f, lang, float(c)) for f in s.family for lang in s.code_language for c in s.corruption]
 
 
 class Ledger:

@@ -5,8 +5,9 @@ correct count as Binomial(n, p_t(x)) (optionally with a per-trial logit shift, t
 of real fine-tuning). The true optimum is the arg-max of the mean of the task curves, as the report
 defines it. ``run_optimum``, ``run_grid`` and ``run_optuna`` each spend trials on one truth and say how
 many they needed for an arg-max interval of a target width and whether the interval covers the truth;
-all three use the same curve model (``codemix.optimum_fit``) for the interval, so they differ only in
-where they put their trials.
+all three use the same curve model (``codemix.search.fit``) for the interval, so they differ only in
+where they put their trials. Used by bench_search.py and tests/sweep/test_optimum.py (pytest puts bench/ on the
+path: ``pythonpath`` in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codemix.optimum_fit import Observation, fit_model
-from codemix.sweep.optimum import FINISHED, OptimumSearch, Space
+from codemix.search.fit import Observation, fit_model
+from codemix.search.ledger import FINISHED
+from codemix.search.optimum import OptimumSearch, Space
 
 GROUP = ("llama", "any", 0.0)
 

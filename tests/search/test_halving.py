@@ -1,4 +1,4 @@
-"""Successive halving over proportions (codemix.sweep.halving), without Ray: rungs run in order, the best
+"""Successive halving over proportions (codemix.search.halving), without Ray: rungs run in order, the best
 ceil(n / eta) proportions of a rung go on, a rung waits for the one below, failures stop a proportion, seeds
 pool, the state survives a pickle, and the trial count matches the plan."""
 
@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 
-from codemix.sweep.halving import FINISHED, Halving, planned_trials, rung_score, rung_sizes
+from codemix.search.halving import FINISHED, Halving, planned_trials, rung_score, rung_sizes
 
 GRID = [round(i / 8, 3) for i in range(9)]
 GROUP = ("llama", "any", 0.0)

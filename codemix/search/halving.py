@@ -14,14 +14,29 @@ Per mix group (family x code_language x corruption), synchronously:
 - a proportion whose trial failed is not promoted; the group is done after its last rung.
 
 The policy's state is plain data (``state`` / ``load_state``), which the Tune searcher pickles for resume.
+``from_spec`` builds it for a sweep spec; ``check_spec`` checks the spec can run it and fills its budget.
 """
 
 from __future__ import annotations
 
 import math
 
-from codemix.searchers import planned_trials, rung_sizes  # noqa: F401 (the plan: beside the registry, for config)
-from codemix.sweep.ledger import FINISHED, GROUP_KEYS, Ledger, group_of
+from codemix.config import SpecError, SweepSpec
+from codemix.search.ledger import FINISHED, GROUP_KEYS, Known, Ledger, group_of, spec_groups
+from codemix.search.objective import scope_tasks
+
+
+def rung_sizes(n: int, rungs: int, eta: int) -> list[int]:
+    """How many proportions run at each rung, from ``n`` at the first (the best ceil(k / eta) of k go on)."""
+    sizes = [n]
+    for _ in range(rungs - 1):
+        sizes.append(max(1, math.ceil(sizes[-1] / eta)))
+    return sizes
+
+
+def planned_trials(n_proportions: int, n_groups: int, n_seeds: int, rungs: int, eta: int) -> int:
+    """The trials successive halving runs over a grid (failed trials aside)."""
+    return sum(rung_sizes(n_proportions, rungs, eta)) * n_groups * n_seeds
 
 
 def rung_score(counts: list[dict[str, tuple[int, int]]], tasks: list[str]) -> float:
@@ -119,3 +134,31 @@ class Halving(Ledger):
                 rows.extend({**dict(zip(GROUP_KEYS, group)), "rung": rung, "fidelity": fidelity, "proportion": p,
                              "score": results.get(p), "promoted": p in nxt} for p in ran)
         return rows
+
+
+def from_spec(spec: SweepSpec, known: list[Known]) -> Halving:
+    """Successive halving over the spec's proportion grid. Known points are not fed: a rung compares proportions
+    at one fidelity, and finished trials found in storage ran at full fidelity (their stages are still reused
+    from the cache when a rung reaches them)."""
+    s = spec.search
+    return Halving(s.proportions(), spec_groups(spec), list(s.seed), list(s.halving.rungs), s.halving.eta,
+                   scope_tasks(spec))
+
+
+def check_spec(spec: SweepSpec) -> SweepSpec:
+    """Successive halving runs a grid, and its budget is the trials it plans: ``spec`` with ``search.num_samples``
+    set to them when the spec leaves it out. Raises SpecError for a continuous proportion range, or a budget
+    that would stop it before its last rung."""
+    s = spec.search
+    if s.proportions() is None:
+        raise SpecError("search.searcher 'halving' promotes proportions of a grid: give search.proportion as a list "
+                        "or a range with a step")
+    planned = planned_trials(len(s.proportions()), len(spec_groups(spec)), len(s.seed), len(s.halving.rungs),
+                             s.halving.eta)
+    if "num_samples" not in s.model_fields_set:
+        return spec.model_copy(update={"search": s.model_copy(update={"num_samples": planned})})
+    if s.num_samples < planned:
+        raise SpecError(f"search.searcher 'halving' plans {planned} trials here; search.num_samples "
+                        f"{s.num_samples} would stop it before its last rung (leave num_samples out, or set it "
+                        f"to {planned})")
+    return spec

@@ -4,7 +4,7 @@ The search space is one range of proportions (or a list of them) times the mix g
 (family x code_language x corruption) and its seeds. Each group's optimum is searched on its own:
 
 - a group first gets three points, the range's ends and middle (a quadratic needs three);
-- then its curves are fitted (``codemix.optimum_fit``) and the next proportion is the candidate where the
+- then its curves are fitted (``fit``) and the next proportion is the candidate where the
   predicted width of the 95 % arg-max interval, with the trials still running counted as if observed, is
   smallest; so a batch of ``max_concurrent_trials`` proposals spreads over the informative places;
 - while the fit cannot place a maximum (a flat or noisy curve: no candidate is predicted to narrow the
@@ -15,7 +15,8 @@ The search space is one range of proportions (or a list of them) times the mix g
   to narrow it enough, it waits.
 
 Seeds are replicates: a trial takes the group's least used seed. The policy's state is plain data
-(``state`` / ``from_state``), which the Tune searcher pickles for resume.
+(``state`` / ``load_state``), which the Tune searcher pickles for resume. ``from_spec`` builds it for a sweep
+spec, with the known points' counts already observed.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from codemix.optimum_fit import ArgmaxInterval, CurveModel, Observation, fit_model
-from codemix.sweep.ledger import FINISHED, GROUP_KEYS, Ledger, group_of
+from codemix.config import SweepSpec
+from codemix.search.fit import ArgmaxInterval, CurveModel, Observation, fit_model
+from codemix.search.ledger import FINISHED, GROUP_KEYS, Known, Ledger, group_of, spec_groups
+from codemix.search.objective import scope_tasks, score_counts
 
 
 @dataclass
@@ -188,3 +191,15 @@ class OptimumSearch(Ledger):
     def _remember(self, trial_id: str, config: dict) -> dict:
         self.pending[trial_id] = config
         return dict(config)
+
+
+def from_spec(spec: SweepSpec, known: list[Known]) -> OptimumSearch:
+    """The optimum search of a sweep spec, the known points (with their counts) already observed."""
+    s, tasks = spec.search, scope_tasks(spec)
+    choices = s.proportions()
+    lo, hi = (min(choices), max(choices)) if choices is not None else (s.proportion.min, s.proportion.max)
+    search = OptimumSearch(Space(lo, hi, choices, spec_groups(spec), list(s.seed)), tasks, s.target_width,
+                           n_per_task=None, seed=s.seed[0])
+    for k in known:
+        search.observe(k.config, score_counts(k.scores, tasks))
+    return search
