@@ -532,6 +532,13 @@ class EstimateConfig(_Section):
                                    "the pool and the prompts into tokens.")
 
 
+class NodeTypeConfig(_Section):
+    """One node type a cluster can grow to (``resources.node_types``; the fields of cluster.yaml's)."""
+
+    resources: dict[str, float] = Field(description="What one node declares: CPU, GPU, custom resources.")
+    max_workers: int = Field(ge=0, description="How many nodes of this type the cluster may have at once.")
+
+
 class ResourcesConfig(_Section):
     """What one trial asks of the cluster."""
 
@@ -561,6 +568,18 @@ class ResourcesConfig(_Section):
     controller_failure_limit: int = Field(
         3, ge=-1, description="Failures of a training run's Ray Train controller it recovers from (Ray's "
         "FailureConfig.controller_failure_limit; -1 = no limit).")
+    worker_start_timeout: float = Field(
+        1800, gt=0, description="Seconds a training run's Ray Train worker group waits for its resources before "
+        "that counts as one controller failure (Ray Train's RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S, 60 s by "
+        "default, which a GPU node booting under `ray up` exceeds: instance start, image pull and installs).")
+    placement_strategy: Literal["auto", "PACK", "STRICT_PACK", "SPREAD"] = Field(
+        "auto", description="Ray placement of a run's training workers. 'auto': STRICT_PACK (all on one node) when "
+        "one node type of the cluster holds them all, else PACK (as few nodes as possible, spread if need be).")
+    node_types: dict[str, NodeTypeConfig] = Field(
+        default_factory=dict, description="What the cluster can grow to, when neither Ray's autoscaler config "
+        "(~/ray_bootstrap_config.yaml on a `ray up` head) nor the cluster itself says: node types as in "
+        "cluster.yaml, e.g. {gpu-8x: {resources: {CPU: 96, GPU: 8}, max_workers: 2}}. A sweep admits at most "
+        "as many trials at once as these hold, and refuses a trial none of them can hold before any compute.")
     estimate: EstimateConfig = Field(default_factory=EstimateConfig,
                                      description="Assumptions of the plan's GPU-hour estimates.")
     train_launcher: Literal["auto", "ray_train", "in_process"] = Field(

@@ -19,6 +19,7 @@ from codemix.config import SpecError, SweepSpec, parse_spec
 from codemix.ray_runtime import init_ray
 from codemix.results import SPEC_FILE, collect_results
 from codemix.storage import Store
+from codemix.sweep.capacity import admit, cluster_shape
 from codemix.sweep.cluster import (
     attempt_counts,
     check_storage_shared,
@@ -102,6 +103,14 @@ def _start_search(spec: SweepSpec, store: Store, pool_hash: str, experiment: Sto
     return start
 
 
+def _admitted(spec: SweepSpec) -> SweepSpec:
+    """The spec with the trials admitted at once and the workers' placement that the connected cluster allows at
+    its largest (codemix.sweep.capacity); SpecError, before any compute, when it can never hold a trial."""
+    admission = admit(spec, cluster_shape(spec))
+    log.info("%s", admission.describe())
+    return admission.apply(spec)
+
+
 def _run_config(spec: SweepSpec, store: Store):
     from ray import tune
 
@@ -129,10 +138,11 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
     pool_key, pool_hash = prepare_data(spec, store)
     init_ray(address, num_cpus)
     check_storage_shared(spec)
+    runs = _admitted(spec)  # the spec as the trials run it: concurrency and placement for this cluster
     experiment.write_bytes(SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode())
     start = _start_search(spec, store, pool_hash, experiment)
-    tuner = tune.Tuner(_trainable(spec, pool_key, pool_hash), param_space=param_space(spec),
-                       tune_config=_tune_config(spec, start), run_config=_run_config(spec, store))
+    tuner = tune.Tuner(_trainable(runs, pool_key, pool_hash), param_space=param_space(spec),
+                       tune_config=_tune_config(runs, start), run_config=_run_config(spec, store))
     return finish(spec, experiment, tuner.fit(), pool_hash)
 
 
@@ -156,7 +166,8 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     pool_key, pool_hash = prepare_data(spec, store)
     init_ray(address, num_cpus)
     check_storage_shared(spec, resume_path=path)
-    trainable = _trainable(spec, pool_key, pool_hash, retry_failed, attempt_counts(experiment))
+    runs = _admitted(spec)
+    trainable = _trainable(runs, pool_key, pool_hash, retry_failed, attempt_counts(experiment))
     fs = None if store.is_local else store.fs
     if tune.Tuner.can_restore(experiment.path(), storage_filesystem=fs):
         tuner = tune.Tuner.restore(experiment.path(), trainable, resume_unfinished=True, resume_errored=False,
@@ -167,7 +178,7 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
         start = _start_search(spec, store, pool_hash, experiment)
         if start is not None and start.to_run == 0:
             return finish(spec, experiment)
-        tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(spec, start),
+        tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(runs, start),
                            run_config=_run_config(spec, store))
     return finish(spec, experiment, tuner.fit(), pool_hash)
 
