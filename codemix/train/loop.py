@@ -206,8 +206,11 @@ def _exported(checkpoint) -> bool:
     """Whether a checkpoint holds the exported model and its metrics (a run's final one does)."""
     if checkpoint is None:
         return False
-    with checkpoint.as_directory() as d:
-        return (Path(d) / "model").is_dir() and (Path(d) / "metrics.json").exists()
+    import pyarrow.fs as pafs
+
+    fs, root = checkpoint.filesystem, checkpoint.path.rstrip("/")  # looked up in storage, not downloaded
+    return (fs.get_file_info(f"{root}/model").type == pafs.FileType.Directory
+            and fs.get_file_info(f"{root}/metrics.json").type == pafs.FileType.File)
 
 
 def setup_worker(config: dict, session) -> Worker:
