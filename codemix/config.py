@@ -224,7 +224,9 @@ class LoraConfig(_Section):
     dropout: Hashed[float] = Field(0.05, ge=0.0, lt=1.0, description="Dropout on the adapter input during training.")
     target_modules: Hashed[list[str] | None] = Field(None, description="Default: the family's registered targets.")
     quantize_4bit: Hashed[bool] = Field(
-        False, description="QLoRA: load the base in 4 bit (needs bitsandbytes and a GPU).")
+        False, description="QLoRA: load the base in 4-bit NF4 (bitsandbytes, the `gpu` extra), each worker on its "
+        "own GPU (resources.gpus_per_worker > 0), under ZeRO stage 2 at most (a family's ZeRO-3 becomes 2); a spec "
+        "that cannot run it is refused when loaded.")
 
 
 class TrainConfig(_Section):
@@ -637,6 +639,18 @@ class SweepSpec(_Section):
                 raise ValueError("credentials in the storage URI would be written to spec.yaml and the result "
                                  "tables; use the environment (AWS_ACCESS_KEY_ID, ...) or an instance profile")
         return v
+
+    @model_validator(mode="after")
+    def _qlora_can_run(self):
+        """QLoRA is refused here, before any compute, with every reason it could not run (codemix.train.qlora)."""
+        if not self.train.lora.quantize_4bit:
+            return self
+        from codemix.train.qlora import why_not
+
+        reasons = why_not(self.train, self.resources)
+        if reasons:
+            raise ValueError("train.lora.quantize_4bit (QLoRA) cannot run: " + "; ".join(reasons))
+        return self
 
     @model_validator(mode="after")
     def _in_process_generation_on_cpu(self):
