@@ -236,7 +236,7 @@ def setup_worker(config: dict, session) -> Worker:
     accum, total_steps = schedule(len(examples), cfg, world)
     trust_remote_code = config.get("trust_remote_code", False)
     model = build_model(config["model_source"], cfg, config.get("lora_targets", []),
-                        torch.bfloat16 if use_bf16 else torch.float32, trust_remote_code, device)
+                        weights_dtype(cfg, use_bf16, get_family(config["family"])), trust_remote_code, device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     fpt = flops_per_token(model.config, seq_len=cfg.max_length, trust_remote_code=trust_remote_code,
                           lora_params=sum(p.numel() for p in trainable) if cfg.method == "lora" else None)
@@ -249,6 +249,20 @@ def setup_worker(config: dict, session) -> Worker:
                   flops_per_token=fpt, peak_flops=peak_flops(device, config.get("peak_flops")),
                   faults=TrainFaults(**config.get("faults", {})),
                   heldout=pq.read_table(config["heldout_path"]).to_pylist() if config.get("heldout_path") else [])
+
+
+def weights_dtype(cfg: TrainConfig, use_bf16: bool, family):
+    """The dtype the model is loaded in. bf16 for a bf16 run, except a full fine-tune under plain DDP: DeepSpeed
+    keeps fp32 master weights of its own, DDP does not, so there the weights stay fp32 and compute runs in bf16
+    under autocast (``engine.TorchEngine``): an AdamW update at lr 2e-5 is far below a bf16 weight's precision
+    (8 bits of mantissa) and would round away. LoRA's adapters are fp32 already (peft keeps them so)."""
+    import torch
+
+    from codemix.train.deepspeed import resolve_stage
+
+    if not use_bf16 or (cfg.method == "full" and resolve_stage(cfg, family) is None):
+        return torch.float32
+    return torch.bfloat16
 
 
 def restore(engine, checkpoint) -> dict:
