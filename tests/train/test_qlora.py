@@ -47,7 +47,8 @@ def test_on_cpu_qlora_is_refused_at_spec_load_with_the_device_the_stage_and_the_
         parse_spec(_spec(resources={"gpus_per_worker": 0}, train={"deepspeed_stage": 3}), "qlora.yaml")
     message = " ".join(str(err.value).split())
     print(message)
-    assert message.startswith("qlora.yaml: invalid sweep spec") and "train.lora.quantize_4bit (QLoRA) cannot run" in message
+    assert message.startswith("qlora.yaml: invalid sweep spec")
+    assert "train.lora.quantize_4bit (QLoRA) cannot run" in message
     assert "set resources.gpus_per_worker: 1" in message  # the device
     assert "set train.deepspeed_stage to 2 or less" in message  # the stage
     assert "bitsandbytes is not installed: pip install 'codemix[gpu]'" in message  # the extra
