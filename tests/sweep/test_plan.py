@@ -42,9 +42,17 @@ def test_plan_counts_trials_estimates_cost_and_flags_what_will_not_fit(tmp_path)
     h100_plans, h100 = plan_sweep(spec, "H100-80GB")
     h100_hours = _train_hours(h100_plans)
     assert all(h * 312 == pytest.approx(h100_hours[f] * h100["gpu_bf16_tflops"]) for f, h in hours.items())
-    # LoRA computes no weight gradients of the base: 4 instead of 6 FLOPs per parameter and token
+    # paper.yaml checkpoints activations: the backward pass runs the forward again, 8 FLOPs per parameter and
+    # token instead of 6; LoRA computes no weight gradients of the base, 6 (4 without checkpointing)
     lora = _train_hours(plan_sweep(_paper(tmp_path, **{"train.method": "lora"}), "A100-80GB")[0])
-    assert all(lora[f] == pytest.approx(hours[f] * 4 / 6) for f in hours)
+    assert all(lora[f] == pytest.approx(hours[f] * 6 / 8) for f in hours)
+    no_recompute = _train_hours(plan_sweep(_paper(tmp_path, **{"train.gradient_checkpointing": False}))[0])
+    assert all(no_recompute[f] == pytest.approx(hours[f] * 6 / 8) for f in hours)
+    # memory: the logits of a micro-batch (4 x 2048 x vocabulary x 12 bytes) on top of weights and optimizer
+    memory = {p.point.family: p.memory_per_gpu_gb for p in plans if p.point.proportion == 0.5}
+    logits = {f: memory[f] - estimate_memory_gb(params[f], "full", 8) for f in memory}
+    assert logits["gemma"] == pytest.approx(4 * 2048 * 256_000 * 12 / 1e9)  # 25 GB: a 256k vocabulary
+    assert logits["llama2"] == pytest.approx(4 * 2048 * 32_000 * 12 / 1e9)  # 3 GB
 
     assert check_fits(plans, assumptions, spec, yaml.safe_load((REPO / "cluster.yaml").read_text())) == []
     # the same full fine-tune on one GPU does not fit in 80 GB (16 bytes/param for AdamW in bf16)
