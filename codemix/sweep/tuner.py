@@ -28,7 +28,7 @@ from codemix.sweep.cluster import (
 )
 from codemix.sweep.data_stage import prepare_data
 from codemix.sweep.hashes import stage_hashes
-from codemix.sweep.preflight import preflight
+from codemix.sweep.preflight import job_credentials, preflight
 from codemix.sweep.search import OBJECTIVE, build_searcher, check_metric, is_searched
 from codemix.sweep.space import TrialPoint, as_spec, grid_points, param_space  # noqa: F401 (grid_points: codemix.cli)
 from codemix.sweep.trial import run_trial
@@ -136,7 +136,7 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
     check_metric(spec)
     preflight(spec, store)  # a wrong key, model or URL stops here, before any compute
     pool_key, pool_hash = prepare_data(spec, store)
-    init_ray(address, num_cpus)
+    init_ray(address, num_cpus, job_credentials(spec))
     check_storage_shared(spec)
     runs = _admitted(spec)  # the spec as the trials run it: concurrency and placement for this cluster
     experiment.write_bytes(SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode())
@@ -164,7 +164,7 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     store = Store(spec.storage)
     preflight(spec, store)
     pool_key, pool_hash = prepare_data(spec, store)
-    init_ray(address, num_cpus)
+    init_ray(address, num_cpus, job_credentials(spec))
     check_storage_shared(spec, resume_path=path)
     runs = _admitted(spec)
     trainable = _trainable(runs, pool_key, pool_hash, retry_failed, attempt_counts(experiment))

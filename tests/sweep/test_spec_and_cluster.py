@@ -67,6 +67,11 @@ def test_cluster_yaml_passes_rays_cluster_config_schema():
     assert types["head"]["resources"].get("GPU", 0) == 0
     assert {t["resources"]["GPU"] for n, t in types.items() if n != "head"} == {1, 8}
     assert any("codemix" in c and "[gpu]" in c for c in config["setup_commands"])
+    # GPU nodes check that torch sees their GPU before the first trial (the wheels' CUDA 13.0 needs driver R580+)
+    assert any("torch.cuda.is_available()" in c for c in config["worker_setup_commands"])
+    assert not config.get("initialization_commands")  # host shell files: credentials go with the job instead
+    text = (REPO / "cluster.yaml").read_text()
+    assert "--runtime-env-json" in text and "iam:PassRole" in text and "ec2:RunInstances" in text
 
 
 def test_relative_input_paths_are_read_from_the_spec_files_folder_from_any_working_directory(tmp_path, monkeypatch):
