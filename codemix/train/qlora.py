@@ -1,6 +1,6 @@
 """QLoRA: the base loaded in 4-bit NF4 by bitsandbytes, LoRA adapters trained in bf16 over it (Dettmers et al. 2023).
 
-What it needs is checked when a spec is loaded (``why_not``, from ``codemix.config``), so that a sweep that
+What it needs is checked when a spec is loaded (``codemix.config.qlora_problems``), so that a sweep that
 cannot run it stops before any compute rather than in every training worker after the 4-bit load:
 
 - bitsandbytes, installed with the ``gpu`` extra;
@@ -12,27 +12,8 @@ cannot run it stops before any compute rather than in every training worker afte
 
 from __future__ import annotations
 
-import importlib.util
-
-MAX_ZERO_STAGE = 2
-EXTRA = "pip install 'codemix[gpu]' (bitsandbytes)"
-
-
-def why_not(train, resources) -> list[str]:
-    """Why a run of ``train`` (TrainConfig) on ``resources`` (ResourcesConfig) could not train QLoRA; [] if it can."""
-    reasons = []
-    if train.method != "lora":
-        reasons.append(f"it trains LoRA adapters over the quantized base: set train.method: lora (is {train.method!r})")
-    if resources.gpus_per_worker <= 0:
-        reasons.append("bitsandbytes' 4-bit base runs on a CUDA GPU, one per training worker: set "
-                       "resources.gpus_per_worker: 1")
-    if train.deepspeed_stage is not None and train.deepspeed_stage > MAX_ZERO_STAGE:
-        reasons.append(f"ZeRO stage {train.deepspeed_stage} partitions parameters, which packed 4-bit weights are "
-                       f"not: set train.deepspeed_stage to {MAX_ZERO_STAGE} or less, or leave it unset (a family's "
-                       f"ZeRO-3 becomes ZeRO-{MAX_ZERO_STAGE})")
-    if importlib.util.find_spec("bitsandbytes") is None:
-        reasons.append(f"bitsandbytes is not installed: {EXTRA}")
-    return reasons
+from codemix.config import QLORA_MAX_ZERO_STAGE as MAX_ZERO_STAGE  # noqa: F401 - deepspeed.resolve_stage caps at it
+from codemix.config import qlora_problems as why_not  # noqa: F401 - what a spec that asks for QLoRA is checked for
 
 
 def quantization_config():
