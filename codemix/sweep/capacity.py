@@ -142,6 +142,15 @@ def _cap_workers(node_types: list[NodeType], head: str | None, limit: int | None
     return out
 
 
+def bootstrap_config(path: str | Path = BOOTSTRAP_CONFIG) -> dict | None:
+    """The autoscaler config `ray up` left on this head (with node types), or None."""
+    path = Path(os.path.expanduser(str(path)))
+    if not path.is_file():
+        return None
+    config = yaml.safe_load(path.read_text()) or {}
+    return config if isinstance(config, dict) and config.get("available_node_types") else None
+
+
 def _reported_node_groups() -> list[NodeType] | None:
     """The node groups an autoscaler reported to the connected cluster (Ray's v2 autoscaler, KubeRay), or None."""
     try:
@@ -163,13 +172,11 @@ def cluster_shape(spec: SweepSpec, nodes: list | None = None, bootstrap: str | P
     if spec.resources.node_types:
         types = [NodeType(n, t.resources, t.max_workers) for n, t in spec.resources.node_types.items()]
         return ClusterShape(types, "resources.node_types", True)
-    path = Path(os.path.expanduser(str(bootstrap)))
-    if path.is_file():
-        config = yaml.safe_load(path.read_text()) or {}
-        if config.get("available_node_types"):
-            types = _cap_workers(node_types_of_config(config), config.get("head_node_type"),
-                                 config.get("max_workers"), spec)
-            return ClusterShape(types, f"{path} (the autoscaler's config)", True)
+    config = bootstrap_config(bootstrap)
+    if config:
+        types = _cap_workers(node_types_of_config(config), config.get("head_node_type"), config.get("max_workers"),
+                             spec)
+        return ClusterShape(types, f"{Path(os.path.expanduser(str(bootstrap)))} (the autoscaler's config)", True)
     reported = _reported_node_groups()
     if reported:
         return ClusterShape(reported, "the node groups the cluster's autoscaler reports", True)

@@ -105,8 +105,15 @@ def fits(demand: dict[str, float], node: ClusterNode) -> bool:
 
 
 def autoscaler_may_add_nodes() -> bool:
-    """Whether the cluster config Ray's autoscaler reported lets it start more nodes (best effort:
-    the same private state Ray Data reads; False when there is none, e.g. a `ray start` cluster)."""
+    """Whether the cluster's autoscaler may start more nodes (best effort): a `ray up` head's autoscaler config
+    (Ray 2.60's default autoscaler reports none to the cluster), else the cluster config Ray's v2 autoscaler
+    reported (the same private state Ray Data reads); False for a `ray start` cluster."""
+    from codemix.sweep.capacity import bootstrap_config
+
+    config = bootstrap_config()
+    if config:
+        return any(t.get("max_workers", config.get("max_workers", 0)) > t.get("min_workers", 0)
+                   for name, t in config["available_node_types"].items() if name != config.get("head_node_type"))
     try:
         import ray._private.state
 

@@ -85,3 +85,15 @@ def test_node_types_of_a_config_count_the_head_once_and_each_worker_type_at_its_
     assert types["head"].count == 1 and types["head"].resources == {"CPU": 0.0}
     assert (types["gpu-1x"].count, types["gpu-8x"].count) == (16, 2)
     assert trials_that_fit(_spec("paper.yaml"), [NodeType("one", {"CPU": 96, "GPU": 8}, 1)]) == 1
+
+
+def test_a_ray_up_head_is_known_to_grow_so_local_storage_is_refused_there(tmp_path, monkeypatch):
+    from codemix.sweep.cluster import ClusterInfo, autoscaler_may_add_nodes, multi_node_reason
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # where `ray up` leaves the autoscaler's config on the head
+    assert not autoscaler_may_add_nodes()  # no bootstrap config, no cluster: nothing says it grows
+    _bootstrap(tmp_path)
+    assert autoscaler_may_add_nodes()  # Ray 2.60's autoscaler reports no node groups: the file says it
+    head = ClusterNode("b" * 56, "10.0.0.1", True, {"CPU": 8.0})
+    assert multi_node_reason(_spec("smoke.yaml"), ClusterInfo([head], autoscaler_may_add_nodes())) == (
+        "this Ray cluster's autoscaler may add nodes")
