@@ -142,6 +142,12 @@ def _cap_workers(node_types: list[NodeType], head: str | None, limit: int | None
     return out
 
 
+def config_shape(config: dict, spec: SweepSpec, source: str) -> ClusterShape:
+    """The cluster a cluster-launcher config (cluster.yaml) describes, at its largest."""
+    types = _cap_workers(node_types_of_config(config), config.get("head_node_type"), config.get("max_workers"), spec)
+    return ClusterShape(types, source, True)
+
+
 def bootstrap_config(path: str | Path = BOOTSTRAP_CONFIG) -> dict | None:
     """The autoscaler config `ray up` left on this head (with node types), or None."""
     path = Path(os.path.expanduser(str(path)))
@@ -174,9 +180,7 @@ def cluster_shape(spec: SweepSpec, nodes: list | None = None, bootstrap: str | P
         return ClusterShape(types, "resources.node_types", True)
     config = bootstrap_config(bootstrap)
     if config:
-        types = _cap_workers(node_types_of_config(config), config.get("head_node_type"), config.get("max_workers"),
-                             spec)
-        return ClusterShape(types, f"{Path(os.path.expanduser(str(bootstrap)))} (the autoscaler's config)", True)
+        return config_shape(config, spec, f"{Path(os.path.expanduser(str(bootstrap)))} (the autoscaler's config)")
     reported = _reported_node_groups()
     if reported:
         return ClusterShape(reported, "the node groups the cluster's autoscaler reports", True)

@@ -73,6 +73,24 @@ def test_plan_rejects_workers_no_node_type_can_hold(tmp_path):
     assert any("no node type" in p for p in problems)
 
 
+def test_plan_with_a_cluster_config_says_how_many_trials_it_holds_at_once_or_that_it_holds_none(tmp_path):
+    from typer.testing import CliRunner
+
+    from codemix.cli import app
+
+    base = ["plan", str(REPO / "sweeps" / "paper.yaml"), "--cluster", str(REPO / "cluster.yaml"), "--set",
+            f"storage={tmp_path}", "--set", "data.source=demo", "--set", "data.classifier.name=heuristic", "--set",
+            "mix.total=50", "--set", "eval.data_dir=null", "--set", "eval.limit=1"]
+    result = CliRunner().invoke(app, base)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, text[-2000:]
+    assert "the cluster holds 2 trial(s) at once at its largest" in text and "placed STRICT_PACK" in text
+    result = CliRunner().invoke(app, [*base, "--set", "resources.gpus_per_worker=16", "--set",
+                                      "resources.num_workers=1"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1 and "more than this cluster can ever hold" in text
+
+
 def test_storage_that_cannot_be_opened_is_a_clear_error_not_a_traceback():
     from typer.testing import CliRunner
 
