@@ -171,6 +171,14 @@ def _reported_node_groups() -> list[NodeType] | None:
             for i, g in enumerate(config.node_group_configs)]
 
 
+def check_fits_before_any_compute(spec: SweepSpec) -> None:
+    """Refuse (SpecError) a trial that no node type can hold when that is known without Ray: the spec states the
+    node types, or this is a `ray up` head; before the data stage labels anything. (On other clusters
+    ``admit`` refuses it once Ray is up, before any trial starts.)"""
+    if spec.resources.node_types or bootstrap_config():
+        admit(spec, cluster_shape(spec, nodes=[]))
+
+
 def cluster_shape(spec: SweepSpec, nodes: list | None = None, bootstrap: str | Path = BOOTSTRAP_CONFIG) -> ClusterShape:
     """The cluster this process is connected to, at its largest (see the module docstring for the sources).
 

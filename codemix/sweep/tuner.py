@@ -19,7 +19,7 @@ from codemix.config import SpecError, SweepSpec, parse_spec
 from codemix.ray_runtime import init_ray
 from codemix.results import SPEC_FILE, collect_results
 from codemix.storage import Store
-from codemix.sweep.capacity import admit, cluster_shape
+from codemix.sweep.capacity import admit, check_fits_before_any_compute, cluster_shape
 from codemix.sweep.cluster import (
     attempt_counts,
     check_storage_shared,
@@ -134,6 +134,7 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
         raise SpecError(f"experiment {experiment.url()} already exists: `codemix resume {experiment.url()}` "
                         f"continues it; pick another name for a new sweep (finished stages are reused by cache)")
     check_metric(spec)
+    check_fits_before_any_compute(spec)  # a trial no node type holds (node types known without Ray)
     preflight(spec, store)  # a wrong key, model or URL stops here, before any compute
     pool_key, pool_hash = prepare_data(spec, store)
     init_ray(address, num_cpus, job_credentials(spec))
@@ -162,6 +163,7 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     spec = as_spec(parse_spec({**data, "name": experiment.name, "storage": experiment.parent_url()},
                               f"{path}/{SPEC_FILE}"))
     store = Store(spec.storage)
+    check_fits_before_any_compute(spec)
     preflight(spec, store)
     pool_key, pool_hash = prepare_data(spec, store)
     init_ray(address, num_cpus, job_credentials(spec))

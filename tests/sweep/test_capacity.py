@@ -97,3 +97,17 @@ def test_a_ray_up_head_is_known_to_grow_so_local_storage_is_refused_there(tmp_pa
     head = ClusterNode("b" * 56, "10.0.0.1", True, {"CPU": 8.0})
     assert multi_node_reason(_spec("smoke.yaml"), ClusterInfo([head], autoscaler_may_add_nodes())) == (
         "this Ray cluster's autoscaler may add nodes")
+
+
+def test_on_a_ray_up_head_a_trial_no_node_type_holds_is_refused_before_the_data_stage(tmp_path, monkeypatch):
+    import ray
+
+    from codemix.sweep import run_sweep
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    _bootstrap(tmp_path)
+    spec = load_spec(REPO / "sweeps" / "smoke.yaml", {"storage": str(tmp_path / "runs"),
+                                                       "resources.gpus_per_worker": 16})
+    with pytest.raises(SpecError, match="more than this cluster can ever hold"):
+        run_sweep(spec)
+    assert not ray.is_initialized() and not (tmp_path / "runs").exists()  # no pool, no Ray, no experiment
