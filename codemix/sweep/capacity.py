@@ -21,11 +21,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import yaml
-
 from codemix.config import SpecError, SweepSpec
-
-BOOTSTRAP_CONFIG = "~/ray_bootstrap_config.yaml"  # written by `ray up` on the head, read by its autoscaler
+from codemix.sweep.cluster import BOOTSTRAP_CONFIG, bootstrap_config, cluster_info
 
 
 @dataclass(frozen=True)
@@ -148,15 +145,6 @@ def config_shape(config: dict, spec: SweepSpec, source: str) -> ClusterShape:
     return ClusterShape(types, source, True)
 
 
-def bootstrap_config(path: str | Path = BOOTSTRAP_CONFIG) -> dict | None:
-    """The autoscaler config `ray up` left on this head (with node types), or None."""
-    path = Path(os.path.expanduser(str(path)))
-    if not path.is_file():
-        return None
-    config = yaml.safe_load(path.read_text()) or {}
-    return config if isinstance(config, dict) and config.get("available_node_types") else None
-
-
 def _reported_node_groups() -> list[NodeType] | None:
     """The node groups an autoscaler reported to the connected cluster (Ray's v2 autoscaler, KubeRay), or None."""
     try:
@@ -193,8 +181,6 @@ def cluster_shape(spec: SweepSpec, nodes: list | None = None, bootstrap: str | P
     if reported:
         return ClusterShape(reported, "the node groups the cluster's autoscaler reports", True)
     if nodes is None:
-        from codemix.sweep.cluster import cluster_info
-
         nodes = cluster_info().nodes
     types = [NodeType(f"node {n.node_id[:8]}{' (head)' if n.is_head else ''}", dict(n.resources), 1) for n in nodes]
     return ClusterShape(types, f"the cluster's {len(types)} node(s), which no autoscaler grows", False)
