@@ -1,6 +1,7 @@
 """How many trials a sweep admits at once on a cluster at its largest, where a trial's workers go, and the
 refusal, before any compute, of a trial no node type can hold (codemix.sweep.capacity)."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,25 @@ def test_on_a_ray_up_head_a_trial_no_node_type_holds_is_refused_before_the_data_
     with pytest.raises(SpecError, match="more than this cluster can ever hold"):
         run_sweep(spec)
     assert not ray.is_initialized() and not (tmp_path / "runs").exists()  # no pool, no Ray, no experiment
+
+
+def test_a_training_run_gets_the_admitted_placement_and_waits_the_spec_s_time_for_its_workers(tmp_path, monkeypatch):
+    from ray.train.v2._internal.constants import get_env_vars_to_propagate
+
+    from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
+    from codemix.storage import Store
+    from codemix.train.trainer import WORKER_GROUP_START_TIMEOUT, TrainRun, _trainer, _worker_start_timeout
+
+    spec = _spec("paper.yaml")
+    runs = admit(spec, cluster_shape(spec, nodes=[], bootstrap=_bootstrap(tmp_path))).apply(spec)
+    run = TrainRun(store=Store(tmp_path / "store"), mix_key="m", mix_hash="m", family="llama", model_source="x",
+                   model_cfg=ModelConfig(), train_cfg=TrainConfig(), resources=runs.resources, seed=0, train_hash="h")
+    scaling = _trainer(run, {}, in_tune=False).scaling_config  # what Ray Train places the worker group with
+    assert (scaling.placement_strategy, scaling.num_workers, scaling.use_gpu) == ("STRICT_PACK", 8, True)
+    plain = run.__class__(**{**run.__dict__, "resources": ResourcesConfig()})  # not admitted by a sweep: Ray's PACK
+    assert _trainer(plain, {}, in_tune=False).scaling_config.placement_strategy == "PACK"
+
+    monkeypatch.setenv(WORKER_GROUP_START_TIMEOUT, "3")  # Ray's own setting (60 s unset): the spec's wins in a run
+    with _worker_start_timeout(runs.resources.worker_start_timeout):
+        assert get_env_vars_to_propagate()[WORKER_GROUP_START_TIMEOUT] == "1800"  # what Train's controller gets
+    assert os.environ[WORKER_GROUP_START_TIMEOUT] == "3"

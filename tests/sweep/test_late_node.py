@@ -55,14 +55,13 @@ def growing_cluster():
             shutil.rmtree(root, ignore_errors=True)
 
 
-def _waiting_worker_groups(dashboard: str) -> list[str]:
-    """The placement strategies of the groups still pending that ask for the late node's resource (training
-    worker groups)."""
+def _waiting_worker_groups(dashboard: str) -> int:
+    """Placement groups still pending that ask for the late node's resource (training worker groups)."""
     from ray.util.state import list_placement_groups
 
     groups = list_placement_groups(address=dashboard, filters=[("state", "=", "PENDING")], detail=True,
                                    raise_on_missing_output=False)
-    return [g.strategy for g in groups if any(POOL in b.get("unit_resources", {}) for b in g.bundles)]
+    return sum(any(POOL in b.get("unit_resources", {}) for b in g.bundles) for g in groups)
 
 
 # ~2.5 min on 2 cores (a cluster start, 45 s of waiting for the node, which is the point, and two tiny trials).
@@ -83,7 +82,7 @@ def test_worker_groups_wait_for_a_node_that_joins_late_and_no_trial_fails(growin
     started = time.perf_counter()
     with ThreadPoolExecutor(1) as pool:
         run = pool.submit(run_codemix, ["run", str(spec), "--address", cluster.address], timeout=500)
-        while not _waiting_worker_groups(dashboard):
+        while _waiting_worker_groups(dashboard) == 0:
             assert not run.done(), run.result()[1][-5000:]
             assert time.perf_counter() - started < 300, "no training worker group ever waited for the node"
             time.sleep(1)
@@ -98,12 +97,11 @@ def test_worker_groups_wait_for_a_node_that_joins_late_and_no_trial_fails(growin
         code, out = run.result(timeout=500)
     wall = time.perf_counter() - started
     trials = pq.read_table(storage / "late" / "results" / "trials").to_pylist()
-    print(f"late-node sweep: worker groups waiting from {waiting_at:.0f} s, {len(waiting_then)} still waiting when the "
+    print(f"late-node sweep: worker groups waiting from {waiting_at:.0f} s, {waiting_then} still waiting when the "
           f"node joined at {joined_at:.0f} s; trials {[(t['proportion'], t['status']) for t in trials]}; "
           f"wall {wall:.0f} s")
     assert code == 0, "\n".join(str(t["error"])[-3000:] for t in trials) + out[-3000:]
-    assert waiting_then  # the node was really awaited: a worker group was still pending when it joined
-    assert set(waiting_then) == {"STRICT_PACK"}  # a trial's workers fit one node (the late one): all on it
+    assert waiting_then >= 1  # the node was really awaited: a worker group was still pending when it joined
     assert sorted((t["proportion"], t["status"]) for t in trials) == [(0.0, "ok"), (1.0, "ok")]
     assert "the cluster holds 4 trial(s) at once at its largest" in out  # 4 workers fit the late node
     assert "ray_bootstrap_config.yaml (the autoscaler's config)" in out
