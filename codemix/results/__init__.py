@@ -9,12 +9,12 @@ What the sweep writes and reads back (writer, layout, objective) loads with the 
 analysis and the report (``load_results``, ``write_report``: matplotlib and more) when first used.
 """
 
-from codemix.results.layout import KNOWN_POINTS_FILE, RESULTS_FILE, SPEC_FILE
+from codemix.results.layout import KNOWN_POINTS_FILE, RESULTS_FILE, SPEC_FILE, STARTUP_FILE
 from codemix.results.objective import search_score
 from codemix.results.writer import collect_results, read_level, results_key, write_trial_results
 
-__all__ = ["KNOWN_POINTS_FILE", "RESULTS_FILE", "SPEC_FILE", "collect_results", "load_results", "read_level",
-           "results_key", "search_score", "write_report", "write_trial_results"]
+__all__ = ["KNOWN_POINTS_FILE", "RESULTS_FILE", "SPEC_FILE", "STARTUP_FILE", "collect_results", "load_results",
+           "read_level", "results_key", "search_score", "write_report", "write_trial_results"]
 
 
 def __getattr__(name):  # lazy: the sweep imports writer.py without pulling pandas/matplotlib in

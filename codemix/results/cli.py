@@ -52,7 +52,25 @@ def report(experiments: list[str], out: str | None = None, html: bool = False, s
         path = save_report(results, out or default_out(experiments[0]), html, samples=samples,
                            progress=lambda msg: status.update(msg))
     print_summary(results)
+    print_timings(results)
     console.print(f"report: {path}" + (f" and {path.with_suffix('.html')}" if html else ""))
+
+
+def print_timings(results) -> None:
+    """Print each experiment's stage table (``codemix.results.timings``): where its time went."""
+    from codemix.results.timings import format_seconds, stage_table
+
+    for e in results.experiments:
+        table = format_seconds(stage_table(e.path))
+        if not len(table):
+            continue
+        out = Table(title=f"{e.name}: seconds per stage")
+        for col in table.columns:
+            out.add_column(col.strip() if col.startswith(" ") else col, justify="left" if col == "part" else "right",
+                           no_wrap=True, style="dim" if col.startswith(" ") else None)
+        for row in table.itertuples(index=False):
+            out.add_row(*row)
+        console.print(out)
 
 
 def print_summary(results) -> None:

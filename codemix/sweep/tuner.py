@@ -9,6 +9,7 @@ are started and resumed only here.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import yaml
 
 from codemix.config import SpecError, SweepSpec, parse_spec
 from codemix.ray_runtime import init_ray
-from codemix.results import SPEC_FILE, collect_results
+from codemix.results import SPEC_FILE, STARTUP_FILE, collect_results
 from codemix.storage import Store
 from codemix.sweep.cluster import (
     attempt_counts,
@@ -25,7 +26,7 @@ from codemix.sweep.cluster import (
     lost_trials,
     replay_recorded_failure,
 )
-from codemix.sweep.data_stage import prepare_data
+from codemix.sweep.data_stage import convert_models_in_background, prepare_data
 from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.preflight import preflight
 from codemix.sweep.search import OBJECTIVE, build_searcher, check_metric, is_searched
@@ -118,6 +119,7 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
     """Run every trial of a sweep; writes ``<storage>/<name>/results.parquet`` and returns it with failures."""
     from ray import tune
 
+    startup = StartUp()
     spec = as_spec(spec)
     store = Store(spec.storage)
     experiment = store.child(spec.name)
@@ -126,11 +128,19 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
                         f"continues it; pick another name for a new sweep (finished stages are reused by cache)")
     check_metric(spec)
     preflight(spec, store)  # a wrong key, model or URL stops here, before any compute
+    startup.lap("preflight")
+    models = convert_models_in_background(spec) if address is None else None  # one machine: convert once, here
     pool_key, pool_hash = prepare_data(spec, store)
+    startup.lap("data")
     init_ray(address, num_cpus)
+    startup.lap("ray_start")
+    if models is not None:
+        models.result()
+        startup.lap("models")
     check_storage_shared(spec)
     experiment.write_bytes(SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode())
     start = _start_search(spec, store, pool_hash, experiment)
+    startup.write(experiment)
     tuner = tune.Tuner(_trainable(spec, pool_key, pool_hash), param_space=param_space(spec),
                        tune_config=_tune_config(spec, start), run_config=_run_config(spec, store))
     return finish(spec, experiment, tuner.fit(), pool_hash)
@@ -170,6 +180,27 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
         tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(spec, start),
                            run_config=_run_config(spec, store))
     return finish(spec, experiment, tuner.fit(), pool_hash)
+
+
+class StartUp:
+    """The driver's start-up, timed (the process's imports, preflight, the data stage, Ray's start) and written to
+    the experiment's ``startup.json`` with when Tune starts; ``codemix report`` shows it before the trials."""
+
+    def __init__(self):
+        import psutil  # Ray's dependency
+
+        self.created = psutil.Process().create_time()
+        self.seconds = {"imports": time.time() - self.created}
+        self._last = time.time()
+
+    def lap(self, name: str) -> None:
+        now = time.time()
+        self.seconds[name], self._last = now - self._last, now
+
+    def write(self, experiment: Store) -> None:
+        self.lap("setup")
+        experiment.write_json(STARTUP_FILE, {"process_started_at": self.created, "tune_started_at": time.time(),
+                                             "seconds": {k: round(v, 3) for k, v in self.seconds.items()}})
 
 
 @dataclass
