@@ -8,6 +8,7 @@ An infeasible request fails here, before any compute; ``codemix plan`` lists eve
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -30,6 +31,20 @@ def infeasible_mixes(spec: SweepSpec, pool: pa.Table) -> list[tuple[float, str, 
         except MixInfeasibleError as err:
             out.append((p, lang, err))
     return out
+
+
+def convert_models_in_background(spec: SweepSpec) -> Future:
+    """Convert the sweep's GGUF models to safetensors folders (once per machine, ``codemix.models.gguf``) in a thread,
+    while the driver builds the pool and starts Ray: on one machine the trials then find them converted (a
+    multi-node cluster's nodes convert their own). The future's result re-raises a failed conversion."""
+    from codemix.models.loading import local_model_dir, resolve_model_source
+
+    sources = {resolve_model_source(f, spec.model) for f in spec.search.family}
+    gguf = sorted(s for s in sources if s.startswith("pkg://") or s.endswith(".gguf"))
+    pool = ThreadPoolExecutor(1, thread_name_prefix="codemix-convert")
+    future = pool.submit(lambda: [local_model_dir(s) for s in gguf])
+    pool.shutdown(wait=False)  # the thread finishes its one task and ends
+    return future
 
 
 def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
