@@ -13,7 +13,7 @@ as a sweep's trial process runs it:
    scoring -- new tokens of both passes over the whole call's wall time;
 3. **raw engine**, same engine, same weights, same prompts, prefix cache emptied first: ``generate`` on the
    reasoning prompts, then ``generate`` on the answer prompts those outputs give (two calls, as a plain script
-   would), and, where the engine has it, ``generate_staged`` (both passes in one schedule).
+   would), and the reasoning pass alone.
 
 Prints the new tokens/s of each, the ratio end to end / raw, and the phases inside the end-to-end call. The
 CPU is named beside the figures; ``--cpu avx2`` runs it as on an AVX2-only CPU (bench/cpu_kind.py).
@@ -104,13 +104,6 @@ def main():
     raw_tokens = sum(first["new_tokens"]) + sum(second["new_tokens"])
     results = {"end to end (evaluate: weights, prompts, both passes, scoring)": (e2e_tokens, e2e_s),
                "raw generate, reasoning then answers (two calls)": (raw_tokens, raw_s)}
-    if hasattr(engine, "generate_staged"):
-        engine.llm.reset_prefix_cache()
-        t0 = time.perf_counter()
-        out, answers = engine.generate_staged(chats, triggers, None, ANSWER_TOKENS)
-        staged_s = time.perf_counter() - t0
-        results["raw generate_staged (both passes in one schedule)"] = (
-            sum(out["new_tokens"]) + sum(n for _, n in answers.values()), staged_s)
     engine.llm.reset_prefix_cache()
     t0 = time.perf_counter()
     first_only = engine.generate(chats)
@@ -120,7 +113,7 @@ def main():
     print(f"\nCPU: {describe_cpu()}; torch threads 2; dtype {cfg.dtype} -> "
           f"{json.loads(engine_dtype(cfg))}; {len(rows)} prompts, {args.max_new_tokens} + {ANSWER_TOKENS} new tokens")
     print(f"engine start (eager): {start_s:.1f} s (not in the rows below)")
-    raw = max(v[0] / v[1] for k, v in results.items() if k.startswith("raw generate") and "only" not in k)
+    raw = raw_tokens / raw_s
     print(f"{'':66s} {'new tokens':>10s} {'seconds':>8s} {'tok/s':>7s} {'/ raw':>6s}")
     for name, (tokens, seconds) in results.items():
         print(f"{name:66s} {tokens:10d} {seconds:8.1f} {tokens / seconds:7.1f} {tokens / seconds / raw:6.2f}")

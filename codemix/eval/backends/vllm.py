@@ -14,7 +14,6 @@ backends differ only by their numerics.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codemix.eval.backends.messages import continued, generate_batch, render_prompt
+from codemix.eval.backends.messages import generate_batch, render_prompt
 from codemix.eval.backends.vllm_weights import merges_in_memory
 from codemix.eval.phases import phase
 from codemix.models.encoding import encode_rendered
@@ -88,7 +87,6 @@ class VLLMEngine:
                                      stop_token_ids=sorted(end_of_turn_ids(self.tokenizer, None)))
         self.adapters: dict[str, int] = {}  # adapter folder -> its LoRA id in this engine
         self.weights = base  # the folder whose weights the engine computes with (see load_weights)
-        self._calls = itertools.count()  # numbers generate_staged's request ids
 
     def load_weights(self, folder: str, label: str | None = None) -> None:
         """Compute with the weights in ``folder`` from now on (same architecture; vLLM reloads them in place,
@@ -124,35 +122,6 @@ class VLLMEngine:
                                  use_tqdm=False)
         return {"prompt": prompts, "output": [o.outputs[0].text.strip() for o in outs],
                 "new_tokens": [len(o.outputs[0].token_ids) for o in outs]}
-
-    def generate_staged(self, chats: list[list[dict]], triggers: list[str], adapter: str | None = None,
-                        answer_tokens: int = 24) -> tuple[dict[str, list], dict[int, tuple[str, int]]]:
-        """Two-stage prompts in one schedule: ``generate``'s result for the reasoning pass, and for each row with a
-        trigger its answer pass (the chat continued with the reasoning and the trigger, ``answer_tokens`` new
-        tokens at most) as (text, new tokens). A row's answer pass is queued the moment its reasoning ends, so it
-        runs beside the rows still reasoning instead of after the slowest of them."""
-        prompts, inputs = self._inputs(chats)
-        engine, lora, answer_params = self.llm.llm_engine, self._lora(adapter), self._params(answer_tokens)
-        tag = f"cm{next(self._calls)}"
-        for i, prompt in enumerate(inputs):
-            engine.add_request(f"{tag}-r-{i}", prompt, self.params, lora_request=lora)
-        reasoning: dict[int, tuple[str, int]] = {}
-        answers: dict[int, tuple[str, int]] = {}
-        while engine.has_unfinished_requests():
-            for out in engine.step():
-                if not out.finished:
-                    continue
-                _, stage, i = out.request_id.rsplit("-", 2)
-                done = (out.outputs[0].text.strip(), len(out.outputs[0].token_ids))
-                if stage == "a":
-                    answers[int(i)] = done
-                    continue
-                reasoning[int(i)] = done
-                if triggers[int(i)]:
-                    _, follow = self._inputs([continued(chats[int(i)], done[0], triggers[int(i)])])
-                    engine.add_request(f"{tag}-a-{i}", follow[0], answer_params, lora_request=lora)
-        return ({"prompt": prompts, "output": [reasoning[i][0] for i in range(len(chats))],
-                 "new_tokens": [reasoning[i][1] for i in range(len(chats))]}, answers)
 
     def _inputs(self, chats: list[list[dict]]) -> tuple[list[str], list]:
         """The chats rendered (as ``hf`` renders them) and tokenised (BOS as in training)."""
