@@ -50,6 +50,8 @@ def stage_table(experiment: str | Store) -> pd.DataFrame:
     if startup and len(trials):
         total = (last_end - pd.Timestamp(startup["process_started_at"], unit="s", tz="UTC")).total_seconds()
         rows.append({"part": "sweep", "trial": total})
+    if not rows:  # nothing recorded (an experiment from before these timings, or none finished)
+        return pd.DataFrame(columns=["part"])
     table = pd.DataFrame(rows)
     order = ["part", *[c for c in table.columns if c not in dict(COLUMNS) and c != "part"],
              *[c for c, _ in COLUMNS if c in table.columns]]
