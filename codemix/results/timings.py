@@ -20,6 +20,7 @@ from codemix.storage import Store
 COLUMNS = [("waited", None), ("mix", "mix"), ("train", "train"), ("  steps", "train_steps"), ("eval", "eval"),
            ("  engine", "eval_engine"), ("  weights", "eval_weights"), ("  reasoning", "eval_generate"),
            ("  answer", "eval_answer_pass"), ("  scoring", "eval_score"), ("results", None), ("trial", "trial")]
+STARTUP_ORDER = ["imports", "preflight", "data", "ray_start", "models", "setup"]  # codemix.sweep.tuner.StartUp's laps
 
 
 def stage_table(experiment: str | Store) -> pd.DataFrame:
@@ -32,8 +33,10 @@ def stage_table(experiment: str | Store) -> pd.DataFrame:
     trials = trials[trials["timings"].notna()].sort_values("started_at")
     rows, last_end = [], None
     if startup:
-        rows.append({"part": "start-up", **{k.replace("_", " "): v for k, v in startup["seconds"].items()},
-                     "trial": sum(startup["seconds"].values())})
+        seconds = startup["seconds"]  # stored with sorted keys: shown in the order they ran
+        ordered = [k for k in STARTUP_ORDER if k in seconds] + sorted(set(seconds) - set(STARTUP_ORDER))
+        rows.append({"part": "start-up", **{k.replace("_", " "): seconds[k] for k in ordered},
+                     "trial": sum(seconds.values())})
         last_end = pd.Timestamp(startup["tune_started_at"], unit="s", tz="UTC")
     for _, t in trials.iterrows():
         timings = json.loads(t["timings"])
