@@ -65,7 +65,7 @@ def main():
     seconds["codemix report"] = timed([str(bindir / "codemix"), "report", str(runs / name)], env, root / "report.log")
 
     sys.path.insert(0, str(REPO))
-    from codemix.results.timings import format_seconds, stage_table
+    from codemix.results.timings import format_seconds, split_table, stage_table
 
     table = stage_table(runs / name)
     print(f"\n{args.spec} from nothing; CPU: {describe_cpu() if args.cpu == 'native' else describe_cpu_emulated()}")
@@ -73,7 +73,8 @@ def main():
     for k, v in seconds.items():
         print(f"{k:45s} {v:7.1f} s")
     print(f"{'total':45s} {sum(seconds.values()):7.1f} s  ({sum(seconds.values()) / 60:.1f} min)\n")
-    print(format_seconds(table).to_string(index=False))
+    for part in split_table(table):
+        print(format_seconds(part).to_string(index=False), end="\n\n")
 
 
 def describe_cpu_emulated() -> str:

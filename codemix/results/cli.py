@@ -58,19 +58,14 @@ def report(experiments: list[str], out: str | None = None, html: bool = False, s
 
 def print_timings(results) -> None:
     """Print each experiment's stage table (``codemix.results.timings``): where its time went."""
-    from codemix.results.timings import format_seconds, stage_table
+    from codemix.results.timings import format_seconds, split_table, stage_table
 
     for e in results.experiments:
-        table = format_seconds(stage_table(e.path))
-        if not len(table):
-            continue
-        out = Table(title=f"{e.name}: seconds per stage")
-        for col in table.columns:
-            out.add_column(col.strip() if col.startswith(" ") else col, justify="left" if col == "part" else "right",
-                           no_wrap=True, style="dim" if col.startswith(" ") else None)
-        for row in table.itertuples(index=False):
-            out.add_row(*row)
-        console.print(out)
+        tables = [t for t in split_table(stage_table(e.path)) if len(t)]
+        if tables:
+            console.print(f"{e.name}: seconds per stage (an indented column is part of the one before it)")
+        for table in tables:  # plain text: a table this wide stays whole, however narrow the terminal
+            print(format_seconds(table).to_string(index=False))
 
 
 def print_summary(results) -> None:

@@ -71,6 +71,14 @@ def format_seconds(table: pd.DataFrame) -> pd.DataFrame:
     return table.apply(lambda col: col if col.name == "part" else col.map(lambda v: "" if pd.isna(v) else f"{v:.1f}"))
 
 
+def split_table(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the start-up row with its own columns, the trials and the sweep's total with theirs): two narrower tables."""
+    trial_cols = ["part", *[c for c, _ in COLUMNS if c in table.columns]]
+    first = table[table["part"] == "start-up"]
+    startup = first[[c for c in table.columns if c not in trial_cols or c in ("part", "trial")]]
+    return startup.rename(columns={"trial": "total"}), table[table["part"] != "start-up"][trial_cols]
+
+
 def timing_section(doc, experiments) -> None:
     """The report's section: each experiment's stage table (experiments that recorded no timings are left out)."""
     tables = [(e.name, stage_table(e.path)) for e in experiments]
@@ -85,4 +93,6 @@ def timing_section(doc, experiments) -> None:
     for name, table in tables:
         if len(tables) > 1:
             doc.heading(name, 3)
-        doc.table(format_seconds(table))
+        for part in split_table(table):
+            if len(part):
+                doc.table(format_seconds(part))
