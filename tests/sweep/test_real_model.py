@@ -34,7 +34,7 @@ def real_spec(storage: Path) -> dict:
 
 
 # ~110 s: the one real-model sweep of the suite (GGUF conversion once per machine, three LoRA steps on SmolLM2,
-# two vLLM engine starts of ~30 s each); the four tests below share it.
+# one vLLM engine start of ~30 s that both trials use); the tests below share it.
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory, ray_cluster):
     try:
