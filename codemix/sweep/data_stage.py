@@ -40,14 +40,10 @@ def convert_models_in_background(spec: SweepSpec) -> Future | None:
     converted (a multi-node cluster's nodes convert their own). A process, not a thread: both are CPU-bound Python
     and would share one core under the GIL. The future's result re-raises a failed conversion; None: nothing to
     convert, or converted already."""
-    from codemix.models.gguf import is_converted
-    from codemix.models.loading import resolve_model_source
-    from codemix.paths import package_file
+    from codemix.models.loading import needs_conversion, resolve_model_source
 
-    sources = {resolve_model_source(f, spec.model) for f in spec.search.family}
-    gguf = sorted(s for s in sources if s.startswith("pkg://") or s.endswith(".gguf"))
-    files = [package_file(s) if s.startswith("pkg://") else s for s in gguf]
-    if all(is_converted(f) for f in files):
+    gguf = sorted(s for s in {resolve_model_source(f, spec.model) for f in spec.search.family} if needs_conversion(s))
+    if not gguf:
         return None
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     future = pool.submit(convert_models, gguf)
