@@ -174,6 +174,9 @@ class DataConfig(_Section):
     )
     demo_size: int = Field(600, ge=10, description="Conversations in the generated demo corpus.")
     demo_seed: int = Field(0, description="Seed of the demo corpus generator.")
+    max_records: int | None = Field(
+        None, ge=1, description="Read only the first this many records of the source (in file order; the rest is "
+        "not read, and the report says so): a pool no larger than the mixes need. None = all of them.")
     strict: bool = Field(False, description="Stop at the first malformed record instead of skipping it.")
     language: str | None = Field(None, description="Keep only conversations in this language (e.g. 'en').")
     max_tokens: int | None = Field(

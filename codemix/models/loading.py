@@ -52,6 +52,16 @@ def local_model_dir(source: str) -> str:
     return source
 
 
+def needs_conversion(source: str) -> bool:
+    """Whether ``local_model_dir`` would first convert a GGUF file for ``source`` (not converted here yet)."""
+    from codemix.models.gguf import is_converted
+
+    source = str(source)
+    if source.startswith(PACKAGE_SCHEME):
+        return not is_converted(package_file(source))
+    return source.endswith(".gguf") and not is_converted(source)
+
+
 def resolve_model_source(family: str, cfg: ModelConfig) -> str:
     """The model source of this family under this config: the ``model.path`` override, the tiny twin, or the
     registry's id for ``model.size``."""

@@ -38,6 +38,7 @@ from codemix.results.figures import (
 )
 from codemix.results.halving import halving_section
 from codemix.results.load import ResultSet, load_results
+from codemix.results.timings import timing_section
 from codemix.search import metric_scope
 from codemix.storage import atomic_write_text
 from codemix.version import __version__
@@ -500,6 +501,7 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
         notes += _caveats(results, acc["overall"], dl["overall"])
     halving_section(doc, results)  # its rungs below full fidelity are in no table above
     _failures(doc, results.failed)
+    timing_section(doc, results.experiments)
     if notes:
         doc.heading("Notes")
         doc.bullets(notes)

@@ -81,9 +81,15 @@ def vllm_generator(model_path: str, eval_cfg, model_cfg, threads: int | None = N
     return Generator(VLLMGenerator, {"model_path": model_path, "eval_json": eval_cfg.model_dump_json(),
                                      "chat_template": model_cfg.chat_template,
                                      "trust_remote_code": model_cfg.trust_remote_code},
-                     # a floor of prompts per call: vLLM schedules its own batches, and more requests in flight
-                     # keep it full
-                     batch_size=max(eval_cfg.batch_size, settings.VLLM_MIN_BATCH), **_replica(eval_cfg))
+                     batch_size=vllm_call_size(eval_cfg.batch_size, rows), **_replica(eval_cfg))
+
+
+def vllm_call_size(batch_size: int, rows: int) -> int:
+    """Prompts per call to a vLLM replica: vLLM schedules its own batches, and more requests in flight keep them
+    full, so at least ``VLLM_MIN_BATCH`` (or ``eval.batch_size``), and the stage's rows in equal calls of at most
+    ``VLLM_CALL_MAX`` (72 prompts: one call of 72, not 64 then 8, whose 8 would decode at batch 8)."""
+    calls = max(1, -(-rows // settings.VLLM_CALL_MAX))
+    return max(batch_size, settings.VLLM_MIN_BATCH, -(-rows // calls))
 
 
 @register_backend("openai")
