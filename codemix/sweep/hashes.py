@@ -10,6 +10,7 @@ from __future__ import annotations
 from codemix.config import SweepSpec, hashed_dump
 from codemix.eval import (
     EXTRACT_VERSION,
+    eval_inputs_identity,
     generation_identity,
     prompt_version,
     resolve_backend,
@@ -57,7 +58,8 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str,
             train = stable_hash(["train-fidelity", run, point.fidelity])
     identity = identity if identity is not None else eval_identity(spec, point)
     generation = generation_identity(spec.eval, identity["backend"])  # {} while the settings are as they were
-    evaluation = stable_hash(["eval", train, {**hashed_dump(spec.eval), **identity, **generation},
+    inputs = eval_inputs_identity(spec.eval.suite, spec.eval.data_dir)  # contents, not paths (machine-independent)
+    evaluation = stable_hash(["eval", train, {**hashed_dump(spec.eval), **inputs, **identity, **generation},
                               prompt_version(spec.eval.prompt), EXTRACT_VERSION])
     trial = stable_hash(["trial", point.identity(), evaluation], length=12)
     return {"mix": mix, "train": train, "train_run": run, "eval": evaluation, "trial": trial}
