@@ -103,7 +103,8 @@ def uses_ray_data_llm(backend: str, eval_cfg) -> bool:
     continue the assistant turn, which its chat stage does not) and merged adapters (it does not merge)."""
     from codemix.eval.prompts import TWO_STAGE
 
-    return backend == "vllm" and bool(eval_cfg.num_gpus) and eval_cfg.prompt != TWO_STAGE \
+    return backend == "vllm" and bool(eval_cfg.num_gpus or eval_cfg.engine_placement) \
+        and eval_cfg.prompt != TWO_STAGE \
         and eval_cfg.vllm_lora != "merged"
 
 
@@ -156,7 +157,7 @@ def runs_in_process(launcher: str, eval_cfg) -> bool:
     replica) rather than as a Ray Data stage."""
     if launcher != "auto":
         return launcher == "in_process"
-    return not eval_cfg.num_gpus and eval_cfg.concurrency == 1
+    return not eval_cfg.num_gpus and eval_cfg.concurrency == 1 and eval_cfg.engine_placement is None
 
 
 def resolve_backend(eval_cfg, model_source: str) -> str:

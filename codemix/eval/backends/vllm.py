@@ -206,11 +206,16 @@ def vllm_processor(model_path: str, eval_cfg):
     sampling = eval_cfg.sampling
     params = {"temperature": sampling.temperature, "max_tokens": sampling.max_new_tokens,
               **({"stop": sampling.stop} if sampling.stop else {})}
-    args = engine_args(base, eval_cfg, adapter_rank(lora) if lora else 16, True)
+    args = engine_args(base, eval_cfg, adapter_rank(lora) if lora else 16, bool(eval_cfg.num_gpus))
     args.pop("model")
+    placement = eval_cfg.engine_placement
     config = vLLMEngineProcessorConfig(model_source=base, batch_size=eval_cfg.batch_size,
                                        concurrency=eval_cfg.concurrency,
-                                       engine_kwargs={**args, "enable_prefix_caching": True})
+                                       engine_kwargs={**args, "enable_prefix_caching": True},
+                                       placement_group_config=placement and placement.model_dump(exclude_none=True),
+                                       runtime_env={"env_vars": {"VLLM_CPU_KVCACHE_SPACE": os.environ.get(
+                                           "VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB)}},
+                                       log_engine_metrics=False)
     adapter = {"model": lora} if lora else {}
     return build_processor(
         config,
