@@ -361,8 +361,8 @@ class EvalConfig(_Section):
     num_gpus: Hashed[float] = Field(0, ge=0, description="GPUs per generation replica.")
     vllm_engine_args: NotHashed[dict[str, Any]] = Field(
         default_factory=dict, description="Extra vllm.LLM engine arguments over codemix's (dtype "
-        "from eval.dtype, max_model_len 2048, enable_lora with max_lora_rank from train.lora.r, "
-        "max_loras 4, enforce_eager on CPU), e.g. {gpu_memory_utilization: 0.85, max_num_seqs: 256}. "
+        "from eval.dtype, max_model_len 2048, enable_lora with max_lora_rank from the adapter's r where one "
+        "is served, max_loras 4, enforce_eager on CPU), e.g. {gpu_memory_utilization: 0.85, max_num_seqs: 256}. "
         "On CPU the KV cache size is VLLM_CPU_KVCACHE_SPACE (GiB, default 2 here). Not hashed: engine "
         "settings change speed, not greedy outputs (up to bf16 numerics).")
     engine_placement: NotHashed[EnginePlacement | None] = Field(

@@ -273,7 +273,7 @@ def test_generation_stops_at_the_end_of_turn(evaluated):
 
 
 def test_an_adapter_is_served_per_request_on_its_base_and_lora_is_on_only_then(evaluated):
-    for name in ("base", "no_template", "qwen_eos"):
+    for name in ("qwen_eos", "no_template", "base"):
         configs = evaluated.cases[name].configs
         assert configs and all("enable_lora" not in c.engine_kwargs for c in configs), name
     [config] = evaluated.cases["lora"].configs

