@@ -19,8 +19,9 @@ prompts; the engine can only start on node B (a custom resource in its placement
 and home folders of its own. The reference is the in-process route on the same weights: one ``VLLMEngine`` (LoRA
 on), given each checkpoint's tokenizer and sampling as the in-process route loads them, fp32 greedy.
 
-Slow (3-5 min on 2 cores): five vLLM engine starts (the reference, and one per ray.data.llm pass: the two-stage
-prompt has two passes), a two-node cluster, 0.8 GB through the S3 server.
+Slow (6-11 min measured on 2 cores shared with other jobs): five vLLM engine starts, about 50 s each (the
+reference, and one per ray.data.llm pass: the two-stage prompt has two passes), a two-node cluster, 0.8 GB through
+the S3 server.
 """
 
 from __future__ import annotations
