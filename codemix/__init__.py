@@ -5,9 +5,10 @@ Python API::
     import codemix
     table = codemix.run_sweep("sweeps/smoke.yaml")   # mix -> fine-tune -> evaluate, per trial
     table = codemix.resume("runs/smoke")             # continue an interrupted sweep
+    spec = codemix.load_spec("sweeps/smoke.yaml", {"mix.total": 128})   # the spec, validated, with overrides
 """
 
-from codemix import config  # noqa: F401  (codemix.config.load_spec for scripts)
+from codemix.spec import load_spec  # noqa: F401  (codemix.load_spec for scripts)
 from codemix.version import __version__  # noqa: F401
 
 

@@ -9,8 +9,8 @@ from typing import Optional
 import typer
 
 from codemix.cli_common import console, fail, parse_overrides
-from codemix.config import SpecError
 from codemix.endpoints import EndpointError
+from codemix.spec import SpecError
 from codemix.storage import StorageError
 
 app = typer.Typer(help="Sweeps of coding-data proportion x model family: mix → fine-tune → evaluate, on Ray.",
@@ -41,7 +41,7 @@ def run(spec: str = typer.Argument(..., help="Sweep spec YAML, e.g. sweeps/smoke
         set_: list[str] = typer.Option([], "--set", help="Override a field: --set train.lr=1e-4 (repeatable)."),
         address: Optional[str] = typer.Option(None, help="Ray cluster address (default $RAY_ADDRESS or local).")):
     """Run a sweep: every trial builds its mix, fine-tunes and evaluates; results land in Parquet."""
-    from codemix.config import load_spec
+    from codemix.spec import load_spec
     from codemix.sweep import run_sweep
 
     overrides = parse_overrides(set_)
@@ -71,8 +71,8 @@ def resume(path: str = typer.Argument(..., help="Experiment folder, e.g. runs/sm
 @app.command()
 def validate(spec: str = typer.Argument(..., help="Sweep spec YAML.")):
     """Check a sweep spec without running anything."""
-    from codemix.config import load_spec
     from codemix.search import check_search
+    from codemix.spec import load_spec
     from codemix.sweep import grid_points
 
     try:
@@ -145,7 +145,7 @@ spec_app = typer.Typer(help="The sweep spec: its reference page.", no_args_is_he
 def spec_reference(out: Optional[str] = typer.Option(None, "--out", "-o", help="Write the Markdown here (e.g. "
                                                     "docs/spec.md) instead of printing it.")):
     """Render every section and field of the sweep spec (types, defaults, allowed values, hashing) as Markdown."""
-    from codemix.spec_reference import render_reference
+    from codemix.spec import render_reference
     from codemix.storage import atomic_write_text
 
     text = render_reference()

@@ -11,12 +11,12 @@ import typer
 from rich.table import Table
 
 from codemix.cli_common import console, fail
-from codemix.config import ClassifierConfig, DataConfig, MixConfig
 from codemix.data.audit import agreement, sample_per_class
 from codemix.data.mix import MixInfeasibleError, build_mix, write_mix
 from codemix.data.pool import label_pool
 from codemix.data.report import RecordError
 from codemix.endpoints import EndpointError
+from codemix.spec import ClassifierConfig, DataConfig, MixConfig
 from codemix.storage import atomic_write_json, atomic_write_parquet
 
 app = typer.Typer(help="The data stage: inspect, classify, audit and mix IFT conversations.", no_args_is_help=True)

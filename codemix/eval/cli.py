@@ -13,10 +13,10 @@ import typer
 from rich.table import Table
 
 from codemix.cli_common import console, fail
-from codemix.config import EvalConfig
 from codemix.endpoints import EndpointError
 from codemix.eval import SUITES, Example, TaskDataError, get_task, is_correct, list_tasks, make_extractor, score_many
 from codemix.eval.tasks.base import GENERATED_SIZE
+from codemix.spec import EvalConfig
 
 app = typer.Typer(help="Evaluation tasks and extractor agreement.", no_args_is_help=True)
 

@@ -25,7 +25,7 @@ from typing import Sequence
 from codemix.endpoints import FailureBudget
 from codemix.eval.extract import OPTION_LETTERS, extract_answer
 from codemix.eval.extractors import Extraction, Item
-from codemix.paths import extractor_cache_file
+from codemix.storage import extractor_cache_file
 
 log = logging.getLogger("codemix")
 
@@ -73,7 +73,7 @@ class LLMExtractor:
     def __init__(self, model: str, cache: str | Path, base_url: str | None = None,
                  api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8, max_retries: int = 5,
                  backoff: float = 0.5, timeout: float = 120.0, max_failure_share: float = 0.0):
-        from codemix.openai_client import ChatClient
+        from codemix.endpoints import ChatClient
 
         self.model, self.max_failure_share = model, max_failure_share
         self.client = ChatClient(model=model, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,

@@ -6,13 +6,13 @@ import json
 import time
 from collections import defaultdict
 
-from codemix.config import EvalConfig, ModelConfig
 from codemix.eval.backends import generate_here, ray_data_stage, resolve_backend
 from codemix.eval.extractors import Extractor
 from codemix.eval.phases import clear_phases, phase, recorded_phases
 from codemix.eval.prompts import TWO_STAGE, answer_trigger, build_messages, prompt_version
 from codemix.eval.scoring import make_extractor, score_many
 from codemix.eval.tasks import Example, get_task, resolve_suite
+from codemix.spec import EvalConfig, ModelConfig
 
 
 def build_prompts(eval_cfg: EvalConfig) -> list[dict]:

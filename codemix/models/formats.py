@@ -65,9 +65,9 @@ class FormatSample:
 def format_sample(family: str, source: str | None = None, chat_template: str = "auto",
                   messages: list[dict] | None = None) -> FormatSample:
     """Render and tokenise ``messages`` (default: a two-turn sample) as a run of ``family`` would."""
-    from codemix.config import ModelConfig
     from codemix.models.families import VICUNA_TEMPLATE, get_family
     from codemix.models.loading import load_tokenizer, resolve_model_source
+    from codemix.spec import ModelConfig
     from codemix.train.tokenize import assistant_spans, tokenize_conversation
 
     fam = get_family(family)

@@ -19,8 +19,7 @@ import json
 import logging
 from pathlib import Path
 
-from codemix.paths import gguf_converted_dir
-from codemix.storage import atomic_dir
+from codemix.storage import atomic_dir, gguf_converted_dir
 
 log = logging.getLogger("codemix")
 GGUF_MARKER = "codemix_gguf.json"  # written into a converted folder: which file it came from

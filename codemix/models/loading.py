@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from codemix.config import ModelConfig
 from codemix.models.families import VICUNA_TEMPLATE, get_family
 from codemix.models.tiny import TINY_MARKER, TINY_VERSION, tiny_model_path
-from codemix.paths import PACKAGE_SCHEME, downloads_dir, package_file
+from codemix.spec import ModelConfig
+from codemix.storage import PACKAGE_SCHEME, downloads_dir, package_file
 
 ADAPTER_BASE_FILE = "codemix_base.json"  # written beside a LoRA adapter: which base model it applies to
 TINY_SCHEME = "tiny://"

@@ -15,8 +15,7 @@ import json
 from pathlib import Path
 
 from codemix.models.families import Family, get_family
-from codemix.paths import tiny_model_dir
-from codemix.storage import atomic_dir
+from codemix.storage import atomic_dir, tiny_model_dir
 
 TINY_VERSION = "tiny-v3"
 TINY_MARKER = "codemix_tiny.json"

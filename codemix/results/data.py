@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from codemix.cache import MIXES, mix_key, pool_key
-from codemix.paths import local_data_dir, pool_subdir
 from codemix.results.document import Document
 from codemix.results.load import ResultSet
-from codemix.storage import Store
+from codemix.storage import MIXES, Store, local_data_dir, mix_key, pool_key, pool_subdir
 
 log = logging.getLogger("codemix")
 

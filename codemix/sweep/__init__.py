@@ -3,7 +3,7 @@
     space.py       the search space: TrialPoint, grid_points, param_space (Tune's view), as_spec
     data_stage.py  the driver's data stage: the labelled pool, infeasible mixes
     preflight.py   endpoint checks before any compute
-    hashes.py      the content addresses of a trial's stages (codemix.cache: where they are stored)
+    hashes.py      the content addresses of a trial's stages (codemix.storage.stage_cache: where they are stored)
     trial.py       one trial: mix → train → eval → results (run_trial)
     warmstart.py   a searched sweep's known points from storage (the searchers: codemix.search)
     tuner.py       the Tune experiment: run_sweep, resume

@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from codemix.config import SpecError, SweepSpec
+from codemix.spec import SpecError, SweepSpec
 from codemix.sweep.cluster import BOOTSTRAP_CONFIG, bootstrap_config, cluster_info
 
 

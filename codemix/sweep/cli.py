@@ -11,9 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from codemix.cli_common import fail, parse_overrides
-from codemix.config import SpecError, load_spec
 from codemix.eval import TaskDataError
-from codemix.gpus import GPUS
+from codemix.runtime import GPUS
+from codemix.spec import SpecError, load_spec
 from codemix.storage import StorageError, Store
 from codemix.sweep.capacity import admit, config_shape
 from codemix.sweep.cluster import check_storage_shared, cluster_info_at, print_cluster

@@ -22,11 +22,9 @@ from pathlib import Path
 
 import yaml
 
-from codemix import cache
-from codemix.attempts import attempt_starts, attempt_trials
-from codemix.config import SpecError, SweepSpec
 from codemix.results import results_key
-from codemix.storage import Store
+from codemix.spec import SpecError, SweepSpec
+from codemix.storage import LAYOUT, Store, attempt_starts, attempt_trials
 
 log = logging.getLogger("codemix")
 BOOTSTRAP_CONFIG = "~/ray_bootstrap_config.yaml"  # written by `ray up` on the head, read by its autoscaler
@@ -77,7 +75,7 @@ def cluster_info_at(address: str | None = None) -> ClusterInfo | None:
     cluster. Connects only for the question, unless already connected."""
     import ray
 
-    from codemix.ray_runtime import cluster_address
+    from codemix.runtime import cluster_address
 
     if ray.is_initialized():
         return cluster_info()
@@ -181,7 +179,7 @@ def output_locations(spec: SweepSpec) -> list[tuple[str, str]]:
     def at(*parts: str) -> str:
         return store.url(*parts).partition("?")[0]
 
-    return [*((what, at(key)) for what, key in cache.LAYOUT),
+    return [*((what, at(key)) for what, key in LAYOUT),
             ("result tables", at(spec.name, "results/{trials,scores,predictions}/<trial key>.parquet")),
             ("results.parquet, spec.yaml, Tune state", at(spec.name))]
 

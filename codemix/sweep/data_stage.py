@@ -15,9 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from codemix import cache
-from codemix.config import SpecError, SweepSpec
-from codemix.storage import Store
+from codemix.spec import SpecError, SweepSpec
+from codemix.storage import Store, pool_key, publish
 from codemix.sweep.space import grid_points
 
 
@@ -64,7 +63,7 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
     Runs in the driver before Ray starts, so an infeasible request fails before any compute.
     """
     from codemix.data import prepare_pool, storage_labels_dir
-    from codemix.paths import local_data_dir
+    from codemix.storage import local_data_dir
 
     tuned = [p for p in grid_points(spec) if not p.untuned]
     if not tuned:  # an untuned sweep (train.method: none) needs no IFT data
@@ -76,11 +75,11 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
         p, lang, err = infeasible[0]
         raise SpecError(f"sweep {spec.name!r}: mix.total = {spec.mix.total} at proportion {p}, "
                         f"code_language {lang!r} is infeasible: {err}")
-    key = cache.pool_key(pool_hash)
+    key = pool_key(pool_hash)
 
     def write(d: Path) -> None:
         pq.write_table(pool, d / "pool.parquet")
         (d / "report.json").write_text(json.dumps(report, indent=2, default=str))
 
-    cache.publish(store, key, write)
+    publish(store, key, write)
     return key, pool_hash

@@ -2,12 +2,11 @@
 
 The driver (``codemix plan``, a searcher's known points, Tune's lost-trial check) and the trials
 compute them with the same function, so every process agrees where a stage output lives in the
-cache (``codemix.cache``: ``_cache/mixes/<mix>``, ``checkpoints/<train>``, ``predictions/<eval>``).
+cache (``codemix.storage.stage_cache``: ``_cache/mixes/<mix>``, ``checkpoints/<train>``, ``predictions/<eval>``).
 """
 
 from __future__ import annotations
 
-from codemix.config import SweepSpec, hashed_dump
 from codemix.eval import (
     EXTRACT_VERSION,
     eval_inputs_identity,
@@ -17,6 +16,7 @@ from codemix.eval import (
     resolve_dtype_name,
 )
 from codemix.models.loading import resolve_model_source
+from codemix.spec import SweepSpec, hashed_dump
 from codemix.storage import stable_hash
 from codemix.sweep.space import TrialPoint, at_fidelity, is_untuned
 from codemix.train import TRAIN_VERSION

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codemix import cache
-from codemix.config import SweepSpec
-from codemix.gpus import gpu_named
 from codemix.models import get_family
+from codemix.runtime import gpu_named
+from codemix.spec import SweepSpec
+from codemix.storage import checkpoint_key, mix_key, predictions_key
 
 
 @dataclass
@@ -74,7 +74,7 @@ def _estimate_pool(spec: SweepSpec):
     cached yet, the pool is labelled with the offline heuristic instead (and said so).
     """
     from codemix.data import pool_hash, prepare_pool
-    from codemix.paths import local_data_dir, pool_subdir
+    from codemix.storage import local_data_dir, pool_subdir
 
     data_cfg, labels = spec.data, spec.data.classifier.name
     if labels != "heuristic" and not (local_data_dir() / pool_subdir(pool_hash(spec.data))).exists():
@@ -99,9 +99,9 @@ def _plan_point(spec: SweepSpec, point, hashes: dict, store, tokens_per_example:
                 gpu_info, n_gpus: int) -> tuple[TrialPlan, float]:
     """One trial's plan, and its full cost in GPU-hours (cached stages included)."""
     untuned = hashes["mix"] is None  # nothing to mix or train: the starting model is evaluated as it is
-    cached = {"mix": untuned or store.is_complete(cache.mix_key(hashes["mix"])),
-              "train": untuned or store.is_complete(cache.checkpoint_key(hashes["train"])),
-              "eval": store.is_complete(cache.predictions_key(hashes["eval"]))}
+    cached = {"mix": untuned or store.is_complete(mix_key(hashes["mix"])),
+              "train": untuned or store.is_complete(checkpoint_key(hashes["train"])),
+              "eval": store.is_complete(predictions_key(hashes["eval"]))}
     params = _params_b(spec, point.family) * 1e9
     tokens = 0 if untuned else (  # a successive-halving rung trains its share of the steps
         spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1) * point.fidelity)

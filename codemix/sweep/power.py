@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from codemix.config import SweepSpec
 from codemix.eval import get_task, resolve_suite
 from codemix.results import MDE, POWER, design_mde, experiments_in, questions_for
+from codemix.spec import SweepSpec
 from codemix.storage import Store
 from codemix.sweep.hashes import model_id
 

@@ -19,10 +19,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from codemix.config import SweepSpec
 from codemix.endpoints import EndpointError
-from codemix.paths import local_data_dir
-from codemix.storage import Store
+from codemix.spec import SweepSpec
+from codemix.storage import Store, local_data_dir
 
 log = logging.getLogger("codemix")
 
@@ -58,7 +57,7 @@ def job_credentials(spec: SweepSpec) -> tuple[str, ...]:
 
 
 def _chat(*args, **kwargs):
-    from codemix.openai_client import ChatClient  # openai is imported only when an endpoint is used
+    from codemix.endpoints import ChatClient  # openai is imported only when an endpoint is used
 
     return ChatClient(*args, **kwargs)
 

@@ -16,12 +16,11 @@ from pathlib import Path
 import pyarrow as pa
 import yaml
 
-from codemix.attempts import attempt_counts
-from codemix.config import SpecError, SweepSpec, parse_spec
-from codemix.ray_runtime import init_ray
 from codemix.results import SPEC_FILE, STARTUP_FILE, collect_results
+from codemix.runtime import init_ray
 from codemix.search import OBJECTIVE, check_search, is_searched
-from codemix.storage import Store
+from codemix.spec import SpecError, SweepSpec, parse_spec
+from codemix.storage import Store, attempt_counts
 from codemix.sweep.capacity import admit, check_fits_before_any_compute, cluster_shape
 from codemix.sweep.cluster import (
     check_storage_shared,

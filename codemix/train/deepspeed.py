@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from codemix.config import TrainConfig
+from codemix.spec import TrainConfig
 
 # Bucket sizes in elements. DeepSpeed's defaults (5e8) are sized for 7B+ models; these are the
 # values the FastChat / HF ZeRO recipes use for 7B models on 80 GB GPUs.

@@ -88,7 +88,7 @@ def flops_per_token(config, seq_len: int | None = None, lora_params: int | None 
 
 
 def peak_flops(device=None, override: float | None = None) -> float | None:
-    """Dense bf16 peak FLOP/s of one accelerator (``codemix.gpus``); None on CPU or an unknown GPU.
+    """Dense bf16 peak FLOP/s of one accelerator (``codemix.runtime.gpus``); None on CPU or an unknown GPU.
 
     ``device``: a torch device / index / ``"cuda:0"``, or a device name such as
     ``"NVIDIA H100 80GB HBM3"``. ``override`` (``resources.peak_flops``) replaces the table for any
@@ -98,7 +98,7 @@ def peak_flops(device=None, override: float | None = None) -> float | None:
 
     import torch
 
-    from codemix.gpus import gpu_for_device
+    from codemix.runtime import gpu_for_device
 
     if override:
         return float(override)

@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemix.config import TrainConfig
-from codemix.faults import TrainFaults
+from codemix.runtime import TrainFaults
+from codemix.spec import TrainConfig
 from codemix.train.tokenize import IGNORE_INDEX
 
 DIVERGED_FILE = "diverged.json"  # in a checkpoint: the loss went non-finite at this step

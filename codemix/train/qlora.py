@@ -1,6 +1,6 @@
 """QLoRA: the base loaded in 4-bit NF4 by bitsandbytes, LoRA adapters trained in bf16 over it (Dettmers et al. 2023).
 
-What it needs is checked when a spec is loaded (``codemix.config.qlora_problems``), so that a sweep that
+What it needs is checked when a spec is loaded (``codemix.spec.qlora_problems``), so that a sweep that
 cannot run it stops before any compute rather than in every training worker after the 4-bit load:
 
 - bitsandbytes, installed with the ``gpu`` extra;
@@ -12,8 +12,8 @@ cannot run it stops before any compute rather than in every training worker afte
 
 from __future__ import annotations
 
-from codemix.config import QLORA_MAX_ZERO_STAGE as MAX_ZERO_STAGE  # noqa: F401 - deepspeed.resolve_stage caps at it
-from codemix.config import qlora_problems as why_not  # noqa: F401 - what a spec that asks for QLoRA is checked for
+from codemix.spec import QLORA_MAX_ZERO_STAGE as MAX_ZERO_STAGE  # noqa: F401 - deepspeed.resolve_stage caps at it
+from codemix.spec import qlora_problems as why_not  # noqa: F401 - what a spec that asks for QLoRA is checked for
 
 
 def quantization_config():

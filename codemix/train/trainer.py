@@ -13,14 +13,21 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from codemix import cache
-from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
-from codemix.faults import TrainFaults
 from codemix.models import get_family
 from codemix.models.loading import ADAPTER_BASE_FILE, load_tokenizer, local_model_dir
 from codemix.models.tiny import TINY_MARKER
-from codemix.ray_runtime import reserved_resources
-from codemix.storage import Store, stable_hash
+from codemix.runtime import TrainFaults, reserved_resources
+from codemix.spec import ModelConfig, ResourcesConfig, TrainConfig
+from codemix.storage import (
+    TRAIN_RUNS,
+    Store,
+    checkpoint_key,
+    publish,
+    stable_hash,
+    tokenized_key,
+    train_run_key,
+    train_run_name,
+)
 from codemix.train.deepspeed import resolve_stage
 from codemix.train.loop import DIVERGED_FILE, run_loop, train_loop_per_worker
 from codemix.train.session import InProcessSession
@@ -42,7 +49,7 @@ def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tok
     """Tokenise the mix once per (mix, tokenizer, max length, overlong policy, held-out count), cached as
     Parquet. Returns the URLs of the training examples and of the held-out ones (None without
     ``train.heldout``), and the tokenisation report."""
-    key = cache.tokenized_key(stable_hash([TOKENIZE_VERSION, mix_hash, tokenizer_id, tokenizer.chat_template,
+    key = tokenized_key(stable_hash([TOKENIZE_VERSION, mix_hash, tokenizer_id, tokenizer.chat_template,
                                            cfg.max_length, cfg.overlong, cfg.packing, cfg.heldout]))
 
     def write(d: Path) -> None:
@@ -61,7 +68,7 @@ def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tok
             report["heldout"] = held_report.as_dict()
         (d / "report.json").write_text(json.dumps(report))
 
-    cache.publish(store, key, write)
+    publish(store, key, write)
     report = json.loads(store.read_bytes(f"{key}/report.json"))
     heldout_url = store.url(key, "heldout.parquet") if "heldout" in report else None
     return store.url(key, "examples.parquet"), heldout_url, report
@@ -100,18 +107,18 @@ class TrainRun:
     @property
     def checkpoint_key(self) -> str:
         """Where the finished model is published (a HF-loadable folder)."""
-        return cache.checkpoint_key(self.train_hash)
+        return checkpoint_key(self.train_hash)
 
     @property
     def run_name(self) -> str:
         """The Ray Train run name: a rerun after a crash continues from this run's last checkpoint, and a higher
         fidelity of the same run from the lower one's."""
-        return cache.train_run_name(self.run_hash or self.train_hash)
+        return train_run_name(self.run_hash or self.train_hash)
 
     @property
     def run_key(self) -> str:
         """The run's folder in the store (its checkpoints, shared by its fidelities)."""
-        return cache.train_run_key(self.run_hash or self.train_hash)
+        return train_run_key(self.run_hash or self.train_hash)
 
 
 def fine_tune(run: TrainRun, *, in_tune: bool = False, faults: TrainFaults | None = None) -> tuple[str, dict]:
@@ -184,7 +191,7 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
                                      placement_strategy="PACK" if res.placement_strategy == "auto"
                                      else res.placement_strategy),
         run_config=RunConfig(
-            name=run.run_name, storage_path=run.store.path(cache.TRAIN_RUNS),
+            name=run.run_name, storage_path=run.store.path(TRAIN_RUNS),
             storage_filesystem=None if run.store.is_local else run.store.fs,
             failure_config=FailureConfig(max_failures=run.train_cfg.max_failures,
                                          controller_failure_limit=res.controller_failure_limit),
@@ -231,7 +238,7 @@ def _publish(run: TrainRun, checkpoint, tokenizer, tok_report: dict) -> dict:
             (out / ADAPTER_BASE_FILE).write_text(json.dumps({"base": run.model_source}))
         (out / "train_metrics.json").write_text(json.dumps(metrics))
 
-    cache.publish(run.store, run.checkpoint_key, write, also=(fs, f"{final}/model"))
+    publish(run.store, run.checkpoint_key, write, also=(fs, f"{final}/model"))
     return metrics
 
 

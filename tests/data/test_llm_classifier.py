@@ -8,11 +8,11 @@ import socket
 
 import pytest
 
-from codemix.config import ClassifierConfig, DataConfig, MixConfig
 from codemix.data import build_mix, prepare_pool
 from codemix.data.classify.llm import FALLBACK_TAG, PROMPT_VERSION, parse_label
 from codemix.data.demo import generate_demo_corpus
 from codemix.endpoints import EndpointError
+from codemix.spec import ClassifierConfig, DataConfig, MixConfig
 
 GOLD = {r["id"]: r["label"] for r in generate_demo_corpus(40, 0)}
 

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from codemix.config import EvalConfig, ModelConfig, SamplingConfig
 from codemix.eval import evaluate
 from codemix.eval.engines import held_engine, holds_engine, release_engine
 from codemix.models.loading import ADAPTER_BASE_FILE, resolve_model_source
+from codemix.spec import EvalConfig, ModelConfig, SamplingConfig
 
 
 class Engine:

@@ -8,11 +8,11 @@ import json
 import pytest
 import torch
 
-from codemix.config import EvalConfig, ModelConfig
 from codemix.eval.generate import end_of_turn_ids, generate_texts, left_pad
 from codemix.eval.runner import build_prompts
 from codemix.models.encoding import prompt_ids
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
+from codemix.spec import EvalConfig, ModelConfig
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import codemix
-from codemix.config import parse_spec
 from codemix.eval import generation_settings as settings
 from codemix.eval.backends import vllm_generator
 from codemix.eval.backends.messages import generate_batch
 from codemix.eval.backends.vllm import engine_args
 from codemix.eval.prompts import TWO_STAGE
+from codemix.spec import parse_spec
 from codemix.storage import stable_hash
 from codemix.sweep import hashes
 from codemix.sweep.space import TrialPoint

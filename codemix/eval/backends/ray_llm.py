@@ -38,8 +38,7 @@ from codemix.eval.backends.messages import continued, decode_messages, render_pr
 from codemix.eval.backends.vllm import CPU_KV_CACHE_GIB, engine_args, sampling_args, vllm_available
 from codemix.models.encoding import encode_rendered
 from codemix.models.loading import ADAPTER_BASE_FILE, TINY_SCHEME, load_tokenizer, local_model_dir
-from codemix.paths import PACKAGE_SCHEME, tokenizers_dir
-from codemix.storage import COMPLETE, Store, atomic_dir
+from codemix.storage import COMPLETE, PACKAGE_SCHEME, Store, atomic_dir, tokenizers_dir
 
 log = logging.getLogger("codemix")
 

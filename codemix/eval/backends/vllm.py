@@ -167,9 +167,9 @@ class VLLMGenerator:
     def __init__(self, model_path: str, eval_json: str, chat_template: str = "auto", trust_remote_code: bool = False):
         import torch
 
-        from codemix.config import EvalConfig
         from codemix.eval.engines import held_engine
         from codemix.models.loading import split_adapter
+        from codemix.spec import EvalConfig
 
         eval_cfg = EvalConfig.model_validate_json(eval_json)
         base, adapter = split_adapter(model_path)

@@ -2,7 +2,7 @@
 
 A sweep spec has one section per pipeline stage (``data``, ``mix``, ``model``, ``train``,
 ``eval``), a ``search`` section that names the dimensions Ray Tune sweeps over, and a
-``resources`` section. ``codemix.config.load_spec(path)`` validates a file; errors name the
+``resources`` section. ``codemix.spec.load_spec(path)`` validates a file; errors name the
 file and the field (``search.proportion[3]: must be within [0, 1]``).
 """
 
@@ -106,7 +106,7 @@ class EndpointConfig(_Section):
         "0: any such failure stops it.")
 
     def client_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of ``codemix.openai_client.ChatClient`` for this endpoint."""
+        """The keyword arguments of ``codemix.endpoints.ChatClient`` for this endpoint."""
         return {"model": self.model, "base_url": self.base_url, "api_key_env": self.api_key_env,
                 "concurrency": self.concurrency, "max_retries": self.retries, "backoff": self.backoff,
                 "timeout": self.timeout}
@@ -556,7 +556,7 @@ class SearchConfig(_Section):
 class EstimateConfig(_Section):
     """The assumptions of `codemix plan`'s cost estimates (printed with them); they change no run."""
 
-    train_mfu: float = Field(0.35, gt=0, le=1, description="Fraction of the GPU's bf16 peak (codemix.gpus) a "
+    train_mfu: float = Field(0.35, gt=0, le=1, description="Fraction of the GPU's bf16 peak (codemix.runtime.gpus) a "
                              "well-tuned fine-tune reaches (model FLOPs utilisation).")
     generate_utilisation: float = Field(
         0.10, gt=0, le=1, description="Fraction of the bf16 peak batched vLLM decoding reaches (memory-bound: far "
@@ -594,7 +594,7 @@ class ResourcesConfig(_Section):
         "thread). On a laptop running one trial at a time, set it to the number of cores.")
     peak_flops: float | None = Field(
         None, gt=0, description="Dense bf16 peak FLOP/s of one training device, for the MFU a run reports. None = "
-        "the device's entry in codemix.gpus (no MFU on CPU or on a GPU not in the table); set it for such a "
+        "the device's entry in codemix.runtime.gpus (no MFU on CPU or on a GPU not in the table); set it for such a "
         "device, a CPU included. Not hashed: it changes a reported figure, not the training.")
     max_concurrent_trials: int = Field(1, ge=0, description="0 = as many as fit.")
     trial_resources: dict[str, float] = Field(

@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from codemix.storage import Store
+from codemix.storage.store import Store
 
 CACHE = "_cache"
 POOLS = f"{CACHE}/pools"

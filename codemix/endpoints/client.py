@@ -35,7 +35,7 @@ from typing import Any
 
 import openai
 
-from codemix.endpoints import Endpoint, EndpointError, FailureBudget, excerpt
+from codemix.endpoints.errors import Endpoint, EndpointError, FailureBudget, excerpt
 
 Messages = list[dict[str, str]]
 PROBE = [{"role": "user", "content": "Reply with the word ok."}]

@@ -22,7 +22,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from codemix.storage import stable_hash
+from codemix.storage.store import stable_hash
 
 
 def codemix_home() -> Path:

@@ -8,7 +8,7 @@ import os
 import socket
 import time
 
-from codemix import faults
+from codemix.runtime import faults
 
 log = logging.getLogger(__name__)
 
