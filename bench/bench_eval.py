@@ -71,7 +71,7 @@ def main():
     from codemix.eval import build_prompts, evaluate
     from codemix.eval.backends.messages import continued, decode_messages
     from codemix.eval.backends.vllm import VLLMGenerator
-    from codemix.eval.engines import release_engine
+    from codemix.eval.held_engine import release_engine
     from codemix.eval.prompts import ANSWER_TOKENS
     from codemix.models.loading import adapter_base
     from codemix.spec import EvalConfig, ModelConfig, SamplingConfig

@@ -6,6 +6,7 @@
     write_mix(table, manifest, out_dir)                                # mix.parquet + manifest.json
 """
 
+from codemix.data.accounting import DataReport, RecordError
 from codemix.data.classify import (
     CLASSIFIERS,
     Classifier,
@@ -14,12 +15,11 @@ from codemix.data.classify import (
     measured_for_tag,
     register,
 )
-from codemix.data.classify.cache import storage_labels_dir
+from codemix.data.classify.label_store import storage_labels_dir
 from codemix.data.clean import CleanOptions, clean
 from codemix.data.ingest import ingest
 from codemix.data.mix import MixInfeasibleError, available, build_mix, check_mix_feasible, class_counts, write_mix
 from codemix.data.pool import label_pool, pool_hash, prepare_pool, requests_to_label
-from codemix.data.report import DataReport, RecordError
 from codemix.data.schema import CONVERSATION_SCHEMA, LABELLED_SCHEMA, content_hash
 
 __all__ = [

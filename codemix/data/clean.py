@@ -29,8 +29,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from codemix.data.accounting import DataReport
 from codemix.data.langid import conversation_language
-from codemix.data.report import DataReport
 from codemix.data.schema import content_hash
 
 # Scraped ShareGPT answers are ChatGPT's rendered HTML: <div class="markdown prose ..."> or a run

@@ -11,10 +11,10 @@ import typer
 from rich.table import Table
 
 from codemix.cli_common import console, fail
+from codemix.data.accounting import RecordError
 from codemix.data.audit import agreement, sample_per_class
 from codemix.data.mix import MixInfeasibleError, build_mix, write_mix
 from codemix.data.pool import label_pool
-from codemix.data.report import RecordError
 from codemix.endpoints import EndpointError
 from codemix.spec import ClassifierConfig, DataConfig, MixConfig
 from codemix.storage import atomic_write_json, atomic_write_parquet

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from codemix.data.accounting import DataReport, RecordError
 from codemix.data.jsonarray import JsonArrayError, iter_json_array
-from codemix.data.report import DataReport, RecordError
 from codemix.spec import DATA_SOURCE_ALIASES
 from codemix.storage import PACKAGE_SCHEME, package_file
 

@@ -14,7 +14,7 @@ e.g. 2.80 * sqrt(0.2 / 100) = 0.125 at alpha 0.05 and power 0.8: 100 questions o
 models disagree 20 % of the time cannot reliably tell apart accuracies closer than 12.5 points.
 A non-significant difference smaller than that is "too small to tell", not "no effect".
 
-The same formula forecasts a design before it runs (``codemix plan``, ``codemix.sweep.power``):
+The same formula forecasts a design before it runs (``codemix plan``, ``codemix.sweep.power_forecast``):
 ``design_mde`` takes the questions per task, the seeds and a forecast discordance per task, and both
 it and the report's ``paired_mde`` are ``mde_of_pairs``; ``questions_for`` inverts it for a target.
 

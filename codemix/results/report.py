@@ -25,7 +25,6 @@ import pandas as pd
 import yaml
 
 from codemix.results import analysis
-from codemix.results.data import data_section
 from codemix.results.document import Document
 from codemix.results.figures import (
     _slug,
@@ -36,8 +35,9 @@ from codemix.results.figures import (
     render_figures,
     search_path_figure,
 )
-from codemix.results.halving import halving_section
 from codemix.results.load import ResultSet, load_results
+from codemix.results.sections.data_pool import data_section
+from codemix.results.sections.halving import halving_section
 from codemix.results.timings import timing_section
 from codemix.search import metric_scope
 from codemix.storage import atomic_write_text
@@ -496,7 +496,7 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
         _best(doc, analysis.best_proportions(results, "task"), analysis.best_proportions(results, "domain"))
         _fits(doc, pd.concat([analysis.fit_curves(results, lvl) for lvl in ("overall", "domain")]), figures)
         _searches(doc, results, out_dir, n_boot, seed)
-        from codemix.results.optimum import optimum_section  # binomial fits of the best proportion
+        from codemix.results.sections.optimum import optimum_section  # binomial fits of the best proportion
         optimum_section(doc, results)
         notes += _caveats(results, acc["overall"], dl["overall"])
     halving_section(doc, results)  # its rungs below full fidelity are in no table above

@@ -18,7 +18,7 @@ from codemix.storage import StorageError, Store
 from codemix.sweep.capacity import admit, config_shape
 from codemix.sweep.cluster import check_storage_shared, cluster_info_at, print_cluster
 from codemix.sweep.plan import check_fits, plan_sweep
-from codemix.sweep.power import TARGET_MDE, PowerForecast, forecast_power
+from codemix.sweep.power_forecast import TARGET_MDE, PowerForecast, forecast_power
 from codemix.sweep.preflight import check_endpoints
 
 

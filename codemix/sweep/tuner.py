@@ -84,7 +84,7 @@ def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
     from codemix.search.tune_adapter import make_searcher  # Tune's face of the search: not in codemix.search
 
     # reuse_actors: a trial's process runs the next trial too, so imports, the tokenizer and the evaluation
-    # engine (codemix.eval.engines) are paid once per process, not once per trial
+    # engine (codemix.eval.held_engine) are paid once per process, not once per trial
     kwargs = dict(num_samples=1, max_concurrent_trials=spec.resources.max_concurrent_trials or None,
                   trial_dirname_creator=_trial_dirname, reuse_actors=True)
     if start is not None:

@@ -221,8 +221,8 @@ def setup_worker(config: dict, session) -> Worker:
     import torch
 
     from codemix.models import get_family
-    from codemix.train.engine import create_engine
     from codemix.train.flops import flops_per_token, peak_flops
+    from codemix.train.step_engine import create_engine
 
     cfg = TrainConfig.model_validate(config["train"])
     if config.get("torch_threads"):  # Ray's default is the CPUs the worker reserved (1 at cpus_per_worker < 2)

@@ -209,7 +209,7 @@ def test_label_cache_lives_in_the_storage_and_is_shared_by_sweeps_on_other_machi
     import pyarrow.fs as pafs
 
     from codemix.data import label_pool
-    from codemix.data.classify.cache import storage_labels_dir
+    from codemix.data.classify.label_store import storage_labels_dir
     from codemix.storage import Store
 
     monkeypatch.setenv("CODEMIX_TEST_KEY", "sk-remote-secret-31")

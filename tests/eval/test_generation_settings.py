@@ -23,7 +23,7 @@ from codemix.sweep.space import TrialPoint
 
 ROOT = Path(codemix.__file__).parent
 # The modules that build prompts and generate: their module-level constants are looked at.
-GENERATION_MODULES = ["eval/prompts.py", "eval/generate.py", "eval/runner.py", "eval/engines.py",
+GENERATION_MODULES = ["eval/prompts.py", "eval/generate.py", "eval/runner.py", "eval/held_engine.py",
                       "eval/backends/*.py", "eval/generation_settings.py", "models/encoding.py"]
 # The constants of those modules that do not change a generated output, and why.
 NOT_OUTPUTS = {

@@ -64,7 +64,7 @@ def test_adapter_per_request_and_merged_agree_and_differ_from_the_base(adapter):
 
     rows = build_prompts(EvalConfig(suite=["svamp", "coin_flip"], data_dir="builtin", limit=2,
                                     prompt="two_stage_cot"))
-    from codemix.eval.engines import release_engine
+    from codemix.eval.held_engine import release_engine
     from codemix.models.loading import adapter_base
 
     per_request, base, _ = run(adapter, "per_request", rows)

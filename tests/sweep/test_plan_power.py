@@ -15,7 +15,7 @@ from codemix.results.power import design_mde, mde_mcnemar, mde_of_pairs
 from codemix.results.report import _with_mde
 from codemix.spec import SweepSpec
 from codemix.sweep.hashes import model_id
-from codemix.sweep.power import forecast_power, task_designs
+from codemix.sweep.power_forecast import forecast_power, task_designs
 
 REPO = Path(__file__).resolve().parents[2]
 

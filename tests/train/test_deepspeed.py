@@ -19,7 +19,7 @@ from codemix.runtime import TrainFaults
 from codemix.spec import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.train import TrainRun, fine_tune
 from codemix.train import deepspeed as ds
-from codemix.train.engine import DS_TAG
+from codemix.train.step_engine import DS_TAG
 
 
 @pytest.mark.parametrize("stage", [0, 1, 2, 3])

@@ -22,7 +22,7 @@ from codemix.spec import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.storage import COMPLETE, Store, evict_local_copies
 from codemix.storage import store as storage_module
 from codemix.train import TrainRun, fine_tune
-from codemix.train.engine import STATE_FILE
+from codemix.train.step_engine import STATE_FILE
 
 
 class CountingHandler(pafs.FSSpecHandler):

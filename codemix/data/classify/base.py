@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codemix.data.report import DataReport
+from codemix.data.accounting import DataReport
 from codemix.spec import ClassifierConfig
 
 CLASSIFIERS: dict[str, type["Classifier"]] = {}

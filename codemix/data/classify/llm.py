@@ -24,10 +24,10 @@ import json
 import re
 from pathlib import Path
 
+from codemix.data.accounting import DataReport
 from codemix.data.classify.base import Classifier, register
 from codemix.data.classify.heuristic import Heuristic
 from codemix.data.classify.heuristic import label as heuristic_label
-from codemix.data.report import DataReport
 from codemix.endpoints import EndpointError, FailureBudget, excerpt
 from codemix.storage import labels_dir
 

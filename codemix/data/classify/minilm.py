@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from codemix.data.accounting import DataReport
 from codemix.data.classify import heuristic
 from codemix.data.classify.base import HELD_OUT, Classifier, register
-from codemix.data.report import DataReport
 
 log = logging.getLogger("codemix")
 

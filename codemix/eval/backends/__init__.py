@@ -7,7 +7,7 @@ resources one replica needs. The same declaration runs two ways:
 
 - ``generate_here``: the class built once in this process and called batch by batch (a Tune trial's
   own process, ``resources.eval_launcher``): no actor to start, and the engine stays loaded for the next
-  trial this process evaluates (``codemix.eval.engines``);
+  trial this process evaluates (``codemix.eval.held_engine``);
 - ``ray_data_stage``: ``map_batches`` over a pool of ``eval.concurrency`` Ray Data actors (GPUs, several
   replicas), or a backend's own stage (vLLM on GPU or with ``eval.engine_placement``: ``ray.data.llm``).
 """

@@ -3,7 +3,7 @@
 ``HFEngine`` holds one base model; a request naming a LoRA adapter folder gets it attached for
 that request and removed afterwards (``peft``'s ``unload``: the base weights are never changed),
 so one loaded base serves the untuned model and every adapter of a sweep: a process keeps it for the
-trials it evaluates (``codemix.eval.engines``). Full fine-tunes are bases of their own. Decoding
+trials it evaluates (``codemix.eval.held_engine``). Full fine-tunes are bases of their own. Decoding
 uses :func:`codemix.eval.generate.generate_texts`, which drops finished rows from the batch and the
 KV cache at every step.
 """
@@ -94,7 +94,7 @@ class HFEngine:
         return PeftModel.from_pretrained(self.model, adapter).to(self.device).eval()
 
     def close(self) -> None:
-        """Let the weights go (``codemix.eval.engines`` closes an engine it stops holding)."""
+        """Let the weights go (``codemix.eval.held_engine`` closes an engine it stops holding)."""
         self.model = None
 
 
@@ -104,7 +104,7 @@ class HFGenerator:
 
     def __init__(self, model_path: str, sampling: dict, chat_template: str = "auto", trust_remote_code: bool = False,
                  dtype: str = "auto", threads: int | None = None):
-        from codemix.eval.engines import held_engine
+        from codemix.eval.held_engine import held_engine
         from codemix.models.loading import split_adapter
 
         base, self.adapter = split_adapter(model_path)

