@@ -36,7 +36,7 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str,
     The spec is hashed as a Tune trial receives it (through JSON, so every default is validated:
     a float field's default ``0`` is ``0.0`` there), so the driver (plan, known points) and the
     trials agree on every address. Only the fields each section declares hashed count
-    (``config.hashed_dump``), and the generation settings outside the spec that apply
+    (``codemix.spec.hashed_dump``), and the generation settings outside the spec that apply
     (``eval.generation_identity``); the evaluation's backend and dtype count as resolved ('auto' is not an
     identity: it means vLLM or transformers, bf16 or fp32, depending on the machine); ``identity`` is that
     resolution when the caller already has it (``eval_identity``), so it is made once per trial.
