@@ -22,14 +22,11 @@ from codemix.search import OBJECTIVE, check_search, is_searched
 from codemix.spec import SpecError, SweepSpec, parse_spec
 from codemix.storage import Store, attempt_counts
 from codemix.sweep.capacity import admit, check_fits_before_any_compute, cluster_shape
-from codemix.sweep.cluster import (
-    check_storage_shared,
-    lost_trials,
-    replay_recorded_failure,
-)
 from codemix.sweep.data_stage import convert_models_in_background, prepare_data
 from codemix.sweep.preflight import job_credentials, preflight
+from codemix.sweep.restarts import lost_trials, replay_recorded_failure
 from codemix.sweep.space import TrialPoint, as_spec, param_space
+from codemix.sweep.storage_checks import check_storage_shared
 from codemix.sweep.trial import Trial, run_stages
 from codemix.sweep.warmstart import SearchStart, known_points, record_start, start_search
 
