@@ -276,7 +276,7 @@ def search_path_figure(path_table: pd.DataFrame, metric: str, path: str | Path) 
     return _save(fig, path)
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name)
 
 
@@ -291,11 +291,11 @@ def render_figures(results: ResultSet, out_dir: str | Path, *, n_boot: int = 200
              "domains": domain_lines(tables["domain"], out_dir / "domains.png")}
     vmax = _top(tables["task"]["accuracy"]) / 1.05
     for family in dict.fromkeys(tables["task"]["family"]):
-        paths[f"heatmap/{family}"] = task_heatmap(tables["task"], family, out_dir / f"heatmap_{_slug(family)}.png",
+        paths[f"heatmap/{family}"] = task_heatmap(tables["task"], family, out_dir / f"heatmap_{slug(family)}.png",
                                                   vmax)
     fits = pd.concat([analysis.fit_curves(results, level, min_points=min_fit_points)
                       for level in ("overall", "domain")])
     both = pd.concat([tables["overall"], tables["domain"]])
     for family in dict.fromkeys(fits["family"]):
-        paths[f"fit/{family}"] = fit_figure(both, fits, family, out_dir / f"fit_{_slug(family)}.png")
+        paths[f"fit/{family}"] = fit_figure(both, fits, family, out_dir / f"fit_{slug(family)}.png")
     return paths
