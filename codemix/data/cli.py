@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import typer
 from rich.table import Table
@@ -116,8 +117,6 @@ def classify(files: list[str] = typer.Argument(..., help="Input files or folders
 def _read_labels(path: Path, label_column: str) -> dict[str, str]:
     """id -> label from a Parquet or CSV file."""
     if path.suffix == ".csv":
-        import pyarrow.csv as pcsv
-
         table = pcsv.read_csv(path)
     else:
         table = pq.read_table(path)

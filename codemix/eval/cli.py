@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Optional
 
+import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
@@ -80,8 +81,6 @@ def agreement(predictions: str = typer.Argument(..., help="Predictions Parquet f
               api_key_env: str = typer.Option("OPENAI_API_KEY", help="Environment variable holding its key."),
               limit: Optional[int] = typer.Option(None, help="Only the first N rows.")):
     """How often two answer extractors agree, re-extracting from the stored raw outputs as the sweep does."""
-    import pyarrow.parquet as pq
-
     try:
         table = pq.read_table(predictions)
     except (OSError, ValueError) as err:

@@ -18,7 +18,7 @@ from pathlib import Path
 from codemix.models.families import VICUNA_TEMPLATE, get_family
 from codemix.models.tiny import TINY_MARKER, TINY_VERSION, tiny_model_path
 from codemix.spec import ModelConfig
-from codemix.storage import PACKAGE_SCHEME, downloads_dir, package_file
+from codemix.storage import PACKAGE_SCHEME, Store, downloads_dir, package_file
 
 ADAPTER_BASE_FILE = "codemix_base.json"  # written beside a LoRA adapter: which base model it applies to
 TINY_SCHEME = "tiny://"
@@ -44,7 +44,6 @@ def local_model_dir(source: str) -> str:
     if source.endswith(".gguf"):
         return str(converted_dir(source))
     if "://" in source:  # a folder in remote storage (a checkpoint on s3://…): downloaded once per machine
-        from codemix.storage import Store
 
         base, sep, query = source.partition("?")
         parent, name = base.rstrip("/").rsplit("/", 1)

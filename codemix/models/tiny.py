@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from codemix.data.demo import generate_demo_corpus
 from codemix.models.families import Family, get_family
 from codemix.storage import atomic_dir, tiny_model_dir
 
@@ -24,8 +25,6 @@ _TINY_SHAPE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, n
 
 
 def _tokenizer_corpus() -> list[str]:
-    from codemix.data.demo import generate_demo_corpus
-
     texts = [turn["value"] for rec in generate_demo_corpus(800, seed=7) for turn in rec["conversations"]]
     # Digits, letters and reasoning-task vocabulary so numbers and names tokenise compactly.
     texts += [" ".join(str(i) for i in range(200)), "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ",

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from codemix.results import analysis
 from codemix.results.load import ResultSet
@@ -191,8 +192,6 @@ def task_heatmap(tasks: pd.DataFrame, family: str, path: str | Path, vmax: float
 
 
 def _box(j: int, i: int):
-    from matplotlib.patches import Rectangle
-
     return Rectangle((j - 0.48, i - 0.48), 0.96, 0.96, fill=False, edgecolor="#ff4d4d", lw=1.6)
 
 

@@ -42,6 +42,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from codemix.results.analysis import mcnemar
+
 POWER = 0.8  # the power the report's MDEs are computed for
 _NORMAL = NormalDist()
 
@@ -150,8 +152,6 @@ def bootstrap_mde(ci_low: float, ci_high: float, *, confidence: float = 0.95, al
 
 def min_discordant(alpha: float = 0.05) -> int:
     """The fewest discordant pairs with which the report's McNemar test can reject at all (all in one direction)."""
-    from codemix.results.analysis import mcnemar
-
     d = 1
     while mcnemar(0, d)[0] >= alpha:
         d += 1

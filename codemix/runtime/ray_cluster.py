@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -45,8 +46,6 @@ def init_ray(address: str | None = None, num_cpus: int | None = None, credential
 
 def _job_env_vars() -> dict:
     """The environment variables of a submitted job's runtime environment ({} for a driver started by hand)."""
-    import json
-
     from ray._private.runtime_env.constants import RAY_JOB_CONFIG_JSON_ENV_VAR  # private: Ray is pinned
 
     config = json.loads(os.environ.get(RAY_JOB_CONFIG_JSON_ENV_VAR) or "{}")

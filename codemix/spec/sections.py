@@ -8,8 +8,10 @@ file and the field (``search.proportion[3]: must be within [0, 1]``).
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
@@ -610,8 +612,6 @@ class SweepSpec(_Section):
     @field_validator("storage")
     @classmethod
     def _no_credentials_in_storage(cls, v: str):
-        from urllib.parse import parse_qs, urlsplit
-
         if "://" in v:
             parts = urlsplit(v)
             secret = {"access_key", "secret_key", "session_token"} & set(parse_qs(parts.query))
@@ -646,8 +646,6 @@ QLORA_MAX_ZERO_STAGE = 2  # ZeRO-3 partitions parameters, which bitsandbytes' pa
 
 def qlora_problems(train: TrainConfig, resources: ResourcesConfig) -> list[str]:
     """Why a run of ``train`` on ``resources`` could not train QLoRA (codemix.train.qlora); [] when it can."""
-    import importlib.util
-
     reasons = []
     if train.method != "lora":
         reasons.append(f"it trains LoRA adapters over the quantized base: set train.method: lora (is {train.method!r})")

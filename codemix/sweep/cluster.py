@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from codemix.runtime import cluster_address
 from codemix.spec import SweepSpec
 
 BOOTSTRAP_CONFIG = "~/ray_bootstrap_config.yaml"  # written by `ray up` on the head, read by its autoscaler
@@ -49,8 +50,6 @@ def cluster_info_at(address: str | None = None) -> ClusterInfo | None:
     started on this machine); None when there is none, i.e. a run would start a private one-node
     cluster. Connects only for the question, unless already connected."""
     import ray
-
-    from codemix.runtime import cluster_address
 
     if ray.is_initialized():
         return cluster_info()

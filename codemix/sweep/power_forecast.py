@@ -33,6 +33,7 @@ from codemix.results import MDE, POWER, design_mde, experiments_in, questions_fo
 from codemix.spec import SweepSpec
 from codemix.storage import Store
 from codemix.sweep.hashes import model_id
+from codemix.sweep.space import as_spec
 
 TARGET_MDE = 0.05  # the default target: 5 points of accuracy, the size of effect later work expects
 
@@ -159,8 +160,6 @@ def forecast_power(spec: SweepSpec, target: float = TARGET_MDE, *, alpha: float 
                    power: float = POWER) -> PowerForecast:
     """The MDE each family's comparisons (each proportion against 0 %) will have, overall and per domain, and
     the questions per task ``target`` needs; from earlier trials in the spec's storage where there are some."""
-    from codemix.sweep.space import as_spec
-
     spec = as_spec(spec)
     estimate = spec.resources.estimate
     tasks = task_designs(spec)

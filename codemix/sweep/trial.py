@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import ray
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from codemix.data import build_mix, write_mix
 from codemix.eval import evaluate, release_engine, runs_in_process
@@ -243,9 +245,6 @@ def evaluate_model(trial: Trial, train: Trained) -> Evaluated:
 def _evaluate_on_ray_data(model_source: str, spec: SweepSpec, threads: int | None):
     """``evaluate`` with its generation as a Ray Data stage, run as a task: Ray Data started inside a Tune trial
     would land in the trial's placement group and stall."""
-    import ray  # started by the sweep driver
-    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
-
     task = ray.remote(num_cpus=0, scheduling_strategy=PlacementGroupSchedulingStrategy(placement_group=None))(evaluate)
     return ray.get(task.remote(model_source, spec.eval, spec.model, threads))
 

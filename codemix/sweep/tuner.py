@@ -13,10 +13,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import pyarrow as pa
 import yaml
 
-from codemix.results import SPEC_FILE, STARTUP_FILE, collect_results
+from codemix.results import SPEC_FILE, STARTUP_FILE, collect_results, load_results
 from codemix.runtime import init_ray
 from codemix.search import OBJECTIVE, check_search, is_searched
 from codemix.spec import SpecError, SweepSpec, parse_spec
@@ -196,8 +197,6 @@ class StartUp:
     the experiment's ``startup.json`` with when Tune starts; ``codemix report`` shows it before the trials."""
 
     def __init__(self):
-        import psutil  # Ray's dependency
-
         self.created = psutil.Process().create_time()
         self.seconds = {"imports": time.time() - self.created}
         self._last = time.time()
@@ -226,8 +225,6 @@ class SweepOutcome:
 
 def finish(spec: SweepSpec, experiment: Store, grid=None) -> SweepOutcome:
     """Write results.parquet and return the outcome: results, failed trials, and trials lost with their node."""
-    from codemix.results import load_results  # pandas: only where a sweep's results are summarised
-
     table = collect_results(experiment)
     results = load_results([experiment.url()], predictions=False)
     failed = results.failed[["trial_key", "family", "proportion", "seed", "error"]].to_dict("records")

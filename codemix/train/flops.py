@@ -24,6 +24,7 @@ layers below the first adapter could be skipped; we ignore that, a < 1% differen
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -94,8 +95,6 @@ def peak_flops(device=None, override: float | None = None) -> float | None:
     ``"NVIDIA H100 80GB HBM3"``. ``override`` (``resources.peak_flops``) replaces the table for any
     device, a CPU included (then MFU is reported on CPU too).
     """
-    import re
-
     import torch
 
     from codemix.runtime import gpu_for_device

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,6 @@ def split_heldout(conversations: list, n: int, seed: str) -> tuple[list, list]:
         return conversations, []
     if n >= len(conversations):
         raise ValueError(f"train.heldout = {n} leaves no training conversation in a mix of {len(conversations)}")
-    import random
 
     held = set(random.Random(f"heldout:{seed}").sample(range(len(conversations)), n))
     return ([c for i, c in enumerate(conversations) if i not in held],

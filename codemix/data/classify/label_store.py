@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from codemix.data.classify.llm import LABEL_DB
+from codemix.endpoints import ReplyCache
 from codemix.spec import ClassifierConfig
 from codemix.storage import LABELS, Store, labels_dir
 
@@ -30,7 +31,6 @@ def storage_labels_dir(cfg: ClassifierConfig, store: Store) -> Iterator[Path | N
     if cfg.cache_dir or store.is_local:
         yield Path(cfg.cache_dir or store.path(LABELS))
         return
-    from codemix.endpoints import ReplyCache
 
     local = labels_dir(store.url())
     key = f"{LABELS}/{LABEL_DB}"

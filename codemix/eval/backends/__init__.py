@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from codemix.eval import generation_settings as settings
+from codemix.models.loading import TINY_SCHEME, local_model_dir
+from codemix.models.tiny import TINY_MARKER
 from codemix.runtime import reserved_resources
 
 log = logging.getLogger("codemix")
@@ -175,10 +178,5 @@ def resolve_backend(eval_cfg, model_source: str) -> str:
 
 def is_tiny_twin(model_source: str) -> bool:
     """Whether a model source is a tiny twin (``tiny://``) or a checkpoint trained from one (its marker file)."""
-    from pathlib import Path
-
-    from codemix.models.loading import TINY_SCHEME, local_model_dir
-    from codemix.models.tiny import TINY_MARKER
-
     source = str(model_source)
     return source.startswith(TINY_SCHEME) or (Path(local_model_dir(source)) / TINY_MARKER).exists()

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 
+from codemix.eval.generation_settings import ANSWER_TOKENS
 from codemix.eval.phases import phase
 
 
@@ -40,8 +41,6 @@ def generate_batch(engine, batch: dict[str, np.ndarray], adapter: str | None = N
     row's second pass as soon as its first ended, beside the rows still reasoning, was 0.81-1.05x as fast
     on vLLM's CPU build: the second passes' prefills are cheaper batched.)
     """
-    from codemix.eval.generation_settings import ANSWER_TOKENS
-
     chats = decode_messages(batch["messages"])
     with phase("generate"):
         out = engine.generate(chats, adapter)

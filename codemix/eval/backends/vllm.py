@@ -16,6 +16,7 @@ backends differ only by their numerics.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -41,8 +42,6 @@ WORKER_EXTENSION = "codemix.eval.backends.vllm_weights.MergedWeights"  # load_me
 
 def vllm_available() -> bool:
     """Whether vLLM is importable here (the ``vllm`` extra on CPU, ``gpu`` on GPU clusters)."""
-    import importlib.util
-
     return importlib.util.find_spec("vllm") is not None
 
 

@@ -15,6 +15,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple, Sequence
 
+from text_to_num import text2num
+
 from codemix.eval.extract.normalise import OPTION_LETTERS, is_correct, normalise_list, normalise_number
 from codemix.eval.extract.statements import closing_brace
 
@@ -81,8 +83,6 @@ def _latex_value(latex: str) -> str | None:
 
 def _words_value(words: str) -> str | None:
     """'sixty-two' -> '62', 'three hundred and twelve' -> '312' (text2num); None if not one number."""
-    from text_to_num import text2num
-
     words = words.casefold()
     if words == "zero":
         return "0"
