@@ -1,5 +1,5 @@
 """The report's table cells: an accuracy with its CI, a p-value, a change with its test and minimum detectable
-effect, and the family / mix labels of a row.
+effect, and the labels of a proportion, a mix and a family (the figures' too).
 """
 
 from __future__ import annotations
@@ -7,7 +7,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from codemix.results.figures import group_label, mix_label
+from codemix.results import analysis
+
+
+def proportion_label(p: float | None) -> str:
+    """0.5 -> '50%', 0.125 -> '12.5%'; the untuned reference (null proportion) -> 'untuned'."""
+    return "untuned" if analysis.is_untuned(p) else f"{p * 100:.4g}%"
+
+
+def mix_label(row, vary: list[str]) -> str:
+    """A mix as it reads on a figure: '50%', or '50% python c=0.2' when settings vary."""
+    extra = [str(row["code_language"]) if c == "code_language" else f"c={row['corruption']:g}" for c in vary]
+    return " ".join([proportion_label(row["proportion"]), *extra])
+
+
+def group_label(row, vary: list[str]) -> str:
+    """A family with its settings when they vary: 'llama', or 'llama python c=0.2'."""
+    extra = [str(row["code_language"]) if c == "code_language" else f"c={row['corruption']:g}" for c in vary]
+    return " ".join([str(row["family"]), *extra])
 
 
 def acc_cell(row) -> str:

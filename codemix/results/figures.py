@@ -17,15 +17,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from codemix.results import analysis
+from codemix.results.cells import group_label, mix_label, proportion_label
 from codemix.results.load import ResultSet
 from codemix.storage import atomic_path
 
 DPI = 130
-
-
-def proportion_label(p: float | None) -> str:
-    """0.5 -> '50%', 0.125 -> '12.5%'; the untuned reference (null proportion) -> 'untuned'."""
-    return "untuned" if analysis.is_untuned(p) else f"{p * 100:.4g}%"
 
 
 def _mix_order(table: pd.DataFrame) -> pd.DataFrame:
@@ -36,18 +32,6 @@ def _mix_order(table: pd.DataFrame) -> pd.DataFrame:
 def _settings_vary(table: pd.DataFrame) -> list[str]:
     """The mix settings besides the proportion that take several values (and so must be named)."""
     return [c for c in ("code_language", "corruption") if c in table and table[c].nunique() > 1]
-
-
-def mix_label(row, vary: list[str]) -> str:
-    """A mix as it reads on a figure: '50%', or '50% python c=0.2' when settings vary."""
-    extra = [str(row["code_language"]) if c == "code_language" else f"c={row['corruption']:g}" for c in vary]
-    return " ".join([proportion_label(row["proportion"]), *extra])
-
-
-def group_label(row, vary: list[str]) -> str:
-    """A family with its settings when they vary: 'llama', or 'llama python c=0.2'."""
-    extra = [str(row["code_language"]) if c == "code_language" else f"c={row['corruption']:g}" for c in vary]
-    return " ".join([str(row["family"]), *extra])
 
 
 def _save(fig: Figure, path: str | Path) -> Path:

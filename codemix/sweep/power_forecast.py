@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from codemix.eval import get_task, resolve_suite
-from codemix.results import MDE, POWER, design_mde, experiments_in, questions_for
+from codemix.results import MDE, POWER, design_mde, discordance_by_task, experiments_in, load_results, questions_for
 from codemix.spec import SweepSpec
 from codemix.storage import Store
 from codemix.sweep.hashes import model_id
@@ -135,7 +135,6 @@ def earlier_trials(spec: SweepSpec, store: Store) -> dict[str, Earlier]:
     names = experiments_in(store)
     if not names:
         return {}
-    from codemix.results import discordance_by_task, load_results  # pandas: only when there is something to read
 
     results = load_results([store.url(name) for name in names])
     out = {}

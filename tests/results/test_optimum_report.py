@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from results_fixture import NOW, provenance, write_level
 
+from codemix.results.cells import proportion_label
 from codemix.results.document import Document
-from codemix.results.figures import proportion_label
 from codemix.results.load import load_results
 from codemix.results.sections.optimum import optimum_fits, optimum_section
 

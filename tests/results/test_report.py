@@ -11,9 +11,8 @@ from results_fixture import provenance, write_failed, write_trial
 from typer.testing import CliRunner
 
 from codemix.results import analysis
-from codemix.results.cells import mde_cell
+from codemix.results.cells import mde_cell, proportion_label
 from codemix.results.cli import report
-from codemix.results.figures import proportion_label
 from codemix.results.load import load_results
 from codemix.results.power import mde_mcnemar
 from codemix.results.report import write_report

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import yaml
 
+from codemix.results.cells import proportion_label
 from codemix.results.document import Document
-from codemix.results.figures import proportion_label
 from codemix.results.load import ResultSet
 
 

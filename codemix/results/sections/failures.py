@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from codemix.results.cells import proportion_label
 from codemix.results.document import Document
-from codemix.results.figures import proportion_label
 
 
 def failures_section(doc: Document, failed: pd.DataFrame) -> None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from codemix.results.cells import with_labels
+from codemix.results.cells import proportion_label, with_labels
 from codemix.results.document import Document
-from codemix.results.figures import proportion_label
 
 
 def fits_section(doc: Document, fits: pd.DataFrame, figures: dict) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from codemix.results import analysis
-from codemix.results.cells import with_labels
+from codemix.results.cells import proportion_label, with_labels
 from codemix.results.document import Document
-from codemix.results.figures import fit_figure, proportion_label, search_path_figure, slug
+from codemix.results.figures import fit_figure, search_path_figure, slug
 from codemix.results.layout import KNOWN_POINTS_FILE
 from codemix.results.load import ResultSet, load_results
 from codemix.search import metric_scope
