@@ -124,7 +124,7 @@ def main():
 
 
 def engine_dtype(cfg) -> str:
-    from codemix.eval.backends.hf import resolve_dtype_name
+    from codemix.eval.dtypes import resolve_dtype_name
 
     return json.dumps(resolve_dtype_name(cfg.dtype, "cpu"))
 

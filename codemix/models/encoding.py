@@ -50,3 +50,13 @@ def stop_token_ids(tokenizer) -> list[int]:
     if after and tokenizer.decode(after[:1], skip_special_tokens=True) == "":  # a special token closes the answer
         ids.append(after[0])
     return list(dict.fromkeys(i for i in ids if i is not None))
+
+
+def end_of_turn_ids(tokenizer, model) -> set[int]:
+    """Where an answer ends: EOS, the token the chat template closes answers with
+    (``stop_token_ids``) and the generation config's EOS ids."""
+    ids = set(stop_token_ids(tokenizer))
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if configured is not None:
+        ids |= set(configured) if isinstance(configured, (list, tuple)) else {configured}
+    return ids

@@ -34,6 +34,7 @@ def _tokenizer_corpus() -> list[str]:
 
 def build_tiny_tokenizer(family: Family, vocab_size: int = 2048):
     """Train a byte-level BPE tokenizer with the real checkpoint's special tokens, BOS rule and template."""
+    # tokenizers, transformers and torch (2-4 s) only to build a twin: the plan and the CLI import this module
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 

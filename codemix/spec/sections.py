@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
+from codemix.models import FAMILIES
 from codemix.spec.fields import DeprecatedKeyWarning, Hashed, NotHashed, _Section
 
 # ----------------------------------------------------------------------------- endpoints
@@ -470,8 +471,6 @@ class SearchConfig(_Section):
     @field_validator("family")
     @classmethod
     def _families_registered(cls, v: list[str]):
-        from codemix.models import FAMILIES
-
         for i, fam in enumerate(v):
             if fam not in FAMILIES:
                 raise ValueError(f"[{i}] = {fam!r} is not registered; known: {', '.join(sorted(FAMILIES))}")

@@ -37,7 +37,7 @@ class ClusterInfo:
 
 def cluster_info() -> ClusterInfo:
     """The Ray cluster this process is connected to."""
-    import ray
+    import ray  # Ray (1 s) only when asking a cluster: the plan and the CLI import this module
 
     nodes = [ClusterNode(n["NodeID"], n["NodeManagerAddress"], "node:__internal_head__" in n["Resources"],
                          {k: v for k, v in n["Resources"].items() if not k.startswith("node:")})

@@ -16,10 +16,12 @@ from pathlib import Path
 import psutil
 import pyarrow as pa
 import yaml
+from ray import tune
 
 from codemix.results import SPEC_FILE, STARTUP_FILE, collect_results, load_results
 from codemix.runtime import init_ray
 from codemix.search import OBJECTIVE, check_search, is_searched
+from codemix.search.tune_adapter import make_searcher
 from codemix.spec import SpecError, SweepSpec, parse_spec
 from codemix.storage import Store, attempt_counts
 from codemix.sweep.capacity import admit, check_fits_before_any_compute, cluster_shape
@@ -40,8 +42,6 @@ log = logging.getLogger("codemix")
 def tune_trial(config: dict, spec_json: str, pool_key: str, pool_hash: str, retry_failed: bool = False,
                attempts_before: dict | None = None) -> None:
     """The Tune function trainable: one sweep point through all four stages."""
-    from ray import tune
-
     spec = SweepSpec.model_validate_json(spec_json)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     trial = Trial.start(spec, TrialPoint.from_config(config), Store(spec.storage), pool_key, pool_hash,
@@ -53,8 +53,6 @@ def tune_trial(config: dict, spec_json: str, pool_key: str, pool_hash: str, retr
 
 def _trainable(spec: SweepSpec, pool_key: str, pool_hash: str, retry_failed: bool = False,
                attempts_before: dict | None = None):
-    from ray import tune
-
     fn = tune.with_parameters(tune_trial, spec_json=spec.model_dump_json(), pool_key=pool_key, pool_hash=pool_hash,
                               retry_failed=retry_failed, attempts_before=attempts_before or {})
     return tune.with_resources(fn, trial_resources(spec))
@@ -77,10 +75,6 @@ def _trial_dirname(trial) -> str:
 
 def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
     """Tune's config; a searched sweep (``start`` given) gets its searcher, fed the known points."""
-    from ray import tune
-
-    from codemix.search.tune_adapter import make_searcher  # Tune's face of the search: not in codemix.search
-
     # reuse_actors: a trial's process runs the next trial too, so imports, the tokenizer and the evaluation
     # engine (codemix.eval.held_engine) are paid once per process, not once per trial
     kwargs = dict(num_samples=1, max_concurrent_trials=spec.resources.max_concurrent_trials or None,
@@ -110,8 +104,6 @@ def _admitted(spec: SweepSpec) -> SweepSpec:
 
 
 def _run_config(spec: SweepSpec, store: Store):
-    from ray import tune
-
     return tune.RunConfig(name=spec.name, storage_path=store.path(), storage_filesystem=None if store.is_local
                           else store.fs, failure_config=tune.FailureConfig(max_failures=spec.resources.trial_retries),
                           verbose=1)
@@ -123,8 +115,6 @@ def _run_config(spec: SweepSpec, store: Store):
 def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None,
               num_cpus: int | None = None) -> SweepOutcome:
     """Run every trial of a sweep; writes ``<storage>/<name>/results.parquet`` and returns it with failures."""
-    from ray import tune
-
     startup = StartUp()
     spec = as_spec(spec)
     store = Store(spec.storage)
@@ -160,8 +150,6 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
 
     ``retry_failed`` also reruns trials that ended in an error.
     """
-    from ray import tune
-
     path = str(path)
     experiment = Store(path)
     if not experiment.exists(SPEC_FILE):

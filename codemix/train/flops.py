@@ -27,6 +27,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import torch
+from transformers import AutoModelForCausalLM
+
+from codemix.runtime import gpu_for_device
+
 
 @dataclass(frozen=True)
 class ParamCounts:
@@ -57,9 +62,6 @@ _COUNTED: dict[tuple[str, bool], ParamCounts] = {}
 def _count_on_meta_device(config, trust_remote_code: bool) -> ParamCounts:
     # torch's meta device rather than accelerate.init_empty_weights: the latter re-registers every
     # parameter, which unties a tied LM head (Gemma-7B would count 9.32B parameters, not 8.54B).
-    import torch
-    from transformers import AutoModelForCausalLM
-
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
     embedding = model.get_input_embeddings().weight
@@ -95,10 +97,6 @@ def peak_flops(device=None, override: float | None = None) -> float | None:
     ``"NVIDIA H100 80GB HBM3"``. ``override`` (``resources.peak_flops``) replaces the table for any
     device, a CPU included (then MFU is reported on CPU too).
     """
-    import torch
-
-    from codemix.runtime import gpu_for_device
-
     if override:
         return float(override)
     name = device if isinstance(device, str) and not re.match(r"^(cuda|cpu|mps)(:\d+)?$", device) else None

@@ -1,4 +1,9 @@
-"""Fine-tune one model on one mix with Ray Train, and publish the result as a HF-loadable folder."""
+"""Fine-tune one model on one mix with Ray Train, and publish the result as a HF-loadable folder.
+
+The plan, the CLI and the sweep's driver import this module (``TRAIN_VERSION``, ``TrainRun``, ``trains_in_process``)
+and never train: what training loads is imported where a run starts, the worker loop with its session
+(``loop.py``, ``session.py``: torch, transformers) and Ray Train (1-6 s).
+"""
 
 from __future__ import annotations
 
@@ -30,8 +35,6 @@ from codemix.storage import (
     train_run_name,
 )
 from codemix.train.deepspeed import resolve_stage
-from codemix.train.loop import DIVERGED_FILE, run_loop, train_loop_per_worker
-from codemix.train.session import InProcessSession
 from codemix.train.tokenize import pack_examples, tokenize_mix, turns_to_messages
 
 TOKENIZE_VERSION = "tok-v3"
@@ -164,6 +167,9 @@ def trains_in_process(res: ResourcesConfig, train_cfg: TrainConfig, family: str)
 def _train_in_process(run: TrainRun, loop_config: dict, in_tune: bool):
     """Run the loop here, holding the worker's CPUs while it runs; returns the newest checkpoint up to the step the
     run stopped at (the final one of its fidelity, or the divergence marker)."""
+    from codemix.train.loop import run_loop
+    from codemix.train.session import InProcessSession
+
     session = InProcessSession(run.store, run.run_key, keep=run.train_cfg.checkpoints_kept, report_to_tune=in_tune)
     with reserved_resources({"CPU": run.resources.cpus_per_worker}, f"training run {run.run_name}"):
         out = run_loop(loop_config, session)
@@ -174,6 +180,8 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
     """The Ray Train TorchTrainer of the run: its workers, restarts, and checkpoint storage."""
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
+
+    from codemix.train.loop import train_loop_per_worker
 
     callbacks = []
     if in_tune:
@@ -221,6 +229,8 @@ def _publish(run: TrainRun, checkpoint, tokenizer, tok_report: dict) -> dict:
     never the optimizer state or ZeRO shards beside them (~12 bytes per parameter), never onto this node's disk.
     Raises TrainingDiverged when the run ended on a non-finite loss instead.
     """
+    from codemix.train.loop import DIVERGED_FILE
+
     fs, final = checkpoint.filesystem, checkpoint.path.rstrip("/")
     if fs.get_file_info(f"{final}/{DIVERGED_FILE}").type == pafs.FileType.File:
         m = json.loads(_read(fs, f"{final}/{DIVERGED_FILE}"))
