@@ -4,6 +4,16 @@
     check_mix_feasible(pool, spec.mix, p, code_language)               # fails fast, says what is short
     table, manifest = build_mix(pool, spec.mix, p, seed, code_language, corruption)
     write_mix(table, manifest, out_dir)                                # mix.parquet + manifest.json
+
+    ingest.py, jsonarray.py  the ShareGPT variants people have, read into normalised conversations
+    clean.py, langid.py      FastChat-style cleaning; natural-language identification
+    classify/                Coding / Math / Other classifiers (a registry), their label store (label_store.py)
+    pool.py                  the labelled pool, cached under its content address
+    mix.py, corrupt.py       exact-proportion mixes with manifests; code corruption
+    accounting.py            what the stage did to every record (counts per reason, located errors)
+    audit.py                 how far two labelings agree
+    schema.py                the stage's Arrow schemas and a conversation's content hash
+    demo.py, demo_code.py    the generated offline demo corpus
 """
 
 from codemix.data.accounting import DataReport, RecordError

@@ -1,4 +1,5 @@
-"""How training and evaluation turn a rendered chat into token ids (``encode_rendered``, ``prompt_ids``).
+"""How training and evaluation turn a rendered chat into token ids (``encode_rendered``, ``prompt_ids``), and where
+an answer ends (``stop_token_ids``, ``end_of_turn_ids``).
 
 BOS is encoded as FastChat and the official encoders put it there: the tokenizer adds it when
 it adds BOS to text at all (Llama, Mistral, Gemma; not Qwen), in front of the whole text, and a
