@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from codemix.eval.generation_settings import ANSWER_TOKENS
+from codemix.eval import generation_settings as settings  # read at call time: the tests change them
 from codemix.eval.phases import phase
 
 
@@ -49,7 +49,7 @@ def generate_batch(engine, batch: dict[str, np.ndarray], adapter: str | None = N
     if staged:
         follow = [continued(chats[i], out["output"][i], triggers[i]) for i in staged]
         with phase("answer_pass"):
-            second = engine.generate(follow, adapter, max_new_tokens=ANSWER_TOKENS)
+            second = engine.generate(follow, adapter, max_new_tokens=settings.ANSWER_TOKENS)
         for j, i in enumerate(staged):
             out["output"][i] = f"{out['output'][i]}\n{triggers[i]} {second['output'][j]}"
             out["new_tokens"][i] += second["new_tokens"][j]

@@ -37,9 +37,9 @@ from urllib.parse import parse_qs
 import ray
 import ray.data
 
+from codemix.eval import generation_settings as settings
 from codemix.eval.backends.messages import continued, decode_messages, render_prompt
 from codemix.eval.backends.vllm import CPU_KV_CACHE_GIB, engine_args, sampling_args, vllm_available
-from codemix.eval.generation_settings import ANSWER_TOKENS
 from codemix.models.encoding import encode_rendered
 from codemix.models.loading import ADAPTER_BASE_FILE, TINY_SCHEME, load_tokenizer, local_model_dir
 from codemix.storage import COMPLETE, PACKAGE_SCHEME, Store, atomic_dir, tokenizers_dir
@@ -171,7 +171,8 @@ def ray_llm_stage(ds, model_path: str, eval_cfg, model_cfg):
     rows = [{**r, INDEX: i} for i, r in enumerate(rows)]
     first = {r[INDEX]: r for r in _generate(served, eval_cfg, model_cfg, tokenizer, rows, chats).take_all()}
     follow = [continued(chats[i], first[i]["output"], rows[i]["answer_trigger"]) for i in staged]
-    second = _generate(served, eval_cfg, model_cfg, tokenizer, [rows[i] for i in staged], follow, ANSWER_TOKENS)
+    second = _generate(served, eval_cfg, model_cfg, tokenizer, [rows[i] for i in staged], follow,
+                       settings.ANSWER_TOKENS)
     for r in second.take_all():
         row = first[r[INDEX]]
         row["output"] = f"{row['output']}\n{row['answer_trigger']} {r['output']}"
