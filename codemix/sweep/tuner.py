@@ -133,7 +133,7 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
     startup.lap("ray_start")
     if models is not None:
         models.result()
-        startup.lap("models")
+    startup.lap("models")  # ~0 s where the models were converted by an earlier sweep
     check_storage_shared(spec)
     runs = _admitted(spec)  # the spec as the trials run it: concurrency and placement for this cluster
     experiment.write_bytes(SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode())
