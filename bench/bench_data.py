@@ -42,12 +42,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from codemix.config import ClassifierConfig, MixConfig
 from codemix.data import CleanOptions, DataReport, build_mix, clean, ingest
 from codemix.data.audit import agreement
 from codemix.data.classify import heuristic, label_conversations, make_classifier
 from codemix.data.demo import generate_demo_corpus
 from codemix.data.ingest import to_conversation
+from codemix.spec import ClassifierConfig, MixConfig
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "tests" / "data" / "fixtures"

@@ -68,13 +68,13 @@ def main():
 
     import torch
 
-    from codemix.config import EvalConfig, ModelConfig, SamplingConfig
     from codemix.eval import build_prompts, evaluate
     from codemix.eval.backends.messages import continued, decode_messages
     from codemix.eval.backends.vllm import VLLMGenerator
-    from codemix.eval.engines import release_engine
+    from codemix.eval.held_engine import release_engine
     from codemix.eval.prompts import ANSWER_TOKENS
     from codemix.models.loading import adapter_base
+    from codemix.spec import EvalConfig, ModelConfig, SamplingConfig
 
     torch.set_num_threads(2)
     cfg = EvalConfig(suite="paper12", data_dir="builtin", limit=args.limit, batch_size=36, prompt="two_stage_cot",
@@ -124,7 +124,7 @@ def main():
 
 
 def engine_dtype(cfg) -> str:
-    from codemix.eval.backends.hf import resolve_dtype_name
+    from codemix.eval.dtypes import resolve_dtype_name
 
     return json.dumps(resolve_dtype_name(cfg.dtype, "cpu"))
 

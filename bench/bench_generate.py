@@ -35,13 +35,13 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 import torch  # noqa: E402
 
-from codemix.config import EvalConfig, ModelConfig, SamplingConfig  # noqa: E402
 from codemix.eval import Example, build_prompts, generate, get_task, make_extractor, score_output  # noqa: E402
-from codemix.eval.generate import end_of_turn_ids, generate_texts, left_pad  # noqa: E402
+from codemix.eval.generate import generate_texts, left_pad  # noqa: E402
 from codemix.models import get_family  # noqa: E402
-from codemix.models.encoding import prompt_ids  # noqa: E402
+from codemix.models.encoding import end_of_turn_ids, prompt_ids  # noqa: E402
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source  # noqa: E402
-from codemix.ray_runtime import init_ray  # noqa: E402
+from codemix.runtime import init_ray  # noqa: E402
+from codemix.spec import EvalConfig, ModelConfig, SamplingConfig  # noqa: E402
 
 SMOLLM2 = get_family("smollm2").hf_id("135m-instruct-q4_1")
 

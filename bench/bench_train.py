@@ -21,11 +21,11 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 import torch  # noqa: E402
 
-from codemix.config import ModelConfig, ResourcesConfig, TrainConfig  # noqa: E402
 from codemix.data.demo import generate_demo_corpus  # noqa: E402
 from codemix.models import get_family  # noqa: E402
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source  # noqa: E402
-from codemix.ray_runtime import init_ray  # noqa: E402
+from codemix.runtime import init_ray  # noqa: E402
+from codemix.spec import ModelConfig, ResourcesConfig, TrainConfig  # noqa: E402
 from codemix.storage import Store, stable_hash  # noqa: E402
 from codemix.train import TrainRun, fine_tune  # noqa: E402
 from codemix.train.loop import Throughput, micro_batch_indices  # noqa: E402

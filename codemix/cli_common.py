@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 
@@ -22,8 +23,6 @@ def parse_overrides(values: list[str]) -> dict:
 
 def fail(err: Exception | str, code: int = 2) -> None:
     """Print an error (escaped: messages may quote a server's response or a file's text) and exit with ``code``."""
-    from rich.markup import escape
-
     # soft_wrap: no line breaks inserted, so a path or URL in the message stays whole when output is piped
     console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
     raise typer.Exit(code)

@@ -33,7 +33,7 @@ def main() -> None:
         outcome = codemix.resume(args.resume, retry_failed=args.retry_failed, address=args.address)
     elif args.spec:
         overrides = {k: yaml.safe_load(v) for k, _, v in (item.partition("=") for item in args.set)}
-        spec = codemix.config.load_spec(args.spec, {**overrides, **({"name": args.name} if args.name else {})})
+        spec = codemix.load_spec(args.spec, {**overrides, **({"name": args.name} if args.name else {})})
         outcome = codemix.run_sweep(spec, address=args.address)
     else:
         parser.error("give a spec or --resume EXPERIMENT")

@@ -33,7 +33,7 @@ def ray_cluster():
     """A real local Ray cluster (2 CPUs) for the tests of one module, shut down afterwards."""
     import ray
 
-    from codemix.ray_runtime import init_ray
+    from codemix.runtime import init_ray
 
     init_ray(num_cpus=2)
     yield ray

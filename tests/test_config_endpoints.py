@@ -2,7 +2,7 @@
 
 import pytest
 
-from codemix.config import ClassifierConfig, DeprecatedKeyWarning, EndpointConfig, EvalConfig, SpecError, parse_spec
+from codemix.spec import ClassifierConfig, DeprecatedKeyWarning, EndpointConfig, EvalConfig, SpecError, parse_spec
 
 
 def test_each_use_has_its_own_defaults_also_for_keys_a_section_leaves_out():
@@ -57,7 +57,7 @@ def test_the_llm_classifier_needs_a_model():
 def test_client_kwargs_are_the_chat_clients():
     import inspect
 
-    from codemix.openai_client import ChatClient
+    from codemix.endpoints import ChatClient
 
     kwargs = EndpointConfig(model="m", retries=2).client_kwargs()
     assert set(kwargs) <= set(inspect.signature(ChatClient).parameters) and kwargs["max_retries"] == 2

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import BaseModel
 
-from codemix.config import EvalConfig, MixConfig, ModelConfig, TrainConfig, hashed_dump
+from codemix.spec import EvalConfig, MixConfig, ModelConfig, TrainConfig, hashed_dump
 from codemix.storage import stable_hash
 
 
@@ -19,7 +19,7 @@ def _fields(cls: type[BaseModel], path: str):
 def test_every_field_of_a_hashed_section_declares_whether_it_is_hashed(cls, path):
     undeclared = [key for key, info in _fields(cls, path)
                   if not isinstance(info.json_schema_extra, dict) or "hashed" not in info.json_schema_extra]
-    assert not undeclared, f"declare Hashed[...] or NotHashed[...] (codemix/config.py) on: {', '.join(undeclared)}"
+    assert not undeclared, f"declare Hashed[...] or NotHashed[...] (codemix/spec/) on: {', '.join(undeclared)}"
 
 
 def _round_trip(cfg: BaseModel) -> BaseModel:

@@ -1,4 +1,4 @@
-"""docs/spec.md is the sweep spec reference generated from codemix/config.py, and it is up to date."""
+"""docs/spec.md is the sweep spec reference generated from codemix/spec/, and it is up to date."""
 
 from pathlib import Path
 
@@ -6,8 +6,7 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from codemix.cli import app
-from codemix.config import EvalConfig, SweepSpec
-from codemix.spec_reference import REGENERATE, render_reference
+from codemix.spec import REGENERATE, EvalConfig, SweepSpec, render_reference
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "spec.md"
 

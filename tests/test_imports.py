@@ -241,7 +241,7 @@ def test_plan_and_validate_never_load_ray_tune():
 # __init__.py) is used from outside through its __init__ exports: ``from codemix.data import prepare_pool``.
 # Every module and subpackage below it is private to it: ``from codemix.data.pool import ...``,
 # ``import codemix.data.pool`` or ``from codemix.data import pool`` in a module outside codemix/data is an
-# import of a private module. codemix's top-level modules (codemix.config, storage, cache, ...) are single
+# import of a private module. codemix's top-level modules (codemix.cli, cli_common, version) are single
 # modules, public as a whole. Function-level imports count too.
 #
 # The exceptions, as (importing module or package, private module it may import):

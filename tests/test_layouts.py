@@ -1,5 +1,5 @@
-"""Layouts with one owner each, as codemix.cache owns ``_cache/``: the machine-local cache under ``$CODEMIX_HOME``
-(codemix.paths) and an experiment's ``attempts/`` record (codemix.attempts)."""
+"""Layouts with one owner each, as codemix.storage.stage_cache owns ``_cache/``: the machine-local cache under
+``$CODEMIX_HOME`` (codemix.storage.local_cache) and an experiment's ``attempts/`` record (codemix.storage.attempts)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,18 @@ import re
 from pathlib import Path
 
 import codemix
-from codemix import paths
+from codemix.storage import local_cache
 
 ROOT = Path(codemix.__file__).parent
 
 
 def test_every_folder_is_where_the_layout_says(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEMIX_HOME", str(tmp_path))
-    made = {paths.local_data_dir() / paths.pool_subdir("<pool hash>"), paths.labels_dir() / "llm_labels.sqlite",
-            paths.labels_dir("s3://bucket/codemix"), paths.tiny_model_dir("<family>-<version>"),
-            paths.gguf_converted_dir("<name>-<sha>"), paths.downloads_dir() / "<name>", paths.extractor_cache_file(),
-            paths.tokenizers_dir("s3://bucket/checkpoint")}
+    made = {local_cache.local_data_dir() / local_cache.pool_subdir("<pool hash>"),
+            local_cache.labels_dir() / "llm_labels.sqlite", local_cache.labels_dir("s3://bucket/codemix"),
+            local_cache.tiny_model_dir("<family>-<version>"), local_cache.gguf_converted_dir("<name>-<sha>"),
+            local_cache.downloads_dir() / "<name>", local_cache.extractor_cache_file(),
+            local_cache.tokenizers_dir("s3://bucket/checkpoint")}
     assert all(p.is_relative_to(tmp_path) for p in made)
     made = {p.relative_to(tmp_path).as_posix() for p in made}
     # the storage's copy is named by a hash of its URL
@@ -26,9 +27,9 @@ def test_every_folder_is_where_the_layout_says(tmp_path, monkeypatch):
     tokenizer = next(p for p in made if p.startswith("tokenizers/"))
     made = made - {storage_copy, tokenizer} | {"labels/<storage hash>", "tokenizers/<source hash>"}
     # the table in the module docstring: its first column
-    documented = set(re.findall(r"^    (.+?)/? {2,}", paths.__doc__, flags=re.M))
+    documented = set(re.findall(r"^    (.+?)/? {2,}", local_cache.__doc__, flags=re.M))
     assert made == documented
-    assert paths.labels_dir("s3://a") != paths.labels_dir("s3://b")
+    assert local_cache.labels_dir("s3://a") != local_cache.labels_dir("s3://b")
 
 
 def spelled_outside(owner: str, spells) -> list[str]:
@@ -59,10 +60,10 @@ def _spells_attempts(node: ast.AST) -> bool:
 
 
 def test_no_other_module_spells_the_local_cache():
-    offenders = spelled_outside("codemix/paths.py", _spells_home)
-    assert offenders == [], "name the folder with a function of codemix.paths:\n" + "\n".join(offenders)
+    offenders = spelled_outside("codemix/storage/local_cache.py", _spells_home)
+    assert offenders == [], "name the folder with a function of codemix.storage.local_cache:\n" + "\n".join(offenders)
 
 
 def test_no_other_module_spells_the_attempts_record():
-    offenders = spelled_outside("codemix/attempts.py", _spells_attempts)
-    assert offenders == [], "read and write attempt records with codemix.attempts:\n" + "\n".join(offenders)
+    offenders = spelled_outside("codemix/storage/attempts.py", _spells_attempts)
+    assert offenders == [], "read and write attempt records with codemix.storage.attempts:\n" + "\n".join(offenders)

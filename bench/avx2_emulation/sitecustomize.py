@@ -11,7 +11,7 @@ code paths of each library it uses:
 - vLLM's CPU build picks its kernel library and its AMX paths from ``torch.cpu._is_avx512_supported``,
   ``_is_avx512_bf16_supported`` and ``_is_amx_tile_supported``, which read the CPU itself (CPUID) and ignore
   the variables above: this file makes them answer False, so vLLM loads ``_C_AVX2`` as on a Zen 3;
-- codemix's ``eval.dtype: auto`` reads ``ONEDNN_MAX_CPU_ISA`` (``codemix.eval.backends.hf.cpu_has_bf16_matmul``).
+- codemix's ``eval.dtype: auto`` reads ``ONEDNN_MAX_CPU_ISA`` (``codemix.eval.dtypes.cpu_has_bf16_matmul``).
 
 What it cannot change: the cores, caches, clock and memory of this machine, and code that picks its
 instructions from CPUID without asking PyTorch (tokenizers, numpy, glibc): small next to the matrix products

@@ -29,8 +29,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from codemix.data.accounting import DataReport
 from codemix.data.langid import conversation_language
-from codemix.data.report import DataReport
 from codemix.data.schema import content_hash
 
 # Scraped ShareGPT answers are ChatGPT's rendered HTML: <div class="markdown prose ..."> or a run
@@ -51,7 +51,7 @@ class CleanOptions:
 
 def html_to_markdown(text: str) -> str:
     """Markdown of an HTML fragment (code blocks fenced)."""
-    from markdownify import markdownify
+    from markdownify import markdownify  # with BeautifulSoup 0.1-0.2 s, in a module the CLI loads: HTML records only
 
     return markdownify(text, heading_style="ATX", code_language="").strip()
 

@@ -6,17 +6,18 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
 from codemix.cli_common import console, fail
-from codemix.config import ClassifierConfig, DataConfig, MixConfig
+from codemix.data.accounting import RecordError
 from codemix.data.audit import agreement, sample_per_class
 from codemix.data.mix import MixInfeasibleError, build_mix, write_mix
 from codemix.data.pool import label_pool
-from codemix.data.report import RecordError
 from codemix.endpoints import EndpointError
+from codemix.spec import ClassifierConfig, DataConfig, MixConfig
 from codemix.storage import atomic_write_json, atomic_write_parquet
 
 app = typer.Typer(help="The data stage: inspect, classify, audit and mix IFT conversations.", no_args_is_help=True)
@@ -116,8 +117,6 @@ def classify(files: list[str] = typer.Argument(..., help="Input files or folders
 def _read_labels(path: Path, label_column: str) -> dict[str, str]:
     """id -> label from a Parquet or CSV file."""
     if path.suffix == ".csv":
-        import pyarrow.csv as pcsv
-
         table = pcsv.read_csv(path)
     else:
         table = pq.read_table(path)

@@ -28,13 +28,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from codemix.config import DATA_SOURCE_ALIASES
+from codemix.data.accounting import DataReport, RecordError
 from codemix.data.jsonarray import JsonArrayError, iter_json_array
-from codemix.data.report import DataReport, RecordError
-from codemix.paths import PACKAGE_SCHEME, package_file
+from codemix.spec import DATA_SOURCE_ALIASES
+from codemix.storage import PACKAGE_SCHEME, package_file
 
 EXTENSIONS = (".json", ".jsonl", ".parquet")
-SOURCE_ALIASES = DATA_SOURCE_ALIASES  # friendly names of data files shipped in Python packages (codemix.config)
+SOURCE_ALIASES = DATA_SOURCE_ALIASES  # friendly names of data files shipped in Python packages (codemix.spec)
 ROLE_MAP = {
     "human": "user", "user": "user", "prompter": "user",
     "gpt": "assistant", "chatgpt": "assistant", "bing": "assistant", "bard": "assistant",

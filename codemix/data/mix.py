@@ -22,10 +22,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from codemix.config import MixConfig
 from codemix.data.corrupt import corrupt_turns
 from codemix.data.pool import POOL_HASH_KEY
 from codemix.data.schema import LABELLED_SCHEMA, content_hash
+from codemix.spec import MixConfig
 from codemix.storage import atomic_write_json, atomic_write_parquet, canonical_json
 
 

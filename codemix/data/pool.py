@@ -19,14 +19,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from codemix.config import DataConfig
+from codemix.data.accounting import DataReport
 from codemix.data.classify import label_conversations, make_classifier
 from codemix.data.clean import CleanOptions, clean
 from codemix.data.demo import GENERATOR_VERSION, generate_demo_corpus
 from codemix.data.ingest import ingest, list_files, to_conversation
-from codemix.data.report import DataReport
-from codemix.paths import pool_subdir
-from codemix.storage import atomic_write_json, atomic_write_parquet
+from codemix.spec import DataConfig
+from codemix.storage import atomic_write_json, atomic_write_parquet, pool_subdir
 
 DATA_VERSION = "data-v4"  # bump when ingest/clean/label code changes its output
 POOL_HASH_KEY = b"codemix.pool_hash"

@@ -10,11 +10,11 @@ Tasks are registered declarations (``codemix.eval.tasks``); the answer rules are
 """
 
 from codemix.eval.backends import resolve_backend, runs_in_process
-from codemix.eval.backends.hf import resolve_dtype_name
-from codemix.eval.engines import release_engine
+from codemix.eval.dtypes import resolve_dtype_name
 from codemix.eval.extract import EXTRACT_VERSION, OPTION_LETTERS, extract_answer, is_correct, normalise_gold
 from codemix.eval.extractors import CascadeExtractor, Extraction, Extractor, RulesExtractor
 from codemix.eval.generation_settings import generation_identity
+from codemix.eval.held_engine import release_engine
 from codemix.eval.llm_extract import LLMExtractor
 from codemix.eval.prompts import PROMPT_VERSION, build_messages, prompt_version
 from codemix.eval.runner import build_prompts, evaluate, generate, score

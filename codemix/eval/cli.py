@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Optional
 
+import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
 from codemix.cli_common import console, fail
-from codemix.config import EvalConfig
 from codemix.endpoints import EndpointError
 from codemix.eval import SUITES, Example, TaskDataError, get_task, is_correct, list_tasks, make_extractor, score_many
 from codemix.eval.tasks.base import GENERATED_SIZE
+from codemix.spec import EvalConfig
 
 app = typer.Typer(help="Evaluation tasks and extractor agreement.", no_args_is_help=True)
 
@@ -80,8 +81,6 @@ def agreement(predictions: str = typer.Argument(..., help="Predictions Parquet f
               api_key_env: str = typer.Option("OPENAI_API_KEY", help="Environment variable holding its key."),
               limit: Optional[int] = typer.Option(None, help="Only the first N rows.")):
     """How often two answer extractors agree, re-extracting from the stored raw outputs as the sweep does."""
-    import pyarrow.parquet as pq
-
     try:
         table = pq.read_table(predictions)
     except (OSError, ValueError) as err:

@@ -14,6 +14,10 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 
+import torch
+
+from codemix.models.encoding import end_of_turn_ids
+
 STOP_WINDOW = 24  # tokens decoded to look for a stop string after each step
 
 
@@ -29,22 +33,8 @@ class GenerationStats:
     row_tokens: list[int] = field(default_factory=list)  # new tokens of each row, in prompt order
 
 
-def end_of_turn_ids(tokenizer, model) -> set[int]:
-    """Where an answer ends: EOS, the token the chat template closes answers with
-    (:func:`codemix.models.encoding.stop_token_ids`) and the generation config's EOS ids."""
-    from codemix.models.encoding import stop_token_ids
-
-    ids = set(stop_token_ids(tokenizer))
-    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-    if configured is not None:
-        ids |= set(configured) if isinstance(configured, (list, tuple)) else {configured}
-    return ids
-
-
 def left_pad(rows: list[list[int]], pad_id: int):
     """(input_ids, attention_mask) tensors, rows padded on the left."""
-    import torch
-
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -62,8 +52,6 @@ def first_stop(text: str, stop: list[str]) -> int:
 def generate_texts(model, tokenizer, prompts: list[list[int]], *, max_new_tokens: int, temperature: float = 0.0,
                    stop: list[str] | None = None, seed: int = 0) -> tuple[list[str], GenerationStats]:
     """Generate a completion for each prompt (token ids); returns the texts, cut at any stop string."""
-    import torch
-
     stop = [s for s in (stop or []) if s]
     device = next(model.parameters()).device
     ids, mask = (t.to(device) for t in left_pad(prompts, tokenizer.pad_token_id))

@@ -22,10 +22,11 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
+from codemix import endpoints  # endpoints.ChatClient loads openai when an extractor is built
 from codemix.endpoints import FailureBudget
 from codemix.eval.extract import OPTION_LETTERS, extract_answer
 from codemix.eval.extractors import Extraction, Item
-from codemix.paths import extractor_cache_file
+from codemix.storage import extractor_cache_file
 
 log = logging.getLogger("codemix")
 
@@ -73,12 +74,10 @@ class LLMExtractor:
     def __init__(self, model: str, cache: str | Path, base_url: str | None = None,
                  api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8, max_retries: int = 5,
                  backoff: float = 0.5, timeout: float = 120.0, max_failure_share: float = 0.0):
-        from codemix.openai_client import ChatClient
-
         self.model, self.max_failure_share = model, max_failure_share
-        self.client = ChatClient(model=model, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
-                                 max_retries=max_retries, backoff=backoff, timeout=timeout, cache=cache,
-                                 role="llm extractor")
+        self.client = endpoints.ChatClient(model=model, base_url=base_url, api_key_env=api_key_env,
+                                           concurrency=concurrency, max_retries=max_retries, backoff=backoff,
+                                           timeout=timeout, cache=cache, role="llm extractor")
 
     @classmethod
     def from_config(cls, eval_cfg, cache: str | Path | None = None) -> "LLMExtractor":

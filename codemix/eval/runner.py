@@ -6,13 +6,13 @@ import json
 import time
 from collections import defaultdict
 
-from codemix.config import EvalConfig, ModelConfig
 from codemix.eval.backends import generate_here, ray_data_stage, resolve_backend
 from codemix.eval.extractors import Extractor
 from codemix.eval.phases import clear_phases, phase, recorded_phases
 from codemix.eval.prompts import TWO_STAGE, answer_trigger, build_messages, prompt_version
 from codemix.eval.scoring import make_extractor, score_many
 from codemix.eval.tasks import Example, get_task, resolve_suite
+from codemix.spec import EvalConfig, ModelConfig
 
 
 def build_prompts(eval_cfg: EvalConfig) -> list[dict]:
@@ -41,7 +41,7 @@ def generate(rows: list[dict], model_path: str, eval_cfg: EvalConfig, model_cfg:
     if in_process:
         out = generate_here(ordered, backend, model_path, eval_cfg, model_cfg, threads)
     else:
-        import ray.data  # only this path uses Ray Data
+        import ray.data  # Ray Data (1 s): only this path uses it, and the plan imports this module (build_prompts)
 
         out = ray_data_stage(ray.data.from_items(ordered), backend, model_path, eval_cfg, model_cfg,
                              threads).take_all()

@@ -1,4 +1,12 @@
-"""Model families, their tiny offline twins, and loading."""
+"""Model families, their tiny offline twins, and loading.
+
+    families.py  the family registry: one register_family(Family(...)) per family
+    loading.py   a model source -> weights and tokenizer, loaded as real checkpoints load
+    gguf.py      GGUF checkpoints converted once to safetensors folders
+    encoding.py  the one chat -> token ids of training and evaluation (BOS, end-of-turn ids)
+    formats.py   a family's chat format applied to a sample, token by token (``codemix families --show``)
+    tiny.py      tiny offline twins of each family, built from config
+"""
 
 from codemix.models.families import FAMILIES, Family, get_family, register_family
 

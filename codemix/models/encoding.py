@@ -1,4 +1,5 @@
-"""How training and evaluation turn a rendered chat into token ids (``encode_rendered``, ``prompt_ids``).
+"""How training and evaluation turn a rendered chat into token ids (``encode_rendered``, ``prompt_ids``), and where
+an answer ends (``stop_token_ids``, ``end_of_turn_ids``).
 
 BOS is encoded as FastChat and the official encoders put it there: the tokenizer adds it when
 it adds BOS to text at all (Llama, Mistral, Gemma; not Qwen), in front of the whole text, and a
@@ -50,3 +51,13 @@ def stop_token_ids(tokenizer) -> list[int]:
     if after and tokenizer.decode(after[:1], skip_special_tokens=True) == "":  # a special token closes the answer
         ids.append(after[0])
     return list(dict.fromkeys(i for i in ids if i is not None))
+
+
+def end_of_turn_ids(tokenizer, model) -> set[int]:
+    """Where an answer ends: EOS, the token the chat template closes answers with
+    (``stop_token_ids``) and the generation config's EOS ids."""
+    ids = set(stop_token_ids(tokenizer))
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if configured is not None:
+        ids |= set(configured) if isinstance(configured, (list, tuple)) else {configured}
+    return ids

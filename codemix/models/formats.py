@@ -13,6 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from codemix.models.encoding import encode_rendered
+from codemix.models.families import VICUNA_TEMPLATE, get_family
+from codemix.models.loading import load_tokenizer, resolve_model_source
+from codemix.spec import ModelConfig
+from codemix.train.tokenize import IGNORE_INDEX, assistant_spans, tokenize_conversation
 
 SAMPLE_CONVERSATION = [
     {"role": "user", "content": "What is 12 + 7?"},
@@ -38,8 +42,6 @@ class FormatSample:
 
     def segments(self) -> list[tuple[bool, int, int]]:
         """Runs of tokens as (learned, first index, end index)."""
-        from codemix.train.tokenize import IGNORE_INDEX
-
         runs: list[tuple[bool, int, int]] = []
         for i, lab in enumerate(self.labels):
             learned = lab != IGNORE_INDEX
@@ -65,11 +67,6 @@ class FormatSample:
 def format_sample(family: str, source: str | None = None, chat_template: str = "auto",
                   messages: list[dict] | None = None) -> FormatSample:
     """Render and tokenise ``messages`` (default: a two-turn sample) as a run of ``family`` would."""
-    from codemix.config import ModelConfig
-    from codemix.models.families import VICUNA_TEMPLATE, get_family
-    from codemix.models.loading import load_tokenizer, resolve_model_source
-    from codemix.train.tokenize import assistant_spans, tokenize_conversation
-
     fam = get_family(family)
     source = source or resolve_model_source(fam.name, ModelConfig(chat_template=chat_template))
     tok = load_tokenizer(source, chat_template)

@@ -19,8 +19,7 @@ import json
 import logging
 from pathlib import Path
 
-from codemix.paths import gguf_converted_dir
-from codemix.storage import atomic_dir
+from codemix.storage import atomic_dir, gguf_converted_dir
 
 log = logging.getLogger("codemix")
 GGUF_MARKER = "codemix_gguf.json"  # written into a converted folder: which file it came from
@@ -64,7 +63,7 @@ def converted_dir(gguf_path: str | Path) -> Path:
 
 
 def _convert(gguf_path: Path, out: Path) -> None:
-    import torch
+    import torch  # torch and transformers (2-4 s) only to convert: the plan and the CLI import this module
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, name = str(gguf_path.parent), gguf_path.name

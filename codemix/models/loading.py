@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from codemix.config import ModelConfig
 from codemix.models.families import VICUNA_TEMPLATE, get_family
+from codemix.models.gguf import converted_dir, is_converted
 from codemix.models.tiny import TINY_MARKER, TINY_VERSION, tiny_model_path
-from codemix.paths import PACKAGE_SCHEME, downloads_dir, package_file
+from codemix.spec import ModelConfig
+from codemix.storage import PACKAGE_SCHEME, Store, downloads_dir, package_file
 
 ADAPTER_BASE_FILE = "codemix_base.json"  # written beside a LoRA adapter: which base model it applies to
 TINY_SCHEME = "tiny://"
@@ -31,8 +32,6 @@ def tiny_source(family: str) -> str:
 
 def local_model_dir(source: str) -> str:
     """A folder (or hub id) that ``from_pretrained`` reads for a model source; GGUF files are converted once."""
-    from codemix.models.gguf import converted_dir
-
     source = str(source)
     if source.startswith(TINY_SCHEME):
         family, _, version = source[len(TINY_SCHEME):].partition("/")
@@ -44,7 +43,6 @@ def local_model_dir(source: str) -> str:
     if source.endswith(".gguf"):
         return str(converted_dir(source))
     if "://" in source:  # a folder in remote storage (a checkpoint on s3://…): downloaded once per machine
-        from codemix.storage import Store
 
         base, sep, query = source.partition("?")
         parent, name = base.rstrip("/").rsplit("/", 1)
@@ -54,8 +52,6 @@ def local_model_dir(source: str) -> str:
 
 def needs_conversion(source: str) -> bool:
     """Whether ``local_model_dir`` would first convert a GGUF file for ``source`` (not converted here yet)."""
-    from codemix.models.gguf import is_converted
-
     source = str(source)
     if source.startswith(PACKAGE_SCHEME):
         return not is_converted(package_file(source))
@@ -79,6 +75,8 @@ def load_tokenizer(source: str, chat_template: str = "auto", trust_remote_code: 
     Tiny twins are loaded with ``PreTrainedTokenizerFast`` directly: ``AutoTokenizer`` maps some
     architectures (Qwen2) to a slow class whose ids differ from the saved fast tokenizer.
     """
+    # transformers, torch and peft (several seconds) load with a model or tokenizer: the plan, the CLI and the
+    # sweep's driver import this module for model sources, and never load a model
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
     source = local_model_dir(source)

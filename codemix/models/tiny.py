@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from codemix.data.demo import generate_demo_corpus
 from codemix.models.families import Family, get_family
-from codemix.paths import tiny_model_dir
-from codemix.storage import atomic_dir
+from codemix.storage import atomic_dir, tiny_model_dir
 
 TINY_VERSION = "tiny-v3"
 TINY_MARKER = "codemix_tiny.json"
@@ -25,8 +25,6 @@ _TINY_SHAPE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, n
 
 
 def _tokenizer_corpus() -> list[str]:
-    from codemix.data.demo import generate_demo_corpus
-
     texts = [turn["value"] for rec in generate_demo_corpus(800, seed=7) for turn in rec["conversations"]]
     # Digits, letters and reasoning-task vocabulary so numbers and names tokenise compactly.
     texts += [" ".join(str(i) for i in range(200)), "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ",
@@ -36,6 +34,7 @@ def _tokenizer_corpus() -> list[str]:
 
 def build_tiny_tokenizer(family: Family, vocab_size: int = 2048):
     """Train a byte-level BPE tokenizer with the real checkpoint's special tokens, BOS rule and template."""
+    # tokenizers, transformers and torch (2-4 s) only to build a twin: the plan and the CLI import this module
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 

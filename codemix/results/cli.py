@@ -8,7 +8,9 @@ from rich.table import Table
 
 from codemix.cli_common import console, fail
 from codemix.results import analysis
-from codemix.results.figures import proportion_label
+from codemix.results.cells import proportion_label
+from codemix.results.load import load_results
+from codemix.results.timings import format_seconds, split_table, stage_table
 from codemix.storage import StorageError
 
 
@@ -41,8 +43,7 @@ def report(experiments: list[str], out: str | None = None, html: bool = False, s
     Identical trials across experiments count once; the report lands in OUT (default
     <first experiment>/report). SAMPLES: model outputs shown per trial and task (0: none).
     """
-    from codemix.results.load import load_results
-    from codemix.results.report import save_report
+    from codemix.results.report import save_report  # matplotlib (0.3-0.6 s): only when a report is written
 
     with console.status("loading results") as status:
         try:
@@ -58,8 +59,6 @@ def report(experiments: list[str], out: str | None = None, html: bool = False, s
 
 def print_timings(results) -> None:
     """Print each experiment's stage table (``codemix.results.timings``): where its time went."""
-    from codemix.results.timings import format_seconds, split_table, stage_table
-
     for e in results.experiments:
         tables = [t for t in split_table(stage_table(e.path)) if len(t)]
         if tables:

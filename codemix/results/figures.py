@@ -14,17 +14,14 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from codemix.results import analysis
+from codemix.results.cells import group_label, mix_label, proportion_label
 from codemix.results.load import ResultSet
 from codemix.storage import atomic_path
 
 DPI = 130
-
-
-def proportion_label(p: float | None) -> str:
-    """0.5 -> '50%', 0.125 -> '12.5%'; the untuned reference (null proportion) -> 'untuned'."""
-    return "untuned" if analysis.is_untuned(p) else f"{p * 100:.4g}%"
 
 
 def _mix_order(table: pd.DataFrame) -> pd.DataFrame:
@@ -35,18 +32,6 @@ def _mix_order(table: pd.DataFrame) -> pd.DataFrame:
 def _settings_vary(table: pd.DataFrame) -> list[str]:
     """The mix settings besides the proportion that take several values (and so must be named)."""
     return [c for c in ("code_language", "corruption") if c in table and table[c].nunique() > 1]
-
-
-def mix_label(row, vary: list[str]) -> str:
-    """A mix as it reads on a figure: '50%', or '50% python c=0.2' when settings vary."""
-    extra = [str(row["code_language"]) if c == "code_language" else f"c={row['corruption']:g}" for c in vary]
-    return " ".join([proportion_label(row["proportion"]), *extra])
-
-
-def group_label(row, vary: list[str]) -> str:
-    """A family with its settings when they vary: 'llama', or 'llama python c=0.2'."""
-    extra = [str(row["code_language"]) if c == "code_language" else f"c={row['corruption']:g}" for c in vary]
-    return " ".join([str(row["family"]), *extra])
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
@@ -191,8 +176,6 @@ def task_heatmap(tasks: pd.DataFrame, family: str, path: str | Path, vmax: float
 
 
 def _box(j: int, i: int):
-    from matplotlib.patches import Rectangle
-
     return Rectangle((j - 0.48, i - 0.48), 0.96, 0.96, fill=False, edgecolor="#ff4d4d", lw=1.6)
 
 
@@ -276,7 +259,7 @@ def search_path_figure(path_table: pd.DataFrame, metric: str, path: str | Path) 
     return _save(fig, path)
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name)
 
 
@@ -291,11 +274,11 @@ def render_figures(results: ResultSet, out_dir: str | Path, *, n_boot: int = 200
              "domains": domain_lines(tables["domain"], out_dir / "domains.png")}
     vmax = _top(tables["task"]["accuracy"]) / 1.05
     for family in dict.fromkeys(tables["task"]["family"]):
-        paths[f"heatmap/{family}"] = task_heatmap(tables["task"], family, out_dir / f"heatmap_{_slug(family)}.png",
+        paths[f"heatmap/{family}"] = task_heatmap(tables["task"], family, out_dir / f"heatmap_{slug(family)}.png",
                                                   vmax)
     fits = pd.concat([analysis.fit_curves(results, level, min_points=min_fit_points)
                       for level in ("overall", "domain")])
     both = pd.concat([tables["overall"], tables["domain"]])
     for family in dict.fromkeys(fits["family"]):
-        paths[f"fit/{family}"] = fit_figure(both, fits, family, out_dir / f"fit_{_slug(family)}.png")
+        paths[f"fit/{family}"] = fit_figure(both, fits, family, out_dir / f"fit_{slug(family)}.png")
     return paths

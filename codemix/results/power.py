@@ -14,7 +14,7 @@ e.g. 2.80 * sqrt(0.2 / 100) = 0.125 at alpha 0.05 and power 0.8: 100 questions o
 models disagree 20 % of the time cannot reliably tell apart accuracies closer than 12.5 points.
 A non-significant difference smaller than that is "too small to tell", not "no effect".
 
-The same formula forecasts a design before it runs (``codemix plan``, ``codemix.sweep.power``):
+The same formula forecasts a design before it runs (``codemix plan``, ``codemix.sweep.power_forecast``):
 ``design_mde`` takes the questions per task, the seeds and a forecast discordance per task, and both
 it and the report's ``paired_mde`` are ``mde_of_pairs``; ``questions_for`` inverts it for a target.
 
@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
+
+from codemix.results.analysis import mcnemar
 
 POWER = 0.8  # the power the report's MDEs are computed for
 _NORMAL = NormalDist()
@@ -150,8 +152,6 @@ def bootstrap_mde(ci_low: float, ci_high: float, *, confidence: float = 0.95, al
 
 def min_discordant(alpha: float = 0.05) -> int:
     """The fewest discordant pairs with which the report's McNemar test can reject at all (all in one direction)."""
-    from codemix.results.analysis import mcnemar
-
     d = 1
     while mcnemar(0, d)[0] >= alpha:
         d += 1

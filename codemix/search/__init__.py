@@ -11,7 +11,7 @@
 
 The sweep (``codemix.sweep``) checks the spec with ``check_search``, feeds known points from storage to
 ``make_searcher`` and reports each finished trial with ``trial_summary``; the report (``codemix.results``) reads
-``search_score`` and the fit. This package imports ``config`` and ``eval`` (task lookup), never the sweep or the
+``search_score`` and the fit. This package imports ``spec`` and ``eval`` (task lookup), never the sweep or the
 results.
 """
 

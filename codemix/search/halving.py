@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import math
 
-from codemix.config import SpecError, SweepSpec
 from codemix.search.ledger import FINISHED, GROUP_KEYS, Known, Ledger, group_of, spec_groups
 from codemix.search.objective import scope_tasks
+from codemix.spec import SpecError, SweepSpec
 
 
 def rung_sizes(n: int, rungs: int, eta: int) -> list[int]:

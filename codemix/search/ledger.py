@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codemix.config import SweepSpec
+from codemix.spec import SweepSpec
 
 FINISHED = "FINISHED"  # what a policy's ``propose`` returns once it will start nothing more (Tune's Searcher.FINISHED)
 GROUP_KEYS = ("family", "code_language", "corruption")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from codemix.config import SpecError, SweepSpec
 from codemix.eval import get_task, resolve_suite
+from codemix.spec import SpecError, SweepSpec
 
 OBJECTIVE = "score"  # the key of the objective in a trial's final Tune result
 

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from codemix.config import SweepSpec
 from codemix.search.fit import ArgmaxInterval, CurveModel, Observation, fit_model
 from codemix.search.ledger import FINISHED, GROUP_KEYS, Known, Ledger, group_of, spec_groups
 from codemix.search.objective import scope_tasks, score_counts
+from codemix.spec import SweepSpec
 
 
 @dataclass

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from codemix.config import SpecError, SweepSpec
 from codemix.search import halving, optimum
 from codemix.search.ledger import Known
 from codemix.search.objective import check_metric
+from codemix.spec import SpecError, SweepSpec
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ import pickle
 
 from ray.tune.search import Searcher
 
-from codemix.config import SweepSpec
 from codemix.search.ledger import FINISHED, Known
 from codemix.search.objective import OBJECTIVE, trial_counts
 from codemix.search.registry import registered
+from codemix.spec import SweepSpec
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from codemix.config import SpecError, SweepSpec
+from codemix.spec import SpecError, SweepSpec
 from codemix.sweep.cluster import BOOTSTRAP_CONFIG, bootstrap_config, cluster_info
 
 
@@ -148,7 +148,7 @@ def config_shape(config: dict, spec: SweepSpec, source: str) -> ClusterShape:
 def _reported_node_groups() -> list[NodeType] | None:
     """The node groups an autoscaler reported to the connected cluster (Ray's v2 autoscaler, KubeRay), or None."""
     try:
-        import ray._private.state
+        import ray._private.state  # Ray (1 s) only when asking a connected cluster: the plan imports this module
 
         config = ray._private.state.state.get_cluster_config()
     except Exception:  # noqa: BLE001 - private API (Ray is pinned); without it, the other sources

@@ -11,15 +11,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from codemix.cli_common import fail, parse_overrides
-from codemix.config import SpecError, load_spec
 from codemix.eval import TaskDataError
-from codemix.gpus import GPUS
+from codemix.runtime import GPUS
+from codemix.spec import SpecError, SweepSpec, load_spec
 from codemix.storage import StorageError, Store
 from codemix.sweep.capacity import admit, config_shape
-from codemix.sweep.cluster import check_storage_shared, cluster_info_at, print_cluster
+from codemix.sweep.cluster import ClusterInfo, cluster_info_at, fits
 from codemix.sweep.plan import check_fits, plan_sweep
-from codemix.sweep.power import TARGET_MDE, PowerForecast, forecast_power
+from codemix.sweep.power_forecast import TARGET_MDE, PowerForecast, forecast_power
 from codemix.sweep.preflight import check_endpoints
+from codemix.sweep.storage_checks import check_storage_shared, output_locations
 
 
 def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
@@ -140,3 +141,33 @@ def print_power(console: Console, forecast: PowerForecast) -> None:
                   "the earlier accuracy), assumed (resources.estimate).")
     for note in dict.fromkeys(notes):
         console.print(f"  capped: {escape(note)}")
+
+
+def print_cluster(console, spec: SweepSpec, cluster: ClusterInfo | None) -> None:
+    """The cluster's nodes (which can hold trial drivers and training workers) and each output's location."""
+    r = spec.resources
+    trial = {"CPU": r.trial_cpus, **r.trial_resources}
+    worker = {"CPU": r.cpus_per_worker, "GPU": r.gpus_per_worker, **r.worker_resources}
+    if cluster is None:
+        console.print("Ray: no cluster here or at $RAY_ADDRESS; `codemix run` starts a one-node local cluster "
+                      "(--address joins one)")
+    else:
+        grows = "; the autoscaler may add more" if cluster.autoscaling else ""
+        table = Table(title=f"Ray cluster: {len(cluster.nodes)} node(s){grows}")
+        for col in ["node", "address", "CPU", "GPU", "memory GB", "custom resources", "holds"]:
+            table.add_column(col, no_wrap=True)
+        for n in cluster.nodes:
+            res = n.resources
+            custom = {k: v for k, v in res.items() if k not in {"CPU", "GPU", "memory", "object_store_memory"}}
+            holds = [name for name, demand in (("trials", trial), ("workers", worker))
+                     if fits({k: v for k, v in demand.items() if v}, n)]
+            table.add_row(f"{n.node_id[:8]}{' (head)' if n.is_head else ''}", n.address, f"{res.get('CPU', 0):g}",
+                          f"{res.get('GPU', 0):g}", f"{res.get('memory', 0) / 2**30:.1f}",
+                          ", ".join(f"{k} {v:g}" for k, v in sorted(custom.items())) or "-",
+                          ", ".join(holds) or "-")
+        console.print(table)
+    seen = ("every node (object store)" if not Store(spec.storage).is_local else "every node (storage_shared: true)"
+            if spec.storage_shared else "the node that writes it (a local folder)")
+    console.print(f"stage outputs (seen by {seen}):")
+    for name, where in output_locations(spec):
+        console.print(f"  {name + ':':<40} {where}", soft_wrap=True)

@@ -1,46 +1,20 @@
-"""What changes on a Ray cluster of more than one node: storage every node sees, and trials lost with a node.
-
-Every node writes the stage outputs of the trials it runs (mixes, Ray Train checkpoints, final
-models, predictions, result tables) under ``storage``. A local folder is each node's own disk
-unless it is mounted at the same path on every node, so on a cluster that has, or may get, more
-than one node a local ``storage`` is refused before any compute unless the spec declares it
-shared (``storage_shared: true``): the driver, ``codemix resume`` and ``codemix report`` would
-otherwise see only part of a sweep. ``s3://`` and ``gs://`` storage is seen by every node.
-
-A trial whose node dies (spot preemption, a crash) is restarted by Tune up to
-``resources.trial_retries`` times; its finished stages come from the cache and its training
-continues from the last checkpoint in storage. A trial that *raised* is different: its error is
-recorded in the trials table, and Tune's restart replays it instead of running it again.
+"""The Ray cluster a sweep runs on: its alive nodes, whether it may grow, what one trial demands of a node, and
+why a sweep's trials would run on more than one node (``multi_node_reason``: what refuses a local storage,
+``storage_checks``; the node types a sweep can admit: ``capacity``).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from codemix import cache
-from codemix.attempts import attempt_starts, attempt_trials
-from codemix.config import SpecError, SweepSpec
-from codemix.results import results_key
-from codemix.storage import Store
+from codemix.runtime import cluster_address
+from codemix.spec import SweepSpec
 
-log = logging.getLogger("codemix")
 BOOTSTRAP_CONFIG = "~/ray_bootstrap_config.yaml"  # written by `ray up` on the head, read by its autoscaler
-# Errors that come from Ray losing a node or worker under a stage, not from the trial's own work.
-RAY_INFRASTRUCTURE_ERRORS = ("ActorDiedError", "ActorUnavailableError", "NodeDiedError", "ObjectLostError",
-                             "OwnerDiedError", "RaySystemError", "WorkerCrashedError")
-
-
-class StorageNotShared(SpecError):
-    """A local storage folder on a cluster whose other nodes would not see it."""
-
-
-class RecordedTrialFailure(RuntimeError):
-    """A restarted trial whose latest attempt raised: its recorded error, not a new run."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +37,7 @@ class ClusterInfo:
 
 def cluster_info() -> ClusterInfo:
     """The Ray cluster this process is connected to."""
-    import ray
+    import ray  # Ray (1 s) only when asking a cluster: the plan and the CLI import this module
 
     nodes = [ClusterNode(n["NodeID"], n["NodeManagerAddress"], "node:__internal_head__" in n["Resources"],
                          {k: v for k, v in n["Resources"].items() if not k.startswith("node:")})
@@ -76,8 +50,6 @@ def cluster_info_at(address: str | None = None) -> ClusterInfo | None:
     started on this machine); None when there is none, i.e. a run would start a private one-node
     cluster. Connects only for the question, unless already connected."""
     import ray
-
-    from codemix.ray_runtime import cluster_address
 
     if ray.is_initialized():
         return cluster_info()
@@ -145,120 +117,3 @@ def multi_node_reason(spec: SweepSpec, cluster: ClusterInfo) -> str | None:
         need = ", ".join(f"{k} {v:g}" for k, v in trial_demand(spec).items())
         return f"its only node cannot hold a trial ({need}), so trials would run on nodes added later"
     return None
-
-
-def check_storage_shared(spec: SweepSpec, cluster: ClusterInfo | None = None, resume_path: str | None = None) -> None:
-    """Stop (StorageNotShared, a SpecError) when ``storage`` is a local folder that other nodes of the
-    cluster would not see. Without ``cluster``: the one this process is connected to. Call it
-    before any trial starts."""
-    if spec.storage_shared or not Store(spec.storage).is_local:
-        return
-    reason = multi_node_reason(spec, cluster or cluster_info())
-    if reason is None:
-        return
-    where = f" in {resume_path}/spec.yaml" if resume_path else " (--set storage_shared=true)"
-    raise StorageNotShared(
-        f"storage {spec.storage!r} is a local folder, but {reason}: each node would write the mixes, checkpoints "
-        f"and results of its trials to its own disk, and the driver, `codemix resume` and `codemix report` would "
-        f"see only part of them. Use storage that every node reaches, s3://bucket/prefix or gs://bucket/prefix "
-        f"(--storage URI), or a folder mounted at the same path on every node (NFS, EFS, ...) declared with "
-        f"storage_shared: true{where}.")
-
-
-def warn_if_inside_job_copy(storage: str) -> None:
-    """Warn when a relative storage folder would land in the copy of the working directory that Ray
-    unpacked for a job (`ray job submit --working-dir .`): Ray's temp folder, not the user's checkout."""
-    if not os.path.isabs(os.path.expanduser(storage)) and "/runtime_resources/working_dir_files/" in os.getcwd():
-        log.warning("storage %r is relative, so it lands in this Ray job's copy of the working directory (%s), "
-                    "which Ray deletes with its temp folder; give the job an absolute path or a bucket "
-                    "(--set storage=...)", storage, os.getcwd())
-
-
-def output_locations(spec: SweepSpec) -> list[tuple[str, str]]:
-    """(stage output, where it is written) for every output of a sweep; URIs without their ?options."""
-    store = Store(spec.storage)
-
-    def at(*parts: str) -> str:
-        return store.url(*parts).partition("?")[0]
-
-    return [*((what, at(key)) for what, key in cache.LAYOUT),
-            ("result tables", at(spec.name, "results/{trials,scores,predictions}/<trial key>.parquet")),
-            ("results.parquet, spec.yaml, Tune state", at(spec.name))]
-
-
-# ----------------------------------------------------------------------------- trials lost with a node
-
-
-def replay_recorded_failure(experiment: Store, trial_key: str, retry_failed: bool = False,
-                            attempts_before: dict[str, int] | None = None) -> None:
-    """When Tune starts a trial again, raise the error its latest attempt recorded instead of rerunning it.
-
-    Not replayed (the trial runs): no recorded error; an error Ray raised (a node or worker lost
-    under a stage); a latest attempt that never finished (lost with its node); and, with
-    ``retry_failed``, a trial with no attempt since this session began (``attempts_before``).
-    """
-    key = results_key("trials", trial_key)
-    if not experiment.exists(key):
-        return
-    record = experiment.read_parquet(key).to_pylist()[0]
-    if record["status"] != "error" or (record["error"] or "").startswith(RAY_INFRASTRUCTURE_ERRORS):
-        return
-    starts = attempt_starts(experiment, trial_key)
-    if starts and record["finished_at"] < starts[-1]:  # the latest attempt has no record of its own
-        return
-    if retry_failed and len(starts) <= (attempts_before or {}).get(trial_key, 0):
-        return
-    raise RecordedTrialFailure(f"trial {trial_key} is not rerun: its last attempt failed, and would fail again "
-                               f"(`codemix resume --retry-failed` reruns it): {record['error']}")
-
-
-def lost_trials(results, experiment: Store) -> list[dict]:
-    """Tune trials that ended in an error but left no trials record: lost with their node after every restart.
-    ``results`` is Tune's ResultGrid; a trial's key is the one its attempts recorded (``attempt_trials``: the key
-    the trial computed, never recomputed here), None for a trial lost before its first attempt began."""
-    errored = [r for r in results if r.error is not None]
-    keys = attempt_trials(experiment) if errored else {}
-    lost = []
-    for result in errored:
-        key = keys.get((result.metrics or {}).get("trial_id"))
-        if key is None or not experiment.exists(results_key("trials", key)):
-            cfg = result.config or {}
-            lost.append({"trial_key": key, "family": cfg.get("family"), "proportion": cfg.get("proportion"),
-                         "seed": cfg.get("seed"), "error": f"lost without a result: {type(result.error).__name__}: "
-                                                          f"{str(result.error).splitlines()[0][:300]}"})
-    return lost
-
-
-# ----------------------------------------------------------------------------- codemix plan
-
-
-def print_cluster(console, spec: SweepSpec, cluster: ClusterInfo | None) -> None:
-    """The cluster's nodes (which can hold trial drivers and training workers) and each output's location."""
-    from rich.table import Table
-
-    r = spec.resources
-    trial = {"CPU": r.trial_cpus, **r.trial_resources}
-    worker = {"CPU": r.cpus_per_worker, "GPU": r.gpus_per_worker, **r.worker_resources}
-    if cluster is None:
-        console.print("Ray: no cluster here or at $RAY_ADDRESS; `codemix run` starts a one-node local cluster "
-                      "(--address joins one)")
-    else:
-        grows = "; the autoscaler may add more" if cluster.autoscaling else ""
-        table = Table(title=f"Ray cluster: {len(cluster.nodes)} node(s){grows}")
-        for col in ["node", "address", "CPU", "GPU", "memory GB", "custom resources", "holds"]:
-            table.add_column(col, no_wrap=True)
-        for n in cluster.nodes:
-            res = n.resources
-            custom = {k: v for k, v in res.items() if k not in {"CPU", "GPU", "memory", "object_store_memory"}}
-            holds = [name for name, demand in (("trials", trial), ("workers", worker))
-                     if fits({k: v for k, v in demand.items() if v}, n)]
-            table.add_row(f"{n.node_id[:8]}{' (head)' if n.is_head else ''}", n.address, f"{res.get('CPU', 0):g}",
-                          f"{res.get('GPU', 0):g}", f"{res.get('memory', 0) / 2**30:.1f}",
-                          ", ".join(f"{k} {v:g}" for k, v in sorted(custom.items())) or "-",
-                          ", ".join(holds) or "-")
-        console.print(table)
-    seen = ("every node (object store)" if not Store(spec.storage).is_local else "every node (storage_shared: true)"
-            if spec.storage_shared else "the node that writes it (a local folder)")
-    console.print(f"stage outputs (seen by {seen}):")
-    for name, where in output_locations(spec):
-        console.print(f"  {name + ':':<40} {where}", soft_wrap=True)

@@ -15,16 +15,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from codemix import cache
-from codemix.config import SpecError, SweepSpec
-from codemix.storage import Store
+from codemix.data import MixInfeasibleError, check_mix_feasible, prepare_pool, storage_labels_dir
+from codemix.models.loading import local_model_dir, needs_conversion, resolve_model_source
+from codemix.spec import SpecError, SweepSpec
+from codemix.storage import Store, local_data_dir, pool_key, publish
 from codemix.sweep.space import grid_points
 
 
 def infeasible_mixes(spec: SweepSpec, pool: pa.Table) -> list[tuple[float, str, Exception]]:
     """(proportion, code_language, why) for every mix of the sweep the pool cannot fill, in sorted order."""
-    from codemix.data import MixInfeasibleError, check_mix_feasible
-
     out = []
     for p, lang in sorted({(p.proportion, p.code_language) for p in grid_points(spec) if not p.untuned}):
         try:
@@ -40,8 +39,6 @@ def convert_models_in_background(spec: SweepSpec) -> Future | None:
     converted (a multi-node cluster's nodes convert their own). A process, not a thread: both are CPU-bound Python
     and would share one core under the GIL. The future's result re-raises a failed conversion; None: nothing to
     convert, or converted already."""
-    from codemix.models.loading import needs_conversion, resolve_model_source
-
     gguf = sorted(s for s in {resolve_model_source(f, spec.model) for f in spec.search.family} if needs_conversion(s))
     if not gguf:
         return None
@@ -53,8 +50,6 @@ def convert_models_in_background(spec: SweepSpec) -> Future | None:
 
 def convert_models(sources: list[str]) -> list[str]:
     """The local folders of model sources (GGUF files converted on the way)."""
-    from codemix.models.loading import local_model_dir
-
     return [local_model_dir(s) for s in sources]
 
 
@@ -63,9 +58,6 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
 
     Runs in the driver before Ray starts, so an infeasible request fails before any compute.
     """
-    from codemix.data import prepare_pool, storage_labels_dir
-    from codemix.paths import local_data_dir
-
     tuned = [p for p in grid_points(spec) if not p.untuned]
     if not tuned:  # an untuned sweep (train.method: none) needs no IFT data
         return "", ""
@@ -76,11 +68,11 @@ def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:
         p, lang, err = infeasible[0]
         raise SpecError(f"sweep {spec.name!r}: mix.total = {spec.mix.total} at proportion {p}, "
                         f"code_language {lang!r} is infeasible: {err}")
-    key = cache.pool_key(pool_hash)
+    key = pool_key(pool_hash)
 
     def write(d: Path) -> None:
         pq.write_table(pool, d / "pool.parquet")
         (d / "report.json").write_text(json.dumps(report, indent=2, default=str))
 
-    cache.publish(store, key, write)
+    publish(store, key, write)
     return key, pool_hash

@@ -2,12 +2,11 @@
 
 The driver (``codemix plan``, a searcher's known points, Tune's lost-trial check) and the trials
 compute them with the same function, so every process agrees where a stage output lives in the
-cache (``codemix.cache``: ``_cache/mixes/<mix>``, ``checkpoints/<train>``, ``predictions/<eval>``).
+cache (``codemix.storage.stage_cache``: ``_cache/mixes/<mix>``, ``checkpoints/<train>``, ``predictions/<eval>``).
 """
 
 from __future__ import annotations
 
-from codemix.config import SweepSpec, hashed_dump
 from codemix.eval import (
     EXTRACT_VERSION,
     eval_inputs_identity,
@@ -17,6 +16,7 @@ from codemix.eval import (
     resolve_dtype_name,
 )
 from codemix.models.loading import resolve_model_source
+from codemix.spec import SweepSpec, hashed_dump
 from codemix.storage import stable_hash
 from codemix.sweep.space import TrialPoint, at_fidelity, is_untuned
 from codemix.train import TRAIN_VERSION
@@ -36,7 +36,7 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str,
     The spec is hashed as a Tune trial receives it (through JSON, so every default is validated:
     a float field's default ``0`` is ``0.0`` there), so the driver (plan, known points) and the
     trials agree on every address. Only the fields each section declares hashed count
-    (``config.hashed_dump``), and the generation settings outside the spec that apply
+    (``codemix.spec.hashed_dump``), and the generation settings outside the spec that apply
     (``eval.generation_identity``); the evaluation's backend and dtype count as resolved ('auto' is not an
     identity: it means vLLM or transformers, bf16 or fp32, depending on the machine); ``identity`` is that
     resolution when the caller already has it (``eval_identity``), so it is made once per trial.

@@ -16,10 +16,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codemix import cache
-from codemix.config import SweepSpec
-from codemix.gpus import gpu_named
+from codemix.data import pool_hash, prepare_pool
+from codemix.eval import build_prompts
 from codemix.models import get_family
+from codemix.runtime import gpu_named
+from codemix.search import check_search, is_searched
+from codemix.spec import SweepSpec
+from codemix.storage import Store, checkpoint_key, local_data_dir, mix_key, pool_subdir, predictions_key
+from codemix.sweep.data_stage import infeasible_mixes
+from codemix.sweep.hashes import stage_hashes
+from codemix.sweep.space import as_spec, grid_points
+from codemix.sweep.warmstart import start_search
 
 
 @dataclass
@@ -73,9 +80,6 @@ def _estimate_pool(spec: SweepSpec):
     Planning spends nothing: when the configured classifier is a paid LLM whose labels are not
     cached yet, the pool is labelled with the offline heuristic instead (and said so).
     """
-    from codemix.data import pool_hash, prepare_pool
-    from codemix.paths import local_data_dir, pool_subdir
-
     data_cfg, labels = spec.data, spec.data.classifier.name
     if labels != "heuristic" and not (local_data_dir() / pool_subdir(pool_hash(spec.data))).exists():
         data_cfg = spec.data.model_copy(update={"classifier": spec.data.classifier.model_copy(
@@ -87,8 +91,6 @@ def _estimate_pool(spec: SweepSpec):
 
 def _generated_tokens(spec: SweepSpec) -> tuple[int, float]:
     """The number of evaluation prompts, and the tokens one evaluation reads and writes (at most)."""
-    from codemix.eval import build_prompts
-
     prompts = build_prompts(spec.eval)
     per_word = spec.resources.estimate.tokens_per_word
     prompt_tokens = sum(per_word * len(p["messages"].split()) for p in prompts)
@@ -99,9 +101,9 @@ def _plan_point(spec: SweepSpec, point, hashes: dict, store, tokens_per_example:
                 gpu_info, n_gpus: int) -> tuple[TrialPlan, float]:
     """One trial's plan, and its full cost in GPU-hours (cached stages included)."""
     untuned = hashes["mix"] is None  # nothing to mix or train: the starting model is evaluated as it is
-    cached = {"mix": untuned or store.is_complete(cache.mix_key(hashes["mix"])),
-              "train": untuned or store.is_complete(cache.checkpoint_key(hashes["train"])),
-              "eval": store.is_complete(cache.predictions_key(hashes["eval"]))}
+    cached = {"mix": untuned or store.is_complete(mix_key(hashes["mix"])),
+              "train": untuned or store.is_complete(checkpoint_key(hashes["train"])),
+              "eval": store.is_complete(predictions_key(hashes["eval"]))}
     params = _params_b(spec, point.family) * 1e9
     tokens = 0 if untuned else (  # a successive-halving rung trains its share of the steps
         spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1) * point.fidelity)
@@ -121,13 +123,6 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     of the search range (for cost and fit), and ``assumptions["search"]`` holds the known points it
     will start from and its GPU-hours per new trial.
     """
-    from codemix.search import check_search, is_searched
-    from codemix.storage import Store
-    from codemix.sweep.data_stage import infeasible_mixes
-    from codemix.sweep.hashes import stage_hashes
-    from codemix.sweep.space import as_spec, grid_points
-    from codemix.sweep.warmstart import start_search
-
     spec = check_search(as_spec(spec))
     store = Store(spec.storage)
     pool, pool_key, labels = _estimate_pool(spec)

@@ -19,10 +19,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from codemix.config import SweepSpec
+from codemix import endpoints  # endpoints.ChatClient loads openai when an endpoint is probed
+from codemix.data import make_classifier, requests_to_label, storage_labels_dir
 from codemix.endpoints import EndpointError
-from codemix.paths import local_data_dir
-from codemix.storage import Store
+from codemix.spec import SweepSpec
+from codemix.storage import Store, local_data_dir
 
 log = logging.getLogger("codemix")
 
@@ -57,12 +58,6 @@ def job_credentials(spec: SweepSpec) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*names, "OPENAI_BASE_URL", *HUB_CREDENTIALS]))
 
 
-def _chat(*args, **kwargs):
-    from codemix.openai_client import ChatClient  # openai is imported only when an endpoint is used
-
-    return ChatClient(*args, **kwargs)
-
-
 def _probe(role: str, model: str, make_client) -> EndpointCheck:
     try:
         client = make_client()
@@ -73,8 +68,6 @@ def _probe(role: str, model: str, make_client) -> EndpointCheck:
 
 
 def _classifier_check(spec: SweepSpec, store: Store) -> EndpointCheck | None:
-    from codemix.data import make_classifier, requests_to_label, storage_labels_dir
-
     cfg = spec.data.classifier
     if spec.train.method == "none" or not make_classifier(cfg).paid:  # an untuned sweep labels no data
         return None
@@ -98,11 +91,11 @@ def check_endpoints(spec: SweepSpec, store: Store) -> list[EndpointCheck]:
         checks.append(classifier)
     e = spec.eval
     if e.extractor in ("llm", "cascade"):
-        checks.append(_probe("llm extractor", e.extractor_endpoint.model, lambda: _chat(
+        checks.append(_probe("llm extractor", e.extractor_endpoint.model, lambda: endpoints.ChatClient(
             **e.extractor_endpoint.client_kwargs(), role="llm extractor")))
     if e.backend == "openai":
         if e.openai_endpoint.model:
-            checks.append(_probe("openai backend", e.openai_endpoint.model, lambda: _chat(
+            checks.append(_probe("openai backend", e.openai_endpoint.model, lambda: endpoints.ChatClient(
                 **e.openai_endpoint.client_kwargs(), role="openai backend")))
         else:
             checks.append(EndpointCheck("openai backend", "each trial's checkpoint", "skipped",

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from codemix.config import SweepSpec, load_spec, parse_spec
-from codemix.sweep.cluster import warn_if_inside_job_copy
+from codemix.spec import SweepSpec, load_spec, parse_spec
+from codemix.sweep.storage_checks import warn_if_inside_job_copy
 
 
 @dataclass(frozen=True)

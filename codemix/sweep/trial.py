@@ -1,6 +1,6 @@
 """One trial of a sweep: mix → fine-tune → evaluate → result tables, each stage content-addressed.
 
-Every stage output lives in the storage's stage cache (``codemix.cache``) under the hash of
+Every stage output lives in the storage's stage cache (``codemix.storage.stage_cache``) under the hash of
 everything that determines it (``codemix.sweep.hashes``), and is published atomically. A trial
 whose outputs exist reuses them, so a resumed trial whose training finished goes straight to
 evaluation, and a later sweep reuses the trials of an earlier one.
@@ -23,16 +23,17 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import ray
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-from codemix import cache, faults
-from codemix.attempts import record_attempt
-from codemix.config import SweepSpec
 from codemix.data import build_mix, write_mix
 from codemix.eval import evaluate, release_engine, runs_in_process
 from codemix.models.loading import local_model_dir, resolve_model_source
 from codemix.results import results_key, write_trial_results
+from codemix.runtime import TrainFaults, at_stage
 from codemix.search import is_searched, trial_summary
-from codemix.storage import Store
+from codemix.spec import SweepSpec
+from codemix.storage import Store, mix_key, predictions_key, publish, record_attempt
 from codemix.sweep.hashes import eval_identity, model_id, stage_hashes
 from codemix.sweep.space import TrialPoint, at_fidelity, is_untuned
 from codemix.train import TrainRun, fine_tune
@@ -166,7 +167,7 @@ class Written(StageOutput):
 # ----------------------------------------------------------------------------- the stages
 
 
-# Where the fault hooks (codemix.faults) stop a trial: as it reaches a stage, and, for the results, once
+# Where the fault hooks (codemix.runtime.faults) stop a trial: as it reaches a stage, and, for the results, once
 # they are written (a kill 'between' trials).
 _HOOK_BEFORE = {"mix": "mix", "train": "train", "eval": "eval"}
 _HOOK_AFTER = {"results": "between"}
@@ -177,17 +178,17 @@ def run_stage(trial: Trial, name: str, stage, *inputs) -> StageOutput:
     log.info("trial %s %s: %s", trial.key, trial.point, name)
     start = time.perf_counter()
     if name in _HOOK_BEFORE:
-        faults.at_stage(trial.experiment, _HOOK_BEFORE[name])
+        at_stage(trial.experiment, _HOOK_BEFORE[name])
     out = stage(trial, *inputs)
     if name in _HOOK_AFTER:
-        faults.at_stage(trial.experiment, _HOOK_AFTER[name])
+        at_stage(trial.experiment, _HOOK_AFTER[name])
     return replace(out, seconds=time.perf_counter() - start)
 
 
 def make_mix(trial: Trial) -> Mixed:
     """Build the IFT mix from the sweep's pool (or reuse it)."""
     spec, point, store = trial.spec, trial.point, trial.store
-    key = cache.mix_key(trial.hashes["mix"])
+    key = mix_key(trial.hashes["mix"])
 
     def write(d: Path) -> None:
         pool = store.read_parquet(f"{trial.pool_key}/pool.parquet")
@@ -195,7 +196,7 @@ def make_mix(trial: Trial) -> Mixed:
                                     point.corruption)
         write_mix(table, manifest, d)
 
-    state = "computed" if cache.publish(store, key, write) else "cached"
+    state = "computed" if publish(store, key, write) else "cached"
     manifest = store.read_json(f"{key}/manifest.json")
     return Mixed(state, key=key, manifest=manifest, mix_hash=manifest.get("sha256", trial.hashes["mix"]))
 
@@ -213,7 +214,7 @@ def train_model(trial: Trial, mix: Mixed) -> Trained:
     # A searcher needs the objective in every result Tune receives: a searched trial reports only
     # once, at the end, so its training progress is not forwarded to Tune.
     key, metrics = fine_tune(run, in_tune=trial.in_tune and not is_searched(spec),
-                             faults=faults.TrainFaults.from_env(trial.experiment))
+                             faults=TrainFaults.from_env(trial.experiment))
     return Trained(state, model_source=store.url(key), metrics=metrics)  # the URL: local_model_dir downloads it
 
 
@@ -224,7 +225,7 @@ def evaluate_model(trial: Trial, train: Trained) -> Evaluated:
     trial (``resources.eval_launcher``); else as a Ray Data stage, in a task outside the trial's placement group.
     """
     spec, store = trial.spec, trial.store
-    key = cache.predictions_key(trial.hashes["eval"])
+    key = predictions_key(trial.hashes["eval"])
     threads = spec.resources.torch_threads
 
     def write(d: Path) -> None:
@@ -235,7 +236,7 @@ def evaluate_model(trial: Trial, train: Trained) -> Evaluated:
         pq.write_table(pa.Table.from_pylist(predictions), d / "predictions.parquet")
         (d / "scores.json").write_text(json.dumps({"scores": scores, "info": info}))
 
-    state = "computed" if cache.publish(store, key, write) else "cached"
+    state = "computed" if publish(store, key, write) else "cached"
     saved = store.read_json(f"{key}/scores.json")
     return Evaluated(state, predictions=store.read_parquet(f"{key}/predictions.parquet").to_pylist(),
                      scores=saved["scores"], info=saved["info"])
@@ -244,9 +245,6 @@ def evaluate_model(trial: Trial, train: Trained) -> Evaluated:
 def _evaluate_on_ray_data(model_source: str, spec: SweepSpec, threads: int | None):
     """``evaluate`` with its generation as a Ray Data stage, run as a task: Ray Data started inside a Tune trial
     would land in the trial's placement group and stall."""
-    import ray  # started by the sweep driver
-    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
-
     task = ray.remote(num_cpus=0, scheduling_strategy=PlacementGroupSchedulingStrategy(placement_group=None))(evaluate)
     return ray.get(task.remote(model_source, spec.eval, spec.model, threads))
 

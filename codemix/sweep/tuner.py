@@ -13,24 +13,23 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import pyarrow as pa
 import yaml
+from ray import tune
 
-from codemix.attempts import attempt_counts
-from codemix.config import SpecError, SweepSpec, parse_spec
-from codemix.ray_runtime import init_ray
-from codemix.results import SPEC_FILE, STARTUP_FILE, collect_results
+from codemix.results import SPEC_FILE, STARTUP_FILE, collect_results, load_results
+from codemix.runtime import init_ray
 from codemix.search import OBJECTIVE, check_search, is_searched
-from codemix.storage import Store
+from codemix.search.tune_adapter import make_searcher
+from codemix.spec import SpecError, SweepSpec, parse_spec
+from codemix.storage import Store, attempt_counts
 from codemix.sweep.capacity import admit, check_fits_before_any_compute, cluster_shape
-from codemix.sweep.cluster import (
-    check_storage_shared,
-    lost_trials,
-    replay_recorded_failure,
-)
 from codemix.sweep.data_stage import convert_models_in_background, prepare_data
 from codemix.sweep.preflight import job_credentials, preflight
+from codemix.sweep.restarts import lost_trials, replay_recorded_failure
 from codemix.sweep.space import TrialPoint, as_spec, param_space
+from codemix.sweep.storage_checks import check_storage_shared
 from codemix.sweep.trial import Trial, run_stages
 from codemix.sweep.warmstart import SearchStart, known_points, record_start, start_search
 
@@ -43,8 +42,6 @@ log = logging.getLogger("codemix")
 def tune_trial(config: dict, spec_json: str, pool_key: str, pool_hash: str, retry_failed: bool = False,
                attempts_before: dict | None = None) -> None:
     """The Tune function trainable: one sweep point through all four stages."""
-    from ray import tune
-
     spec = SweepSpec.model_validate_json(spec_json)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     trial = Trial.start(spec, TrialPoint.from_config(config), Store(spec.storage), pool_key, pool_hash,
@@ -56,8 +53,6 @@ def tune_trial(config: dict, spec_json: str, pool_key: str, pool_hash: str, retr
 
 def _trainable(spec: SweepSpec, pool_key: str, pool_hash: str, retry_failed: bool = False,
                attempts_before: dict | None = None):
-    from ray import tune
-
     fn = tune.with_parameters(tune_trial, spec_json=spec.model_dump_json(), pool_key=pool_key, pool_hash=pool_hash,
                               retry_failed=retry_failed, attempts_before=attempts_before or {})
     return tune.with_resources(fn, trial_resources(spec))
@@ -80,12 +75,8 @@ def _trial_dirname(trial) -> str:
 
 def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
     """Tune's config; a searched sweep (``start`` given) gets its searcher, fed the known points."""
-    from ray import tune
-
-    from codemix.search.tune_adapter import make_searcher  # Tune's face of the search: not in codemix.search
-
     # reuse_actors: a trial's process runs the next trial too, so imports, the tokenizer and the evaluation
-    # engine (codemix.eval.engines) are paid once per process, not once per trial
+    # engine (codemix.eval.held_engine) are paid once per process, not once per trial
     kwargs = dict(num_samples=1, max_concurrent_trials=spec.resources.max_concurrent_trials or None,
                   trial_dirname_creator=_trial_dirname, reuse_actors=True)
     if start is not None:
@@ -113,8 +104,6 @@ def _admitted(spec: SweepSpec) -> SweepSpec:
 
 
 def _run_config(spec: SweepSpec, store: Store):
-    from ray import tune
-
     return tune.RunConfig(name=spec.name, storage_path=store.path(), storage_filesystem=None if store.is_local
                           else store.fs, failure_config=tune.FailureConfig(max_failures=spec.resources.trial_retries),
                           verbose=1)
@@ -126,8 +115,6 @@ def _run_config(spec: SweepSpec, store: Store):
 def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None,
               num_cpus: int | None = None) -> SweepOutcome:
     """Run every trial of a sweep; writes ``<storage>/<name>/results.parquet`` and returns it with failures."""
-    from ray import tune
-
     startup = StartUp()
     spec = as_spec(spec)
     store = Store(spec.storage)
@@ -163,8 +150,6 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
 
     ``retry_failed`` also reruns trials that ended in an error.
     """
-    from ray import tune
-
     path = str(path)
     experiment = Store(path)
     if not experiment.exists(SPEC_FILE):
@@ -200,8 +185,6 @@ class StartUp:
     the experiment's ``startup.json`` with when Tune starts; ``codemix report`` shows it before the trials."""
 
     def __init__(self):
-        import psutil  # Ray's dependency
-
         self.created = psutil.Process().create_time()
         self.seconds = {"imports": time.time() - self.created}
         self._last = time.time()
@@ -230,8 +213,6 @@ class SweepOutcome:
 
 def finish(spec: SweepSpec, experiment: Store, grid=None) -> SweepOutcome:
     """Write results.parquet and return the outcome: results, failed trials, and trials lost with their node."""
-    from codemix.results import load_results  # pandas: only where a sweep's results are summarised
-
     table = collect_results(experiment)
     results = load_results([experiment.url()], predictions=False)
     failed = results.failed[["trial_key", "family", "proportion", "seed", "error"]].to_dict("records")

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from codemix.config import SweepSpec
 from codemix.results import KNOWN_POINTS_FILE, experiments_in, read_level, results_key
 from codemix.search import Known, search_score
+from codemix.spec import SweepSpec
 from codemix.storage import Store
 from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.space import TrialPoint

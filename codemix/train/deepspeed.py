@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from codemix.config import TrainConfig
+from codemix.spec import QLORA_MAX_ZERO_STAGE, TrainConfig
 
 # Bucket sizes in elements. DeepSpeed's defaults (5e8) are sized for 7B+ models; these are the
 # values the FastChat / HF ZeRO recipes use for 7B models on 80 GB GPUs.
@@ -89,12 +89,10 @@ def resolve_stage(train: TrainConfig, family) -> int | None:
             raise RuntimeError(f"train.deepspeed_stage is {train.deepspeed_stage} but deepspeed is not installed: "
                                "install codemix[gpu] (DS_BUILD_OPS=0 on CPU) or unset train.deepspeed_stage")
         return train.deepspeed_stage
-    import torch
+    import torch  # the plan and the sweep's driver ask this (trains_in_process), and load no torch otherwise
 
     if not deepspeed_available() or not torch.cuda.is_available():
         return None
     if train.method == "lora" and train.lora.quantize_4bit:  # packed 4-bit weights cannot be partitioned (ZeRO-3)
-        from codemix.train.qlora import MAX_ZERO_STAGE
-
-        return min(family.deepspeed_stage, MAX_ZERO_STAGE)
+        return min(family.deepspeed_stage, QLORA_MAX_ZERO_STAGE)
     return family.deepspeed_stage

@@ -24,7 +24,13 @@ layers below the first adapter could be skipped; we ignore that, a < 1% differen
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+import torch
+from transformers import AutoModelForCausalLM
+
+from codemix.runtime import gpu_for_device
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,6 @@ _COUNTED: dict[tuple[str, bool], ParamCounts] = {}
 def _count_on_meta_device(config, trust_remote_code: bool) -> ParamCounts:
     # torch's meta device rather than accelerate.init_empty_weights: the latter re-registers every
     # parameter, which unties a tied LM head (Gemma-7B would count 9.32B parameters, not 8.54B).
-    import torch
-    from transformers import AutoModelForCausalLM
-
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
     embedding = model.get_input_embeddings().weight
@@ -88,18 +91,12 @@ def flops_per_token(config, seq_len: int | None = None, lora_params: int | None 
 
 
 def peak_flops(device=None, override: float | None = None) -> float | None:
-    """Dense bf16 peak FLOP/s of one accelerator (``codemix.gpus``); None on CPU or an unknown GPU.
+    """Dense bf16 peak FLOP/s of one accelerator (``codemix.runtime.gpus``); None on CPU or an unknown GPU.
 
     ``device``: a torch device / index / ``"cuda:0"``, or a device name such as
     ``"NVIDIA H100 80GB HBM3"``. ``override`` (``resources.peak_flops``) replaces the table for any
     device, a CPU included (then MFU is reported on CPU too).
     """
-    import re
-
-    import torch
-
-    from codemix.gpus import gpu_for_device
-
     if override:
         return float(override)
     name = device if isinstance(device, str) and not re.match(r"^(cuda|cpu|mps)(:\d+)?$", device) else None

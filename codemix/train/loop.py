@@ -14,8 +14,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codemix.config import TrainConfig
-from codemix.faults import TrainFaults
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+import torch
+import torch.distributed as dist
+from transformers import get_scheduler
+
+from codemix.models import get_family
+from codemix.models.loading import load_causal_lm
+from codemix.runtime import TrainFaults
+from codemix.spec import TrainConfig
+from codemix.train import qlora
+from codemix.train.deepspeed import resolve_stage
+from codemix.train.flops import flops_per_token, mfu, peak_flops
+from codemix.train.session import RayTrainSession
+from codemix.train.step_engine import create_engine
 from codemix.train.tokenize import IGNORE_INDEX
 
 DIVERGED_FILE = "diverged.json"  # in a checkpoint: the loss went non-finite at this step
@@ -37,8 +50,6 @@ def schedule(n_examples: int, cfg: TrainConfig, world: int) -> tuple[int, int]:
 
 def micro_batch_indices(k: int, n: int, micro: int, world: int, rank: int, seed: int) -> list[int]:
     """Example indices of this rank's k-th micro-batch (epochs are seeded permutations)."""
-    import torch
-
     per_epoch = max(1, n // (micro * world))  # drop the ragged tail so every rank sees full batches
     epoch, j = divmod(k, per_epoch)
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)).tolist()
@@ -52,8 +63,6 @@ def collate(examples: list[dict], pad_id: int):
     Packed rows (with ``position_ids``) get no attention mask: their position ids define the
     attention blocks, and padding forms a block of its own that no label looks at.
     """
-    import torch
-
     width = max(len(e["input_ids"]) for e in examples)
     ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
     labels = torch.full((len(examples), width), IGNORE_INDEX, dtype=torch.long)
@@ -76,8 +85,6 @@ def collate(examples: list[dict], pad_id: int):
 def build_scheduler(optimizer, cfg: TrainConfig, total_steps: int):
     """The learning-rate schedule: ``transformers.get_scheduler`` with linear warm-up over
     ``ceil(warmup_ratio * total_steps)`` steps (the HF Trainer's count), then cosine, linear or constant."""
-    from transformers import get_scheduler
-
     name = "constant_with_warmup" if cfg.lr_scheduler == "constant" else cfg.lr_scheduler
     return get_scheduler(name, optimizer, num_warmup_steps=math.ceil(cfg.warmup_ratio * total_steps),
                          num_training_steps=total_steps)
@@ -86,21 +93,15 @@ def build_scheduler(optimizer, cfg: TrainConfig, total_steps: int):
 def build_model(source: str, cfg: TrainConfig, lora_targets: list[str], dtype, trust_remote_code: bool,
                 device=None):
     """Load the base model (QLoRA: quantized, on this worker's ``device``) and wrap it for LoRA when asked."""
-    from codemix.models.loading import load_causal_lm
-
     quantization = device_map = None
     if cfg.method == "lora" and cfg.lora.quantize_4bit:  # QLoRA: a 4-bit NF4 base under bf16 adapters
-        import torch
-
-        from codemix.train import qlora
-
         if not torch.cuda.is_available():
             raise RuntimeError("train.lora.quantize_4bit (QLoRA) needs a CUDA GPU and bitsandbytes")
         quantization, device_map = qlora.quantization_config(), qlora.device_map(device)
     model = load_causal_lm(source, dtype=dtype, trust_remote_code=trust_remote_code, quantization=quantization,
                            device_map=device_map)
     if quantization is not None:
-        from peft import prepare_model_for_kbit_training
+        from peft import prepare_model_for_kbit_training  # peft (1-6 s to import): LoRA and QLoRA runs only
 
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
     if cfg.gradient_checkpointing:
@@ -139,8 +140,6 @@ class Worker:
 
 def train_loop_per_worker(config: dict) -> dict:
     """Ray Train entry point. ``config``: train (TrainConfig dict), model_source, examples_path, seed, ..."""
-    from codemix.train.session import RayTrainSession
-
     return run_loop(config, RayTrainSession())
 
 
@@ -208,7 +207,6 @@ def _exported(checkpoint) -> bool:
     """Whether a checkpoint holds the exported model and its metrics (a run's final one does)."""
     if checkpoint is None:
         return False
-    import pyarrow.fs as pafs
 
     fs, root = checkpoint.filesystem, checkpoint.path.rstrip("/")  # looked up in storage, not downloaded
     return (fs.get_file_info(f"{root}/model").type == pafs.FileType.Directory
@@ -217,13 +215,6 @@ def _exported(checkpoint) -> bool:
 
 def setup_worker(config: dict, session) -> Worker:
     """Seed, read the examples, build the model, optimizer, schedule and engine of this worker."""
-    import pyarrow.parquet as pq
-    import torch
-
-    from codemix.models import get_family
-    from codemix.train.engine import create_engine
-    from codemix.train.flops import flops_per_token, peak_flops
-
     cfg = TrainConfig.model_validate(config["train"])
     if config.get("torch_threads"):  # Ray's default is the CPUs the worker reserved (1 at cpus_per_worker < 2)
         torch.set_num_threads(config["torch_threads"])
@@ -256,10 +247,6 @@ def weights_dtype(cfg: TrainConfig, use_bf16: bool, family):
     keeps fp32 master weights of its own, DDP does not, so there the weights stay fp32 and compute runs in bf16
     under autocast (``engine.TorchEngine``): an AdamW update at lr 2e-5 is far below a bf16 weight's precision
     (8 bits of mantissa) and would round away. LoRA's adapters are fp32 already (peft keeps them so)."""
-    import torch
-
-    from codemix.train.deepspeed import resolve_stage
-
     if not use_bf16 or (cfg.method == "full" and resolve_stage(cfg, family) is None):
         return torch.float32
     return torch.bfloat16
@@ -294,7 +281,6 @@ def heldout_loss(w: Worker) -> float | None:
     sharded engines take part in every forward), or None without any."""
     if not w.heldout:
         return None
-    import torch
 
     w.engine.model.eval()
     total, tokens = 0.0, 0
@@ -309,10 +295,6 @@ def heldout_loss(w: Worker) -> float | None:
 
 
 def _metrics(w: Worker, step: int, loss: float, tokens_per_s: float, start_step: int, stop: int) -> dict:
-    import torch
-
-    from codemix.train.flops import mfu
-
     return {"step": step, "total_steps": w.total_steps, "stop_step": stop, "loss": loss, "tokens_per_s": tokens_per_s,
             "flops_per_token": w.flops_per_token, "mfu": mfu(tokens_per_s, w.flops_per_token, w.world, w.peak_flops),
             "resumed_from": start_step, "threads": torch.get_num_threads(), "steps_seconds": w.steps_seconds}
@@ -347,8 +329,6 @@ def _finite_on_every_rank(loss: float, world: int, device) -> bool:
     """Whether the step's loss is finite on all ranks (one scalar all-reduce, so all ranks agree)."""
     if world == 1:
         return math.isfinite(loss)
-    import torch
-    import torch.distributed as dist
 
     total = torch.tensor([loss], dtype=torch.float64, device=device)
     dist.all_reduce(total)  # a NaN or inf on any rank makes the sum non-finite

@@ -13,6 +13,7 @@ BOS goes where FastChat and the official encoders put it (see ``codemix.models.e
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -115,8 +116,6 @@ def pack_examples(examples: list[dict], max_length: int) -> list[dict]:
     that into block-diagonal attention (no attention across examples) when no attention mask
     is passed. The first label of every example is masked so no token predicts across a boundary.
     """
-    import bisect
-
     order = sorted(range(len(examples)), key=lambda i: -len(examples[i]["input_ids"]))
     rows: list[list[int]] = []
     free: list[tuple[int, int]] = []  # (free space, row index), sorted

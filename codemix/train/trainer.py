@@ -1,10 +1,16 @@
-"""Fine-tune one model on one mix with Ray Train, and publish the result as a HF-loadable folder."""
+"""Fine-tune one model on one mix with Ray Train, and publish the result as a HF-loadable folder.
+
+The plan, the CLI and the sweep's driver import this module (``TRAIN_VERSION``, ``TrainRun``, ``trains_in_process``)
+and never train: what training loads is imported where a run starts, the worker loop with its session
+(``loop.py``, ``session.py``: torch, transformers) and Ray Train (1-6 s).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,17 +19,22 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from codemix import cache
-from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
-from codemix.faults import TrainFaults
 from codemix.models import get_family
 from codemix.models.loading import ADAPTER_BASE_FILE, load_tokenizer, local_model_dir
 from codemix.models.tiny import TINY_MARKER
-from codemix.ray_runtime import reserved_resources
-from codemix.storage import Store, stable_hash
+from codemix.runtime import TrainFaults, reserved_resources
+from codemix.spec import ModelConfig, ResourcesConfig, TrainConfig
+from codemix.storage import (
+    TRAIN_RUNS,
+    Store,
+    checkpoint_key,
+    publish,
+    stable_hash,
+    tokenized_key,
+    train_run_key,
+    train_run_name,
+)
 from codemix.train.deepspeed import resolve_stage
-from codemix.train.loop import DIVERGED_FILE, run_loop, train_loop_per_worker
-from codemix.train.session import InProcessSession
 from codemix.train.tokenize import pack_examples, tokenize_mix, turns_to_messages
 
 TOKENIZE_VERSION = "tok-v3"
@@ -42,7 +53,7 @@ def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tok
     """Tokenise the mix once per (mix, tokenizer, max length, overlong policy, held-out count), cached as
     Parquet. Returns the URLs of the training examples and of the held-out ones (None without
     ``train.heldout``), and the tokenisation report."""
-    key = cache.tokenized_key(stable_hash([TOKENIZE_VERSION, mix_hash, tokenizer_id, tokenizer.chat_template,
+    key = tokenized_key(stable_hash([TOKENIZE_VERSION, mix_hash, tokenizer_id, tokenizer.chat_template,
                                            cfg.max_length, cfg.overlong, cfg.packing, cfg.heldout]))
 
     def write(d: Path) -> None:
@@ -61,7 +72,7 @@ def tokenized_examples(store: Store, mix_key: str, mix_hash: str, tokenizer, tok
             report["heldout"] = held_report.as_dict()
         (d / "report.json").write_text(json.dumps(report))
 
-    cache.publish(store, key, write)
+    publish(store, key, write)
     report = json.loads(store.read_bytes(f"{key}/report.json"))
     heldout_url = store.url(key, "heldout.parquet") if "heldout" in report else None
     return store.url(key, "examples.parquet"), heldout_url, report
@@ -73,7 +84,6 @@ def split_heldout(conversations: list, n: int, seed: str) -> tuple[list, list]:
         return conversations, []
     if n >= len(conversations):
         raise ValueError(f"train.heldout = {n} leaves no training conversation in a mix of {len(conversations)}")
-    import random
 
     held = set(random.Random(f"heldout:{seed}").sample(range(len(conversations)), n))
     return ([c for i, c in enumerate(conversations) if i not in held],
@@ -100,18 +110,18 @@ class TrainRun:
     @property
     def checkpoint_key(self) -> str:
         """Where the finished model is published (a HF-loadable folder)."""
-        return cache.checkpoint_key(self.train_hash)
+        return checkpoint_key(self.train_hash)
 
     @property
     def run_name(self) -> str:
         """The Ray Train run name: a rerun after a crash continues from this run's last checkpoint, and a higher
         fidelity of the same run from the lower one's."""
-        return cache.train_run_name(self.run_hash or self.train_hash)
+        return train_run_name(self.run_hash or self.train_hash)
 
     @property
     def run_key(self) -> str:
         """The run's folder in the store (its checkpoints, shared by its fidelities)."""
-        return cache.train_run_key(self.run_hash or self.train_hash)
+        return train_run_key(self.run_hash or self.train_hash)
 
 
 def fine_tune(run: TrainRun, *, in_tune: bool = False, faults: TrainFaults | None = None) -> tuple[str, dict]:
@@ -157,6 +167,9 @@ def trains_in_process(res: ResourcesConfig, train_cfg: TrainConfig, family: str)
 def _train_in_process(run: TrainRun, loop_config: dict, in_tune: bool):
     """Run the loop here, holding the worker's CPUs while it runs; returns the newest checkpoint up to the step the
     run stopped at (the final one of its fidelity, or the divergence marker)."""
+    from codemix.train.loop import run_loop
+    from codemix.train.session import InProcessSession
+
     session = InProcessSession(run.store, run.run_key, keep=run.train_cfg.checkpoints_kept, report_to_tune=in_tune)
     with reserved_resources({"CPU": run.resources.cpus_per_worker}, f"training run {run.run_name}"):
         out = run_loop(loop_config, session)
@@ -167,6 +180,8 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
     """The Ray Train TorchTrainer of the run: its workers, restarts, and checkpoint storage."""
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
+
+    from codemix.train.loop import train_loop_per_worker
 
     callbacks = []
     if in_tune:
@@ -184,7 +199,7 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
                                      placement_strategy="PACK" if res.placement_strategy == "auto"
                                      else res.placement_strategy),
         run_config=RunConfig(
-            name=run.run_name, storage_path=run.store.path(cache.TRAIN_RUNS),
+            name=run.run_name, storage_path=run.store.path(TRAIN_RUNS),
             storage_filesystem=None if run.store.is_local else run.store.fs,
             failure_config=FailureConfig(max_failures=run.train_cfg.max_failures,
                                          controller_failure_limit=res.controller_failure_limit),
@@ -214,6 +229,8 @@ def _publish(run: TrainRun, checkpoint, tokenizer, tok_report: dict) -> dict:
     never the optimizer state or ZeRO shards beside them (~12 bytes per parameter), never onto this node's disk.
     Raises TrainingDiverged when the run ended on a non-finite loss instead.
     """
+    from codemix.train.loop import DIVERGED_FILE
+
     fs, final = checkpoint.filesystem, checkpoint.path.rstrip("/")
     if fs.get_file_info(f"{final}/{DIVERGED_FILE}").type == pafs.FileType.File:
         m = json.loads(_read(fs, f"{final}/{DIVERGED_FILE}"))
@@ -231,7 +248,7 @@ def _publish(run: TrainRun, checkpoint, tokenizer, tok_report: dict) -> dict:
             (out / ADAPTER_BASE_FILE).write_text(json.dumps({"base": run.model_source}))
         (out / "train_metrics.json").write_text(json.dumps(metrics))
 
-    cache.publish(run.store, run.checkpoint_key, write, also=(fs, f"{final}/model"))
+    publish(run.store, run.checkpoint_key, write, also=(fs, f"{final}/model"))
     return metrics
 
 

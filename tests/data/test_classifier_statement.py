@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from codemix.config import ClassifierConfig, DataConfig
 from codemix.data import pool_hash, prepare_pool
 from codemix.data.audit import agreement
 from codemix.data.classify import CLASSIFIERS, heuristic, make_classifier, measured_for_tag
 from codemix.data.classify.llm import PROMPT_VERSION
+from codemix.spec import ClassifierConfig, DataConfig
 
 # The figures a statement may state, and the classifiers whose stated figures a test measures again on the
 # held-out prompts: here (heuristic) and in tests/data/test_minilm.py (minilm, which needs its model).

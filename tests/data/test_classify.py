@@ -7,12 +7,12 @@ import re
 
 import pytest
 
-from codemix.config import ClassifierConfig, DataConfig
 from codemix.data import CLASSIFIERS, Classifier, code_languages, make_classifier, prepare_pool, register
 from codemix.data.audit import agreement
 from codemix.data.classify import heuristic
 from codemix.data.demo import generate_demo_corpus
 from codemix.data.ingest import to_conversation
+from codemix.spec import ClassifierConfig, DataConfig
 
 
 def test_heuristic_reads_code_itself_not_just_fences_on_demo_gold_labels():

@@ -8,11 +8,11 @@ import socket
 
 import pytest
 
-from codemix.config import ClassifierConfig, DataConfig, MixConfig
 from codemix.data import build_mix, prepare_pool
 from codemix.data.classify.llm import FALLBACK_TAG, PROMPT_VERSION, parse_label
 from codemix.data.demo import generate_demo_corpus
 from codemix.endpoints import EndpointError
+from codemix.spec import ClassifierConfig, DataConfig, MixConfig
 
 GOLD = {r["id"]: r["label"] for r in generate_demo_corpus(40, 0)}
 
@@ -209,7 +209,7 @@ def test_label_cache_lives_in_the_storage_and_is_shared_by_sweeps_on_other_machi
     import pyarrow.fs as pafs
 
     from codemix.data import label_pool
-    from codemix.data.classify.cache import storage_labels_dir
+    from codemix.data.classify.label_store import storage_labels_dir
     from codemix.storage import Store
 
     monkeypatch.setenv("CODEMIX_TEST_KEY", "sk-remote-secret-31")

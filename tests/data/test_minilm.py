@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from codemix.config import ClassifierConfig, DataConfig
 from codemix.data import DataReport, make_classifier, prepare_pool
 from codemix.data.audit import agreement
 from codemix.data.classify import heuristic, minilm
 from codemix.data.demo import generate_demo_corpus
 from codemix.data.pool import pool_hash
+from codemix.spec import ClassifierConfig, DataConfig
 
 needs_model = pytest.mark.skipif(
     importlib.util.find_spec(minilm.MODEL_PACKAGE) is None,

@@ -8,9 +8,9 @@ import re
 import pyarrow.parquet as pq
 import pytest
 
-from codemix.config import DataConfig, MixConfig
 from codemix.data import LABELLED_SCHEMA, MixInfeasibleError, build_mix, check_mix_feasible, prepare_pool, write_mix
 from codemix.data.mix import manifest_bytes
+from codemix.spec import DataConfig, MixConfig
 
 
 @pytest.fixture(scope="module")

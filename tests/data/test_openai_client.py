@@ -10,8 +10,7 @@ import time
 import openai
 import pytest
 
-from codemix.endpoints import EndpointError, FailureBudget
-from codemix.openai_client import ChatClient, ReplyCache
+from codemix.endpoints import ChatClient, EndpointError, FailureBudget, ReplyCache
 
 MSG = [{"role": "user", "content": "ping"}]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-from codemix.config import ClassifierConfig, DataConfig
 from codemix.data import pool_hash, prepare_pool
+from codemix.spec import ClassifierConfig, DataConfig
 
 
 def test_demo_pool_is_cached_by_content_address(tmp_path):

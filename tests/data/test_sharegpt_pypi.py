@@ -9,11 +9,11 @@ import tracemalloc
 import pytest
 from typer.testing import CliRunner
 
-from codemix.config import ClassifierConfig, DataConfig
 from codemix.data import DataReport, RecordError, ingest, label_pool
 from codemix.data.cli import app
 from codemix.data.ingest import SOURCE_ALIASES, resolve_source
 from codemix.data.jsonarray import JsonArrayError, iter_json_array
+from codemix.spec import ClassifierConfig, DataConfig
 
 SHAREGPT_SIZE = 125_509_632
 

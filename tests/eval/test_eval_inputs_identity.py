@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from codemix.config import load_spec
+from codemix.spec import load_spec
 from codemix.sweep import hashes
 from codemix.sweep.space import TrialPoint
 

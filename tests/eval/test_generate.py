@@ -8,11 +8,11 @@ import json
 import pytest
 import torch
 
-from codemix.config import EvalConfig, ModelConfig
-from codemix.eval.generate import end_of_turn_ids, generate_texts, left_pad
+from codemix.eval.generate import generate_texts, left_pad
 from codemix.eval.runner import build_prompts
-from codemix.models.encoding import prompt_ids
+from codemix.models.encoding import end_of_turn_ids, prompt_ids
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
+from codemix.spec import EvalConfig, ModelConfig
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_two_stage_rows_get_a_batched_second_pass_after_their_trigger():
 def test_auto_dtype_sees_onednn_capped_below_bf16(monkeypatch):
     """eval.dtype 'auto' is bf16 only where oneDNN may use bf16 units: ONEDNN_MAX_CPU_ISA=AVX2 (an AVX2-only CPU,
     or bench/avx2_env.sh emulating one) makes it fp32 even on a CPU that has them."""
-    from codemix.eval.backends.hf import cpu_has_bf16_matmul, resolve_dtype_name
+    from codemix.eval.dtypes import cpu_has_bf16_matmul, resolve_dtype_name
 
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
     assert not cpu_has_bf16_matmul() and resolve_dtype_name("auto", "cpu") == "fp32"

@@ -11,19 +11,19 @@ import numpy as np
 import pytest
 
 import codemix
-from codemix.config import parse_spec
 from codemix.eval import generation_settings as settings
 from codemix.eval.backends import vllm_generator
 from codemix.eval.backends.messages import generate_batch
 from codemix.eval.backends.vllm import engine_args
 from codemix.eval.prompts import TWO_STAGE
+from codemix.spec import parse_spec
 from codemix.storage import stable_hash
 from codemix.sweep import hashes
 from codemix.sweep.space import TrialPoint
 
 ROOT = Path(codemix.__file__).parent
 # The modules that build prompts and generate: their module-level constants are looked at.
-GENERATION_MODULES = ["eval/prompts.py", "eval/generate.py", "eval/runner.py", "eval/engines.py",
+GENERATION_MODULES = ["eval/prompts.py", "eval/generate.py", "eval/runner.py", "eval/held_engine.py",
                       "eval/backends/*.py", "eval/generation_settings.py", "models/encoding.py"]
 # The constants of those modules that do not change a generated output, and why.
 NOT_OUTPUTS = {

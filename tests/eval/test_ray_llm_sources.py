@@ -9,7 +9,6 @@ import json
 import pytest
 from helpers import moto_bucket
 
-from codemix.config import EvalConfig, ModelConfig, SpecError, parse_spec
 from codemix.eval.backends import runs_in_process, uses_ray_data_llm
 from codemix.eval.backends.ray_llm import (
     ServedModel,
@@ -20,6 +19,7 @@ from codemix.eval.backends.ray_llm import (
     tokenizer_folder,
 )
 from codemix.models.loading import ADAPTER_BASE_FILE
+from codemix.spec import EvalConfig, ModelConfig, SpecError, parse_spec
 from codemix.storage import Store
 
 ON_CPU = {"bundles": [{"CPU": 1}]}

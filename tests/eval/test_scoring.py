@@ -9,11 +9,11 @@ import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from codemix.config import SamplingConfig
 from codemix.eval import RulesExtractor, get_task, score
 from codemix.eval.cli import re_extract
 from codemix.eval.generate import first_stop
 from codemix.results.schema import PREDICTIONS_SCHEMA
+from codemix.spec import SamplingConfig
 
 DATES = ["05/04/2003", "05/05/2003", "04/04/2003"]
 AQUA = ["A)$61", "B)$65", "C)$67.40", "D)$70", "E)$78.20"]

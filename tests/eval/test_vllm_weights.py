@@ -8,9 +8,9 @@ import json
 
 import torch
 
-from codemix.config import ModelConfig
 from codemix.eval.backends.vllm_weights import merged_weights, merges_in_memory
 from codemix.models.loading import local_model_dir, resolve_model_source
+from codemix.spec import ModelConfig
 
 
 def _adapter(folder, **lora):

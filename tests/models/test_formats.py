@@ -105,8 +105,8 @@ def test_generation_prompt_ids_equal_the_official_recipe(real_tokenizers, family
 
 @pytest.mark.parametrize("family", REAL_VOCAB)
 def test_twin_mirrors_the_real_base_tokenizer(real_tokenizers, family):
-    from codemix.config import ModelConfig
     from codemix.models.loading import resolve_model_source
+    from codemix.spec import ModelConfig
 
     real = real_tokenizer(real_tokenizers, family)
     twin = load_tokenizer(resolve_model_source(family, ModelConfig()), "auto")

@@ -32,9 +32,9 @@ def test_cli_show_prints_the_marked_sample_and_rejects_unknown_families():
 
 
 def test_generation_stops_at_the_templates_end_of_turn_as_well_as_eos():
-    from codemix.config import ModelConfig
     from codemix.models.encoding import stop_token_ids
     from codemix.models.loading import load_tokenizer, resolve_model_source
+    from codemix.spec import ModelConfig
 
     qwen = load_tokenizer(resolve_model_source("qwen", ModelConfig()))  # EOS <|endoftext|>, answers end <|im_end|>
     assert stop_token_ids(qwen) == [qwen.eos_token_id, qwen.convert_tokens_to_ids("<|im_end|>")]

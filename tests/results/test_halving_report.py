@@ -8,9 +8,9 @@ import yaml
 from results_fixture import NOW, provenance, write_level
 
 from codemix.results import analysis
-from codemix.results.halving import cost_summary, rung_table
 from codemix.results.load import load_results
 from codemix.results.report import build_report
+from codemix.results.sections.halving import cost_summary, rung_table
 
 GRID = [i / 8 for i in range(9)]
 LOW = {p: k for p, k in zip(GRID, [0, 1, 1, 2, 2, 3, 2, 1, 0])}  # correct of 3 at fidelity 1/3: best 0.625

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from results_fixture import NOW, provenance, write_level
 
-from codemix.results.figures import proportion_label
+from codemix.results.cells import proportion_label
+from codemix.results.document import Document
 from codemix.results.load import load_results
-from codemix.results.optimum import optimum_fits, optimum_section
-from codemix.results.report import Document
+from codemix.results.sections.optimum import optimum_fits, optimum_section
 
 ORDER = [0.0, 1.0, 0.5, 0.3, 0.7, 0.6, 0.45]
 

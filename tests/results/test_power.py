@@ -83,19 +83,19 @@ def test_the_design_mde_pooled_over_tasks_is_the_reports_mde(grid):
     """The forecast's function fed the report's numbers (questions and discordance per task) gives the report's MDE
     of every domain and of the whole suite: the report and ``codemix plan`` compute the MDE one way."""
     from codemix.results import analysis, load_results
-    from codemix.results.report import _with_mde
+    from codemix.results.report import with_mde
 
     rs = load_results(grid)
-    per_task = _with_mde(analysis.deltas(rs, "task", n_boot=0), 0.05).set_index(["family", "proportion", "scope"])
+    per_task = with_mde(analysis.deltas(rs, "task", n_boot=0), 0.05).set_index(["family", "proportion", "scope"])
     for level in ("domain", "overall"):
-        rows = _with_mde(analysis.deltas(rs, level, n_boot=0), 0.05)
+        rows = with_mde(analysis.deltas(rs, level, n_boot=0), 0.05)
         for _, r in rows.iterrows():
             tasks = per_task.loc[(r["family"], r["proportion"])]
             tasks = tasks[tasks["domain"] == r["domain"]] if level == "domain" else tasks
             forecast = design_mde(tasks["n_pairs"].tolist(), ((tasks["b"] + tasks["c"]) / tasks["n_pairs"]).tolist())
             assert forecast.value == pytest.approx(r["mde"], rel=1e-12) and forecast.assumed == r["mde_assumed"]
     # llama 100% vs 0%: 13 of 60 paired questions discordant (the report's ±0.168); 50%: 15 (±0.181)
-    overall = _with_mde(analysis.deltas(rs, "overall", n_boot=0), 0.05).set_index(["family", "proportion"])
+    overall = with_mde(analysis.deltas(rs, "overall", n_boot=0), 0.05).set_index(["family", "proportion"])
     assert overall.loc[("llama", 1.0), "mde"] == pytest.approx(mde_of_pairs(60, 13).value) == pytest.approx(0.1684,
                                                                                                             abs=1e-4)
     assert overall.loc[("llama", 0.5), "mde"] == pytest.approx(mde_of_pairs(60, 15).value) == pytest.approx(0.1808,

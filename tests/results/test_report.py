@@ -11,11 +11,11 @@ from results_fixture import provenance, write_failed, write_trial
 from typer.testing import CliRunner
 
 from codemix.results import analysis
+from codemix.results.cells import mde_cell, proportion_label
 from codemix.results.cli import report
-from codemix.results.figures import proportion_label
 from codemix.results.load import load_results
 from codemix.results.power import mde_mcnemar
-from codemix.results.report import _mde_cell, write_report
+from codemix.results.report import write_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -65,9 +65,9 @@ def test_each_delta_has_its_minimum_detectable_effect(grid, tmp_path):
 
 
 def test_mde_cells():
-    assert _mde_cell(0.1234, False, True) == "±0.123" and _mde_cell(float("nan"), False, False) == "–"
-    assert _mde_cell(1.3, False, False) == "too small to tell (MDE > ±1)"  # 2.80 * sqrt(1/4): four questions
-    assert _mde_cell(0.2, True, False) == "too small to tell (MDE ±0.200*)"
+    assert mde_cell(0.1234, False, True) == "±0.123" and mde_cell(float("nan"), False, False) == "–"
+    assert mde_cell(1.3, False, False) == "too small to tell (MDE > ±1)"  # 2.80 * sqrt(1/4): four questions
+    assert mde_cell(0.2, True, False) == "too small to tell (MDE ±0.200*)"
 
 
 def test_the_mde_without_predictions_comes_from_the_bootstrap_ci(fine, tmp_path):

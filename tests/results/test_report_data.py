@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from results_fixture import TASKS, provenance, write_trial
 
-from codemix.config import DataConfig
 from codemix.data import prepare_pool
 from codemix.data.classify import CLASSIFIERS
-from codemix.results.data import find_pools
 from codemix.results.load import load_results
 from codemix.results.report import build_report, write_report
+from codemix.results.sections.data_pool import find_pools
+from codemix.spec import DataConfig
 
 CORRECT = {task: 5 for task in TASKS}
 

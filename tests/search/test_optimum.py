@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from search_sim import random_truth, run_grid, run_optimum, summarise
 
-from codemix.config import parse_spec
 from codemix.results.writer import write_trial_results
 from codemix.search import scope_tasks
 from codemix.search.ledger import FINISHED
 from codemix.search.optimum import OptimumSearch, Space
 from codemix.search.tune_adapter import make_searcher
+from codemix.spec import parse_spec
 from codemix.storage import Store
 from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.space import TrialPoint
@@ -148,7 +148,7 @@ def test_the_searcher_finishes_once_the_interval_is_narrower_than_the_target(tmp
 
 
 def test_target_width_is_validated(tmp_path):
-    from codemix.config import SpecError
+    from codemix.spec import SpecError
 
     with pytest.raises(SpecError, match="target_width"):
         parse_spec(spec_dict(tmp_path, target_width=0))

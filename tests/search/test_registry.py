@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from codemix.config import SpecError, parse_spec
 from codemix.search import SEARCHERS, check_search, register_policy
 from codemix.search.ledger import FINISHED, Ledger
 from codemix.search.tune_adapter import PolicySearcher, make_searcher
+from codemix.spec import SpecError, parse_spec
 
 SUITE = ["coin_flip", "last_letter_concat", "multiarith"]
 

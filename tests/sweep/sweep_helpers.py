@@ -18,8 +18,7 @@ import pyarrow.parquet as pq
 import yaml
 from helpers import moto_bucket  # noqa: F401 - re-exported for the sweep tests
 
-from codemix.attempts import attempt_counts
-from codemix.storage import Store
+from codemix.storage import Store, attempt_counts
 
 REPO = Path(__file__).resolve().parents[2]
 VOLATILE = {"trial_id", "finished_at", "started_at"}
@@ -117,7 +116,7 @@ def tables(experiment: Path, keep=None, config_ignore: frozenset = frozenset({"s
 
 def free_port() -> int:
     """A TCP port free on the loopback right now."""
-    from codemix.ray_runtime import _free_port
+    from codemix.runtime.ray_cluster import _free_port
 
     return _free_port()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from codemix.config import SpecError, load_spec
+from codemix.spec import SpecError, load_spec
 from codemix.sweep.capacity import NodeType, admit, cluster_shape, node_types_of_config, trials_that_fit
 from codemix.sweep.cluster import ClusterNode
 
@@ -117,7 +117,7 @@ def test_on_a_ray_up_head_a_trial_no_node_type_holds_is_refused_before_the_data_
 def test_a_training_run_gets_the_admitted_placement_and_waits_the_spec_s_time_for_its_workers(tmp_path, monkeypatch):
     from ray.train.v2._internal.constants import get_env_vars_to_propagate
 
-    from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
+    from codemix.spec import ModelConfig, ResourcesConfig, TrainConfig
     from codemix.storage import Store
     from codemix.train.trainer import WORKER_GROUP_START_TIMEOUT, TrainRun, _trainer, _worker_start_timeout
 

@@ -9,18 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from codemix.attempts import attempt_counts, attempt_starts, record_attempt
-from codemix.config import SpecError, parse_spec
 from codemix.results.writer import write_trial_results
-from codemix.storage import Store
-from codemix.sweep.cluster import (
-    ClusterInfo,
-    ClusterNode,
-    RecordedTrialFailure,
-    check_storage_shared,
-    lost_trials,
-    replay_recorded_failure,
-)
+from codemix.spec import SpecError, parse_spec
+from codemix.storage import Store, attempt_counts, attempt_starts, record_attempt
+from codemix.sweep.cluster import ClusterInfo, ClusterNode
+from codemix.sweep.restarts import RecordedTrialFailure, lost_trials, replay_recorded_failure
+from codemix.sweep.storage_checks import check_storage_shared
 
 REPO = Path(__file__).resolve().parents[2]
 GPU_NODE = {"CPU": 8, "GPU": 1, "memory": 64 * 2**30}
@@ -165,7 +159,7 @@ def test_the_attempt_record_counts_and_orders_attempts(tmp_path):
 
 
 def test_a_relative_storage_inside_a_ray_jobs_working_dir_copy_is_warned_about(tmp_path, monkeypatch, caplog):
-    from codemix.sweep.cluster import warn_if_inside_job_copy
+    from codemix.sweep.storage_checks import warn_if_inside_job_copy
 
     copy = tmp_path / "session_x" / "runtime_resources" / "working_dir_files" / "_ray_pkg_0123"
     copy.mkdir(parents=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from codemix.config import load_spec
+from codemix.spec import load_spec
 from codemix.sweep.plan import check_fits, estimate_memory_gb, plan_sweep
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,12 +10,12 @@ import pytest
 import yaml
 from results.results_fixture import GRID, TASKS, grid_correct, provenance, write_trial
 
-from codemix.config import SweepSpec
 from codemix.results import analysis, load_results
 from codemix.results.power import design_mde, mde_mcnemar, mde_of_pairs
-from codemix.results.report import _with_mde
+from codemix.results.report import with_mde
+from codemix.spec import SweepSpec
 from codemix.sweep.hashes import model_id
-from codemix.sweep.power import forecast_power, task_designs
+from codemix.sweep.power_forecast import forecast_power, task_designs
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ def earlier(tmp_path_factory) -> Path:
 
 
 def _report_mdes(storage: Path, level: str) -> dict:
-    rows = _with_mde(analysis.deltas(load_results(storage / "earlier"), level, n_boot=0), 0.05)
+    rows = with_mde(analysis.deltas(load_results(storage / "earlier"), level, n_boot=0), 0.05)
     return {(r["family"], r["proportion"], r["scope"]): r for _, r in rows.iterrows()}
 
 

@@ -10,8 +10,8 @@ import yaml
 from typer.testing import CliRunner
 
 from codemix.cli import app
-from codemix.config import parse_spec
 from codemix.data import label_pool
+from codemix.spec import parse_spec
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "sk-preflight-secret-1234"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from codemix.config import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.results.writer import write_trial_results
 from codemix.search import check_search
 from codemix.search.tune_adapter import make_searcher
+from codemix.spec import SpecError, SweepSpec, load_spec, parse_spec
 from codemix.storage import Store
 from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.space import TrialPoint, param_space

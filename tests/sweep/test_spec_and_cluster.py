@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from codemix.config import SpecError, load_spec, parse_spec
 from codemix.eval import get_task, resolve_suite
 from codemix.search import check_search
+from codemix.spec import SpecError, load_spec, parse_spec
 from codemix.sweep.hashes import stage_hashes
 from codemix.sweep.space import grid_points
 

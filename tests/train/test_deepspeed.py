@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from helpers import store_with_mix
 
-from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
-from codemix.faults import TrainFaults
 from codemix.models import get_family
 from codemix.models.loading import load_causal_lm, resolve_model_source
+from codemix.runtime import TrainFaults
+from codemix.spec import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.train import TrainRun, fine_tune
 from codemix.train import deepspeed as ds
-from codemix.train.engine import DS_TAG
+from codemix.train.step_engine import DS_TAG
 
 
 @pytest.mark.parametrize("stage", [0, 1, 2, 3])

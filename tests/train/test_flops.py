@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import transformers
 
-from codemix.gpus import gpu_for_device, gpu_named
+from codemix.runtime import gpu_for_device, gpu_named
 from codemix.train.flops import flops_per_token, mfu, param_counts, peak_flops
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,7 +89,7 @@ def test_unknown_devices_have_no_peak():
 
 def test_plan_estimates_divide_by_the_peak_the_trainer_measures_mfu_against(tmp_path):
     # `codemix plan --gpu A10G` once assumed 125 TFLOP/s while the trainer's MFU used 70
-    from codemix.config import load_spec
+    from codemix.spec import load_spec
     from codemix.sweep.plan import plan_sweep
 
     spec = load_spec(REPO / "sweeps" / "smoke.yaml", {"storage": str(tmp_path), "eval.limit": 1})

@@ -5,9 +5,9 @@ import json
 
 import torch
 
-from codemix.config import ModelConfig
 from codemix.eval.backends.vllm import merge_adapter
 from codemix.models.loading import ADAPTER_BASE_FILE, load_causal_lm, load_tokenizer, resolve_model_source
+from codemix.spec import ModelConfig
 
 
 def test_a_lora_adapter_merged_into_its_base_gives_the_same_logits(tmp_path):

@@ -3,8 +3,8 @@
 import torch
 from helpers import demo_conversations
 
-from codemix.config import ModelConfig
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
+from codemix.spec import ModelConfig
 from codemix.train.loop import collate
 from codemix.train.tokenize import IGNORE_INDEX, pack_examples, tokenize_mix
 

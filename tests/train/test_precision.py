@@ -15,10 +15,10 @@ import torch
 from helpers import store_with_mix
 from safetensors import safe_open
 
-from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.models.loading import load_causal_lm, resolve_model_source
+from codemix.spec import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.train import TrainRun, fine_tune
-from codemix.train.engine import STATE_FILE
+from codemix.train.step_engine import STATE_FILE
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -17,12 +17,12 @@ import pytest
 from fsspec.implementations.local import LocalFileSystem
 from helpers import demo_conversations
 
-from codemix import storage as storage_module
-from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.models.loading import load_causal_lm, resolve_model_source
+from codemix.spec import ModelConfig, ResourcesConfig, TrainConfig
 from codemix.storage import COMPLETE, Store, evict_local_copies
+from codemix.storage import store as storage_module
 from codemix.train import TrainRun, fine_tune
-from codemix.train.engine import STATE_FILE
+from codemix.train.step_engine import STATE_FILE
 
 
 class CountingHandler(pafs.FSSpecHandler):

@@ -15,9 +15,9 @@ import pytest
 import torch
 import yaml
 
-from codemix.config import ModelConfig, SpecError, TrainConfig, parse_spec
 from codemix.models import get_family
 from codemix.models.loading import resolve_model_source
+from codemix.spec import ModelConfig, SpecError, TrainConfig, parse_spec
 from codemix.train import deepspeed as ds
 from codemix.train import qlora
 from codemix.train.loop import build_model

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from codemix.config import TrainConfig
+from codemix.spec import TrainConfig
 from codemix.train.loop import build_scheduler
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from codemix.config import ModelConfig
 from codemix.models.loading import load_tokenizer, resolve_model_source
+from codemix.spec import ModelConfig
 from codemix.train.tokenize import IGNORE_INDEX, tokenize_conversation, tokenize_mix
 
 CONVERSATION = [

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from helpers import store_with_mix
 
-from codemix import cache
-from codemix.config import ModelConfig, ResourcesConfig, TrainConfig
-from codemix.faults import TrainFaults
 from codemix.models.loading import load_causal_lm, load_tokenizer, resolve_model_source
+from codemix.runtime import TrainFaults
+from codemix.spec import ModelConfig, ResourcesConfig, TrainConfig
+from codemix.storage import stage_cache
 from codemix.train import TrainingDiverged, TrainRun, fine_tune, trains_in_process
 from codemix.train.flops import flops_per_token
 
@@ -101,17 +101,17 @@ def test_in_process_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp
     tests = Path(__file__).parent
     script = (f"import sys; sys.path[:0] = [{str(tests)!r}, {str(tests.parent)!r}]\n"
               "from test_train import train_run\nfrom codemix.storage import Store\n"
-              "from codemix.faults import TrainFaults\nfrom codemix.train import fine_tune\n"
+              "from codemix.runtime import TrainFaults\nfrom codemix.train import fine_tune\n"
               f"run = train_run(Store({str(tmp_path)!r}), 'killed', epochs=3, checkpoint_every=2, "
               "launcher='in_process')\nfine_tune(run, faults=TrainFaults(fail_at_step=4))\n")
     died = subprocess.run([sys.executable, "-c", script], env=os.environ, capture_output=True, text=True)
     assert died.returncode == 1 and "Traceback" not in died.stderr, died.stderr[-3000:]
     run = train_run(store, "killed", epochs=3, checkpoint_every=2, launcher="in_process")
-    assert store.list_dirs(cache.train_run_key(run.train_hash)) == ["checkpoint_000002", "checkpoint_000004"]
-    assert not store.is_complete(cache.checkpoint_key(run.train_hash))
+    assert store.list_dirs(stage_cache.train_run_key(run.train_hash)) == ["checkpoint_000002", "checkpoint_000004"]
+    assert not store.is_complete(stage_cache.checkpoint_key(run.train_hash))
     _, metrics = fine_tune(run)
     assert metrics["resumed_from"] == 4 and metrics["step"] == 18 and len(metrics["losses"]) == 18
-    kept = store.list_dirs(cache.train_run_key(run.train_hash))  # where the stage cache says
+    kept = store.list_dirs(stage_cache.train_run_key(run.train_hash))  # where the stage cache says
     assert kept == ["checkpoint_000016", "checkpoint_000018"]
 
 
@@ -121,7 +121,7 @@ def test_in_process_training_holds_its_worker_cpus_only_while_it_runs(ray_cluste
     had no CPU left for the evaluation actor and the sweep hung)."""
     import ray
 
-    from codemix.ray_runtime import reserved_resources
+    from codemix.runtime import reserved_resources
 
     def free_cpus():
         return ray.available_resources().get("CPU", 0)

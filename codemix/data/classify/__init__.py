@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from codemix.data.accounting import DataReport
 from codemix.data.classify import heuristic, llm, minilm  # noqa: F401 - registers the built-in classifiers
 from codemix.data.classify.base import CLASSIFIERS, Classifier, make_classifier, measured_for_tag, register
 from codemix.data.classify.languages import code_languages
-from codemix.data.report import DataReport
 from codemix.data.schema import LABELLED_SCHEMA, LABELS
 
 

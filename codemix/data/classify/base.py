@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codemix.config import ClassifierConfig
-from codemix.data.report import DataReport
+from codemix.data.accounting import DataReport
+from codemix.spec import ClassifierConfig
 
 CLASSIFIERS: dict[str, type["Classifier"]] = {}
 

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import re
 
+from codemix.data.accounting import DataReport
 from codemix.data.classify.base import HELD_OUT, Classifier, register
-from codemix.data.report import DataReport
 
 _TURN_CHARS = 8000
 _REQUEST_CHARS = 600

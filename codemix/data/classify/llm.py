@@ -24,12 +24,13 @@ import json
 import re
 from pathlib import Path
 
+from codemix import endpoints  # endpoints.ChatClient loads openai when labels are first requested
+from codemix.data.accounting import DataReport
 from codemix.data.classify.base import Classifier, register
 from codemix.data.classify.heuristic import Heuristic
 from codemix.data.classify.heuristic import label as heuristic_label
-from codemix.data.report import DataReport
-from codemix.endpoints import EndpointError, FailureBudget, excerpt
-from codemix.paths import labels_dir
+from codemix.endpoints import EndpointError, FailureBudget, ReplyCache, excerpt
+from codemix.storage import labels_dir
 
 PROMPT_VERSION = "paper-3class-v1"
 SYSTEM_PROMPT = "You label conversations between a user and an AI assistant for building instruction-tuning data."
@@ -117,14 +118,10 @@ class LLMClassifier(Classifier):
 
     def client(self, cached: bool = True):
         """The chat client of this classifier's endpoint, writing replies to the label cache if ``cached``."""
-        from codemix.openai_client import ChatClient  # openai is imported only when labels are requested
-
-        return ChatClient(**self.cfg.endpoint.client_kwargs(), cache=self.cache_path() if cached else None,
-                          role="llm classifier")
+        return endpoints.ChatClient(**self.cfg.endpoint.client_kwargs(), cache=self.cache_path() if cached else None,
+                                    role="llm classifier")
 
     def _cached_replies(self, convs: list[dict]) -> list[str | None]:
-        from codemix.openai_client import ReplyCache
-
         if not self.cache_path().exists():
             return [None] * len(convs)
         cache = ReplyCache(self.cache_path())

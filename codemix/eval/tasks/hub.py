@@ -11,7 +11,7 @@ def hub_loader(path: str, name: str | None, split: str, convert: Callable[[int, 
     """A zero-argument loader: ``datasets.load_dataset(path, name, split=split)`` mapped through ``convert``."""
     def load() -> list[Example]:
         try:
-            import datasets
+            import datasets  # optional: only tasks read from the Hugging Face hub need it
         except ImportError:
             raise TaskDataError(f"loading {path} from the hub needs `pip install datasets`") from None
         return [convert(i, dict(rec)) for i, rec in enumerate(datasets.load_dataset(path, name, split=split))]

@@ -32,7 +32,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from codemix.attempts import attempt_counts
+from codemix.storage import attempt_counts
 
 KILL_AT = "CODEMIX_TEST_KILL_AT"
 FAIL_AT = "CODEMIX_TEST_FAIL_AT"
@@ -119,5 +119,5 @@ def _kill_driver() -> None:
 
 
 def _attempts(experiment) -> int:
-    """Trial attempts started in the experiment so far (``run_trial`` records each: ``codemix.attempts``)."""
+    """Trial attempts started in the experiment so far (``run_trial`` records each: ``codemix.storage.attempts``)."""
     return sum(attempt_counts(experiment).values())

@@ -6,7 +6,7 @@ here (a test checks no other module spells it):
 
     data/pools/<pool hash>/        the labelled pool, before a sweep publishes it   data.pool.prepare_pool
     labels/llm_labels.sqlite       the LLM classifier's label cache (`codemix data classify`)   data.classify.llm
-    labels/<storage hash>/         a remote storage's label cache, fetched for labelling   data.classify.cache
+    labels/<storage hash>/         a remote storage's label cache, fetched for labelling   data.classify.label_store
     models/<family>-<version>/     tiny twins, built from config                    models.tiny
     models/gguf/<name>-<sha>/      GGUF weights converted to safetensors            models.gguf
     store/<name>/                  remote model folders (checkpoints) downloaded    models.loading
@@ -22,7 +22,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from codemix.storage import stable_hash
+from codemix.storage.store import stable_hash
 
 
 def codemix_home() -> Path:

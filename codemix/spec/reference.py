@@ -1,6 +1,6 @@
 """The sweep spec reference: every section and field of ``SweepSpec`` rendered to Markdown from the models.
 
-``render_reference()`` walks the pydantic models of ``codemix.config`` (declaration order) and
+``render_reference()`` walks the pydantic models of ``codemix.spec.sections`` (declaration order) and
 writes one table per section: key, type, default, allowed values, whether the field is part of
 its stage's hash, and its description; then the section's deprecated keys. Defaults are read from
 the default value of each section where it sits in the spec, so a section used in several places
@@ -19,12 +19,12 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from codemix.config import SweepSpec
+from codemix.spec.sections import SweepSpec
 
 REGENERATE = "codemix spec reference --out docs/spec.md"
 _HEADER = f"""# Sweep spec reference
 
-<!-- Generated from codemix/config.py by `{REGENERATE}`; do not edit by hand. -->
+<!-- Generated from codemix/spec/ by `{REGENERATE}`; do not edit by hand. -->
 
 A sweep spec is one YAML file (see `sweeps/`); `codemix validate SPEC` checks it and `--set
 section.key=value` overrides a key on the command line. Each table below is one section of the spec.

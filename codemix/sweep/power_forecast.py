@@ -28,11 +28,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from codemix.config import SweepSpec
 from codemix.eval import get_task, resolve_suite
-from codemix.results import MDE, POWER, design_mde, experiments_in, questions_for
+from codemix.results import MDE, POWER, design_mde, discordance_by_task, experiments_in, load_results, questions_for
+from codemix.spec import SweepSpec
 from codemix.storage import Store
 from codemix.sweep.hashes import model_id
+from codemix.sweep.space import as_spec
 
 TARGET_MDE = 0.05  # the default target: 5 points of accuracy, the size of effect later work expects
 
@@ -134,7 +135,6 @@ def earlier_trials(spec: SweepSpec, store: Store) -> dict[str, Earlier]:
     names = experiments_in(store)
     if not names:
         return {}
-    from codemix.results import discordance_by_task, load_results  # pandas: only when there is something to read
 
     results = load_results([store.url(name) for name in names])
     out = {}
@@ -159,8 +159,6 @@ def forecast_power(spec: SweepSpec, target: float = TARGET_MDE, *, alpha: float 
                    power: float = POWER) -> PowerForecast:
     """The MDE each family's comparisons (each proportion against 0 %) will have, overall and per domain, and
     the questions per task ``target`` needs; from earlier trials in the spec's storage where there are some."""
-    from codemix.sweep.space import as_spec
-
     spec = as_spec(spec)
     estimate = spec.resources.estimate
     tasks = task_designs(spec)

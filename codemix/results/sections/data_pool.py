@@ -15,12 +15,12 @@ import logging
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from codemix.cache import MIXES, mix_key, pool_key
-from codemix.paths import local_data_dir, pool_subdir
+from codemix.data import measured_for_tag
 from codemix.results.document import Document
 from codemix.results.load import ResultSet
-from codemix.storage import Store
+from codemix.storage import MIXES, Store, local_data_dir, mix_key, pool_key, pool_subdir
 
 log = logging.getLogger("codemix")
 
@@ -76,8 +76,6 @@ def _local_pools() -> Store | None:
 
 def _pool_tags(store: Store, folder: str) -> list[str]:
     """The distinct values of the pool's ``classifier`` column (how its labels were made)."""
-    import pyarrow.parquet as pq
-
     try:
         table = pq.read_table(store.path(folder, "pool.parquet"), columns=["classifier"], filesystem=store.fs)
     except _READ_ERRORS:
@@ -182,8 +180,6 @@ def _kept_line(report: dict) -> str:
 
 def _classifier_lines(pool: PoolReport) -> list[str]:
     """'**Classifier**: `minilm-v1`. Measured accuracy: ...' (from the report, else from the pool's labels)."""
-    from codemix.data import measured_for_tag
-
     info = pool.report.get("classifier")
     if isinstance(info, dict) and info.get("tag"):
         measured = info.get("measured") or "no measured accuracy declared"

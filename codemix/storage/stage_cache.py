@@ -11,7 +11,7 @@ every sweep in that storage:
     _cache/train_runs/train-<train hash>/  Ray Train's run folder, its checkpoints (the in-process loop's too)
     _cache/checkpoints/<train hash>/       the fine-tuned model, HF-loadable  train.trainer.fine_tune
     _cache/predictions/<eval hash>/        predictions.parquet, scores.json   sweep.trial.evaluate_model
-    _cache/labels/                         the LLM classifier's label cache   data.classify.cache
+    _cache/labels/                         the LLM classifier's label cache   data.classify.label_store
 
 A folder is written once (``publish``: in a temporary folder, then ``Store.put_dir``, which marks it
 complete last), so a reader sees a finished output or none, and a stage whose output is complete is
@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from codemix.storage import Store
+from codemix.storage.store import Store
 
 CACHE = "_cache"
 POOLS = f"{CACHE}/pools"
@@ -33,7 +33,7 @@ TOKENIZED = f"{CACHE}/tokenized"
 TRAIN_RUNS = f"{CACHE}/train_runs"  # Ray Train's own run folders (sharded checkpoints), one per train_hash
 CHECKPOINTS = f"{CACHE}/checkpoints"
 PREDICTIONS = f"{CACHE}/predictions"
-LABELS = f"{CACHE}/labels"  # the LLM label cache of sweeps in this storage (codemix.data.classify.cache)
+LABELS = f"{CACHE}/labels"  # the LLM label cache of sweeps in this storage (codemix.data.classify.label_store)
 
 
 def pool_key(pool_hash: str) -> str:

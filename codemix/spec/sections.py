@@ -1,80 +1,22 @@
-"""Every configurable knob of codemix, as pydantic models, loaded from one YAML sweep spec.
+"""Every configurable knob of codemix, as pydantic models: the sections of one YAML sweep spec.
 
 A sweep spec has one section per pipeline stage (``data``, ``mix``, ``model``, ``train``,
 ``eval``), a ``search`` section that names the dimensions Ray Tune sweeps over, and a
-``resources`` section. ``codemix.config.load_spec(path)`` validates a file; errors name the
+``resources`` section. ``codemix.spec.load_spec(path)`` validates a file (``parse.py``); errors name the
 file and the field (``search.proportion[3]: must be within [0, 1]``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
-from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
-# Hash membership, declared on each field of the hashed sections (``name: Hashed[int]``): a hashed field is part
-# of its stage's content address (changing it reruns the stage); an unhashed one changes how a stage runs
-# (requests, caches, resources), not what it produces. ``hashed_dump`` reads these (json_schema_extra).
-T = TypeVar("T")
-Hashed = Annotated[T, Field(json_schema_extra={"hashed": True})]
-NotHashed = Annotated[T, Field(json_schema_extra={"hashed": False})]
-
-
-class DeprecatedKeyWarning(FutureWarning):
-    """A spec key that was renamed: it still works, and the message names the new key."""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
-    # Old keys of this section -> the new keys (dotted, within the section) their value moves to.
-    deprecated_keys: ClassVar[dict[str, tuple[str, ...]]] = {}
-    section_path: ClassVar[str] = ""  # where the section sits in a spec, for the deprecation messages
-
-    @model_validator(mode="before")
-    @classmethod
-    def _move_deprecated_keys(cls, data: Any) -> Any:
-        if not cls.deprecated_keys or not isinstance(data, dict):
-            return data
-        return move_deprecated_keys(data, cls.deprecated_keys, cls.section_path)
-
-
-def move_deprecated_keys(data: dict, moves: dict[str, tuple[str, ...]], where: str) -> dict:
-    """``data`` with each old key's value moved to its new key(s), warning once per key (DeprecatedKeyWarning).
-
-    Raises ValueError when an old key and its new key are both given.
-    """
-    data = dict(data)
-    for old in [k for k in moves if k in data]:
-        value = data.pop(old)
-        for target in moves[old]:
-            section, key = target.split(".")
-            node = data.get(section, {})
-            node = dict(node.model_dump(exclude_unset=True) if isinstance(node, BaseModel) else node)
-            if key in node:
-                raise ValueError(f"{old} is the deprecated name of {target}; give only {target}")
-            data[section] = {**node, key: value}
-        new = " and ".join(f"{where}.{t}" for t in moves[old])
-        warnings.warn(f"{where}.{old} is deprecated: use {new}", DeprecatedKeyWarning, stacklevel=2)
-    return data
-
-
-def hashed_dump(cfg: BaseModel) -> dict[str, Any]:
-    """``cfg.model_dump()`` without the fields declared ``NOT_HASHED`` (in nested sections too).
-
-    A field without a declaration counts as hashed (tests require one on every field of the
-    hashed sections).
-    """
-    out = {}
-    for name, info in type(cfg).model_fields.items():
-        if not (info.json_schema_extra or {}).get("hashed", True):
-            continue
-        value = getattr(cfg, name)
-        out[name] = hashed_dump(value) if isinstance(value, BaseModel) else cfg.model_dump(include={name})[name]
-    return out
-
+from codemix.models import FAMILIES
+from codemix.spec.fields import DeprecatedKeyWarning, Hashed, NotHashed, _Section
 
 # ----------------------------------------------------------------------------- endpoints
 
@@ -106,7 +48,7 @@ class EndpointConfig(_Section):
         "0: any such failure stops it.")
 
     def client_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of ``codemix.openai_client.ChatClient`` for this endpoint."""
+        """The keyword arguments of ``codemix.endpoints.ChatClient`` for this endpoint."""
         return {"model": self.model, "base_url": self.base_url, "api_key_env": self.api_key_env,
                 "concurrency": self.concurrency, "max_retries": self.retries, "backoff": self.backoff,
                 "timeout": self.timeout}
@@ -529,8 +471,6 @@ class SearchConfig(_Section):
     @field_validator("family")
     @classmethod
     def _families_registered(cls, v: list[str]):
-        from codemix.models import FAMILIES
-
         for i, fam in enumerate(v):
             if fam not in FAMILIES:
                 raise ValueError(f"[{i}] = {fam!r} is not registered; known: {', '.join(sorted(FAMILIES))}")
@@ -556,7 +496,7 @@ class SearchConfig(_Section):
 class EstimateConfig(_Section):
     """The assumptions of `codemix plan`'s cost estimates (printed with them); they change no run."""
 
-    train_mfu: float = Field(0.35, gt=0, le=1, description="Fraction of the GPU's bf16 peak (codemix.gpus) a "
+    train_mfu: float = Field(0.35, gt=0, le=1, description="Fraction of the GPU's bf16 peak (codemix.runtime.gpus) a "
                              "well-tuned fine-tune reaches (model FLOPs utilisation).")
     generate_utilisation: float = Field(
         0.10, gt=0, le=1, description="Fraction of the bf16 peak batched vLLM decoding reaches (memory-bound: far "
@@ -594,7 +534,7 @@ class ResourcesConfig(_Section):
         "thread). On a laptop running one trial at a time, set it to the number of cores.")
     peak_flops: float | None = Field(
         None, gt=0, description="Dense bf16 peak FLOP/s of one training device, for the MFU a run reports. None = "
-        "the device's entry in codemix.gpus (no MFU on CPU or on a GPU not in the table); set it for such a "
+        "the device's entry in codemix.runtime.gpus (no MFU on CPU or on a GPU not in the table); set it for such a "
         "device, a CPU included. Not hashed: it changes a reported figure, not the training.")
     max_concurrent_trials: int = Field(1, ge=0, description="0 = as many as fit.")
     trial_resources: dict[str, float] = Field(
@@ -671,8 +611,6 @@ class SweepSpec(_Section):
     @field_validator("storage")
     @classmethod
     def _no_credentials_in_storage(cls, v: str):
-        from urllib.parse import parse_qs, urlsplit
-
         if "://" in v:
             parts = urlsplit(v)
             secret = {"access_key", "secret_key", "session_token"} & set(parse_qs(parts.query))
@@ -707,8 +645,6 @@ QLORA_MAX_ZERO_STAGE = 2  # ZeRO-3 partitions parameters, which bitsandbytes' pa
 
 def qlora_problems(train: TrainConfig, resources: ResourcesConfig) -> list[str]:
     """Why a run of ``train`` on ``resources`` could not train QLoRA (codemix.train.qlora); [] when it can."""
-    import importlib.util
-
     reasons = []
     if train.method != "lora":
         reasons.append(f"it trains LoRA adapters over the quantized base: set train.method: lora (is {train.method!r})")
@@ -722,84 +658,3 @@ def qlora_problems(train: TrainConfig, resources: ResourcesConfig) -> list[str]:
     if importlib.util.find_spec("bitsandbytes") is None:
         reasons.append("bitsandbytes is not installed: pip install 'codemix[gpu]' (bitsandbytes)")
     return reasons
-
-
-class SpecError(ValueError):
-    """A sweep spec that cannot run; the message names the file and field."""
-
-
-def _format_errors(err: ValidationError, source: str) -> str:
-    lines = [f"{source}: invalid sweep spec"]
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(root)"
-        msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"  {loc}: {msg}")
-    return "\n".join(lines)
-
-
-def resolve_input_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """``data`` (a spec as read from a file in ``folder``) with the relative paths of its inputs made absolute
-    against ``folder``: ``data.source``, ``eval.data_dir``, a suite file in ``eval.suite``, and ``model.path``
-    entries that are folders or files there (the rest are Hugging Face ids). Keywords ('demo', 'builtin', 'hub',
-    data source aliases), URIs and absolute paths stay; so does ``storage``, an output, relative to the working
-    directory."""
-    import os
-
-    def resolved(value, must_exist: bool = False):
-        if (not isinstance(value, str) or not value or "://" in value or value in DATA_SOURCE_ALIASES
-                or value in ("demo", "builtin", "hub") or Path(value).expanduser().is_absolute()):
-            return value
-        path = os.path.normpath(folder / value)
-        return path if not must_exist or Path(path).exists() else value
-
-    data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
-    source = (data.get("data") or {}).get("source")
-    if source is not None:
-        data["data"]["source"] = [resolved(s) for s in source] if isinstance(source, list) else resolved(source)
-    ev = data.get("eval") or {}
-    if "data_dir" in ev:
-        ev["data_dir"] = resolved(ev["data_dir"])
-    if isinstance(ev.get("suite"), str) and ev["suite"].endswith((".yaml", ".yml")):
-        ev["suite"] = resolved(ev["suite"])
-    paths = (data.get("model") or {}).get("path")
-    if isinstance(paths, dict):
-        data["model"]["path"] = {k: resolved(v, must_exist=True) for k, v in paths.items()}
-    return data
-
-
-def parse_spec(data: dict[str, Any], source: str = "<spec>") -> SweepSpec:
-    """Validate a spec given as a dict; raises SpecError naming the field. Deprecated keys warn naming the file."""
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DeprecatedKeyWarning)
-            spec = SweepSpec.model_validate(data)
-    except ValidationError as err:
-        raise SpecError(_format_errors(err, source)) from None
-    for w in caught:
-        where = (source, 0) if issubclass(w.category, DeprecatedKeyWarning) else (w.filename, w.lineno)
-        warnings.warn_explicit(w.message, w.category, *where)
-    return spec
-
-
-def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> SweepSpec:
-    """Load and validate a sweep spec YAML file, with optional dotted-key overrides.
-
-    Relative paths of input files in the file (``resolve_input_paths``) are read from the file's folder, so the
-    spec finds its data from any working directory; overrides stay relative to the working directory.
-    """
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such sweep spec") from None
-    except yaml.YAMLError as err:
-        raise SpecError(f"{path}: not valid YAML: {err}") from None
-    if isinstance(data, dict):
-        data = resolve_input_paths(data, path.resolve().parent)
-    for key, value in (overrides or {}).items():
-        node = data
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-    return parse_spec(data, str(path))

@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from codemix.cache import LABELS
-from codemix.config import ClassifierConfig
 from codemix.data.classify.llm import LABEL_DB
-from codemix.paths import labels_dir
-from codemix.storage import Store
+from codemix.endpoints import ReplyCache
+from codemix.spec import ClassifierConfig
+from codemix.storage import LABELS, Store, labels_dir
 
 
 @contextmanager
@@ -32,7 +31,6 @@ def storage_labels_dir(cfg: ClassifierConfig, store: Store) -> Iterator[Path | N
     if cfg.cache_dir or store.is_local:
         yield Path(cfg.cache_dir or store.path(LABELS))
         return
-    from codemix.openai_client import ReplyCache
 
     local = labels_dir(store.url())
     key = f"{LABELS}/{LABEL_DB}"

@@ -1,4 +1,4 @@
-"""Engines kept for the sweep (codemix.eval.engines) and generation in the trial's process: one held engine per
+"""Engines kept for the sweep (codemix.eval.held_engine) and generation in the trial's process: one held engine per
 process, reused for the same key and closed for another; a LoRA adapter served on the held base leaves the base
 as it was; in-process generation gives the same predictions as the Ray Data stage."""
 
@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from codemix.config import EvalConfig, ModelConfig, SamplingConfig
 from codemix.eval import evaluate
-from codemix.eval.engines import held_engine, holds_engine, release_engine
+from codemix.eval.held_engine import held_engine, holds_engine, release_engine
 from codemix.models.loading import ADAPTER_BASE_FILE, resolve_model_source
+from codemix.spec import EvalConfig, ModelConfig, SamplingConfig
 
 
 class Engine:

@@ -15,9 +15,8 @@ body quoted in an error. Failures fall in two kinds:
 - permanent (401/403, 404, other 4xx, a reply that is not a chat completion): never retried; an
   ``EndpointError`` at once, which stops ``complete_many`` too.
 
-The cache is a SQLite file (one transaction per write, so a killed run never leaves a
-half-written entry) keyed by whatever the caller says identifies a reply, e.g. (content hash,
-prompt version, model).
+The cache is a ``ReplyCache`` (``reply_cache.py``, SQLite) keyed by whatever the caller says identifies a
+reply, e.g. (content hash, prompt version, model).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -35,66 +33,11 @@ from typing import Any
 
 import openai
 
-from codemix.endpoints import Endpoint, EndpointError, FailureBudget, excerpt
+from codemix.endpoints.errors import Endpoint, EndpointError, FailureBudget, excerpt
+from codemix.endpoints.reply_cache import ReplyCache
 
 Messages = list[dict[str, str]]
 PROBE = [{"role": "user", "content": "Reply with the word ok."}]
-
-
-class ReplyCache:
-    """A persistent key -> text map in SQLite, safe to share between threads and processes."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._db.commit()
-
-    @staticmethod
-    def encode(key: Hashable) -> str:
-        """A canonical string for a key (tuples and lists become JSON)."""
-        return key if isinstance(key, str) else json.dumps(key, sort_keys=True, default=str)
-
-    def get(self, key: Hashable) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM replies WHERE key = ?", (self.encode(key),)).fetchone()
-        return row[0] if row else None
-
-    def put(self, key: Hashable, value: str) -> None:
-        with self._lock, self._db:  # the `with db` block is one transaction: committed whole or not at all
-            self._db.execute("INSERT OR REPLACE INTO replies (key, value) VALUES (?, ?)", (self.encode(key), value))
-
-    def merge(self, other: str | Path) -> int:
-        """Add the entries of another cache file that this one lacks; returns how many were added."""
-        before = len(self)
-        with self._lock:
-            self._db.execute("ATTACH DATABASE ? AS other", (str(other),))
-            try:
-                with self._db:
-                    self._db.execute("INSERT OR IGNORE INTO replies SELECT key, value FROM other.replies")
-            finally:
-                self._db.execute("DETACH DATABASE other")
-        return len(self) - before
-
-    def snapshot(self, dest: str | Path) -> None:
-        """A consistent single-file copy of the cache (WAL folded in), e.g. to upload."""
-        with self._lock:
-            target = sqlite3.connect(dest)
-            try:
-                self._db.backup(target)
-            finally:
-                target.close()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 def _transient(err: Exception) -> bool:

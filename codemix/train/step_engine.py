@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
+from codemix.train.deepspeed import resolve_stage, zero_config
+
 STATE_FILE = "trainer_state.pt"
 DS_TAG = "zero"
 
@@ -27,6 +31,8 @@ class TorchEngine:
 
     def __init__(self, model, optimizer, scheduler, accum: int, use_bf16: bool, device, distributed: bool = True):
         if distributed:  # in a Ray Train worker: device placement, and DDP when world > 1
+            # loaded where used: Ray Train's torch helpers (0.4 s) in its workers only, DeepSpeed (optional: the
+            # gpu and test extras) for a ZeRO run, peft (1-6 s) for LoRA
             from ray.train.torch import prepare_model
 
             self.model = prepare_model(model)
@@ -38,15 +44,11 @@ class TorchEngine:
 
     def forward_loss(self, batch) -> float:
         """The mean loss of a batch, without gradients (call under torch.no_grad)."""
-        import torch
-
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             return self.model(**batch, use_cache=False).loss.item()
 
     def micro_step(self, batch) -> float:
         """Forward and backward one micro-batch; returns its share of the step's loss."""
-        import torch
-
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             loss = self.model(**batch, use_cache=False).loss / self.accum
         loss.backward()
@@ -54,8 +56,6 @@ class TorchEngine:
 
     def step(self) -> None:
         """Clip, update, advance the schedule, clear gradients."""
-        import torch
-
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
         self.scheduler.step()
@@ -63,16 +63,12 @@ class TorchEngine:
 
     def save(self, directory: Path, rank: int, client_state: dict) -> None:
         """Weights (the adapter only for LoRA), optimizer and schedule, plus the loop's own state."""
-        import torch
-
         if rank == 0:
             torch.save({"model": _trainable_state(self.model), "optimizer": self.optimizer.state_dict(),
                         "scheduler": self.scheduler.state_dict(), **client_state}, directory / STATE_FILE)
 
     def load(self, directory: Path) -> dict:
         """Restore what ``save`` wrote; returns the loop's state (step, losses)."""
-        import torch
-
         state = torch.load(directory / STATE_FILE, weights_only=False, map_location="cpu")
         _load_trainable_state(self.model, state.pop("model"))
         self.optimizer.load_state_dict(state.pop("optimizer"))
@@ -84,7 +80,6 @@ class TorchEngine:
         run in bf16."""
         if rank != 0:
             return
-        import torch
 
         model = _unwrapped(self.model)
         if not (self.autocast and model.dtype == torch.float32 and not hasattr(model, "peft_config")):
@@ -152,8 +147,6 @@ def create_engine(model, optimizer, scheduler, cfg, family, world: int, accum: i
     """DeepSpeed when a ZeRO stage resolves for this run (``deepspeed.resolve_stage``), else DDP.
 
     ``distributed`` False: the loop runs in the calling process (no Ray Train worker group, no DDP)."""
-    from codemix.train.deepspeed import resolve_stage, zero_config
-
     stage = resolve_stage(cfg, family)
     if stage is None:
         return TorchEngine(model, optimizer, scheduler, accum, use_bf16, device, distributed)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from codemix.results import analysis
-from codemix.results.figures import proportion_label
+from codemix.results.cells import proportion_label
 from codemix.results.load import ResultSet
 from codemix.search import search_score
 

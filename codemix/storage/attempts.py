@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 import pyarrow.fs as pafs
 
-from codemix.storage import Store
+from codemix.storage.store import Store
 
 ATTEMPTS = "attempts"
 _STAMP = "%Y%m%dT%H%M%S"  # a record's name starts with it (15 characters): names sort by start

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import socket
 import time
 
-from codemix import faults
+from codemix.runtime import faults
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ def init_ray(address: str | None = None, num_cpus: int | None = None, credential
     already in the job's runtime environment (``ray job submit --runtime-env-json``) are added to it, so that
     trials and workers on every node get them. Their values go nowhere else (no log, no file).
     """
+    # Ray (1 s) loads in the functions that start, join or ask a cluster, not with this module: every command
+    # imports codemix.runtime. Two of them read ray._private, which is safe as Ray is pinned in pyproject.
     import ray
 
     if ray.is_initialized():
@@ -45,9 +48,7 @@ def init_ray(address: str | None = None, num_cpus: int | None = None, credential
 
 def _job_env_vars() -> dict:
     """The environment variables of a submitted job's runtime environment ({} for a driver started by hand)."""
-    import json
-
-    from ray._private.runtime_env.constants import RAY_JOB_CONFIG_JSON_ENV_VAR  # private: Ray is pinned
+    from ray._private.runtime_env.constants import RAY_JOB_CONFIG_JSON_ENV_VAR
 
     config = json.loads(os.environ.get(RAY_JOB_CONFIG_JSON_ENV_VAR) or "{}")
     return (config.get("runtime_env") or {}).get("env_vars") or {}
@@ -61,7 +62,7 @@ def cluster_address(address: str | None = None, join_running: bool = True) -> st
 
 def running_cluster_address() -> str | None:
     """The cluster `ray start` last started on this machine (what a bare ``ray.init()`` would join), if any."""
-    from ray._private.utils import read_ray_address  # private API: Ray is pinned in pyproject
+    from ray._private.utils import read_ray_address
 
     return read_ray_address()
 

@@ -1,0 +1,60 @@
+"""Trials Tune starts again: a recorded failure is replayed, not rerun, and trials lost with their node are found.
+
+A trial whose node dies (spot preemption, a crash) is restarted by Tune up to
+``resources.trial_retries`` times; its finished stages come from the cache and its training
+continues from the last checkpoint in storage. A trial that *raised* is different: its error is
+recorded in the trials table, and Tune's restart replays it instead of running it again.
+"""
+
+from __future__ import annotations
+
+from codemix.results import results_key
+from codemix.storage import Store, attempt_starts, attempt_trials
+
+# Errors that come from Ray losing a node or worker under a stage, not from the trial's own work.
+RAY_INFRASTRUCTURE_ERRORS = ("ActorDiedError", "ActorUnavailableError", "NodeDiedError", "ObjectLostError",
+                             "OwnerDiedError", "RaySystemError", "WorkerCrashedError")
+
+
+class RecordedTrialFailure(RuntimeError):
+    """A restarted trial whose latest attempt raised: its recorded error, not a new run."""
+
+
+def replay_recorded_failure(experiment: Store, trial_key: str, retry_failed: bool = False,
+                            attempts_before: dict[str, int] | None = None) -> None:
+    """When Tune starts a trial again, raise the error its latest attempt recorded instead of rerunning it.
+
+    Not replayed (the trial runs): no recorded error; an error Ray raised (a node or worker lost
+    under a stage); a latest attempt that never finished (lost with its node); and, with
+    ``retry_failed``, a trial with no attempt since this session began (``attempts_before``).
+    """
+    key = results_key("trials", trial_key)
+    if not experiment.exists(key):
+        return
+    record = experiment.read_parquet(key).to_pylist()[0]
+    if record["status"] != "error" or (record["error"] or "").startswith(RAY_INFRASTRUCTURE_ERRORS):
+        return
+    starts = attempt_starts(experiment, trial_key)
+    if starts and record["finished_at"] < starts[-1]:  # the latest attempt has no record of its own
+        return
+    if retry_failed and len(starts) <= (attempts_before or {}).get(trial_key, 0):
+        return
+    raise RecordedTrialFailure(f"trial {trial_key} is not rerun: its last attempt failed, and would fail again "
+                               f"(`codemix resume --retry-failed` reruns it): {record['error']}")
+
+
+def lost_trials(results, experiment: Store) -> list[dict]:
+    """Tune trials that ended in an error but left no trials record: lost with their node after every restart.
+    ``results`` is Tune's ResultGrid; a trial's key is the one its attempts recorded (``attempt_trials``: the key
+    the trial computed, never recomputed here), None for a trial lost before its first attempt began."""
+    errored = [r for r in results if r.error is not None]
+    keys = attempt_trials(experiment) if errored else {}
+    lost = []
+    for result in errored:
+        key = keys.get((result.metrics or {}).get("trial_id"))
+        if key is None or not experiment.exists(results_key("trials", key)):
+            cfg = result.config or {}
+            lost.append({"trial_key": key, "family": cfg.get("family"), "proportion": cfg.get("proportion"),
+                         "seed": cfg.get("seed"), "error": f"lost without a result: {type(result.error).__name__}: "
+                                                          f"{str(result.error).splitlines()[0][:300]}"})
+    return lost
