@@ -48,9 +48,11 @@ def test_the_layout_is_the_one_every_stage_used():
     assert cache.train_run_key("h") == "_cache/train_runs/train-h" == f"{cache.TRAIN_RUNS}/{cache.train_run_name('h')}"
     assert cache.checkpoint_key("h") == "_cache/checkpoints/h"
     assert cache.predictions_key("e") == "_cache/predictions/e"
+    assert cache.interpolated_key("i") == "_cache/interpolated/i"
     assert [key for _, key in cache.LAYOUT] == [
         "_cache/pools/<pool hash>", "_cache/mixes/<mix hash>", "_cache/tokenized/<hash>",
-        "_cache/train_runs/train-<train hash>", "_cache/checkpoints/<train hash>", "_cache/predictions/<eval hash>"]
+        "_cache/train_runs/train-<train hash>", "_cache/checkpoints/<train hash>",
+        "_cache/interpolated/<interpolation hash>", "_cache/predictions/<eval hash>"]
 
 
 # Where a "_cache/..." key may be spelled in code: the layout's owner only. Prose that mentions a folder
