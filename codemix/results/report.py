@@ -38,6 +38,7 @@ from codemix.results.figures import (
 )
 from codemix.results.halving import halving_section
 from codemix.results.load import ResultSet, load_results
+from codemix.results.surrogate import surrogate_section
 from codemix.search import metric_scope
 from codemix.storage import atomic_write_text
 from codemix.version import __version__
@@ -499,6 +500,7 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
         optimum_section(doc, results)
         notes += _caveats(results, acc["overall"], dl["overall"])
     halving_section(doc, results)  # its rungs below full fidelity are in no table above
+    surrogate_section(doc, results)  # interpolated models: in no table above either
     _failures(doc, results.failed)
     if notes:
         doc.heading("Notes")

@@ -15,7 +15,7 @@ from codemix.eval import (
     resolve_backend,
     resolve_dtype_name,
 )
-from codemix.models.interpolate import interpolation_weights
+from codemix.models import interpolation_weights
 from codemix.models.loading import resolve_model_source
 from codemix.storage import stable_hash
 from codemix.sweep.space import TrialPoint, at_fidelity, is_untuned

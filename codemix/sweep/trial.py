@@ -29,7 +29,7 @@ from codemix.attempts import record_attempt
 from codemix.config import SweepSpec
 from codemix.data import build_mix, write_mix
 from codemix.eval import evaluate, release_engine, runs_in_process
-from codemix.models.interpolate import interpolation_weights, write_interpolated
+from codemix.models import interpolation_weights, write_interpolated
 from codemix.models.loading import local_model_dir, resolve_model_source
 from codemix.results import results_key, write_trial_results
 from codemix.search import is_searched, trial_summary
