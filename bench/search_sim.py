@@ -125,7 +125,7 @@ class SurrogateError:
     noise_sd: float = 0.0
     task_sd: float = 0.3
 
-    def bias(self, x, rng: np.random.Generator, n_tasks: int):
+    def bias(self, rng: np.random.Generator, n_tasks: int):
         """A random bias function of this size: a mix of a bump (the middle raised or lowered, as a barrier between
         the fine-tunes would) and a tilt that moves the optimum, each task's scaled by 1 + task_sd N(0, 1)."""
         u, v = rng.normal(size=2)
@@ -144,7 +144,7 @@ def run_surrogate(truth: Truth, rng: np.random.Generator, error: SurrogateError,
     grid = [round(float(x), 6) for x in np.linspace(0, 1, points)]
     search = SurrogateSearch(Space(0.0, 1.0, grid, groups=[GROUP], seeds=list(range(seeds))), truth.tasks, target,
                              [0.0, 1.0], trust=trust, n_per_task=n, seed=int(rng.integers(1 << 30)))
-    bias = error.bias(None, rng, len(truth.tasks))
+    bias = error.bias(rng, len(truth.tasks))
     real = 0
     while real < budget:
         config = search.propose(f"t{len(search.observed)}")

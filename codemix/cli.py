@@ -72,7 +72,7 @@ def resume(path: str = typer.Argument(..., help="Experiment folder, e.g. runs/sm
 def validate(spec: str = typer.Argument(..., help="Sweep spec YAML.")):
     """Check a sweep spec without running anything."""
     from codemix.config import load_spec
-    from codemix.search import check_search
+    from codemix.search import check_search, extra_trials
     from codemix.sweep import grid_points
 
     try:
@@ -83,7 +83,9 @@ def validate(spec: str = typer.Argument(..., help="Sweep spec YAML.")):
         s = check_search(s)
     except SpecError as err:
         fail(SpecError(f"{spec}: {err}"))
-    what = (f"{s.search.searcher} search of {s.search.num_samples} trial(s)" if s.search.searcher != "grid"
+    extra = extra_trials(s)  # a surrogate search's interpolated models, beyond its budget
+    what = (f"{s.search.searcher} search of {s.search.num_samples} trial(s)"
+            + (f" and {extra} interpolated model(s)" if extra else "") if s.search.searcher != "grid"
             else f"{len(grid_points(s))} grid point(s)")
     console.print(f"[green]ok[/green] {spec}: sweep {s.name!r}, {what}")
 
