@@ -144,13 +144,15 @@ def heldout_losses(args, storage: Path, experiment: Path, spec: dict, rows: dict
     cache_dir.mkdir(exist_ok=True)
     dtype = {"bf16": torch.bfloat16, "fp32": torch.float32}[args.dtype]
     losses, seconds = {}, {}
-    for key, row in sorted(rows.items()):
-        path = cache_dir / f"{row['train_hash']}-{digest}-{args.dtype}.json"
+    folders = {key: (model_folder(storage, row), row["train_hash"]) for key, row in rows.items()}
+    folders[("untuned", -1.0)] = (base, "untuned")  # how far fine-tuning moved the loss at all
+    for key, (folder, name) in sorted(folders.items(), key=lambda kv: (kv[0][0] != "untuned", kv[0])):
+        path = cache_dir / f"{name}-{digest}-{args.dtype}.json"
         if path.exists():
             saved = json.loads(path.read_text())
         else:
             start = time.perf_counter()
-            model = load_causal_lm(model_folder(storage, row), dtype=dtype).eval()
+            model = load_causal_lm(folder, dtype=dtype).eval()
             saved = {c: conversation_losses(model, tokenizer, convs, max_length=spec["train"]["max_length"]).tolist()
                      for c, convs in sets.items()}
             saved["seconds"] = time.perf_counter() - start
@@ -158,7 +160,8 @@ def heldout_losses(args, storage: Path, experiment: Path, spec: dict, rows: dict
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(saved))
             tmp.rename(path)
-        print(f"held-out loss {key[0]:9s} {key[1]:.2f}: " + ", ".join(
+        label = "untuned" if key[0] == "untuned" else f"{key[0]:9s} {key[1]:.2f}"
+        print(f"held-out loss {label}: " + ", ".join(
             f"{c} {np.sum(np.array(saved[c])[:, 0]) / np.sum(np.array(saved[c])[:, 1]):.4f}" for c in sets), flush=True)
         losses[key] = {c: np.array(saved[c]) for c in sets}
         seconds[key] = saved["seconds"]
@@ -269,6 +272,20 @@ def main() -> None:
                            "mean_abs_diff_ci": interval(mad[1:]), "real_spread": float(spread[0]),
                            "real_spread_ci": interval(spread[1:]), "best_real": best_real,
                            "best_surrogate": best_surrogate}
+    print(f"\nhow much the curve moves (paired, real models): {'metric':14s}")
+    for metric, d in draws.items():
+        real, _ = curves_for(d, rows)
+        ends = real[:, -1] - real[:, 0]
+        hi, lo = int(np.argmax(real[0])), int(np.argmin(real[0]))
+        span = real[:, hi] - real[:, lo]
+        line = (f"  {metric:14s} 100% - 0%: {ends[0]:+.4f} [{interval(ends[1:])[0]:+.4f}, {interval(ends[1:])[1]:+.4f}]"
+                f"; highest - lowest ({GRID[hi]:.2f} - {GRID[lo]:.2f}): {span[0]:+.4f} "
+                f"[{interval(span[1:])[0]:+.4f}, {interval(span[1:])[1]:+.4f}]")
+        if ("untuned", -1.0) in d:
+            tuned = real[:, 0] - d[("untuned", -1.0)]
+            line += f"; fine-tuning (0% - untuned): {tuned[0]:+.4f} [{interval(tuned[1:])[0]:+.4f}, " \
+                    f"{interval(tuned[1:])[1]:+.4f}]"
+        print(line)
     print(f"\n{'metric':14s} {'Spearman [95% CI]':>24s} {'mean |diff| 25-75% [CI]':>28s} "
           f"{'real curve spread [CI]':>26s} {'best: real / surrogate':>24s}")
     for metric, s in summary.items():
