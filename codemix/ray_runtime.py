@@ -13,8 +13,14 @@ from codemix import faults
 log = logging.getLogger(__name__)
 
 
-def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
-    """Connect to a cluster (``address`` or ``$RAY_ADDRESS``) or start a local one."""
+def init_ray(address: str | None = None, num_cpus: int | None = None, credentials: tuple[str, ...] = ()) -> None:
+    """Connect to a cluster (``address`` or ``$RAY_ADDRESS``) or start a local one.
+
+    ``credentials``: names of environment variables every task of the job needs (API keys, HF_TOKEN). A local
+    cluster started here inherits this process's environment; on a cluster joined here, those set here and not
+    already in the job's runtime environment (``ray job submit --runtime-env-json``) are added to it, so that
+    trials and workers on every node get them. Their values go nowhere else (no log, no file).
+    """
     import ray
 
     if ray.is_initialized():
@@ -28,12 +34,23 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     # A cluster `ray start` runs here is joined as ray.init() would, but without the private dashboard below.
     address = cluster_address(address, join_running=num_cpus is None)
     if address:
-        ray.init(address=address)
+        missing = {k: os.environ[k] for k in credentials if os.environ.get(k) and k not in _job_env_vars()}
+        ray.init(address=address, runtime_env={"env_vars": missing} if missing else None)
         return
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local cluster, started by this process
     port = _free_port()
     os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"  # our dashboard, not another local Ray's
     ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_port=port, log_to_driver=False)
+
+
+def _job_env_vars() -> dict:
+    """The environment variables of a submitted job's runtime environment ({} for a driver started by hand)."""
+    import json
+
+    from ray._private.runtime_env.constants import RAY_JOB_CONFIG_JSON_ENV_VAR  # private: Ray is pinned
+
+    config = json.loads(os.environ.get(RAY_JOB_CONFIG_JSON_ENV_VAR) or "{}")
+    return (config.get("runtime_env") or {}).get("env_vars") or {}
 
 
 def cluster_address(address: str | None = None, join_running: bool = True) -> str | None:

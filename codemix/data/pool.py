@@ -60,7 +60,7 @@ def pool_hash(cfg: DataConfig) -> str:
     """The content address of the labelled pool ``cfg`` produces (16 hex digits)."""
     classifier = make_classifier(cfg.classifier)
     key = {"version": DATA_VERSION, "source": source_fingerprint(cfg), "clean": vars(clean_options(cfg)),
-           "classifier": classifier.identity()}
+           "classifier": classifier.identity(), **({"max_records": cfg.max_records} if cfg.max_records else {})}
     blob = json.dumps(key, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -68,10 +68,13 @@ def pool_hash(cfg: DataConfig) -> str:
 def load_conversations(cfg: DataConfig, report: DataReport) -> list[dict]:
     """Normalised (not yet cleaned) conversations of the configured source."""
     if cfg.source != "demo":
-        return ingest(_sources(cfg), report, strict=cfg.strict)
+        return ingest(_sources(cfg), report, strict=cfg.strict, max_records=cfg.max_records)
     report.files.append("demo")
     out = []
     for i, rec in enumerate(generate_demo_corpus(cfg.demo_size, cfg.demo_seed), start=1):
+        if cfg.max_records is not None and i > cfg.max_records:
+            report.stats["records_not_read (data.max_records)"] = 1
+            break
         report.records_in += 1
         fmt, conv = to_conversation(rec, "demo", i)
         report.formats[fmt] += 1

@@ -19,12 +19,21 @@ from codemix.eval.llm_extract import LLMExtractor
 from codemix.eval.prompts import PROMPT_VERSION, build_messages, prompt_version
 from codemix.eval.runner import build_prompts, evaluate, generate, score
 from codemix.eval.scoring import Scored, make_extractor, score_many, score_output
-from codemix.eval.tasks import SUITES, Example, Task, TaskDataError, get_task, list_tasks, resolve_suite
+from codemix.eval.tasks import (
+    SUITES,
+    Example,
+    Task,
+    TaskDataError,
+    eval_inputs_identity,
+    get_task,
+    list_tasks,
+    resolve_suite,
+)
 
 __all__ = [
     "EXTRACT_VERSION", "OPTION_LETTERS", "PROMPT_VERSION", "SUITES", "CascadeExtractor", "Example", "Extraction",
     "Extractor", "LLMExtractor", "RulesExtractor", "Scored", "Task", "TaskDataError", "build_messages",
-    "build_prompts", "evaluate", "extract_answer", "generate", "generation_identity", "get_task", "is_correct",
-    "list_tasks", "make_extractor", "normalise_gold", "prompt_version", "release_engine", "resolve_backend",
-    "resolve_dtype_name", "resolve_suite", "runs_in_process", "score", "score_many", "score_output",
+    "build_prompts", "eval_inputs_identity", "evaluate", "extract_answer", "generate", "generation_identity",
+    "get_task", "is_correct", "list_tasks", "make_extractor", "normalise_gold", "prompt_version", "release_engine",
+    "resolve_backend", "resolve_dtype_name", "resolve_suite", "runs_in_process", "score", "score_many", "score_output",
 ]

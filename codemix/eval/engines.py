@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from codemix.eval.phases import phase
+
 log = logging.getLogger("codemix")
 
 _lock = threading.Lock()
@@ -27,7 +29,7 @@ def held_engine(key: Hashable, build: Callable[[], Any]) -> Any:
     """The engine this process holds for ``key``, else ``build()``'s (the engine held before is closed first).
 
     ``key``: a tuple (backend, base model folder, the settings the engine was built with)."""
-    with _lock:
+    with _lock, phase("engine"):
         if _held["key"] == key and _held["engine"] is not None:
             log.info("evaluation reuses the engine this process holds (%s)", _describe(key))
             return _held["engine"]

@@ -16,6 +16,9 @@ ANSWER_TOKENS = 24  # the second pass of a two-stage prompt: the answer after th
 VLLM_MAX_MODEL_LEN = 2048  # vLLM's context (prompt and generation): a longer prompt is refused, generation cut
 VLLM_MAX_LORAS = 4  # LoRA adapters one vLLM engine serves in a batch
 VLLM_MIN_BATCH = 64  # prompts per vLLM generation call, at least (vLLM schedules its own batches from them)
+# prompts per vLLM call at most (a call's outputs are held until it ends); a stage's prompts go in equal calls under
+# it (backends.vllm_call_size). Hashed since calls stopped being cut at the floor (72 = 64 + 8 before).
+VLLM_CALL_MAX = 256
 
 # The values every evaluation was made with before these settings were hashed. Never change one: a new setting
 # gets an entry only if every earlier evaluation ran with that value (else leave it out: it is always hashed).
@@ -24,14 +27,15 @@ SINCE = {"answer_tokens": 24, "vllm_max_model_len": 2048, "vllm_max_loras": 4, "
 
 def generation_settings(eval_cfg, backend: str) -> dict:
     """The settings that shape this evaluation's outputs: the two-stage answer pass; vLLM's context length and
-    LoRA slots (as ``eval.vllm_engine_args`` leaves them) and its batch floor."""
+    LoRA slots (as ``eval.vllm_engine_args`` leaves them) and how prompts are split into calls."""
     out = {}
     if eval_cfg.prompt == TWO_STAGE:
         out["answer_tokens"] = ANSWER_TOKENS
     if backend == "vllm":
         args = eval_cfg.vllm_engine_args
         out.update(vllm_max_model_len=args.get("max_model_len", VLLM_MAX_MODEL_LEN),
-                   vllm_max_loras=args.get("max_loras", VLLM_MAX_LORAS), vllm_min_batch=VLLM_MIN_BATCH)
+                   vllm_max_loras=args.get("max_loras", VLLM_MAX_LORAS), vllm_min_batch=VLLM_MIN_BATCH,
+                   vllm_call_max=VLLM_CALL_MAX)
     return out
 
 

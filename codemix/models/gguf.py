@@ -36,13 +36,23 @@ def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
+def is_converted(gguf_path: str | Path) -> bool:
+    """Whether ``converted_dir`` would find ``gguf_path`` converted already (nothing is converted here)."""
+    gguf_path = Path(gguf_path).expanduser().resolve()
+    return gguf_path.is_file() and (_out_dir(gguf_path, file_sha256(gguf_path)) / GGUF_MARKER).exists()
+
+
+def _out_dir(gguf_path: Path, sha: str) -> Path:
+    return gguf_converted_dir(f"{gguf_path.stem}-{sha[:16]}")
+
+
 def converted_dir(gguf_path: str | Path) -> Path:
     """The safetensors folder converted from ``gguf_path``, converting it on first use."""
     gguf_path = Path(gguf_path).expanduser().resolve()
     if not gguf_path.is_file():
         raise FileNotFoundError(f"{gguf_path}: no such GGUF file")
     sha = file_sha256(gguf_path)
-    out = gguf_converted_dir(f"{gguf_path.stem}-{sha[:16]}")
+    out = _out_dir(gguf_path, sha)
     if (out / GGUF_MARKER).exists():
         return out
     log.info("converting %s to safetensors (once; cached at %s)", gguf_path.name, out)

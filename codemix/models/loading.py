@@ -52,6 +52,16 @@ def local_model_dir(source: str) -> str:
     return source
 
 
+def needs_conversion(source: str) -> bool:
+    """Whether ``local_model_dir`` would first convert a GGUF file for ``source`` (not converted here yet)."""
+    from codemix.models.gguf import is_converted
+
+    source = str(source)
+    if source.startswith(PACKAGE_SCHEME):
+        return not is_converted(package_file(source))
+    return source.endswith(".gguf") and not is_converted(source)
+
+
 def resolve_model_source(family: str, cfg: ModelConfig) -> str:
     """The model source of this family under this config: the ``model.path`` override, the tiny twin, or the
     registry's id for ``model.size``."""
@@ -94,8 +104,10 @@ def load_causal_lm(source: str, dtype=None, trust_remote_code: bool = False, dev
     kwargs = dict(dtype=dtype, trust_remote_code=trust_remote_code, use_safetensors=True)
     if device_map is not None:
         kwargs["device_map"] = device_map
-    if quantization is not None:
-        kwargs.update(quantization_config=quantization, device_map=device_map or {"": 0})
+    if quantization is not None:  # a quantized base is placed by from_pretrained itself: ask for a device
+        import torch
+
+        kwargs.update(quantization_config=quantization, device_map=device_map or {"": torch.cuda.current_device()})
     source = local_model_dir(source)
     base = local_model_dir(_base_if_adapter(source))
     model = AutoModelForCausalLM.from_pretrained(base, **kwargs)

@@ -10,13 +10,13 @@ package; the analysis and the report (``load_results``, ``discordance_by_task``,
 matplotlib and more) when first used.
 """
 
-from codemix.results.layout import KNOWN_POINTS_FILE, RESULTS_FILE, SPEC_FILE
+from codemix.results.layout import KNOWN_POINTS_FILE, RESULTS_FILE, SPEC_FILE, STARTUP_FILE
 from codemix.results.power import MDE, POWER, design_mde, questions_for
 from codemix.results.writer import collect_results, experiments_in, read_level, results_key, write_trial_results
 
-__all__ = ["KNOWN_POINTS_FILE", "MDE", "POWER", "RESULTS_FILE", "SPEC_FILE", "collect_results", "design_mde",
-           "discordance_by_task", "experiments_in", "load_results", "questions_for", "read_level", "results_key",
-           "write_report", "write_trial_results"]
+__all__ = ["KNOWN_POINTS_FILE", "MDE", "POWER", "RESULTS_FILE", "SPEC_FILE", "STARTUP_FILE", "collect_results",
+           "design_mde", "discordance_by_task", "experiments_in", "load_results", "questions_for", "read_level",
+           "results_key", "write_report", "write_trial_results"]
 
 
 def __getattr__(name):  # lazy: the sweep imports writer.py without pulling pandas/matplotlib in

@@ -52,7 +52,20 @@ def report(experiments: list[str], out: str | None = None, html: bool = False, s
         path = save_report(results, out or default_out(experiments[0]), html, samples=samples,
                            progress=lambda msg: status.update(msg))
     print_summary(results)
+    print_timings(results)
     console.print(f"report: {path}" + (f" and {path.with_suffix('.html')}" if html else ""))
+
+
+def print_timings(results) -> None:
+    """Print each experiment's stage table (``codemix.results.timings``): where its time went."""
+    from codemix.results.timings import format_seconds, split_table, stage_table
+
+    for e in results.experiments:
+        tables = [t for t in split_table(stage_table(e.path)) if len(t)]
+        if tables:
+            console.print(f"{e.name}: seconds per stage (an indented column is part of the one before it)")
+        for table in tables:  # plain text: a table this wide stays whole, however narrow the terminal
+            print(format_seconds(table).to_string(index=False))
 
 
 def print_summary(results) -> None:

@@ -39,6 +39,7 @@ from codemix.results.figures import (
 from codemix.results.halving import halving_section
 from codemix.results.load import ResultSet, load_results
 from codemix.results.surrogate import surrogate_section
+from codemix.results.timings import timing_section
 from codemix.search import metric_scope
 from codemix.storage import atomic_write_text
 from codemix.version import __version__
@@ -502,6 +503,7 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
     halving_section(doc, results)  # its rungs below full fidelity are in no table above
     surrogate_section(doc, results)  # interpolated models: in no table above either
     _failures(doc, results.failed)
+    timing_section(doc, results.experiments)
     if notes:
         doc.heading("Notes")
         doc.bullets(notes)

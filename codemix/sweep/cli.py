@@ -15,6 +15,7 @@ from codemix.config import SpecError, load_spec
 from codemix.eval import TaskDataError
 from codemix.gpus import GPUS
 from codemix.storage import StorageError, Store
+from codemix.sweep.capacity import admit, config_shape
 from codemix.sweep.cluster import check_storage_shared, cluster_info_at, print_cluster
 from codemix.sweep.plan import check_fits, plan_sweep
 from codemix.sweep.power import TARGET_MDE, PowerForecast, forecast_power
@@ -68,8 +69,14 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
                  + start.extra * search["gpu_hours_per_eval"])
     console.print(f"total ≈ {total:.1f} GPU-hours on {gpu}; assumptions: {assumptions}")
     print_power(console, forecast)
-    problems = check_fits(plans, assumptions, s, yaml.safe_load(open(cluster)) if cluster else None)
+    launcher = yaml.safe_load(open(cluster)) if cluster else None
+    problems = check_fits(plans, assumptions, s, launcher)
     problems += infeasible
+    if launcher:  # what the cluster holds at once at its largest, as a sweep on it admits trials
+        try:
+            console.print(admit(s, config_shape(launcher, s, cluster)).describe())
+        except SpecError as err:
+            problems.append(str(err))
     for problem in problems:
         console.print(f"[red]will not fit:[/red] {problem}")
     for check in endpoints:

@@ -18,6 +18,9 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 from codemix import cache
 from codemix.attempts import attempt_starts, attempt_trials
@@ -26,6 +29,7 @@ from codemix.results import results_key
 from codemix.storage import Store
 
 log = logging.getLogger("codemix")
+BOOTSTRAP_CONFIG = "~/ray_bootstrap_config.yaml"  # written by `ray up` on the head, read by its autoscaler
 # Errors that come from Ray losing a node or worker under a stage, not from the trial's own work.
 RAY_INFRASTRUCTURE_ERRORS = ("ActorDiedError", "ActorUnavailableError", "NodeDiedError", "ObjectLostError",
                              "OwnerDiedError", "RaySystemError", "WorkerCrashedError")
@@ -102,9 +106,23 @@ def fits(demand: dict[str, float], node: ClusterNode) -> bool:
     return all(node.resources.get(k, 0) >= v - 1e-9 for k, v in demand.items())
 
 
+def bootstrap_config(path: str | Path = BOOTSTRAP_CONFIG) -> dict | None:
+    """The autoscaler config `ray up` left on this head (with node types), or None."""
+    path = Path(os.path.expanduser(str(path)))
+    if not path.is_file():
+        return None
+    config = yaml.safe_load(path.read_text()) or {}
+    return config if isinstance(config, dict) and config.get("available_node_types") else None
+
+
 def autoscaler_may_add_nodes() -> bool:
-    """Whether the cluster config Ray's autoscaler reported lets it start more nodes (best effort:
-    the same private state Ray Data reads; False when there is none, e.g. a `ray start` cluster)."""
+    """Whether the cluster's autoscaler may start more nodes (best effort): a `ray up` head's autoscaler config
+    (Ray 2.60's default autoscaler reports none to the cluster), else the cluster config Ray's v2 autoscaler
+    reported (the same private state Ray Data reads); False for a `ray start` cluster."""
+    config = bootstrap_config()
+    if config:
+        return any(t.get("max_workers", config.get("max_workers", 0)) > t.get("min_workers", 0)
+                   for name, t in config["available_node_types"].items() if name != config.get("head_node_type"))
     try:
         import ray._private.state
 

@@ -8,6 +8,8 @@ An infeasible request fails here, before any compute; ``codemix plan`` lists eve
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -30,6 +32,30 @@ def infeasible_mixes(spec: SweepSpec, pool: pa.Table) -> list[tuple[float, str, 
         except MixInfeasibleError as err:
             out.append((p, lang, err))
     return out
+
+
+def convert_models_in_background(spec: SweepSpec) -> Future | None:
+    """Convert the sweep's GGUF models to safetensors folders (once per machine, ``codemix.models.gguf``) in a
+    process of its own, while the driver builds the pool and starts Ray: on one machine the trials then find them
+    converted (a multi-node cluster's nodes convert their own). A process, not a thread: both are CPU-bound Python
+    and would share one core under the GIL. The future's result re-raises a failed conversion; None: nothing to
+    convert, or converted already."""
+    from codemix.models.loading import needs_conversion, resolve_model_source
+
+    gguf = sorted(s for s in {resolve_model_source(f, spec.model) for f in spec.search.family} if needs_conversion(s))
+    if not gguf:
+        return None
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    future = pool.submit(convert_models, gguf)
+    pool.shutdown(wait=False)  # the process ends after its one task
+    return future
+
+
+def convert_models(sources: list[str]) -> list[str]:
+    """The local folders of model sources (GGUF files converted on the way)."""
+    from codemix.models.loading import local_model_dir
+
+    return [local_model_dir(s) for s in sources]
 
 
 def prepare_data(spec: SweepSpec, store: Store) -> tuple[str, str]:

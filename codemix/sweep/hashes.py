@@ -10,6 +10,7 @@ from __future__ import annotations
 from codemix.config import SweepSpec, hashed_dump
 from codemix.eval import (
     EXTRACT_VERSION,
+    eval_inputs_identity,
     generation_identity,
     prompt_version,
     resolve_backend,
@@ -63,13 +64,16 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str,
     else:
         mix = stable_hash(["mix", pool_hash, hashed_dump(spec.mix), point.proportion, point.seed,
                            point.code_language, point.corruption])
-        train = run = stable_hash(["train", TRAIN_VERSION, mix, point.family, model_id(spec, point.family),
+        # bf16 runs: since plain DDP kept fp32 master weights (train.loop.weights_dtype) their recipe differs
+        recipe = [TRAIN_VERSION, *(["fp32-master"] if spec.train.precision == "bf16" else [])]
+        train = run = stable_hash(["train", *recipe, mix, point.family, model_id(spec, point.family),
                                    model, hashed_dump(spec.train), spec.resources.num_workers])
         if point.fidelity != 1.0:  # the full run's first steps: a checkpoint of that run, not the run itself
             train = stable_hash(["train-fidelity", run, point.fidelity])
     identity = identity if identity is not None else eval_identity(spec, point)
     generation = generation_identity(spec.eval, identity["backend"])  # {} while the settings are as they were
-    evaluation = stable_hash(["eval", train, {**hashed_dump(spec.eval), **identity, **generation},
+    inputs = eval_inputs_identity(spec.eval.suite, spec.eval.data_dir)  # contents, not paths (machine-independent)
+    evaluation = stable_hash(["eval", train, {**hashed_dump(spec.eval), **inputs, **identity, **generation},
                               prompt_version(spec.eval.prompt), EXTRACT_VERSION])
     trial = stable_hash(["trial", point.identity(), evaluation], length=12)
     hashes = {"mix": mix, "train": train, "train_run": run, "eval": evaluation, "trial": trial}

@@ -2,10 +2,14 @@
 
 Estimates are deliberately simple and printed with their assumptions: training FLOPs are
 6·params·tokens for full fine-tuning (4·params·tokens for LoRA, no weight gradients of the base),
-generation FLOPs 2·params·tokens, divided by the GPU's bf16 peak times an assumed utilisation.
-Memory per GPU for full fine-tuning with AdamW in bf16 is ~16 bytes/param (weights, gradients,
-fp32 master and two moments), divided across GPUs by ZeRO-3, plus activations. The utilisations
-and tokens per word are ``resources.estimate`` of the spec.
+plus 2·params·tokens when gradient checkpointing recomputes the forward pass in the backward one
+(8 and 6), generation FLOPs 2·params·tokens, divided by the GPU's bf16 peak times an assumed
+utilisation. Memory per GPU for full fine-tuning with AdamW in bf16 is ~16 bytes/param (weights,
+gradients, fp32 master and two moments), divided across GPUs by ZeRO-3, plus activations, plus the
+logits of a micro-batch: micro_batch x max_length x vocabulary x ~12 bytes at the loss (the bf16
+logits the output keeps, their fp32 copy and its log-softmax in the loss, the fp32 gradient in the
+backward pass): 25 GB for Gemma's 256k vocabulary at 4 x 2048. The utilisations and tokens per word
+are ``resources.estimate`` of the spec.
 """
 
 from __future__ import annotations
@@ -39,11 +43,28 @@ def _params_b(spec: SweepSpec, family: str) -> float:
     return fam.params.get(spec.model.size, 7.0)
 
 
-def estimate_memory_gb(params_b: float, method: str, gpus: int) -> float:
-    """Rough peak GPU memory per device for fine-tuning (weights + optimizer + 20% activations)."""
+LOGIT_BYTES = 12  # per logit of a micro-batch at the loss's peak (see the module docstring)
+
+
+def estimate_memory_gb(params_b: float, method: str, gpus: int, logits_gb: float = 0.0) -> float:
+    """Rough peak GPU memory per device for fine-tuning (weights + optimizer + 20% activations + the logits)."""
     if method == "lora":
-        return params_b * 2 * 1.2 + 2  # frozen bf16 base, small adapter state
-    return params_b * 16 / max(gpus, 1) * 1.2 + 2
+        return params_b * 2 * 1.2 + 2 + logits_gb  # frozen bf16 base, small adapter state
+    return params_b * 16 / max(gpus, 1) * 1.2 + 2 + logits_gb
+
+
+def logits_gb(spec: SweepSpec, family: str) -> float:
+    """The logits of one micro-batch at the loss: micro_batch x max_length x vocabulary x LOGIT_BYTES."""
+    if spec.model.size == "tiny":
+        return 0.0
+    t = spec.train
+    return t.micro_batch_size * t.max_length * get_family(family).vocab * LOGIT_BYTES / 1e9
+
+
+def train_flops_per_param_token(spec: SweepSpec) -> int:
+    """6 (forward 2, backward 4) for full fine-tuning, 4 for LoRA (no weight gradients of the frozen base), each
+    + 2 when gradient checkpointing runs the forward pass again in the backward one."""
+    return (4 if spec.train.method == "lora" else 6) + (2 if spec.train.gradient_checkpointing else 0)
 
 
 def _estimate_pool(spec: SweepSpec):
@@ -84,11 +105,12 @@ def _plan_point(spec: SweepSpec, point, hashes: dict, store, tokens_per_example:
     params = _params_b(spec, point.family) * 1e9
     tokens = 0 if untuned else (  # a successive-halving rung trains its share of the steps
         spec.mix.total * tokens_per_example * (spec.train.epochs if not spec.train.max_steps else 1) * point.fidelity)
-    flops_per_token, estimate = (4 if spec.train.method == "lora" else 6), spec.resources.estimate
+    flops_per_token, estimate = train_flops_per_param_token(spec), spec.resources.estimate
     train_full = flops_per_token * params * tokens / (gpu_info.bf16_flops * estimate.train_mfu) / 3600
     eval_full = 2 * params * gen_tokens / (gpu_info.bf16_flops * estimate.generate_utilisation) / 3600
     train_h, eval_h = (0.0 if cached["train"] else train_full), (0.0 if cached["eval"] else eval_full)
-    memory = estimate_memory_gb(params / 1e9, spec.train.method, n_gpus) if n_gpus else None
+    memory = (estimate_memory_gb(params / 1e9, spec.train.method, n_gpus, logits_gb(spec, point.family))
+              if n_gpus else None)
     return TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory), train_full + eval_full, \
         eval_full
 

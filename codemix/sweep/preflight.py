@@ -42,6 +42,21 @@ class EndpointCheck:
         return f"{self.role} ({self.model}): {self.detail}"
 
 
+# Variables every process that loads a model may need: the Hugging Face Hub's token (gated checkpoints).
+HUB_CREDENTIALS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+
+
+def job_credentials(spec: SweepSpec) -> tuple[str, ...]:
+    """The environment variables a sweep's tasks need on every node: the key of each endpoint it uses,
+    $OPENAI_BASE_URL (the endpoints' default URL), and the Hub's token."""
+    names = [spec.data.classifier.endpoint.api_key_env] if spec.data.classifier.name == "llm" else []
+    if spec.eval.extractor in ("llm", "cascade"):
+        names.append(spec.eval.extractor_endpoint.api_key_env)
+    if spec.eval.backend == "openai":
+        names.append(spec.eval.openai_endpoint.api_key_env)
+    return tuple(dict.fromkeys([*names, "OPENAI_BASE_URL", *HUB_CREDENTIALS]))
+
+
 def _chat(*args, **kwargs):
     from codemix.openai_client import ChatClient  # openai is imported only when an endpoint is used
 

@@ -334,6 +334,7 @@ def _timings(mix: Mixed, train: Trained, evaluation: Evaluated) -> dict[str, flo
     timings = {"mix": mix.seconds, "train": train.seconds, "eval": evaluation.seconds}
     if evaluation.state == "computed":
         timings["generate"] = evaluation.info.get("generate_seconds", 0.0)
+        timings |= {f"eval_{k}": v for k, v in evaluation.info.get("phases", {}).items()}
     if train.state == "computed":
         timings["train_steps"] = train.metrics.get("steps_seconds", 0.0)
     return timings

@@ -9,6 +9,7 @@ are started and resumed only here.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,16 +19,17 @@ import yaml
 from codemix.attempts import attempt_counts
 from codemix.config import SpecError, SweepSpec, parse_spec
 from codemix.ray_runtime import init_ray
-from codemix.results import SPEC_FILE, collect_results
+from codemix.results import SPEC_FILE, STARTUP_FILE, collect_results
 from codemix.search import OBJECTIVE, check_search, is_searched
 from codemix.storage import Store
+from codemix.sweep.capacity import admit, check_fits_before_any_compute, cluster_shape
 from codemix.sweep.cluster import (
     check_storage_shared,
     lost_trials,
     replay_recorded_failure,
 )
-from codemix.sweep.data_stage import prepare_data
-from codemix.sweep.preflight import preflight
+from codemix.sweep.data_stage import convert_models_in_background, prepare_data
+from codemix.sweep.preflight import job_credentials, preflight
 from codemix.sweep.space import TrialPoint, as_spec, param_space
 from codemix.sweep.trial import Trial, run_stages
 from codemix.sweep.warmstart import SearchStart, known_points, record_start, start_search
@@ -102,6 +104,14 @@ def _start_search(spec: SweepSpec, store: Store, pool_hash: str, experiment: Sto
     return start
 
 
+def _admitted(spec: SweepSpec) -> SweepSpec:
+    """The spec with the trials admitted at once and the workers' placement that the connected cluster allows at
+    its largest (codemix.sweep.capacity); SpecError, before any compute, when it can never hold a trial."""
+    admission = admit(spec, cluster_shape(spec))
+    log.info("%s", admission.describe())
+    return admission.apply(spec)
+
+
 def _run_config(spec: SweepSpec, store: Store):
     from ray import tune
 
@@ -118,6 +128,7 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
     """Run every trial of a sweep; writes ``<storage>/<name>/results.parquet`` and returns it with failures."""
     from ray import tune
 
+    startup = StartUp()
     spec = as_spec(spec)
     store = Store(spec.storage)
     experiment = store.child(spec.name)
@@ -125,14 +136,24 @@ def run_sweep(spec: SweepSpec | dict | str | Path, *, address: str | None = None
         raise SpecError(f"experiment {experiment.url()} already exists: `codemix resume {experiment.url()}` "
                         f"continues it; pick another name for a new sweep (finished stages are reused by cache)")
     spec = check_search(spec)
+    check_fits_before_any_compute(spec)  # a trial no node type holds (node types known without Ray)
     preflight(spec, store)  # a wrong key, model or URL stops here, before any compute
+    startup.lap("preflight")
+    models = convert_models_in_background(spec) if address is None else None  # one machine: convert once, here
     pool_key, pool_hash = prepare_data(spec, store)
-    init_ray(address, num_cpus)
+    startup.lap("data")
+    init_ray(address, num_cpus, job_credentials(spec))
+    startup.lap("ray_start")
+    if models is not None:
+        models.result()
+    startup.lap("models")  # ~0 s where the models were converted by an earlier sweep
     check_storage_shared(spec)
+    runs = _admitted(spec)  # the spec as the trials run it: concurrency and placement for this cluster
     experiment.write_bytes(SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False).encode())
     start = _start_search(spec, store, pool_hash, experiment)
-    tuner = tune.Tuner(_trainable(spec, pool_key, pool_hash), param_space=param_space(spec),
-                       tune_config=_tune_config(spec, start), run_config=_run_config(spec, store))
+    startup.write(experiment)
+    tuner = tune.Tuner(_trainable(runs, pool_key, pool_hash), param_space=param_space(spec),
+                       tune_config=_tune_config(runs, start), run_config=_run_config(spec, store))
     return finish(spec, experiment, tuner.fit())
 
 
@@ -152,11 +173,13 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     spec = check_search(as_spec(parse_spec({**data, "name": experiment.name, "storage": experiment.parent_url()},
                                            f"{path}/{SPEC_FILE}")))
     store = Store(spec.storage)
+    check_fits_before_any_compute(spec)
     preflight(spec, store)
     pool_key, pool_hash = prepare_data(spec, store)
-    init_ray(address, num_cpus)
+    init_ray(address, num_cpus, job_credentials(spec))
     check_storage_shared(spec, resume_path=path)
-    trainable = _trainable(spec, pool_key, pool_hash, retry_failed, attempt_counts(experiment))
+    runs = _admitted(spec)
+    trainable = _trainable(runs, pool_key, pool_hash, retry_failed, attempt_counts(experiment))
     fs = None if store.is_local else store.fs
     if tune.Tuner.can_restore(experiment.path(), storage_filesystem=fs):
         tuner = tune.Tuner.restore(experiment.path(), trainable, resume_unfinished=True, resume_errored=False,
@@ -167,9 +190,30 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
         start = _start_search(spec, store, pool_hash, experiment)
         if start is not None and start.to_run == 0:
             return finish(spec, experiment)
-        tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(spec, start),
+        tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(runs, start),
                            run_config=_run_config(spec, store))
     return finish(spec, experiment, tuner.fit())
+
+
+class StartUp:
+    """The driver's start-up, timed (the process's imports, preflight, the data stage, Ray's start) and written to
+    the experiment's ``startup.json`` with when Tune starts; ``codemix report`` shows it before the trials."""
+
+    def __init__(self):
+        import psutil  # Ray's dependency
+
+        self.created = psutil.Process().create_time()
+        self.seconds = {"imports": time.time() - self.created}
+        self._last = time.time()
+
+    def lap(self, name: str) -> None:
+        now = time.time()
+        self.seconds[name], self._last = now - self._last, now
+
+    def write(self, experiment: Store) -> None:
+        self.lap("setup")
+        experiment.write_json(STARTUP_FILE, {"process_started_at": self.created, "tune_started_at": time.time(),
+                                             "seconds": {k: round(v, 3) for k, v in self.seconds.items()}})
 
 
 @dataclass

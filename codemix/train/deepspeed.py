@@ -82,7 +82,7 @@ def resolve_stage(train: TrainConfig, family) -> int | None:
 
     ``train.deepspeed_stage`` when set, on any device (a clear error when deepspeed is not
     installed: the setting is not silently dropped). Otherwise the family's ``deepspeed_stage``
-    on CUDA GPUs when deepspeed is installed (the ``gpu`` extra), else None.
+    on CUDA GPUs when deepspeed is installed (the ``gpu`` extra), at most 2 for QLoRA, else None.
     """
     if train.deepspeed_stage is not None:
         if not deepspeed_available():
@@ -93,4 +93,8 @@ def resolve_stage(train: TrainConfig, family) -> int | None:
 
     if not deepspeed_available() or not torch.cuda.is_available():
         return None
+    if train.method == "lora" and train.lora.quantize_4bit:  # packed 4-bit weights cannot be partitioned (ZeRO-3)
+        from codemix.train.qlora import MAX_ZERO_STAGE
+
+        return min(family.deepspeed_stage, MAX_ZERO_STAGE)
     return family.deepspeed_stage

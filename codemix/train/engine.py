@@ -18,7 +18,10 @@ def _unwrapped(model):
 
 
 class TorchEngine:
-    """DDP (or a single process): autocast, gradient accumulation, clipping, rank-0 checkpoints."""
+    """DDP (or a single process): autocast, gradient accumulation, clipping, rank-0 checkpoints.
+
+    A bf16 run computes under bf16 autocast, on CPU too; a full fine-tune's weights, and so the optimizer's
+    updates, stay fp32 (``loop.weights_dtype``) and are exported in bf16, as DeepSpeed exports them."""
 
     sharded = False  # every rank holds the full state: rank 0 alone writes checkpoints
 
@@ -30,7 +33,7 @@ class TorchEngine:
         else:
             self.model = model.to(device)
         self.optimizer, self.scheduler, self.accum = optimizer, scheduler, accum
-        self.autocast = use_bf16 and device.type == "cuda"
+        self.autocast = use_bf16
         self.device = device
 
     def forward_loss(self, batch) -> float:
@@ -77,9 +80,22 @@ class TorchEngine:
         return state
 
     def export(self, directory: Path, rank: int) -> None:
-        """The HF-loadable weights (an adapter folder for LoRA), written by rank 0."""
-        if rank == 0:
-            _unwrapped(self.model).save_pretrained(directory, safe_serialization=True)
+        """The HF-loadable weights (an adapter folder for LoRA), written by rank 0; fp32 master weights of a bf16
+        run in bf16."""
+        if rank != 0:
+            return
+        import torch
+
+        model = _unwrapped(self.model)
+        if not (self.autocast and model.dtype == torch.float32 and not hasattr(model, "peft_config")):
+            model.save_pretrained(directory, safe_serialization=True)
+            return
+        state = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+        model.config.dtype = torch.bfloat16  # what config.json says the weights are
+        try:
+            model.save_pretrained(directory, state_dict=state, safe_serialization=True)
+        finally:
+            model.config.dtype = torch.float32
 
 
 class DeepSpeedEngine:

@@ -83,20 +83,22 @@ def build_scheduler(optimizer, cfg: TrainConfig, total_steps: int):
                          num_training_steps=total_steps)
 
 
-def build_model(source: str, cfg: TrainConfig, lora_targets: list[str], dtype, trust_remote_code: bool):
-    """Load the base model and wrap it for LoRA when asked."""
+def build_model(source: str, cfg: TrainConfig, lora_targets: list[str], dtype, trust_remote_code: bool,
+                device=None):
+    """Load the base model (QLoRA: quantized, on this worker's ``device``) and wrap it for LoRA when asked."""
     from codemix.models.loading import load_causal_lm
 
-    quantization = None
+    quantization = device_map = None
     if cfg.method == "lora" and cfg.lora.quantize_4bit:  # QLoRA: a 4-bit NF4 base under bf16 adapters
         import torch
-        from transformers import BitsAndBytesConfig
+
+        from codemix.train import qlora
 
         if not torch.cuda.is_available():
             raise RuntimeError("train.lora.quantize_4bit (QLoRA) needs a CUDA GPU and bitsandbytes")
-        quantization = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                                          bnb_4bit_compute_dtype=torch.bfloat16, bnb_4bit_use_double_quant=True)
-    model = load_causal_lm(source, dtype=dtype, trust_remote_code=trust_remote_code, quantization=quantization)
+        quantization, device_map = qlora.quantization_config(), qlora.device_map(device)
+    model = load_causal_lm(source, dtype=dtype, trust_remote_code=trust_remote_code, quantization=quantization,
+                           device_map=device_map)
     if quantization is not None:
         from peft import prepare_model_for_kbit_training
 
@@ -206,8 +208,11 @@ def _exported(checkpoint) -> bool:
     """Whether a checkpoint holds the exported model and its metrics (a run's final one does)."""
     if checkpoint is None:
         return False
-    with checkpoint.as_directory() as d:
-        return (Path(d) / "model").is_dir() and (Path(d) / "metrics.json").exists()
+    import pyarrow.fs as pafs
+
+    fs, root = checkpoint.filesystem, checkpoint.path.rstrip("/")  # looked up in storage, not downloaded
+    return (fs.get_file_info(f"{root}/model").type == pafs.FileType.Directory
+            and fs.get_file_info(f"{root}/metrics.json").type == pafs.FileType.File)
 
 
 def setup_worker(config: dict, session) -> Worker:
@@ -231,7 +236,7 @@ def setup_worker(config: dict, session) -> Worker:
     accum, total_steps = schedule(len(examples), cfg, world)
     trust_remote_code = config.get("trust_remote_code", False)
     model = build_model(config["model_source"], cfg, config.get("lora_targets", []),
-                        torch.bfloat16 if use_bf16 else torch.float32, trust_remote_code)
+                        weights_dtype(cfg, use_bf16, get_family(config["family"])), trust_remote_code, device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     fpt = flops_per_token(model.config, seq_len=cfg.max_length, trust_remote_code=trust_remote_code,
                           lora_params=sum(p.numel() for p in trainable) if cfg.method == "lora" else None)
@@ -244,6 +249,20 @@ def setup_worker(config: dict, session) -> Worker:
                   flops_per_token=fpt, peak_flops=peak_flops(device, config.get("peak_flops")),
                   faults=TrainFaults(**config.get("faults", {})),
                   heldout=pq.read_table(config["heldout_path"]).to_pylist() if config.get("heldout_path") else [])
+
+
+def weights_dtype(cfg: TrainConfig, use_bf16: bool, family):
+    """The dtype the model is loaded in. bf16 for a bf16 run, except a full fine-tune under plain DDP: DeepSpeed
+    keeps fp32 master weights of its own, DDP does not, so there the weights stay fp32 and compute runs in bf16
+    under autocast (``engine.TorchEngine``): an AdamW update at lr 2e-5 is far below a bf16 weight's precision
+    (8 bits of mantissa) and would round away. LoRA's adapters are fp32 already (peft keeps them so)."""
+    import torch
+
+    from codemix.train.deepspeed import resolve_stage
+
+    if not use_bf16 or (cfg.method == "full" and resolve_stage(cfg, family) is None):
+        return torch.float32
+    return torch.bfloat16
 
 
 def restore(engine, checkpoint) -> dict:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from codemix import cache
@@ -27,6 +30,7 @@ TOKENIZE_VERSION = "tok-v3"
 # Part of every run's train_hash: bump it when a change to the recipe changes what training
 # produces, so checkpoints of the old recipe are not reused. v2: transformers.get_scheduler.
 TRAIN_VERSION = "train-v2"
+WORKER_GROUP_START_TIMEOUT = "RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S"  # read by Ray Train's controller
 
 
 class TrainingDiverged(RuntimeError):
@@ -134,11 +138,11 @@ def fine_tune(run: TrainRun, *, in_tune: bool = False, faults: TrainFaults | Non
     if trains_in_process(run.resources, run.train_cfg, run.family):
         checkpoint = _train_in_process(run, loop_config, in_tune)
     else:
-        checkpoint = _trainer(run, loop_config, in_tune).fit().checkpoint
+        with _worker_start_timeout(run.resources.worker_start_timeout):
+            checkpoint = _trainer(run, loop_config, in_tune).fit().checkpoint
     if checkpoint is None:
         raise RuntimeError(f"training run {run.run_name} finished without a checkpoint")
-    with checkpoint.as_directory() as d:
-        return run.checkpoint_key, _publish(run, Path(d), tokenizer, tok_report)
+    return run.checkpoint_key, _publish(run, checkpoint, tokenizer, tok_report)
 
 
 def trains_in_process(res: ResourcesConfig, train_cfg: TrainConfig, family: str) -> bool:
@@ -176,7 +180,9 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
     return TorchTrainer(
         train_loop_per_worker,
         train_loop_config=loop_config,
-        scaling_config=ScalingConfig(num_workers=res.num_workers, use_gpu=use_gpu, resources_per_worker=per_worker),
+        scaling_config=ScalingConfig(num_workers=res.num_workers, use_gpu=use_gpu, resources_per_worker=per_worker,
+                                     placement_strategy="PACK" if res.placement_strategy == "auto"
+                                     else res.placement_strategy),
         run_config=RunConfig(
             name=run.run_name, storage_path=run.store.path(cache.TRAIN_RUNS),
             storage_filesystem=None if run.store.is_local else run.store.fs,
@@ -186,20 +192,37 @@ def _trainer(run: TrainRun, loop_config: dict, in_tune: bool):
     )
 
 
-def _publish(run: TrainRun, final: Path, tokenizer, tok_report: dict) -> dict:
+@contextlib.contextmanager
+def _worker_start_timeout(seconds: float):
+    """Ray Train's worker-group start timeout for the runs fit() starts here: Train passes the variable on to its
+    controller (``get_env_vars_to_propagate``), which waits that long for the group's placement group."""
+    old = os.environ.get(WORKER_GROUP_START_TIMEOUT)
+    os.environ[WORKER_GROUP_START_TIMEOUT] = f"{seconds:g}"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(WORKER_GROUP_START_TIMEOUT, None)
+        else:
+            os.environ[WORKER_GROUP_START_TIMEOUT] = old
+
+
+def _publish(run: TrainRun, checkpoint, tokenizer, tok_report: dict) -> dict:
     """Publish the final checkpoint's model with its tokenizer and metrics; returns the metrics.
 
+    Only what evaluation needs leaves the checkpoint (``model/`` and ``metrics.json``), copied storage to storage:
+    never the optimizer state or ZeRO shards beside them (~12 bytes per parameter), never onto this node's disk.
     Raises TrainingDiverged when the run ended on a non-finite loss instead.
     """
-    if (final / DIVERGED_FILE).exists():
-        m = json.loads((final / DIVERGED_FILE).read_text())
+    fs, final = checkpoint.filesystem, checkpoint.path.rstrip("/")
+    if fs.get_file_info(f"{final}/{DIVERGED_FILE}").type == pafs.FileType.File:
+        m = json.loads(_read(fs, f"{final}/{DIVERGED_FILE}"))
         raise TrainingDiverged(f"training diverged: loss is {m['loss']} at step {m['step']} of "
                                f"{m['total_steps']} (lr {run.train_cfg.lr}); not retried, as a restart from "
                                "the last checkpoint would diverge again. Lower train.lr or check the data.")
-    metrics = {**json.loads((final / "metrics.json").read_text()), "tokenize": tok_report}
+    metrics = {**json.loads(_read(fs, f"{final}/metrics.json")), "tokenize": tok_report}
 
     def write(out: Path) -> None:
-        shutil.copytree(final / "model", out, dirs_exist_ok=True)
         tokenizer.save_pretrained(out)
         local_source = Path(local_model_dir(run.model_source))
         if (local_source / TINY_MARKER).exists():
@@ -208,5 +231,10 @@ def _publish(run: TrainRun, final: Path, tokenizer, tok_report: dict) -> dict:
             (out / ADAPTER_BASE_FILE).write_text(json.dumps({"base": run.model_source}))
         (out / "train_metrics.json").write_text(json.dumps(metrics))
 
-    cache.publish(run.store, run.checkpoint_key, write)
+    cache.publish(run.store, run.checkpoint_key, write, also=(fs, f"{final}/model"))
     return metrics
+
+
+def _read(fs, path: str) -> bytes:
+    with fs.open_input_stream(path) as f:
+        return f.read()

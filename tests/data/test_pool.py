@@ -47,3 +47,21 @@ def test_real_mixed_sources(shared_data, tmp_path):
     assert files.count("sharegpt_zh_1K_format.jsonl") <= 10  # a few mostly-English/code conversations in it
     langs = report["languages"]
     assert langs["python"] > 100 and langs["sql"] > 20
+
+
+def test_max_records_reads_only_the_first_records_and_says_so(tmp_path):
+    import json
+
+    records = [{"id": f"r{i}", "conversations": [{"from": "human", "value": f"Question number {i} about Python?"},
+                                                  {"from": "gpt", "value": f"Answer number {i}: use a list."}]}
+               for i in range(30)]
+    (tmp_path / "src.json").write_text(json.dumps(records))
+    full = DataConfig(source=str(tmp_path / "src.json"))
+    cut = DataConfig(source=str(tmp_path / "src.json"), max_records=12)
+    table, h, report = prepare_pool(cut, tmp_path / "cache")
+    assert report["records_in"] == 12 and report["stats"] == {"records_not_read (data.max_records)": 1}
+    assert sorted(table.column("id").to_pylist()) == sorted(f"r{i}" for i in range(12))
+    assert h != pool_hash(full) and pool_hash(DataConfig(source=str(tmp_path / "src.json"), max_records=13)) != h
+    assert "records_not_read (data.max_records)" not in prepare_pool(full, tmp_path / "cache")[2]["stats"]
+    demo = prepare_pool(DataConfig(demo_size=40, max_records=25), tmp_path / "cache")[2]
+    assert demo["records_in"] == 25

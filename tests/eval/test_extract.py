@@ -108,8 +108,19 @@ def test_option_yes_no_string_list_word_rules():
     ("option", "So the answer is (B).\nTherefore, among A through E, the answer is (D).", ("1", "2", "3", "4"), "D"),
     ("number", "The answer is 23 + 18 + 28, which equals 69.\nTherefore, the answer (arabic numerals) is 69.", None,
      "69"),
-    ("yes_no", "Therefore, the answer (Yes or No) is No.\nThe answer is yes.", None, None),  # contradicted after it
-    ("number", "Therefore, the answer (arabic numerals) is 480.\n\nThe answer (in words) is eight hours.", None, None),
+    # ... and what follows the trigger's answer does not override it (issue 33: demo outputs read by hand)
+    ("yes_no", "Therefore, the answer (Yes or No) is No.\nThe answer is yes.", None, "no"),
+    ("number", "Therefore, the answer (arabic numerals) is 480.\n\nThe answer (in words) is eight hours.", None, "480"),
+    ("number", "7 + 8 = 15 apples.\nTherefore, the answer (arabic numerals) is 15.\n\nShe has 15 apples.\n#### 1", None,
+     "15"),
+    ("number", "7 + 8 = 15.\nTherefore, the answer (arabic numerals) is 15.\n#### 1", None, "15"),
+    ("number", "Therefore, the answer (arabic numerals) is the number of apples.\n#### 15", None, None),
+    # an answer naming two options (or more) is a hedge, however they are joined
+    ("option", "So it is 29.\nTherefore, among A through E, the answer is (C) 29 and (E) Cannot be determined.",
+     ("21", "25", "29", "31", "Cannot be determined"), None),
+    ("option", "Therefore, among A through E, the answer is A, B, and D.", ("a", "b", "c", "d", "e"), None),
+    ("option", "The answer is (C) 29 and it fits.", ("21", "25", "29"), "C"),
+    ("option", "The answer is (B), the hours and minutes.", ("1", "2 hours and 31 minutes"), "B"),
 ])
 def test_non_answers_hedges_and_options(kind, text, choices, want):
     assert extract_answer(kind, text, choices) == want

@@ -89,11 +89,11 @@ def test_find_statements_marks_placeholders_triggers_and_skips_talk_about_answer
     assert [s.text for s in find_statements("A is the correct answer.\n\\boxed{7}")] == ["A", "\\boxed{7}"]
 
 
-def test_final_stage_keeps_the_statements_from_the_last_real_trigger_on():
+def test_final_stage_keeps_the_last_real_triggers_statement_alone():
     yes = Statement("yes, it is tails up.", 0, 40)
     trig = Statement("No.", 20, 40, trigger=True)
     later = Statement("no", 50, 60)
-    assert step("final_stage", "", statements=[yes, trig, later]).statements == [trig, later]
+    assert step("final_stage", "", statements=[yes, trig, later]).statements == [trig]
     assert step("final_stage", "", statements=[yes, later]).statements == [yes, later]  # no trigger: all
     placeholder = Statement("", 20, 40, trigger=True)
     assert step("final_stage", "", statements=[yes, placeholder]).statements == [yes, placeholder]
@@ -161,6 +161,9 @@ def test_known_option_no_hedge_and_take_first():
     a, c = Candidate("A", 0, 1), Candidate("C", 5, 6)
     assert step("no_hedge", "A or C", "option", found=[a, c]).done
     assert not step("no_hedge", "A, so C", "option", found=[a, c]).done
+    assert not step("no_hedge", "A and C", "option", found=[Candidate("A", 0, 1), Candidate("C", 6, 7)]).done
+    assert step("one_option", "A and C", "option", found=[Candidate("A", 0, 1), Candidate("C", 6, 7)]).done
+    assert not step("one_option", "A, so C", "option", found=[a, c]).done
     assert step("take_first", "", found=[a, c]).answer == "A"
     first = step("take_first", "")
     assert first.done and first.answer is None

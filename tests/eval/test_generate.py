@@ -108,3 +108,17 @@ def test_two_stage_rows_get_a_batched_second_pass_after_their_trigger():
             assert out["output"][i] == single["output"][i] and out["new_tokens"][i] == single["new_tokens"][i]
     assert {r["answer_trigger"] for r in staged} == {"Therefore, the answer (arabic numerals) is",
                                                     "Therefore, the answer (Yes or No) is"}
+
+
+def test_auto_dtype_sees_onednn_capped_below_bf16(monkeypatch):
+    """eval.dtype 'auto' is bf16 only where oneDNN may use bf16 units: ONEDNN_MAX_CPU_ISA=AVX2 (an AVX2-only CPU,
+    or bench/avx2_env.sh emulating one) makes it fp32 even on a CPU that has them."""
+    from codemix.eval.backends.hf import cpu_has_bf16_matmul, resolve_dtype_name
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert not cpu_has_bf16_matmul() and resolve_dtype_name("auto", "cpu") == "fp32"
+    assert resolve_dtype_name("auto", "cuda") == "bf16" and resolve_dtype_name("bf16", "cpu") == "bf16"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "ALL")
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    assert cpu_has_bf16_matmul() == (" amx_bf16" in flags or " avx512_bf16" in flags)

@@ -38,9 +38,18 @@ NOT_OUTPUTS = {
     "CPU_KV_CACHE_GIB": "vLLM's CPU KV-cache memory: how many sequences run at once, not what they generate",
     "LORA_RANKS": "the max_lora_rank values vLLM accepts: a limit that must hold the adapter's own rank",
     "SINCE": "the values earlier evaluations were hashed with",
+    "WORKER_EXTENSION": "where vLLM's engine process finds codemix's in-memory LoRA merge: the merged weights equal "
+                        "peft's merge_and_unload (tests/eval/test_vllm_weights.py)",
+    "ADAPTER_CONFIG": "the file name of a peft adapter's config",
+    "ADAPTER_WEIGHTS": "the file name of a peft adapter's weights",
+    "_PREFIX": "the key prefix peft gives an adapter's tensors",
+    "REMOTE_SCHEMES": "which checkpoint sources Ray's engines download themselves: where, not what, they read",
+    "WEIGHT_SUFFIXES": "the files left out when only a remote checkpoint's tokenizer is downloaded",
+    "INDEX": "a column that puts ray.data.llm's rows back in their input order",
+    "_NO_BF16_ISA": "decides eval.dtype 'auto', whose resolved dtype is hashed (eval_identity)",
 }
 HASHED = {"ANSWER_TOKENS": "answer_tokens", "VLLM_MAX_MODEL_LEN": "vllm_max_model_len",
-          "VLLM_MAX_LORAS": "vllm_max_loras", "VLLM_MIN_BATCH": "vllm_min_batch"}
+          "VLLM_MAX_LORAS": "vllm_max_loras", "VLLM_MIN_BATCH": "vllm_min_batch", "VLLM_CALL_MAX": "vllm_call_max"}
 
 
 def module_constants() -> dict[str, str]:
@@ -64,7 +73,7 @@ def test_every_constant_of_the_generation_modules_is_hashed_or_said_to_change_no
                               "(and generation_settings()); one that does not goes in NOT_OUTPUTS with the reason")
     assert {n for n, where in constants.items() if n in HASHED} == set(HASHED)
     assert all(constants[n] == "eval/generation_settings.py" for n in HASHED)  # one definition, read from there
-    assert set(settings.SINCE) == set(HASHED.values())
+    assert set(settings.SINCE) <= set(HASHED.values())  # the others are hashed whatever their value
 
 
 def spec(**eval_cfg):
@@ -76,12 +85,16 @@ def eval_hash(s) -> str:
     return hashes.stage_hashes(s, TrialPoint("llama", 0.5), "pool")["eval"]
 
 
-def test_the_settings_as_they_were_leave_every_earlier_eval_hash_as_it_was():
-    # the hash before the settings were part of it: hashed eval fields, backend and dtype, the two versions
-    s, point = spec(), TrialPoint("llama", 0.5)
+@pytest.mark.parametrize("backend", ["vllm", "hf"])
+def test_only_the_settings_added_since_the_table_or_changed_move_an_eval_hash(backend):
+    # the hash before the settings were part of it: hashed eval fields, backend and dtype, the two versions; the
+    # settings in SINCE count only where they differ from it, the others (vLLM's call split) always
+    s, point = spec(backend=backend), TrialPoint("llama", 0.5)
     train = hashes.stage_hashes(s, point, "pool")["train"]
     valid = type(s).model_validate_json(s.model_dump_json())  # as stage_hashes hashes it
-    before = stable_hash(["eval", train, {**hashes.hashed_dump(valid.eval), "backend": "vllm", "dtype": "fp32"},
+    added = {"vllm_call_max": settings.VLLM_CALL_MAX} if backend == "vllm" else {}
+    before = stable_hash(["eval", train, {**hashes.hashed_dump(valid.eval), "backend": backend, "dtype": "fp32",
+                                          **added},
                           hashes.prompt_version(TWO_STAGE), hashes.EXTRACT_VERSION])
     assert eval_hash(s) == before
 
@@ -126,6 +139,8 @@ def test_the_backends_read_the_settings_the_hash_holds(monkeypatch):
     args = engine_args("model", s.eval, lora_rank=16, on_gpu=False)
     assert (args["max_model_len"], args["max_loras"]) == (settings.VLLM_MAX_MODEL_LEN, settings.VLLM_MAX_LORAS)
     assert vllm_generator("model", s.eval, s.model).batch_size == settings.VLLM_MIN_BATCH
+    rows = 3 * settings.VLLM_CALL_MAX + 4  # four equal calls, none over the maximum
+    assert vllm_generator("model", s.eval, s.model, rows=rows).batch_size == -(-rows // 4)
     engine = RecordingEngine()
     generate_batch(engine, {"messages": np.array(['[{"role": "user", "content": "q"}]'], dtype=object),
                             "answer_trigger": np.array(["Therefore"], dtype=object)})

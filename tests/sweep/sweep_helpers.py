@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,8 +15,8 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 import yaml
+from helpers import moto_bucket  # noqa: F401 - re-exported for the sweep tests
 
 from codemix.attempts import attempt_counts
 from codemix.storage import Store
@@ -114,30 +115,6 @@ def tables(experiment: Path, keep=None, config_ignore: frozenset = frozenset({"s
     return out
 
 
-@contextlib.contextmanager
-def moto_bucket(bucket: str = "codemix-test"):
-    """A local S3-compatible server (moto) on the loopback with one bucket, and the AWS_* variables
-    that reach it; yields (URI prefix with the endpoint options, pyarrow S3FileSystem)."""
-    import pyarrow.fs as pafs
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
-            mp.setenv(key, value)
-        query = f"?endpoint_override={host}:{port}&scheme=http&region=us-east-1"
-        fs = pafs.S3FileSystem(endpoint_override=f"{host}:{port}", scheme="http", region="us-east-1",
-                               allow_bucket_creation=True)
-        fs.create_dir(bucket)
-        try:
-            yield f"s3://{bucket}/sweeps{query}", fs
-        finally:
-            server.stop()
-
-
 def free_port() -> int:
     """A TCP port free on the loopback right now."""
     from codemix.ray_runtime import _free_port
@@ -162,3 +139,58 @@ def copy_from_bucket(fs, key: str, local: Path) -> Path:
 
     pafs.copy_files(key, str(local), source_filesystem=fs, destination_filesystem=pafs.LocalFileSystem())
     return local
+
+
+@contextlib.contextmanager
+def ray_head(num_cpus: int = 2, drop_env: tuple[str, ...] = ()):
+    """`ray start --head --block` in its own process group (its address file and sessions in a private temp
+    folder, so no other `ray.init()` here joins it; dashboard, job agent and GCS on free loopback ports); stopped by
+    signalling that group, never by `ray stop`, which would stop every Ray instance on the machine. ``drop_env``:
+    variables its processes must not inherit. Yields (dashboard address, the environment to run `ray` with, root)."""
+    bin_dir = Path(sys.executable).parent  # the venv whose `ray` and `python` the cluster and its jobs use
+    root = Path(tempfile.mkdtemp(prefix="cmj", dir="/tmp"))  # short: Ray's socket paths must fit in 107 bytes
+    dashboard = free_port()
+    env = {**{k: v for k, v in os.environ.items() if k not in drop_env}, "RAY_TMPDIR": str(root),
+           "RAY_AUTH_MODE": "disabled", "RAY_API_SERVER_ADDRESS": f"http://127.0.0.1:{dashboard}",
+           "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.Popen([str(bin_dir / "ray"), "start", "--head", "--block", f"--port={free_port()}",
+                             f"--num-cpus={num_cpus}", "--include-dashboard=true", "--dashboard-host=127.0.0.1",
+                             f"--dashboard-port={dashboard}", f"--temp-dir={root / 'ray'}", "--disable-usage-stats",
+                             # the default 52365 is taken by any other Ray on this machine: no job agent then
+                             f"--dashboard-agent-listen-port={free_port()}"],
+                            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    address = f"http://127.0.0.1:{dashboard}"
+    try:
+        deadline = time.monotonic() + 120
+        while subprocess.run([str(bin_dir / "ray"), "job", "list", "--address", address], env=env,
+                             capture_output=True).returncode != 0:
+            assert proc.poll() is None, "ray start --head exited"
+            assert time.monotonic() < deadline, "the dashboard never answered"
+            time.sleep(2)
+        yield address, env, root
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # --block: ray stops the processes it started...
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # ... but its raylet drains for up to 30 s: no need here
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # every process of this cluster is in this group
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def submit_job(address: str, env: dict, args: list[str], cwd: Path = REPO, timeout: float = 800):
+    """`ray job submit --address ADDRESS ARGS`, retried while the head's job agent has not registered yet
+    (it does a little after the dashboard answers); returns the CompletedProcess."""
+    ray = Path(sys.executable).parent / "ray"
+    for _ in range(10):
+        done = subprocess.run([str(ray), "job", "submit", "--address", address, *args], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=timeout)
+        if "No available agent to submit job" not in done.stdout + done.stderr:
+            break
+        time.sleep(2)
+    return done

@@ -10,59 +10,22 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from sweep_helpers import free_port
+from sweep_helpers import ray_head, submit_job
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent  # the venv whose `ray` and `python` the cluster and the job use
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
 def head():
-    """`ray start --head --block` in its own process group (its address file and sessions in a private
-    temp folder, so no other `ray.init()` here joins it); stopped by signalling that group, never by
-    `ray stop`, which would stop every Ray instance on the machine."""
-    root = Path(tempfile.mkdtemp(prefix="cmj", dir="/tmp"))  # short: Ray's socket paths must fit in 107 bytes
-    dashboard = free_port()
-    env = {**os.environ, "RAY_TMPDIR": str(root), "RAY_AUTH_MODE": "disabled",
-           "RAY_API_SERVER_ADDRESS": f"http://127.0.0.1:{dashboard}", "PATH": f"{BIN}:{os.environ['PATH']}"}
-    env.pop("RAY_ADDRESS", None)
-    proc = subprocess.Popen([str(BIN / "ray"), "start", "--head", "--block", f"--port={free_port()}",
-                             "--num-cpus=2", "--include-dashboard=true", "--dashboard-host=127.0.0.1",
-                             f"--dashboard-port={dashboard}", f"--temp-dir={root / 'ray'}", "--disable-usage-stats",
-                             # the default 52365 is taken by any other Ray on this machine: no job agent then
-                             f"--dashboard-agent-listen-port={free_port()}"],
-                            env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    address = f"http://127.0.0.1:{dashboard}"
-    try:
-        deadline = time.monotonic() + 120
-        while subprocess.run([str(BIN / "ray"), "job", "list", "--address", address], env=env,
-                             capture_output=True).returncode != 0:
-            assert proc.poll() is None, "ray start --head exited"
-            assert time.monotonic() < deadline, "the dashboard never answered"
-            time.sleep(2)
-        yield address, env, root
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # --block: ray stops the processes it started...
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # ... but its raylet drains for up to 30 s: no need here
-            pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # every process of this cluster is in this group
-        except ProcessLookupError:
-            pass
-        proc.wait()
-        shutil.rmtree(root, ignore_errors=True)
+    """A `ray start --head` cluster of its own (sweep_helpers.ray_head)."""
+    with ray_head() as cluster:
+        yield cluster
 
 
 @pytest.fixture
@@ -86,16 +49,9 @@ def test_job_submitted_with_the_working_dir_runs_the_smoke_sweep_without_venv_or
     sets = ["search.family=[llama]", "search.proportion=[0.5]", "train.epochs=1", "eval.limit=1",
             f"storage={storage}"]
     started = time.perf_counter()
-    for _ in range(10):  # the head's job agent registers a little after the dashboard answers
-        submit = subprocess.run(
-            [str(BIN / "ray"), "job", "submit", "--address", address, "--working-dir", ".", "--",
-             "python", "sweeps/launch.py", "sweeps/smoke.yaml", "--address", "auto",
-             *[arg for s in sets for arg in ("--set", s)]],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=800)
-        output = submit.stdout + submit.stderr
-        if "No available agent to submit job" not in output:
-            break
-        time.sleep(2)
+    submit = submit_job(address, env, ["--working-dir", ".", "--", "python", "sweeps/launch.py", "sweeps/smoke.yaml",
+                                       "--address", "auto", *[arg for s in sets for arg in ("--set", s)]])
+    output = submit.stdout + submit.stderr
     print(f"job submit: {time.perf_counter() - started:.0f} s")
     assert submit.returncode == 0, output[-5000:]
     assert re.search(r"Job 'raysubmit_\w+' succeeded", output), output[-3000:]

@@ -42,9 +42,17 @@ def test_plan_counts_trials_estimates_cost_and_flags_what_will_not_fit(tmp_path)
     h100_plans, h100 = plan_sweep(spec, "H100-80GB")
     h100_hours = _train_hours(h100_plans)
     assert all(h * 312 == pytest.approx(h100_hours[f] * h100["gpu_bf16_tflops"]) for f, h in hours.items())
-    # LoRA computes no weight gradients of the base: 4 instead of 6 FLOPs per parameter and token
+    # paper.yaml checkpoints activations: the backward pass runs the forward again, 8 FLOPs per parameter and
+    # token instead of 6; LoRA computes no weight gradients of the base, 6 (4 without checkpointing)
     lora = _train_hours(plan_sweep(_paper(tmp_path, **{"train.method": "lora"}), "A100-80GB")[0])
-    assert all(lora[f] == pytest.approx(hours[f] * 4 / 6) for f in hours)
+    assert all(lora[f] == pytest.approx(hours[f] * 6 / 8) for f in hours)
+    no_recompute = _train_hours(plan_sweep(_paper(tmp_path, **{"train.gradient_checkpointing": False}))[0])
+    assert all(no_recompute[f] == pytest.approx(hours[f] * 6 / 8) for f in hours)
+    # memory: the logits of a micro-batch (4 x 2048 x vocabulary x 12 bytes) on top of weights and optimizer
+    memory = {p.point.family: p.memory_per_gpu_gb for p in plans if p.point.proportion == 0.5}
+    logits = {f: memory[f] - estimate_memory_gb(params[f], "full", 8) for f in memory}
+    assert logits["gemma"] == pytest.approx(4 * 2048 * 256_000 * 12 / 1e9)  # 25 GB: a 256k vocabulary
+    assert logits["llama2"] == pytest.approx(4 * 2048 * 32_000 * 12 / 1e9)  # 3 GB
 
     assert check_fits(plans, assumptions, spec, yaml.safe_load((REPO / "cluster.yaml").read_text())) == []
     # the same full fine-tune on one GPU does not fit in 80 GB (16 bytes/param for AdamW in bf16)
@@ -63,6 +71,24 @@ def test_plan_rejects_workers_no_node_type_can_hold(tmp_path):
     plans, assumptions = plan_sweep(spec)
     problems = check_fits(plans, assumptions, spec, yaml.safe_load((REPO / "cluster.yaml").read_text()))
     assert any("no node type" in p for p in problems)
+
+
+def test_plan_with_a_cluster_config_says_how_many_trials_it_holds_at_once_or_that_it_holds_none(tmp_path):
+    from typer.testing import CliRunner
+
+    from codemix.cli import app
+
+    base = ["plan", str(REPO / "sweeps" / "paper.yaml"), "--cluster", str(REPO / "cluster.yaml"), "--set",
+            f"storage={tmp_path}", "--set", "data.source=demo", "--set", "data.classifier.name=heuristic", "--set",
+            "mix.total=50", "--set", "eval.data_dir=null", "--set", "eval.limit=1"]
+    result = CliRunner().invoke(app, base)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, text[-2000:]
+    assert "the cluster holds 2 trial(s) at once at its largest" in text and "placed STRICT_PACK" in text
+    result = CliRunner().invoke(app, [*base, "--set", "resources.gpus_per_worker=16", "--set",
+                                      "resources.num_workers=1"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1 and "more than this cluster can ever hold" in text
 
 
 def test_storage_that_cannot_be_opened_is_a_clear_error_not_a_traceback():

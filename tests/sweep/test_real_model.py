@@ -34,7 +34,7 @@ def real_spec(storage: Path) -> dict:
 
 
 # ~110 s: the one real-model sweep of the suite (GGUF conversion once per machine, three LoRA steps on SmolLM2,
-# two vLLM engine starts of ~30 s each); the four tests below share it.
+# one vLLM engine start of ~30 s that both trials use); the tests below share it.
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory, ray_cluster):
     try:
@@ -92,3 +92,23 @@ def test_adapter_changes_the_models_logits(sweep):
         tuned = load_causal_lm(str(checkpoint), dtype=torch.float32)(**enc).logits
     assert json.loads((checkpoint / "codemix_base.json").read_text())["base"] == SMOLLM2
     assert (tuned - base).abs().max().item() > 1e-3
+
+
+def test_the_stage_table_shows_start_up_and_each_trials_stages_and_phases(sweep):
+    """Where the time went (codemix report's table): the driver's start-up, then both trials in the order they
+    ran, each with its evaluation's phases; one engine start serves both trials (the second reuses it)."""
+    from codemix.results.timings import stage_table
+
+    _, experiment, _ = sweep
+    table = stage_table(experiment).set_index("part")
+    assert list(table.index) == ["start-up", "smollm2 untuned s0", "smollm2 50% coding s0", "sweep"]
+    startup, untuned, tuned = table.loc["start-up"], table.loc["smollm2 untuned s0"], table.loc["smollm2 50% coding s0"]
+    assert all(startup[k] >= 0 for k in ("imports", "preflight", "data", "ray start", "models", "setup"))
+    assert untuned["eval"] > 0 and tuned["train"] > tuned["  steps"] > 0 and tuned["mix"] > 0
+    for trial in (untuned, tuned):
+        assert trial["waited"] >= 0 and trial["  reasoning"] > 0 and trial["  scoring"] >= 0
+        assert trial["  engine"] + trial["  reasoning"] + trial["  scoring"] <= trial["eval"] + 0.01
+        assert abs(trial[["mix", "train", "eval", "results"]].fillna(0).sum() - trial["trial"]) < 0.01
+    assert tuned["  weights"] > 0  # the tuned weights loaded into the held engine ...
+    assert tuned["  engine"] < untuned["  engine"] / 2  # ... which the untuned trial started
+    assert table.loc["sweep", "trial"] >= table["trial"].drop("sweep").sum() - 1

@@ -85,3 +85,44 @@ def test_cluster_yaml_passes_rays_cluster_config_schema():
     assert types["head"]["resources"].get("GPU", 0) == 0
     assert {t["resources"]["GPU"] for n, t in types.items() if n != "head"} == {1, 8}
     assert any("codemix" in c and "[gpu]" in c for c in config["setup_commands"])
+    # GPU nodes check that torch sees their GPU before the first trial (the wheels' CUDA 13.0 needs driver R580+)
+    assert any("torch.cuda.is_available()" in c for c in config["worker_setup_commands"])
+    assert not config.get("initialization_commands")  # host shell files: credentials go with the job instead
+    text = (REPO / "cluster.yaml").read_text()
+    assert "--runtime-env-json" in text and "iam:PassRole" in text and "ec2:RunInstances" in text
+
+
+def test_relative_input_paths_are_read_from_the_spec_files_folder_from_any_working_directory(tmp_path, monkeypatch):
+    from codemix.sweep.plan import plan_sweep
+
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "sweeps").mkdir()
+    records = [{"conversations": [{"from": "human", "value": f"Write a python function number {i} please"},
+                                  {"from": "gpt", "value": f"def f{i}():\n    return {i}\nThis returns {i}."}]}
+               for i in range(40)] + [{"conversations": [{"from": "human", "value": f"Tell me about cats {i} times"},
+                                                         {"from": "gpt", "value": f"Cats are nice, {i} times."}]}
+                                      for i in range(40)]
+    import json
+
+    (project / "data" / "sharegpt.json").write_text(json.dumps(records))
+    spec = spec_with(data={"source": "../data/sharegpt.json"}, mix={"total": 10},
+                     eval={"data_dir": "builtin", "suite": "tasks.yaml"}, model={"path": {"llama": "meta-llama/x"}})
+    (project / "sweeps" / "tasks.yaml").write_text("tasks: [coin_flip]\n")
+    (project / "sweeps" / "spec.yaml").write_text(yaml.safe_dump({**spec, "storage": str(tmp_path / "runs")}))
+    elsewhere = tmp_path / "home"  # `ray exec cluster.yaml "codemix plan ..."` runs in the home folder
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    loaded = load_spec(project / "sweeps" / "spec.yaml", {"eval.limit": 1})
+    assert loaded.data.source == str(project / "data" / "sharegpt.json")  # normalised, absolute
+    assert loaded.eval.suite == str(project / "sweeps" / "tasks.yaml")
+    assert loaded.eval.data_dir == "builtin" and loaded.model.path == {"llama": "meta-llama/x"}  # not paths
+    plans, assumptions = plan_sweep(loaded)  # reads the data: from the spec's folder, not from here
+    assert assumptions["pool"] > 0 and len(plans) == len(grid_points(loaded))
+    overridden = load_spec(project / "sweeps" / "spec.yaml", {"data.source": "mine.json"})
+    assert overridden.data.source == "mine.json"  # a path typed on the command line is the shell's
+    for name in ("paper", "fine_grained", "bayes", "ablation25"):  # the checkout's data/, from any folder
+        shipped = load_spec(REPO / "sweeps" / f"{name}.yaml")
+        assert (shipped.data.source, shipped.eval.data_dir) == (str(REPO / "data" / "sharegpt"),
+                                                                str(REPO / "data" / "reasoning"))

@@ -9,7 +9,7 @@ resources one replica needs. The same declaration runs two ways:
   own process, ``resources.eval_launcher``): no actor to start, and the engine stays loaded for the next
   trial this process evaluates (``codemix.eval.engines``);
 - ``ray_data_stage``: ``map_batches`` over a pool of ``eval.concurrency`` Ray Data actors (GPUs, several
-  replicas), or a backend's own stage (vLLM on GPU: ``ray.data.llm``).
+  replicas), or a backend's own stage (vLLM on GPU or with ``eval.engine_placement``: ``ray.data.llm``).
 """
 
 from __future__ import annotations
@@ -81,9 +81,15 @@ def vllm_generator(model_path: str, eval_cfg, model_cfg, threads: int | None = N
     return Generator(VLLMGenerator, {"model_path": model_path, "eval_json": eval_cfg.model_dump_json(),
                                      "chat_template": model_cfg.chat_template,
                                      "trust_remote_code": model_cfg.trust_remote_code},
-                     # a floor of prompts per call: vLLM schedules its own batches, and more requests in flight
-                     # keep it full
-                     batch_size=max(eval_cfg.batch_size, settings.VLLM_MIN_BATCH), **_replica(eval_cfg))
+                     batch_size=vllm_call_size(eval_cfg.batch_size, rows), **_replica(eval_cfg))
+
+
+def vllm_call_size(batch_size: int, rows: int) -> int:
+    """Prompts per call to a vLLM replica: vLLM schedules its own batches, and more requests in flight keep them
+    full, so at least ``VLLM_MIN_BATCH`` (or ``eval.batch_size``), and the stage's rows in equal calls of at most
+    ``VLLM_CALL_MAX`` (72 prompts: one call of 72, not 64 then 8, whose 8 would decode at batch 8)."""
+    calls = max(1, -(-rows // settings.VLLM_CALL_MAX))
+    return max(batch_size, settings.VLLM_MIN_BATCH, -(-rows // calls))
 
 
 @register_backend("openai")
@@ -99,11 +105,9 @@ def openai_generator(model_path: str, eval_cfg, model_cfg, threads: int | None =
 
 
 def uses_ray_data_llm(backend: str, eval_cfg) -> bool:
-    """Whether the backend runs as a ``ray.data.llm`` processor: vLLM on GPUs, except two-stage prompts (they
-    continue the assistant turn, which its chat stage does not) and merged adapters (it does not merge)."""
-    from codemix.eval.prompts import TWO_STAGE
-
-    return backend == "vllm" and bool(eval_cfg.num_gpus) and eval_cfg.prompt != TWO_STAGE \
+    """Whether the backend runs as ``ray.data.llm`` (``codemix.eval.backends.ray_llm``): vLLM on GPUs, or wherever
+    ``eval.engine_placement`` places its engine, except merged adapters (it serves them per request)."""
+    return backend == "vllm" and bool(eval_cfg.num_gpus or eval_cfg.engine_placement) \
         and eval_cfg.vllm_lora != "merged"
 
 
@@ -113,9 +117,9 @@ def ray_data_stage(ds, backend: str, model_path: str, eval_cfg, model_cfg, threa
     import ray.data  # Ray Data only where a stage is built (generation in the trial's process needs none)
 
     if uses_ray_data_llm(backend, eval_cfg):
-        from codemix.eval.backends.vllm import vllm_processor
+        from codemix.eval.backends.ray_llm import ray_llm_stage
 
-        return vllm_processor(model_path, eval_cfg)(ds)
+        return ray_llm_stage(ds, model_path, eval_cfg, model_cfg)
     g = BACKENDS[backend](model_path, eval_cfg, model_cfg, threads=threads, rows=ds.count())
     return ds.map_batches(g.cls, fn_constructor_kwargs=g.kwargs, batch_size=g.batch_size,
                           compute=ray.data.ActorPoolStrategy(size=g.replicas), num_cpus=g.num_cpus,
@@ -156,7 +160,7 @@ def runs_in_process(launcher: str, eval_cfg) -> bool:
     replica) rather than as a Ray Data stage."""
     if launcher != "auto":
         return launcher == "in_process"
-    return not eval_cfg.num_gpus and eval_cfg.concurrency == 1
+    return not eval_cfg.num_gpus and eval_cfg.concurrency == 1 and eval_cfg.engine_placement is None
 
 
 def resolve_backend(eval_cfg, model_source: str) -> str:

@@ -11,6 +11,7 @@ KV cache at every step.
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 
@@ -32,8 +33,16 @@ def resolve_dtype_name(name: str, device: str) -> str:
     return name
 
 
+# oneDNN's instruction-set caps below the one with bf16 dot products (ONEDNN_MAX_CPU_ISA; oneDNN then computes bf16
+# by converting to fp32, several times slower than fp32 itself)
+_NO_BF16_ISA = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
+
+
 def cpu_has_bf16_matmul() -> bool:
-    """Whether this CPU multiplies bf16 matrices natively (AMX or AVX-512 BF16), as oneDNN uses them."""
+    """Whether this CPU multiplies bf16 matrices natively (AMX or AVX-512 BF16), as oneDNN uses them: not when
+    ``ONEDNN_MAX_CPU_ISA`` caps oneDNN below them (as ``bench/avx2_env.sh`` does to emulate an AVX2-only CPU)."""
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in _NO_BF16_ISA:
+        return False
     try:
         flags = open("/proc/cpuinfo").read()
     except OSError:

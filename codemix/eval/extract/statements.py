@@ -108,13 +108,14 @@ def answer_statements(text: str) -> tuple[list[str], str]:
 
 
 def final_stage(statements: Sequence[Statement]) -> list[Statement]:
-    """The statements from the last real answer trigger on (all of them if there is none).
+    """The last real answer trigger's statement alone (all the statements if there is none).
 
     A two-stage prompt's answer stage ("Therefore, the answer (Yes or No) is No.") is the output's
-    final word: what the reasoning before it stated does not count against it.
+    final word: what the reasoning before it stated does not count against it, and what the model wrote
+    after it ("... is 15.\n#### 1", a restatement in other words) does not override it.
     """
-    last = max((i for i, st in enumerate(statements) if st.trigger and st.text), default=0)
-    return list(statements[last:])
+    last = max((i for i, st in enumerate(statements) if st.trigger and st.text), default=None)
+    return list(statements) if last is None else [statements[last]]
 
 
 def closing_run(statements: Sequence[Statement], body: str) -> list[Statement]:

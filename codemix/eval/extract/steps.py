@@ -91,7 +91,7 @@ def find_statements(r: Reading) -> Reading:
 
 @step
 def final_stage(r: Reading) -> Reading:
-    """Only the statements from the last answer trigger on ("Therefore, the answer (Yes or No) is No.")."""
+    """Only the last answer trigger's statement ("Therefore, the answer (Yes or No) is No."), if there is one."""
     r.statements = stmts.final_stage(r.statements)
     return r
 
@@ -210,12 +210,13 @@ def known_option(r: Reading) -> Reading:
 
 
 _HEDGE = re.compile(r"\W*(?:\b(?:or|and/or|nor)\b|/)\W*$", re.I)
+_BOTH = re.compile(r"\W*\b(?:and|as well as)\b\W*$", re.I)
 
 
-def hedged(text: str, found: Sequence[Candidate]) -> bool:
-    """Whether ``text`` names two different answers joined by 'or' ("A or C", "yes or no")."""
+def hedged(text: str, found: Sequence[Candidate], joiner: re.Pattern = _HEDGE) -> bool:
+    """Whether ``text`` names two different answers joined by 'or' ("A or C", "yes or no"), or by ``joiner``."""
     for a, b in zip(found, found[1:]):
-        if a.value != b.value and _HEDGE.match(text[a.end:b.start]) and "\n" not in text[a.end:b.start]:
+        if a.value != b.value and joiner.match(text[a.end:b.start]) and "\n" not in text[a.end:b.start]:
             return True
     return False
 
@@ -224,6 +225,12 @@ def hedged(text: str, found: Sequence[Candidate]) -> bool:
 def no_hedge(r: Reading) -> Reading:
     """A statement hedging between two answers ("A or C", "yes or no") holds no answer."""
     return r.decide(None) if hedged(r.text, r.found) else r
+
+
+@step
+def one_option(r: Reading) -> Reading:
+    """A statement naming two options as the answer ("(C) 29 and (E) Cannot be determined") holds no answer."""
+    return r.decide(None) if hedged(r.text, r.found, _BOTH) else r
 
 
 @step

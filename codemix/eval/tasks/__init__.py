@@ -17,6 +17,7 @@ from codemix.eval.tasks.base import (
     Example,
     Task,
     TaskDataError,
+    eval_inputs_identity,
     get_task,
     list_tasks,
     register_suite,
@@ -34,5 +35,5 @@ register_suite("symbolic", [n for n in SUITES["paper12"][:4]])
 register_suite("logical", [n for n in SUITES["paper12"][4:8]])
 register_suite("arithmetic", [n for n in SUITES["paper12"][8:]])
 
-__all__ = ["ANSWER_TYPES", "DOMAINS", "SUITES", "TASKS", "Example", "Task", "TaskDataError", "get_task",
-           "list_tasks", "register_suite", "register_task", "resolve_suite"]
+__all__ = ["ANSWER_TYPES", "DOMAINS", "SUITES", "TASKS", "Example", "Task", "TaskDataError", "eval_inputs_identity",
+           "get_task", "list_tasks", "register_suite", "register_task", "resolve_suite"]

@@ -13,6 +13,7 @@ returns an example of the held-apart split that ``Task.shots`` draws demonstrati
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 from dataclasses import dataclass, replace
@@ -229,3 +230,32 @@ def resolve_suite(suite: str | list[str] | tuple[str, ...]) -> list[str]:
         raise KeyError(f"unknown task(s) {', '.join(unknown)}; registered tasks: {', '.join(sorted(TASKS))}; "
                        f"suites: {', '.join(sorted(SUITES))}")
     return list(dict.fromkeys(out))
+
+
+def eval_inputs_identity(suite: str | list[str], data_dir: str | None) -> dict:
+    """What identifies an evaluation's inputs wherever its files sit, for the eval hash: a suite file's task names
+    (not its path) and, for a folder ``data_dir``, the name and sha256 of each file the suite's tasks read (not the
+    folder's path, which a spec resolves against its own folder: the same spec on a laptop and a cluster node must
+    hash alike). Keywords ('builtin', 'hub', None) and registered suite names stay as they are."""
+    out: dict = {}
+    if isinstance(suite, str) and suite.endswith((".yaml", ".yml")):
+        out["suite"] = resolve_suite(suite)
+    if data_dir is not None and str(data_dir) not in (BUILTIN, "hub"):
+        root = Path(data_dir)
+        files = sorted({f for name in resolve_suite(suite) for f in get_task(name).files})
+        out["data_dir"] = [[f, _file_sha256(str(root / f)) if (root / f).is_file() else "missing"] for f in files]
+    return out
+
+
+def _file_sha256(path: str) -> str:
+    stat = Path(path).stat()
+    return _sha256_of(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:  # size and mtime: a changed file is read again
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
