@@ -219,6 +219,27 @@ def interval(x: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def per_task_table(correct: dict, tasks: list[str], per_task: list[np.ndarray]) -> None:
+    """Accuracy per task and proportion, real / surrogate (the anchors one model), and each task's Spearman over the
+    five points: the report's per-task view, at this bench's few questions per task (read the spread, not a cell)."""
+    print(f"\naccuracy per task, real / surrogate ({min(len(ix) for ix in per_task)}-"
+          f"{max(len(ix) for ix in per_task)} questions each):")
+    print(f"{'task':22s}" + "".join(f"{p:>13.2f}" for p in GRID) + f"{'Spearman':>10s}")
+    rhos = []
+    for task, ix in zip(tasks, per_task):
+        acc = {k: float(np.nanmean(v[ix])) for k, v in correct.items()}
+        real = np.array([acc[("real", p)] for p in GRID])
+        surrogate = np.array([acc.get(("surrogate", p), acc[("real", p)]) for p in GRID])
+        rho = float(spearman(real, surrogate))
+        rhos.append(rho)
+        cells = "".join(f"{r:>6.2f} / {s:4.2f}" if p not in (0.0, 1.0) else f"{r:>13.2f}"
+                        for p, r, s in zip(GRID, real, surrogate))
+        print(f"{task:22s}{cells}{rho:>+10.2f}")
+    finite = [r for r in rhos if np.isfinite(r)]
+    print(f"  median per-task Spearman {np.median(finite):+.2f} over {len(finite)} tasks with a varying curve"
+          if finite else "  no task's curve varies")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--storage", default="runs", help="codemix storage (stages cached there)")
@@ -272,6 +293,7 @@ def main() -> None:
                            "mean_abs_diff_ci": interval(mad[1:]), "real_spread": float(spread[0]),
                            "real_spread_ci": interval(spread[1:]), "best_real": best_real,
                            "best_surrogate": best_surrogate}
+    per_task_table(correct, tasks, per_task)
     print(f"\nhow much the curve moves (paired, real models): {'metric':14s}")
     for metric, d in draws.items():
         real, _ = curves_for(d, rows)

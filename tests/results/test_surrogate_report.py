@@ -75,3 +75,15 @@ def test_the_section_renders(experiment, tmp_path):
     assert "| llama | overall | 3 | +1.00 | 0.033 |" in section
     assert "| coin_flip | 0.200 / 0.200 | 0.350 / – | 0.450 / 0.600 |" in section  # per task, proportions across
     assert "evaluated models interpolated between fine-tunes" in md  # the note that the tables leave them out
+
+
+def test_no_section_without_interpolated_models(tmp_path):
+    exp = tmp_path / "runs" / "surr"
+    for p, k in REAL.items():
+        trial(exp, p, k, None)
+    (exp / "spec.yaml").write_text(yaml.safe_dump({"name": "surr", "search": {"searcher": "optimum"}}))
+    rs = load_results(exp, predictions=False)
+    curves, agreement = surrogate_comparison(rs)
+    assert curves.empty and agreement.empty and rs.surrogate_trials.empty
+    md = build_report(rs, tmp_path / "out", n_boot=50).markdown(tmp_path / "out")
+    assert "Interpolated models (surrogate)" not in md and "interpolated between fine-tunes" not in md
