@@ -110,6 +110,8 @@ def _normalise(table: pa.Table) -> pd.DataFrame:
 
 def _identity(trials: pd.DataFrame) -> pd.Series:
     """A string per trial naming what it computed; trials without all three hashes are only equal to themselves."""
+    if trials.empty:  # agg over no rows gives a DataFrame, not a Series
+        return pd.Series([], index=trials.index, dtype=object)
     hashes = trials[["train_hash", "eval_hash"]]  # an untuned trial has no mix_hash
     full = trials[IDENTITY].map(str).agg("|".join, axis=1)  # map: astype(str) keeps a missing mix_hash NaN
     own = "trial:" + trials["sweep"].astype(str) + "/" + trials["trial_key"].astype(str)
