@@ -56,6 +56,8 @@ def bench_spec(args) -> dict:
     spec["train"]["heldout"] = 0  # the held-out sets here are common to every model, not drawn per mix
     spec["eval"]["limit"] = args.limit
     spec["search"].update(proportion=GRID, num_samples=len(GRID), target_width=0.01)  # every grid point fine-tuned
+    if args.torch_threads:
+        spec["resources"]["torch_threads"] = args.torch_threads
     return spec
 
 
@@ -248,7 +250,10 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=8, help="questions per task (12 tasks)")
     ap.add_argument("--heldout", type=int, default=32, help="held-out conversations per class")
     ap.add_argument("--dtype", default="bf16", choices=["bf16", "fp32"], help="held-out loss precision")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads of the held-out losses here")
+    ap.add_argument("--torch-threads", type=int, default=None,
+                    help="resources.torch_threads of the trials (default: the spec's 2; 1 on a crowded machine, where "
+                         "two threads spin-waiting on each other cost more than they gain)")
     ap.add_argument("--boot", type=int, default=2000)
     args = ap.parse_args()
     storage = Path(args.storage).resolve()
