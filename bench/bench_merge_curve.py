@@ -3,6 +3,9 @@ shares, against the models interpolated between the 0 % and 100 % fine-tunes (2 
 
     python bench/bench_merge_curve.py [--storage runs] [--total 64] [--limit 8] [--heldout 32]
 
+The figures in bench/results/merge_curve.txt (and the README) came from ``--total 32 --limit 4 --heldout 48
+--torch-threads 1 --threads 1`` on two shared cores (about 30 minutes: 14 for the sweep, 15 for the held-out losses).
+
 1. One codemix sweep, run as a user runs it (``codemix run``, resumed if it exists): the ``surrogate`` searcher on
    ``sweeps/surrogate.yaml``'s settings with a 0.25 grid and a budget of five real trials, so every grid point is
    fine-tuned (LoRA, ``--total`` real ShareGPT examples per mix, one epoch) and the models at 25, 50 and 75 % are
