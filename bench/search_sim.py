@@ -19,6 +19,7 @@ import numpy as np
 from codemix.search.fit import Observation, fit_model
 from codemix.search.ledger import FINISHED
 from codemix.search.optimum import OptimumSearch, Space
+from codemix.search.surrogate import SurrogateSearch, is_surrogate
 
 GROUP = ("llama", "any", 0.0)
 
@@ -111,6 +112,53 @@ def run_optimum(truth: Truth, rng: np.random.Generator, *, n: int = 100, budget:
         spent += len(running)
     obs = search._obs(GROUP)
     return _result(obs, truth, target, reached=search.done(GROUP))
+
+
+@dataclass
+class SurrogateError:
+    """How the surrogate curve (models interpolated between the anchors' fine-tunes) differs from the truth, in logits
+    per task: ``bias`` at most ``size`` (a smooth curve, zero at the anchors 0 and 1, the same shape for every task
+    up to ``task_sd`` of its size: a systematic error), plus ``noise_sd`` of independent noise per evaluation and
+    task (beyond binomial)."""
+
+    size: float = 0.5
+    noise_sd: float = 0.0
+    task_sd: float = 0.3
+
+    def bias(self, rng: np.random.Generator, n_tasks: int):
+        """A random bias function of this size: a mix of a bump (the middle raised or lowered, as a barrier between
+        the fine-tunes would) and a tilt that moves the optimum, each task's scaled by 1 + task_sd N(0, 1)."""
+        u, v = rng.normal(size=2)
+        xs = np.linspace(0, 1, 201)
+        shape = lambda z: u * 4 * z * (1 - z) + v * np.sin(2 * np.pi * z)  # noqa: E731 - a one-line curve
+        norm = np.abs(shape(xs)).max() or 1.0
+        scale = self.size / norm * (1 + self.task_sd * rng.normal(size=n_tasks))
+        return lambda z: np.asarray(shape(np.asarray(z, float)))[..., None] * scale
+
+
+def run_surrogate(truth: Truth, rng: np.random.Generator, error: SurrogateError, *, n: int = 100, budget: int = 30,
+                  target: float = 0.1, points: int = 21, trust: float = 0.2, seeds: int = 3) -> Run:
+    """The surrogate searcher: anchors 0 and 1 (real trials), the surrogate over ``points`` grid points (truth +
+    ``error``), then real trials until the real interval is narrower than ``target`` or ``budget`` real trials
+    ran. ``Run.trials`` counts real trials only (the anchors included)."""
+    grid = [round(float(x), 6) for x in np.linspace(0, 1, points)]
+    search = SurrogateSearch(Space(0.0, 1.0, grid, groups=[GROUP], seeds=list(range(seeds))), truth.tasks, target,
+                             [0.0, 1.0], trust=trust, n_per_task=n, seed=int(rng.integers(1 << 30)))
+    bias = error.bias(rng, len(truth.tasks))
+    real = 0
+    while real < budget:
+        config = search.propose(f"t{len(search.observed)}")
+        if not isinstance(config, dict):
+            break
+        x = config["proportion"]
+        if is_surrogate(config):
+            logits = truth.logits(x) + bias(x) + rng.normal(0, error.noise_sd, len(truth.tasks)) * (error.noise_sd > 0)
+            counts = {t: (int(c), n) for t, c in zip(truth.tasks, rng.binomial(n, 1 / (1 + np.exp(-logits))))}
+        else:
+            counts = truth.trial(x, n, rng)
+            real += 1
+        search.observe(config, counts, f"t{len(search.observed)}")
+    return _result(search.real._obs(GROUP), truth, target, reached=search.real.done(GROUP))
 
 
 def run_grid(truth: Truth, rng: np.random.Generator, points: int, *, n: int = 100, target: float = 0.1) -> Run:

@@ -18,7 +18,7 @@ from codemix.eval.cli import app as eval_app
 from codemix.models import FAMILIES, get_family
 from codemix.models.formats import LEARNED_CLOSE, LEARNED_OPEN, format_sample
 from codemix.results.cli import print_summary, report
-from codemix.search import check_search
+from codemix.search import check_search, extra_trials
 from codemix.spec import SpecError, load_spec, render_reference
 from codemix.storage import StorageError, atomic_write_text
 from codemix.sweep import grid_points
@@ -83,7 +83,9 @@ def validate(spec: str = typer.Argument(..., help="Sweep spec YAML.")):
         s = check_search(s)
     except SpecError as err:
         fail(SpecError(f"{spec}: {err}"))
-    what = (f"{s.search.searcher} search of {s.search.num_samples} trial(s)" if s.search.searcher != "grid"
+    extra = extra_trials(s)  # a surrogate search's interpolated models, beyond its budget
+    what = (f"{s.search.searcher} search of {s.search.num_samples} trial(s)"
+            + (f" and {extra} interpolated model(s)" if extra else "") if s.search.searcher != "grid"
             else f"{len(grid_points(s))} grid point(s)")
     console.print(f"[green]ok[/green] {spec}: sweep {s.name!r}, {what}")
 

@@ -6,8 +6,10 @@
     encoding.py  the one chat -> token ids of training and evaluation (BOS, end-of-turn ids)
     formats.py   a family's chat format applied to a sample, token by token (``codemix families --show``)
     tiny.py      tiny offline twins of each family, built from config
+    interpolate.py  models interpolated in weight space between fine-tunes (the surrogate search's fidelity)
 """
 
 from codemix.models.families import FAMILIES, Family, get_family, register_family
+from codemix.models.interpolate import interpolation_weights, write_interpolated
 
-__all__ = ["FAMILIES", "Family", "get_family", "register_family"]
+__all__ = ["FAMILIES", "Family", "get_family", "interpolation_weights", "register_family", "write_interpolated"]

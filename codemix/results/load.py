@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import yaml
@@ -66,6 +67,10 @@ class ResultSet:
     # (a model trained on part of the steps is not comparable with one trained on all of them)
     low_trials: pd.DataFrame = field(default_factory=pd.DataFrame)
     low_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # models interpolated in weight space between fine-tuned anchors (``anchors`` set; search.searcher 'surrogate'):
+    # their trials and scores, kept out of every table and fit above (no model of theirs was trained on its mix)
+    surrogate_trials: pd.DataFrame = field(default_factory=pd.DataFrame)
+    surrogate_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
     n_duplicates: int = 0  # trials dropped because an identical one was kept
     notes: list[str] = field(default_factory=list)  # oddities met while loading, for the report
 
@@ -105,6 +110,8 @@ def _normalise(table: pa.Table) -> pd.DataFrame:
 
 def _identity(trials: pd.DataFrame) -> pd.Series:
     """A string per trial naming what it computed; trials without all three hashes are only equal to themselves."""
+    if trials.empty:  # agg over no rows gives a DataFrame, not a Series
+        return pd.Series([], index=trials.index, dtype=object)
     hashes = trials[["train_hash", "eval_hash"]]  # an untuned trial has no mix_hash
     full = trials[IDENTITY].map(str).agg("|".join, axis=1)  # map: astype(str) keeps a missing mix_hash NaN
     own = "trial:" + trials["sweep"].astype(str) + "/" + trials["trial_key"].astype(str)
@@ -151,18 +158,31 @@ def load_results(paths: str | Path | list[str | Path], predictions: bool = True)
     for family in models[models > 1].index:
         ids = sorted(kept.loc[kept.family == family, "model_id"].dropna().unique())
         notes.append(f"family {family!r} has several model_ids ({', '.join(ids)}): they are pooled in the tables")
-    low = kept["fidelity"] < 1.0
+    surrogate, low = interpolated(kept), (kept["fidelity"] < 1.0) & ~interpolated(kept)
     if low.any():
         notes.append(f"{int(low.sum())} trial(s) ran below full fidelity (successive-halving rungs): they are "
                      "reported in their own section, not in the tables or fits")
-    full = kept[~low].reset_index(drop=True)
+    if surrogate.any():
+        notes.append(f"{int(surrogate.sum())} trial(s) evaluated models interpolated between fine-tunes (a "
+                     "surrogate search): they are reported in their own section, not in the tables or fits")
 
-    def at_full(df: pd.DataFrame) -> pd.DataFrame:
-        return df[df["fidelity"] >= 1.0].reset_index(drop=True) if "fidelity" in df else df
+    def real(df: pd.DataFrame) -> pd.DataFrame:
+        keep = ~interpolated(df) & (df["fidelity"] >= 1.0) if "fidelity" in df else ~interpolated(df)
+        return df[keep].reset_index(drop=True)
 
-    return ResultSet(trials=full, scores=at_full(scores), predictions=at_full(preds), experiments=experiments,
-                     n_duplicates=n_duplicates, notes=notes, low_trials=kept[low].reset_index(drop=True),
-                     low_scores=scores[scores["fidelity"] < 1.0].reset_index(drop=True))
+    return ResultSet(trials=kept[~low & ~surrogate].reset_index(drop=True), scores=real(scores),
+                     predictions=real(preds), experiments=experiments, n_duplicates=n_duplicates, notes=notes,
+                     low_trials=kept[low].reset_index(drop=True),
+                     low_scores=scores[(scores["fidelity"] < 1.0) & ~interpolated(scores)].reset_index(drop=True),
+                     surrogate_trials=kept[surrogate].reset_index(drop=True),
+                     surrogate_scores=scores[interpolated(scores)].reset_index(drop=True))
+
+
+def interpolated(df: pd.DataFrame) -> pd.Series:
+    """Which rows are of interpolated models (``anchors`` set); all False for tables without the column."""
+    if "anchors" not in df:
+        return pd.Series(False, index=df.index)
+    return df["anchors"].map(lambda a: isinstance(a, (list, tuple, np.ndarray)) and len(a) > 0).astype(bool)
 
 
 def _read_experiment(path: str | Path, predictions: bool, notes: list[str]):
@@ -175,7 +195,7 @@ def _read_experiment(path: str | Path, predictions: bool, notes: list[str]):
         notes.append(f"{exp.name}: no trial rows; trials taken from the scores")
     exp.n_trials, exp.n_failed = len(t), int((t["status"] != "ok").sum())
     exp.families, exp.seeds = sorted(t["family"].unique()), sorted(int(x) for x in t["seed"].unique())
-    exp.proportions = sorted(float(x) for x in t["proportion"].unique() if pd.notna(x))
+    exp.proportions = sorted(float(x) for x in t.loc[~interpolated(t), "proportion"].unique() if pd.notna(x))
     exp.untuned = bool(t["proportion"].isna().any())
     configs = t["config"].dropna() if "config" in t else []
     exp.config = _json(configs.iloc[0]) if len(configs) else None

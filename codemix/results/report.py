@@ -39,6 +39,7 @@ from codemix.results.sections.notes import caveats
 from codemix.results.sections.optimum import optimum_section
 from codemix.results.sections.outputs import outputs_section
 from codemix.results.sections.searches import searches_section
+from codemix.results.sections.surrogate import surrogate_section
 from codemix.results.sections.timings import timing_section
 from codemix.storage import atomic_write_text
 from codemix.version import __version__
@@ -99,6 +100,7 @@ def build_report(results: ResultSet, out_dir: str | Path, *, n_boot: int = 2000,
         optimum_section(doc, results)  # binomial fits of the best proportion
         notes += caveats(results, acc["overall"], dl["overall"])
     halving_section(doc, results)  # its rungs below full fidelity are in no table above
+    surrogate_section(doc, results)  # interpolated models: in no table above either
     failures_section(doc, results.failed)
     timing_section(doc, results.experiments)
     if notes:

@@ -33,6 +33,9 @@ PROVENANCE_FIELDS = [
     pa.field("corruption", pa.float64()),
     # share of the full run's training steps (a successive-halving rung below 1; null in tables before it existed)
     pa.field("fidelity", pa.float64()),
+    # the anchor proportions whose fine-tunes were interpolated in weight space to make this model (a surrogate of
+    # search.searcher 'surrogate'); null: a model trained on its own mix (or the untuned one)
+    pa.field("anchors", pa.list_(pa.float64())),
     pa.field("mix_hash", pa.string()),
     pa.field("train_hash", pa.string()),
     pa.field("eval_hash", pa.string()),

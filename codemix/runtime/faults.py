@@ -4,8 +4,8 @@ Hooks are off unless the tests set these environment variables (they read nothin
 
 ``CODEMIX_TEST_KILL_AT=<stage>@<n>``
     SIGKILL the sweep driver's whole process group (its local Ray cluster included) when the
-    n-th trial attempt of the experiment reaches ``<stage>``: ``mix``, ``train``, ``eval``, or
-    ``between`` (right after the trial wrote its results).
+    n-th trial attempt of the experiment reaches ``<stage>``: ``mix``, ``train``, ``interpolate`` (an interpolated
+    model's), ``eval``, or ``between`` (right after the trial wrote its results).
 ``CODEMIX_TEST_KILL_AT=train_step@<n>:<step>``
     The same, from inside training: once the n-th attempt's checkpoint after ``<step>`` is saved.
 ``CODEMIX_TEST_FAIL_AT=<stage>@<n>``

@@ -5,6 +5,7 @@
     ledger.py        what a policy knows of its trials (Ledger), known points (Known), mix groups
     optimum.py       the optimum search: narrows the interval of the best proportion
     halving.py       successive halving over the proportion grid (and its planned budget)
+    surrogate.py     fine-tunes at anchors, interpolated models over the grid, then real trials where they matter
     fit.py           the binomial quadratic-logistic curve fit behind the optimum search and the report
     tune_adapter.py  make_searcher: the searcher Tune runs, a policy as a Tune Searcher (not exported here: it
                      loads Tune, which ``codemix plan`` and ``validate`` must not; the sweep's Tune driver imports it)
@@ -21,11 +22,13 @@ from codemix.search.objective import OBJECTIVE, metric_scope, scope_tasks, searc
 from codemix.search.registry import (
     SEARCHERS,
     check_search,
+    extra_trials,
     is_searched,
     register_policy,
     register_searcher,
 )
 
-__all__ = ["OBJECTIVE", "SEARCHERS", "Known", "Observation", "check_search", "fit_model", "grid_trials_for_width",
+__all__ = ["OBJECTIVE", "SEARCHERS", "Known", "Observation", "check_search", "extra_trials", "fit_model",
+           "grid_trials_for_width",
            "is_searched", "metric_scope", "register_policy", "register_searcher", "scope_tasks",
            "search_score", "trial_summary"]

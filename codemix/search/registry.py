@@ -1,7 +1,7 @@
 """The searchers a sweep spec may name (``search.searcher``), and the check of a spec's search section.
 
 A Ray Tune searcher is one ``@register_searcher("name")`` factory. A codemix search policy (a ``ledger.Ledger``
-with ``propose``: ``optimum``, ``halving``) is one ``register_policy`` line: Tune runs it through
+with ``propose``: ``optimum``, ``halving``, ``surrogate``) is one ``register_policy`` line: Tune runs it through
 ``tune_adapter.PolicySearcher`` (``tune_adapter.make_searcher`` builds either kind). An entry may carry a
 ``check`` of the spec, run with the others by ``check_search`` (``codemix run``, ``plan``, ``validate``,
 ``resume``) before any compute.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from codemix.search import halving, optimum
+from codemix.search import halving, optimum, surrogate
 from codemix.search.ledger import Known
 from codemix.search.objective import check_metric
 from codemix.spec import SpecError, SweepSpec
@@ -30,6 +30,9 @@ class SearcherEntry:
     build: Callable[[SweepSpec, list[Known]], object]
     is_policy: bool = False
     check: Callable[[SweepSpec], SweepSpec] | None = None
+    # trials the searcher runs on top of the num_samples budget (a surrogate search's evaluations of interpolated
+    # models, which train nothing), for a checked spec
+    extra_trials: Callable[[SweepSpec], int] | None = None
 
 
 SEARCHERS: dict[str, SearcherEntry] = {}
@@ -44,11 +47,12 @@ def register_searcher(name: str, check: Callable[[SweepSpec], SweepSpec] | None 
 
 
 def register_policy(name: str, from_spec: Callable[[SweepSpec, list[Known]], object],
-                    check: Callable[[SweepSpec], SweepSpec] | None = None) -> None:
+                    check: Callable[[SweepSpec], SweepSpec] | None = None,
+                    extra_trials: Callable[[SweepSpec], int] | None = None) -> None:
     """Declare a codemix search policy: ``from_spec(spec, known)`` returns the policy (a ``ledger.Ledger`` with
     ``propose``), which Tune runs through ``tune_adapter.PolicySearcher``, fed the counts each finished trial
-    reports."""
-    SEARCHERS[name] = SearcherEntry(from_spec, is_policy=True, check=check)
+    reports. ``extra_trials(spec)``: the trials it runs beyond ``search.num_samples`` (which Tune then allows)."""
+    SEARCHERS[name] = SearcherEntry(from_spec, is_policy=True, check=check, extra_trials=extra_trials)
 
 
 @register_searcher("optuna")
@@ -75,6 +79,9 @@ def _optuna_random(spec: SweepSpec, known: list[Known]):
 register_policy("optimum", optimum.from_spec)
 # successive halving over the proportion grid: low fidelity first, the best go on
 register_policy("halving", halving.from_spec, check=halving.check_spec)
+# fine-tunes at anchor proportions, the models between them interpolated in weight space (the surrogate curve),
+# then real trials where they narrow the real curve's optimum
+register_policy("surrogate", surrogate.from_spec, check=surrogate.check_spec, extra_trials=surrogate.extra_trials)
 
 
 def is_searched(spec: SweepSpec) -> bool:
@@ -87,6 +94,12 @@ def registered(name: str) -> SearcherEntry:
     if name not in SEARCHERS:
         raise SpecError(f"search.searcher {name!r} is not registered; known: grid, {', '.join(sorted(SEARCHERS))}")
     return SEARCHERS[name]
+
+
+def extra_trials(spec: SweepSpec) -> int:
+    """The trials a searched sweep runs beyond its ``search.num_samples`` budget (0 for most searchers)."""
+    entry = registered(spec.search.searcher) if is_searched(spec) else None
+    return entry.extra_trials(spec) if entry is not None and entry.extra_trials is not None else 0
 
 
 def check_search(spec: SweepSpec) -> SweepSpec:

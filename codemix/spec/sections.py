@@ -416,6 +416,34 @@ class HalvingConfig(_Section):
         return v
 
 
+class SurrogateConfig(_Section):
+    """The surrogate search (``search.searcher: surrogate``): real fine-tunes at anchor proportions first, the models
+    between them interpolated in weight space and evaluated over the grid (the surrogate curve), then real trials
+    where the surrogate puts the optimum and where the real curve is least known, until the real curve's interval
+    of the best proportion is narrower than ``search.target_width`` or ``search.num_samples`` real trials ran."""
+
+    anchors: list[float] | None = Field(None, description=(
+        "The proportions fine-tuned first (real trials, the first seed) whose models are interpolated to make the "
+        "surrogate; two or more, on the grid; the surrogate covers the grid between the lowest and the highest. "
+        "None = the range's ends."))
+    points: int = Field(11, ge=3, le=201, description=(
+        "The grid when search.proportion is a continuous range: this many evenly spaced proportions over it (a list "
+        "or a range with step is the grid itself). The surrogate is evaluated at every grid point between the "
+        "anchors (at an anchor its own fine-tune stands in), and real trials are chosen among the grid's points."))
+    trust: float = Field(0.2, gt=0, le=1, description=(
+        "Where real trials go: planned on the curve fitted to the real trials and to the surrogate's counts scaled by "
+        "this share of a real trial's evidence, divided further by how far the real trials disagree with the "
+        "surrogate at the same proportions beyond binomial noise (codemix.search.surrogate). The stopping interval "
+        "is the real trials' alone, whatever the trust."))
+
+    @field_validator("anchors")
+    @classmethod
+    def _two_distinct_anchors(cls, v):
+        if v is not None and (len(set(v)) < 2 or any(not 0.0 <= a <= 1.0 for a in v)):
+            raise ValueError(f"{v}: give two or more distinct proportions within [0, 1]")
+        return None if v is None else sorted(v)
+
+
 class SearchConfig(_Section):
     """The sweep's dimensions. A list is a grid axis; a range without step is searched (optuna)."""
 
@@ -429,7 +457,9 @@ class SearchConfig(_Section):
                           "searcher that chooses the points: 'optuna' (TPE), 'random', 'optimum' (narrows the "
                           "interval of the best proportion: a binomial quadratic-logistic fit per task, see "
                           "codemix.search.optimum), 'halving' (successive halving over the proportion grid: "
-                          "low fidelity first, the best go on; see halving).")
+                          "low fidelity first, the best go on; see halving), 'surrogate' (fine-tunes at anchor "
+                          "proportions, the models between them interpolated in weight space over the grid, then "
+                          "real trials where they matter; see surrogate).")
     num_samples: int = Field(1, ge=1, description=(
         "A searcher's trial budget: the trials this sweep runs, over all axes (the searcher picks family, seed, "
         "language and corruption among the listed values too). Known points (finished trials in the same "
@@ -438,14 +468,19 @@ class SearchConfig(_Section):
     metric: str = Field("overall", pattern=r"^(overall|domain:.+|task:.+)$",
                         description="'overall', 'domain:<name>' or 'task:<name>' (what a searcher maximises).")
     target_width: float = Field(0.1, gt=0, le=1, description=(
-        "searcher 'optimum': stop once the 95 % interval of the best proportion (per family, language and "
-        "corruption) is narrower than this, in proportion units; num_samples stays the budget."))
+        "searchers 'optimum' and 'surrogate': stop once the 95 % interval of the best proportion (per family, "
+        "language and corruption; from real trials) is narrower than this, in proportion units; num_samples stays "
+        "the budget."))
     reference: bool = Field(
         False, description="Also evaluate each family's untuned starting model (no fine-tuning) once, as a reference "
         "the report compares every mix with (next to the 0% mix). Grid sweeps only.")
     halving: HalvingConfig = Field(default_factory=HalvingConfig, description=(
         "searcher 'halving': the fidelities and how many proportions go on at each; num_samples defaults to the "
         "trials it plans."))
+    surrogate: SurrogateConfig = Field(default_factory=SurrogateConfig, description=(
+        "searcher 'surrogate': the anchors, the grid and how far the surrogate is trusted. num_samples counts real "
+        "trials (anchors included; default: the anchors and three more); the surrogate's evaluations come on top "
+        "(one per grid point between the anchors)."))
 
     @field_validator("proportion")
     @classmethod

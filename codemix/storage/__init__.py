@@ -24,6 +24,7 @@ from codemix.storage.local_cache import (
 from codemix.storage.stage_cache import (
     CACHE,
     CHECKPOINTS,
+    INTERPOLATED,
     LABELS,
     LAYOUT,
     MIXES,
@@ -32,6 +33,7 @@ from codemix.storage.stage_cache import (
     TOKENIZED,
     TRAIN_RUNS,
     checkpoint_key,
+    interpolated_key,
     mix_key,
     pool_key,
     predictions_key,
@@ -56,11 +58,11 @@ from codemix.storage.store import (
     stable_hash,
 )
 
-__all__ = ["ATTEMPTS", "CACHE", "CHECKPOINTS", "COMPLETE", "LABELS", "LAYOUT", "MIXES", "PACKAGE_SCHEME", "POOLS",
-           "PREDICTIONS", "TOKENIZED", "TRAIN_RUNS", "StorageError", "Store", "atomic_dir", "atomic_path",
-           "atomic_write_bytes", "atomic_write_json", "atomic_write_parquet", "atomic_write_text", "attempt_counts",
-           "attempt_starts", "attempt_trials", "canonical_json", "checkpoint_key", "copy_tree",
-           "downloads_dir", "evict_local_copies", "extractor_cache_file", "gguf_converted_dir", "labels_dir",
-           "local_data_dir", "mix_key", "package_file", "pool_key", "pool_subdir", "predictions_key", "publish",
-           "record_attempt", "stable_hash", "tiny_model_dir", "tokenized_key", "tokenizers_dir", "train_run_key",
-           "train_run_name"]
+__all__ = ["ATTEMPTS", "CACHE", "CHECKPOINTS", "COMPLETE", "INTERPOLATED", "LABELS", "LAYOUT", "MIXES",
+           "PACKAGE_SCHEME", "POOLS", "PREDICTIONS", "TOKENIZED", "TRAIN_RUNS", "StorageError", "Store",
+           "atomic_dir", "atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_parquet",
+           "atomic_write_text", "attempt_counts", "attempt_starts", "attempt_trials", "canonical_json",
+           "checkpoint_key", "copy_tree", "downloads_dir", "evict_local_copies", "extractor_cache_file",
+           "gguf_converted_dir", "labels_dir", "interpolated_key", "local_data_dir", "mix_key", "package_file",
+           "pool_key", "pool_subdir", "predictions_key", "publish", "record_attempt", "stable_hash",
+           "tiny_model_dir", "tokenized_key", "tokenizers_dir", "train_run_key", "train_run_name"]

@@ -10,6 +10,8 @@ every sweep in that storage:
                                                                               train.trainer.tokenized_examples
     _cache/train_runs/train-<train hash>/  Ray Train's run folder, its checkpoints (the in-process loop's too)
     _cache/checkpoints/<train hash>/       the fine-tuned model, HF-loadable  train.trainer.fine_tune
+    _cache/interpolated/<hash>/            a model interpolated between fine-tunes (an adapter or full weights)
+                                                                              sweep.trial.interpolate_model
     _cache/predictions/<eval hash>/        predictions.parquet, scores.json   sweep.trial.evaluate_model
     _cache/labels/                         the LLM classifier's label cache   data.classify.label_store
 
@@ -32,6 +34,7 @@ MIXES = f"{CACHE}/mixes"
 TOKENIZED = f"{CACHE}/tokenized"
 TRAIN_RUNS = f"{CACHE}/train_runs"  # Ray Train's own run folders (sharded checkpoints), one per train_hash
 CHECKPOINTS = f"{CACHE}/checkpoints"
+INTERPOLATED = f"{CACHE}/interpolated"
 PREDICTIONS = f"{CACHE}/predictions"
 LABELS = f"{CACHE}/labels"  # the LLM label cache of sweeps in this storage (codemix.data.classify.label_store)
 
@@ -66,6 +69,11 @@ def checkpoint_key(train_hash: str) -> str:
     return f"{CHECKPOINTS}/{train_hash}"
 
 
+def interpolated_key(interpolation_hash: str) -> str:
+    """A model interpolated in weight space between fine-tuned anchors (HF- or adapter-loadable folder)."""
+    return f"{INTERPOLATED}/{interpolation_hash}"
+
+
 def predictions_key(eval_hash: str) -> str:
     """One evaluation's predictions and scores."""
     return f"{PREDICTIONS}/{eval_hash}"
@@ -77,6 +85,7 @@ LAYOUT = [("labelled pool (driver)", pool_key("<pool hash>")),
           ("tokenized mixes", tokenized_key("<hash>")),
           ("Ray Train runs and checkpoints", train_run_key("<train hash>")),
           ("fine-tuned models", checkpoint_key("<train hash>")),
+          ("interpolated models", interpolated_key("<interpolation hash>")),
           ("predictions and scores", predictions_key("<eval hash>"))]
 
 

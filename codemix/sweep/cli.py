@@ -65,7 +65,9 @@ def plan(spec: str = typer.Argument(..., help="Sweep spec YAML."),
     total = sum(p.gpu_hours_train + p.gpu_hours_eval for p in plans)
     if search:  # the searcher's new trials, each at the corners' mean cost; known points cost nothing
         console.print(search["start"].describe())
-        total = search["start"].to_run * search["gpu_hours_per_trial"]
+        start = search["start"]  # trials beyond the budget (interpolated models) train nothing: evaluation only
+        total = ((start.to_run - start.extra) * search["gpu_hours_per_trial"]
+                 + start.extra * search["gpu_hours_per_eval"])
     console.print(f"total ≈ {total:.1f} GPU-hours on {gpu}; assumptions: {assumptions}")
     print_power(console, forecast)
     launcher = yaml.safe_load(open(cluster)) if cluster else None

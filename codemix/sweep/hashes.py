@@ -15,11 +15,15 @@ from codemix.eval import (
     resolve_backend,
     resolve_dtype_name,
 )
+from codemix.models import interpolation_weights
 from codemix.models.loading import resolve_model_source
 from codemix.spec import SweepSpec, hashed_dump
 from codemix.storage import stable_hash
 from codemix.sweep.space import TrialPoint, at_fidelity, is_untuned
 from codemix.train import TRAIN_VERSION
+
+# Part of every interpolated model's address: bump it when a change to the interpolation changes the model it makes.
+INTERPOLATE_VERSION = "interpolate-v1"
 
 
 def model_id(spec: SweepSpec, family: str) -> str:
@@ -40,11 +44,21 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str,
     (``eval.generation_identity``); the evaluation's backend and dtype count as resolved ('auto' is not an
     identity: it means vLLM or transformers, bf16 or fp32, depending on the machine); ``identity`` is that
     resolution when the caller already has it (``eval_identity``), so it is made once per trial.
+
+    An interpolated point (``point.anchors``) has no mix and no training run: its ``train`` is the interpolation's
+    address (its anchors' train hashes and weights, ``INTERPOLATE_VERSION``), and ``anchors`` holds each anchor
+    trial's own stage hashes (the interpolation stage reuses or runs their mix and training).
     """
     spec = at_fidelity(SweepSpec.model_validate_json(spec.model_dump_json()), point)
     model = hashed_dump(spec.model)
-    run = None
-    if is_untuned(spec, point):
+    run, anchors = None, None
+    if point.interpolated:
+        mix = None
+        anchors = [stage_hashes(spec, a, pool_hash, identity) for a in point.anchor_points()]
+        weights = interpolation_weights(point.anchors, point.proportion)
+        train = stable_hash(["interpolate", INTERPOLATE_VERSION, [[a["train"], w] for a, w in zip(anchors, weights)
+                                                                  if w != 0.0]])
+    elif is_untuned(spec, point):
         mix = None
         train = stable_hash(["untuned", point.family, model_id(spec, point.family), model])
     else:
@@ -62,7 +76,8 @@ def stage_hashes(spec: SweepSpec, point: TrialPoint, pool_hash: str,
     evaluation = stable_hash(["eval", train, {**hashed_dump(spec.eval), **inputs, **identity, **generation},
                               prompt_version(spec.eval.prompt), EXTRACT_VERSION])
     trial = stable_hash(["trial", point.identity(), evaluation], length=12)
-    return {"mix": mix, "train": train, "train_run": run, "eval": evaluation, "trial": trial}
+    hashes = {"mix": mix, "train": train, "train_run": run, "eval": evaluation, "trial": trial}
+    return hashes if anchors is None else {**hashes, "anchors": anchors}
 
 
 def eval_identity(spec: SweepSpec, point: TrialPoint) -> dict[str, str]:

@@ -98,8 +98,8 @@ def _generated_tokens(spec: SweepSpec) -> tuple[int, float]:
 
 
 def _plan_point(spec: SweepSpec, point, hashes: dict, store, tokens_per_example: float, gen_tokens: float,
-                gpu_info, n_gpus: int) -> tuple[TrialPlan, float]:
-    """One trial's plan, and its full cost in GPU-hours (cached stages included)."""
+                gpu_info, n_gpus: int) -> tuple[TrialPlan, float, float]:
+    """One trial's plan, its full cost in GPU-hours (cached stages included) and its evaluation's."""
     untuned = hashes["mix"] is None  # nothing to mix or train: the starting model is evaluated as it is
     cached = {"mix": untuned or store.is_complete(mix_key(hashes["mix"])),
               "train": untuned or store.is_complete(checkpoint_key(hashes["train"])),
@@ -113,7 +113,8 @@ def _plan_point(spec: SweepSpec, point, hashes: dict, store, tokens_per_example:
     train_h, eval_h = (0.0 if cached["train"] else train_full), (0.0 if cached["eval"] else eval_full)
     memory = (estimate_memory_gb(params / 1e9, spec.train.method, n_gpus, logits_gb(spec, point.family))
               if n_gpus else None)
-    return TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory), train_full + eval_full
+    return TrialPlan(point, hashes, cached, params / 1e9, tokens, train_h, eval_h, memory), train_full + eval_full, \
+        eval_full
 
 
 def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan], dict]:
@@ -134,12 +135,13 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
     n_prompts, gen_tokens = _generated_tokens(spec)
     gpu_info = gpu_named(gpu)
     n_gpus = spec.resources.num_workers * max(spec.resources.gpus_per_worker, 0)
-    plans, per_trial = [], []
+    plans, per_trial, per_eval = [], [], []
     for point in grid_points(spec):
-        plan, full_cost = _plan_point(spec, point, stage_hashes(spec, point, pool_key), store, tokens_per_example,
-                                      gen_tokens, gpu_info, n_gpus)
+        plan, full_cost, eval_cost = _plan_point(spec, point, stage_hashes(spec, point, pool_key), store,
+                                                 tokens_per_example, gen_tokens, gpu_info, n_gpus)
         plans.append(plan)
         per_trial.append(full_cost)
+        per_eval.append(eval_cost)
     assumptions = {"labels": labels, "pool": len(words), "gpu": gpu_info.name,
                    "gpu_bf16_tflops": gpu_info.bf16_flops / 1e12, "train_mfu": estimate.train_mfu,
                    "generate_utilisation": estimate.generate_utilisation,
@@ -148,7 +150,9 @@ def plan_sweep(spec: SweepSpec, gpu: str = "A100-80GB") -> tuple[list[TrialPlan]
                    "infeasible": infeasible}
     if is_searched(spec):
         assumptions["search"] = {"start": start_search(spec, store, pool_key),
-                                 "gpu_hours_per_trial": sum(per_trial) / max(len(per_trial), 1)}
+                                 "gpu_hours_per_trial": sum(per_trial) / max(len(per_trial), 1),
+                                 # what a trial that trains nothing costs (an interpolated model's evaluation)
+                                 "gpu_hours_per_eval": sum(per_eval) / max(len(per_eval), 1)}
     return plans, assumptions
 
 

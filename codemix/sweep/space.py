@@ -7,7 +7,7 @@ called, by the driver that is about to start the experiment).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from codemix.spec import SweepSpec, load_spec, parse_spec
@@ -17,7 +17,9 @@ from codemix.sweep.storage_checks import warn_if_inside_job_copy
 @dataclass(frozen=True)
 class TrialPoint:
     """The sweep dimensions of one trial. ``proportion`` None is the family's untuned reference; ``fidelity`` < 1
-    a successive-halving rung below full fidelity (``search.halving``)."""
+    a successive-halving rung below full fidelity (``search.halving``); ``anchors`` the proportions whose fine-tuned
+    models (same family, seed and settings) are interpolated in weight space to make this one, which trains
+    nothing of its own (the surrogate of ``search.searcher: surrogate``; empty: a model trained on its own mix)."""
 
     family: str
     proportion: float | None
@@ -25,13 +27,15 @@ class TrialPoint:
     code_language: str = "any"
     corruption: float = 0.0
     fidelity: float = 1.0
+    anchors: tuple[float, ...] = ()
 
     @classmethod
     def from_config(cls, config: dict) -> "TrialPoint":
         proportion = config["proportion"]
         point = cls(family=config["family"], proportion=None if proportion is None else round(float(proportion), 6),
                     seed=int(config.get("seed", 0)), code_language=config.get("code_language", "any"),
-                    corruption=float(config.get("corruption", 0.0)), fidelity=float(config.get("fidelity", 1.0)))
+                    corruption=float(config.get("corruption", 0.0)), fidelity=float(config.get("fidelity", 1.0)),
+                    anchors=tuple(round(float(a), 6) for a in config.get("anchors") or ()))
         return point.as_untuned() if point.untuned else point
 
     @classmethod
@@ -43,16 +47,33 @@ class TrialPoint:
     def untuned(self) -> bool:
         return self.proportion is None
 
+    @property
+    def interpolated(self) -> bool:
+        """Whether the model is interpolated between anchors' fine-tunes rather than trained on its own mix."""
+        return bool(self.anchors)
+
+    def anchor_points(self) -> list["TrialPoint"]:
+        """The real trials whose fine-tuned models this one interpolates (its group and seed, full fidelity)."""
+        return [replace(self, proportion=a, fidelity=1.0, anchors=()) for a in self.anchors]
+
     def as_untuned(self) -> "TrialPoint":
         return TrialPoint.untuned_reference(self.family)
 
     def identity(self) -> dict:
-        """The point as its trial key hashes it: full fidelity adds nothing (keys of sweeps before fidelities
-        existed stay as they were)."""
+        """The point as its trial key hashes it: full fidelity and no anchors add nothing (keys of sweeps before
+        fidelities and anchors existed stay as they were)."""
         out = asdict(self)
         if self.fidelity == 1.0:
             del out["fidelity"]
+        if self.anchors:
+            out["anchors"] = list(self.anchors)
+        else:
+            del out["anchors"]
         return out
+
+    def columns(self) -> dict:
+        """The point as the result tables' provenance columns hold it (``anchors`` null for a trained model)."""
+        return {**asdict(self), "anchors": list(self.anchors) or None}
 
 
 def at_fidelity(spec: SweepSpec, point: TrialPoint) -> SweepSpec:

@@ -28,12 +28,13 @@ from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from codemix.data import build_mix, write_mix
 from codemix.eval import evaluate, release_engine, runs_in_process
+from codemix.models import interpolation_weights, write_interpolated
 from codemix.models.loading import local_model_dir, resolve_model_source
 from codemix.results import results_key, write_trial_results
 from codemix.runtime import TrainFaults, at_stage
 from codemix.search import is_searched, trial_summary
 from codemix.spec import SweepSpec
-from codemix.storage import Store, mix_key, predictions_key, publish, record_attempt
+from codemix.storage import Store, interpolated_key, mix_key, predictions_key, publish, record_attempt
 from codemix.sweep.hashes import eval_identity, model_id, stage_hashes
 from codemix.sweep.space import TrialPoint, at_fidelity, is_untuned
 from codemix.train import TrainRun, fine_tune
@@ -65,6 +66,8 @@ def run_stages(trial: Trial) -> dict:
     try:
         if trial.untuned:  # the starting model is evaluated as it is: nothing to mix or train
             mix, train = Mixed.skipped(), Trained.starting_model(trial)
+        elif trial.point.interpolated:  # made from its anchors' fine-tunes: no mix or training of its own
+            mix, train = Mixed.skipped(), run_stage(trial, "interpolate", interpolate_model)
         else:
             mix = run_stage(trial, "mix", make_mix)
             train = run_stage(trial, "train", train_model, mix)
@@ -84,7 +87,7 @@ class Trial:
     point: TrialPoint  # as it is hashed (an untuned trial's point is the family's reference)
     store: Store
     pool_key: str  # the sweep's labelled pool in the stage cache
-    hashes: dict  # stage_hashes: mix, train, train_run, eval, trial
+    hashes: dict  # stage_hashes: mix, train, train_run, eval, trial (and an interpolated trial's anchors)
     eval_identity: dict  # the evaluation's backend and dtype as resolved for this trial's model
     trial_id: str | None = None  # Tune's
     in_tune: bool = False
@@ -169,7 +172,7 @@ class Written(StageOutput):
 
 # Where the fault hooks (codemix.runtime.faults) stop a trial: as it reaches a stage, and, for the results, once
 # they are written (a kill 'between' trials).
-_HOOK_BEFORE = {"mix": "mix", "train": "train", "eval": "eval"}
+_HOOK_BEFORE = {"mix": "mix", "train": "train", "interpolate": "interpolate", "eval": "eval"}
 _HOOK_AFTER = {"results": "between"}
 
 
@@ -216,6 +219,28 @@ def train_model(trial: Trial, mix: Mixed) -> Trained:
     key, metrics = fine_tune(run, in_tune=trial.in_tune and not is_searched(spec),
                              faults=TrainFaults.from_env(trial.experiment))
     return Trained(state, model_source=store.url(key), metrics=metrics)  # the URL: local_model_dir downloads it
+
+
+def interpolate_model(trial: Trial) -> Trained:
+    """The model at the trial's proportion interpolated in weight space between its anchors' fine-tunes
+    (``codemix.models.interpolate``), or reused; each anchor's mix and training come from the cache (or run here,
+    as that anchor's own trial would run them)."""
+    point, store = trial.point, trial.store
+    key = interpolated_key(trial.hashes["train"])
+    weights = interpolation_weights(point.anchors, point.proportion)
+
+    def write(d: Path) -> None:
+        folders = []
+        for anchor, hashes, w in zip(point.anchor_points(), trial.hashes["anchors"], weights):
+            if w == 0.0:
+                continue
+            own = replace(trial, point=anchor, hashes=hashes)
+            folders.append(local_model_dir(train_model(own, make_mix(own)).model_source))
+        write_interpolated(d, folders, [w for w in weights if w != 0.0])
+
+    state = "computed" if publish(store, key, write) else "cached"
+    return Trained(state, model_source=store.url(key),
+                   metrics={"anchors": list(point.anchors), "weights": weights})
 
 
 def evaluate_model(trial: Trial, train: Trained) -> Evaluated:
@@ -284,7 +309,7 @@ def provenance(trial: Trial, mix: Mixed | None) -> dict:
 
     ``mix_hash`` is the mix's own content hash once the mix stage finished, the planned one before."""
     spec, point = trial.spec, trial.point
-    return {"sweep": spec.name, "trial_key": trial.key, "trial_id": trial.trial_id, **asdict(point),
+    return {"sweep": spec.name, "trial_key": trial.key, "trial_id": trial.trial_id, **point.columns(),
             "model_id": model_id(spec, point.family), "train_method": "none" if trial.untuned else spec.train.method,
             "mix_hash": trial.hashes["mix"] if mix is None else mix.mix_hash, "train_hash": trial.hashes["train"],
             "eval_hash": trial.hashes["eval"], **{f"eval_{k}": v for k, v in trial.eval_identity.items()},

@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 from codemix.results import KNOWN_POINTS_FILE, experiments_in, read_level, results_key
-from codemix.search import Known, search_score
+from codemix.search import Known, extra_trials, search_score
 from codemix.spec import SweepSpec
 from codemix.storage import Store
 from codemix.sweep.hashes import stage_hashes
@@ -41,6 +41,7 @@ class SearchStart:
     num_samples: int  # the spec's budget
     known: list[KnownPoint] = field(default_factory=list)
     outside: int = 0  # finished trials with matching stages but outside the search space (not fed)
+    extra: int = 0  # trials the searcher runs beyond the budget (a surrogate search's interpolated models)
 
     @property
     def own(self) -> int:
@@ -49,8 +50,8 @@ class SearchStart:
 
     @property
     def to_run(self) -> int:
-        """New trials the searcher may still start."""
-        return max(self.num_samples - self.own, 0)
+        """New trials the searcher may still start (the budget's, and those it runs beyond it)."""
+        return max(self.num_samples - self.own, 0) + self.extra
 
     def describe(self) -> str:
         """One line for the console and ``codemix plan``."""
@@ -59,8 +60,9 @@ class SearchStart:
                  else "no known points")
         extra = f"; {self.outside} matching trial(s) lie outside the search space" if self.outside else ""
         own = f" ({self.own} already run by this sweep)" if self.own else ""
+        beyond = f" and {self.extra} evaluation(s) of interpolated models beyond it" if self.extra else ""
         return (f"search: {self.searcher} maximising {self.metric!r}, starting from {known}{extra}; "
-                f"budget {self.num_samples} trial(s){own}, {self.to_run} to run")
+                f"budget {self.num_samples} trial(s){own}{beyond}, {self.to_run} to run")
 
 
 def _in_space(spec: SweepSpec, row: dict) -> dict | None:
@@ -88,7 +90,8 @@ def start_search(spec: SweepSpec, store: Store, pool_hash: str) -> SearchStart:
     (which chains the mix, training and evaluation hashes, so the data, model, training and eval
     configs all match). Copies of one trial in several experiments count once.
     """
-    start = SearchStart(spec.name, spec.search.searcher, spec.search.metric, spec.search.num_samples)
+    start = SearchStart(spec.name, spec.search.searcher, spec.search.metric, spec.search.num_samples,
+                        extra=extra_trials(spec))
     if spec.search.searcher == "halving":  # its rungs compare proportions at one fidelity: none is fed; the trials
         return start                       # it reaches that storage holds are reused from the cache instead
     seen = set()
@@ -96,8 +99,9 @@ def start_search(spec: SweepSpec, store: Store, pool_hash: str) -> SearchStart:
         experiment = store.child(name)
         for row in read_level(experiment, "trials").to_pylist():
             if row["status"] != "ok" or not row["eval_hash"] or row["proportion"] is None \
-                    or (row.get("fidelity") or 1.0) < 1.0:
-                continue  # failed, an untuned reference (not a point of the proportion space), or a halving rung
+                    or (row.get("fidelity") or 1.0) < 1.0 or row.get("anchors"):
+                continue  # failed, an untuned reference (not a point of the proportion space), a halving rung or
+                # an interpolated model
             point = TrialPoint(row["family"], round(float(row["proportion"]), 6), int(row["seed"]),
                                row["code_language"] or "any", float(row["corruption"] or 0.0))
             if stage_hashes(spec, point, pool_hash)["eval"] != row["eval_hash"] or row["eval_hash"] in seen:
@@ -116,7 +120,7 @@ def record_start(experiment: Store, start: SearchStart) -> None:
     """Write what the search started from into the experiment (the report shows it)."""
     experiment.write_json(KNOWN_POINTS_FILE, {
         "sweep": start.sweep, "searcher": start.searcher, "metric": start.metric, "num_samples": start.num_samples,
-        "outside": start.outside, "known": [asdict(k) for k in start.known]})
+        "outside": start.outside, "extra": start.extra, "known": [asdict(k) for k in start.known]})
 
 
 def known_points(spec: SweepSpec, start: SearchStart) -> list[Known]:

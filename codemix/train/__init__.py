@@ -9,6 +9,7 @@
     deepspeed.py    the ZeRO stage a run resolves to, and its configuration
     qlora.py        the 4-bit NF4 base of QLoRA
     flops.py        FLOPs per token and MFU
+    heldout.py      a model's loss on fixed held-out conversations (imported from there: it loads torch)
 
 The plan and the CLI import ``trainer.py`` and never train: the loop and everything it loads (torch, transformers,
 Ray Train) load where a run starts.

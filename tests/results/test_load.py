@@ -81,3 +81,15 @@ def test_older_files_missing_a_column_load_with_nulls(tmp_path):
 def test_not_an_experiment(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a codemix experiment"):
         load_results(tmp_path)
+
+
+def test_a_sweep_stopped_before_any_trial_finished(tmp_path):
+    """What finish() reads after Ctrl-C during the first trial: an empty results.parquet and no trial rows."""
+    from codemix.results.writer import collect_results
+    from codemix.storage import Store
+
+    exp = tmp_path / "stopped"
+    exp.mkdir()
+    assert collect_results(Store(str(exp))).num_rows == 0
+    rs = load_results(exp, predictions=False)
+    assert rs.trials.empty and rs.scores.empty and rs.failed.empty and rs.n_duplicates == 0

@@ -47,10 +47,12 @@ def test_the_layout_is_the_one_every_stage_used():
     assert stage_cache.train_run_key("h") == "_cache/train_runs/train-h" == \
         f"{stage_cache.TRAIN_RUNS}/{stage_cache.train_run_name('h')}"
     assert stage_cache.checkpoint_key("h") == "_cache/checkpoints/h"
+    assert stage_cache.interpolated_key("i") == "_cache/interpolated/i"
     assert stage_cache.predictions_key("e") == "_cache/predictions/e"
     assert [key for _, key in stage_cache.LAYOUT] == [
         "_cache/pools/<pool hash>", "_cache/mixes/<mix hash>", "_cache/tokenized/<hash>",
-        "_cache/train_runs/train-<train hash>", "_cache/checkpoints/<train hash>", "_cache/predictions/<eval hash>"]
+        "_cache/train_runs/train-<train hash>", "_cache/checkpoints/<train hash>",
+        "_cache/interpolated/<interpolation hash>", "_cache/predictions/<eval hash>"]
 
 
 # Where a "_cache/..." key may be spelled in code: the layout's owner only. Prose that mentions a folder
