@@ -63,8 +63,8 @@ $(REAL_TOKENIZERS)/COMPLETE: | $(STAMP)
 	$(VENV)/bin/python tests/models/fetch_real_tokenizers.py $(REAL_TOKENIZERS)
 
 # Two pytest workers (pytest-xdist), each test file whole on one of them (its module fixtures built once): the suite
-# waits on Ray, process starts and its own timers for a good part of its time: with two workers 90 % of 2 Xeon cores
-# were busy and the suite took 18 min, against 23.5 min in one process. TEST_WORKERS=0: one process, as before.
+# waits on Ray, process starts and its own timers for part of its time: with two workers 90 % of 2 Xeon cores were
+# busy and the suite took 18.4 min, against 22.0 min in one process (quiet machine). TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 2
 test: $(TEST_STAMP) $(REAL_TOKENIZERS)/COMPLETE
 	$(VENV)/bin/python -m ruff check .  # the lint rules: [tool.ruff] in pyproject.toml
