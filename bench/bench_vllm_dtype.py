@@ -1,6 +1,12 @@
-"""vLLM's CPU build in fp32 and bf16, on this CPU and emulated as an AVX2-only one, in one run.
+"""vLLM's CPU build in fp32 and bf16, on this CPU and emulated as an AVX2-only one, and its threads bound
+codemix's way or vLLM's, in one run.
 
     python bench/bench_vllm_dtype.py [--prompts 72] [--max-new-tokens 128] [--kinds native,avx2] [--dtypes fp32,bf16]
+                                     [--binds codemix,vllm]
+
+``--binds``: ``codemix`` binds the engine's threads to every core (``VLLMEngine``'s default, ``bind_cpu_threads``);
+``vllm`` to vLLM's own rule (``VLLM_CPU_OMP_THREADS_BIND=auto``: one core per worker kept for the scheduler, so
+one of 2 cores computes).
 
 The demo's reasoning prompts (paper12, two-stage zero-shot CoT, ``eval.data_dir: builtin``), SmolLM2-135M-Instruct,
 eager, greedy, all prompts in one call, each (CPU kind, dtype) in a fresh process (engine start timed apart).
@@ -50,6 +56,7 @@ def main():
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--kinds", default="native,avx2")
     p.add_argument("--dtypes", default="fp32,bf16")
+    p.add_argument("--binds", default="codemix")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -57,22 +64,29 @@ def main():
         return
     rows = []
     with tempfile.TemporaryDirectory() as d:
-        for kind in args.kinds.split(","):
-            for dtype in args.dtypes.split(","):
-                out = Path(d) / f"{kind}-{dtype}.json"
+        for kind, dtype, bind in [(k, t, b) for k in args.kinds.split(",") for t in args.dtypes.split(",")
+                                  for b in args.binds.split(",")]:
+                out = Path(d) / f"{kind}-{dtype}-{bind}.json"
                 env = avx2_environ() if kind == "avx2" else dict(os.environ)
+                if bind == "vllm":
+                    env["VLLM_CPU_OMP_THREADS_BIND"] = "auto"
                 subprocess.run([sys.executable, __file__, "--prompts", str(args.prompts), "--max-new-tokens",
                                 str(args.max_new_tokens), "--child", dtype, str(out)], env=env, check=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 r = json.loads(out.read_text())
-                rows.append((kind, dtype, r))
-                print(f"{kind:7s} {dtype:5s} start {r['start_s']:5.1f} s  {r['new_tokens']:6d} new tokens in "
+                rows.append((kind, dtype, bind, r))
+                print(f"{kind:7s} {dtype:5s} {bind:7s} start {r['start_s']:5.1f} s  {r['new_tokens']:6d} new tokens in "
                       f"{r['seconds']:6.1f} s: {r['new_tokens'] / r['seconds']:6.1f} tok/s   ({r['cpu']})", flush=True)
-    rate = {(k, d): r["new_tokens"] / r["seconds"] for k, d, r in rows}
-    for kind in args.kinds.split(","):
-        if (kind, "fp32") in rate and (kind, "bf16") in rate:
-            print(f"{kind}: bf16 / fp32 = {rate[(kind, 'bf16')] / rate[(kind, 'fp32')]:.2f} "
-                  f"(AVX2-only Zen 3, issue 33: 20.7 / 117.6 = 0.18)")
+    rate = {(k, d, b): r["new_tokens"] / r["seconds"] for k, d, b, r in rows}
+    for kind, bind in [(k, b) for k in args.kinds.split(",") for b in args.binds.split(",")]:
+        if (kind, "fp32", bind) in rate and (kind, "bf16", bind) in rate:
+            ratio = rate[(kind, "bf16", bind)] / rate[(kind, "fp32", bind)]
+            print(f"{kind} ({bind} binding): bf16 / fp32 = {ratio:.2f} "
+                  "(AVX2-only Zen 3, issue 33, vLLM's binding: 20.7 / 117.6 = 0.18)")
+    for kind, dtype in [(k, t) for k in args.kinds.split(",") for t in args.dtypes.split(",")]:
+        if (kind, dtype, "codemix") in rate and (kind, dtype, "vllm") in rate:
+            print(f"{kind} {dtype}: every core / vLLM's binding = "
+                  f"{rate[(kind, dtype, 'codemix')] / rate[(kind, dtype, 'vllm')]:.2f}")
 
 
 if __name__ == "__main__":

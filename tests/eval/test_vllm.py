@@ -58,6 +58,16 @@ def run(model_path: str, lora: str, rows: list[dict]) -> tuple[list[str], list[s
     return tuned, base, gen.engine
 
 
+def cores_of_engine_workers() -> list[set[int]]:
+    """For each vLLM worker process under this one (the engine core's child), the cores its threads are bound to."""
+    import os
+
+    import psutil
+
+    return [{cpu for t in proc.threads() for cpu in os.sched_getaffinity(t.id)}
+            for proc in psutil.Process().children(recursive=True) if proc.name().startswith("VLLM::Worker")]
+
+
 def test_adapter_per_request_and_merged_agree_and_differ_from_the_base(adapter):
     from codemix.eval import get_task, make_extractor, score_output
     from codemix.eval.tasks import Example
@@ -69,6 +79,10 @@ def test_adapter_per_request_and_merged_agree_and_differ_from_the_base(adapter):
 
     per_request, base, _ = run(adapter, "per_request", rows)
     merged, _, engine = run(adapter, "merged", rows)  # a new engine (no LoRA) on the base, the merge loaded
+    from codemix.eval.backends.vllm import cpu_cores
+
+    # the engine computes on every core (vLLM's own binding keeps one idle for its scheduler: one of 2 here)
+    assert cores_of_engine_workers() == [{int(c) for c in cpu_cores().split(",")}]
     base_again, _, same_engine = run(adapter_base(adapter), "merged", rows)  # the untuned model, next
     release_engine()
     assert same_engine is engine  # no second engine start: the base's weights were reloaded in place
