@@ -32,6 +32,21 @@ os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
 
 
+def module_seconds(item) -> float:
+    """About how long the item's module takes (the ``seconds`` of a ``slow`` mark in it; 0 without)."""
+    mark = item.get_closest_marker("slow")
+    return mark.kwargs.get("seconds", 0) if mark else 0
+
+
+def pytest_collection_modifyitems(config, items):
+    """The longest modules first: pytest-xdist hands each worker whole modules in this order (--dist loadfile), so
+    the suite does not end on one long module while the other worker idles."""
+    weight: dict[str, float] = {}
+    for item in items:
+        weight[item.module.__name__] = max(weight.get(item.module.__name__, 0), module_seconds(item))
+    items.sort(key=lambda item: -weight[item.module.__name__])
+
+
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A real local Ray cluster (2 CPUs) for the tests of one module, shut down afterwards."""

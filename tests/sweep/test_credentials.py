@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SECRET = "sk-job-secret-5f0c2a9e"
 CREDENTIALS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow(seconds=55), pytest.mark.timeout(600)]
 
 
 def _answer(request: dict) -> str:

@@ -14,7 +14,7 @@ from sweep_helpers import attempts, driver, small_spec, tables
 
 from codemix.results import load_results
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow(seconds=115), pytest.mark.timeout(900)]
 
 
 SEARCH = {"searcher": "halving", "proportion": [0.0, 0.5, 1.0], "halving": {"rungs": [0.5, 1.0], "eta": 3,

@@ -18,7 +18,7 @@ import pytest
 from sweep_helpers import ray_head, submit_job
 
 REPO = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow(seconds=30), pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ import pytest
 import yaml
 from sweep_helpers import free_port, run_codemix, small_spec
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow(seconds=95), pytest.mark.timeout(600)]
 POOL = "pool_b"  # declared only by the late node
 RAY_START_TIMEOUT_S = 3  # Ray Train's worker-group start timeout in this cluster (Ray's default: 60 s)
 JOINS_AFTER_S = 45  # from the first worker group waiting to the node joining

@@ -32,7 +32,7 @@ from sweep_helpers import (
     with_prefix,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow(seconds=155), pytest.mark.timeout(900)]
 POOL = "pool_b"  # the custom resource that only the "second node" declares
 ON_SECOND_NODE = {"trial_resources": {POOL: 0.01}, "worker_resources": {POOL: 0.01}}
 ONE_TRIAL = {"proportion": [1.0]}  # CI time: one trial per sweep; checkpoints every 2 of its 6 steps

@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 from sweep_helpers import driver, small_spec
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow(seconds=55), pytest.mark.timeout(900)]
 
 
 def test_a_tiny_sweep_runs_the_optimum_searchers_first_design_and_stops_at_its_budget(tmp_path):

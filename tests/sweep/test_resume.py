@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from sweep_helpers import attempts, bucket_key, copy_from_bucket, driver, moto_bucket, small_spec, tables, with_prefix
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow(seconds=290), pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")

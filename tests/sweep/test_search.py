@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from sweep_helpers import attempts, driver, small_spec
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow(seconds=95), pytest.mark.timeout(900)]
 BUDGET = 3
 
 

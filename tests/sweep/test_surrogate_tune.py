@@ -13,7 +13,7 @@ from sweep_helpers import attempts, driver, small_spec, tables
 
 from codemix.results import load_results
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow(seconds=115), pytest.mark.timeout(900)]
 
 SEARCH = {"searcher": "surrogate", "proportion": [0.0, 0.5, 1.0], "num_samples": 3, "target_width": 0.01}
 TRAIN = {"method": "lora", "lora": {"r": 4, "alpha": 8, "dropout": 0.0}}

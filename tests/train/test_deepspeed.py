@@ -95,7 +95,7 @@ def ddp(ray_cluster, store):
     return metrics["losses"], load_causal_lm(str(store.local_dir(key))).eval()
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=220)
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("stage", [2, 3])
 def test_zero_on_cpu_resumes_from_its_sharded_checkpoint_and_exports_the_weights_it_held(

@@ -17,7 +17,7 @@ from codemix.storage import stage_cache
 from codemix.train import TrainingDiverged, TrainRun, fine_tune, trains_in_process
 from codemix.train.flops import flops_per_token
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow(seconds=155), pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
