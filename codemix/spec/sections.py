@@ -314,7 +314,8 @@ class EvalConfig(_Section):
         default_factory=dict, description="Extra vllm.LLM engine arguments over codemix's (dtype "
         "from eval.dtype, max_model_len 2048, enable_lora with max_lora_rank from the adapter's r where one "
         "is served, max_loras 4, enforce_eager on CPU), e.g. {gpu_memory_utilization: 0.85, max_num_seqs: 256}. "
-        "On CPU the KV cache size is VLLM_CPU_KVCACHE_SPACE (GiB, default 2 here). Not hashed: engine "
+        "On CPU the KV cache size is VLLM_CPU_KVCACHE_SPACE (GiB, default 2 here), and the in-process engine "
+        "computes on every core the process may use (VLLM_CPU_OMP_THREADS_BIND, unless set). Not hashed: engine "
         "settings change speed, not greedy outputs (up to bf16 numerics); except max_model_len and max_loras, which "
         "count in the evaluation's hash as codemix.eval.generation_settings holds them.")
     engine_placement: NotHashed[EnginePlacement | None] = Field(
