@@ -71,8 +71,8 @@ def main():
     from codemix.eval import build_prompts, evaluate
     from codemix.eval.backends.messages import continued, decode_messages
     from codemix.eval.backends.vllm import VLLMGenerator
+    from codemix.eval.generation_settings import ANSWER_TOKENS
     from codemix.eval.held_engine import release_engine
-    from codemix.eval.prompts import ANSWER_TOKENS
     from codemix.models.loading import adapter_base
     from codemix.spec import EvalConfig, ModelConfig, SamplingConfig
 

@@ -318,3 +318,20 @@ def test_packages_are_used_through_their_init_exports():
                              + "\n".join(offenders))
     stale = ALLOWED_PRIVATE - {_allowed(m, t) for m, t, _ in found}
     assert stale == set(), f"allowed but no longer imported, remove from ALLOWED_PRIVATE: {sorted(stale)}"
+
+
+def test_every_name_the_benches_take_from_codemix_exists():
+    """The benches (bench/*.py, run by hand and by `make bench`, not by the suite) import codemix inside their
+    functions too: a name moved in codemix must move there as well."""
+    import importlib
+
+    missing = []
+    for path in sorted((ROOT.parent / "bench").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "codemix":
+                module = importlib.import_module(node.module)
+                package = hasattr(module, "__path__")  # a name may be one of its submodules
+                missing += [f"{path.name}: from {node.module} import {alias.name}" for alias in node.names
+                            if not hasattr(module, alias.name)
+                            and not (package and importlib.util.find_spec(f"{node.module}.{alias.name}"))]
+    assert missing == []
