@@ -42,6 +42,7 @@ log = logging.getLogger("codemix")
 CPU_KV_CACHE_GIB = "2"  # VLLM_CPU_KVCACHE_SPACE unless set: vLLM's CPU default reserves far more memory
 LORA_RANKS = (8, 16, 32, 64, 128, 256)  # the max_lora_rank values vLLM accepts
 WORKER_EXTENSION = "codemix.eval.backends.vllm_weights.MergedWeights"  # load_merged, run in the engine's process
+SYSFS = Path("/sys/devices/system")  # where Linux lists CPUs, their cores and NUMA nodes
 
 
 def vllm_available() -> bool:
@@ -54,7 +55,7 @@ def cpu_cores() -> str:
     (``"0,1"``)."""
     cores: dict[str, int] = {}
     for cpu in sorted(os.sched_getaffinity(0)):
-        siblings = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list")
+        siblings = SYSFS / "cpu" / f"cpu{cpu}" / "topology" / "thread_siblings_list"
         cores.setdefault(siblings.read_text().strip() if siblings.exists() else str(cpu), cpu)
     return ",".join(str(cpu) for cpu in cores.values())
 
@@ -63,8 +64,10 @@ def bind_cpu_threads() -> None:
     """Let a CPU engine compute on every core (unless ``VLLM_CPU_OMP_THREADS_BIND`` is set): vLLM's own rule
     keeps one core per worker for its scheduling process, which waits on the worker while it computes; on 2 cores
     that halves decoding (SmolLM2, 72 prompts x 128 new tokens, fp32, 2 Xeon cores: 190 new tokens/s on one core,
-    321 on both; bench/bench_vllm_dtype.py --binds codemix,vllm)."""
-    if "VLLM_CPU_OMP_THREADS_BIND" not in os.environ:
+    321 on both; bench/bench_vllm_dtype.py --binds codemix,vllm). Machines with several NUMA nodes keep vLLM's rule,
+    which binds a worker to one node's cores (its memory there)."""
+    numa_nodes = list((SYSFS / "node").glob("node[0-9]*"))
+    if "VLLM_CPU_OMP_THREADS_BIND" not in os.environ and len(numa_nodes) <= 1:
         os.environ["VLLM_CPU_OMP_THREADS_BIND"] = cpu_cores()
         os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
 
