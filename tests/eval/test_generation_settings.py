@@ -37,6 +37,7 @@ NOT_OUTPUTS = {
     "BACKENDS": "the backend registry (the resolved backend is hashed)",
     "CPU_KV_CACHE_GIB": "vLLM's CPU KV-cache memory: how many sequences run at once, not what they generate",
     "LORA_RANKS": "the max_lora_rank values vLLM accepts: a limit that must hold the adapter's own rank",
+    "SYSFS": "where Linux lists the cores a CPU engine's threads are bound to: how fast it computes, not what",
     "SINCE": "the values earlier evaluations were hashed with",
     "WORKER_EXTENSION": "where vLLM's engine process finds codemix's in-memory LoRA merge: the merged weights equal "
                         "peft's merge_and_unload (tests/eval/test_vllm_weights.py)",
