@@ -9,7 +9,7 @@ codemix's way or vLLM's, in one run.
 one of 2 cores computes).
 
 The demo's reasoning prompts (paper12, two-stage zero-shot CoT, ``eval.data_dir: builtin``), SmolLM2-135M-Instruct,
-eager, greedy, all prompts in one call, each (CPU kind, dtype) in a fresh process (engine start timed apart).
+eager, greedy, all prompts in one call, each (CPU kind, dtype, binding) in a fresh process (engine start timed apart).
 What it is for: checking the AVX2-only emulation (bench/cpu_kind.py) against a real AVX2-only CPU's figures --
 on a 2-core AMD EPYC Zen 3 (AVX2, FMA; no AVX-512, no BF16 units) vLLM decoded these 72 prompts at 117.6 new
 tokens/s in fp32 and 20.7 in bf16 (issue 33) -- and seeing which dtype ``eval.dtype: auto`` should pick.
@@ -18,6 +18,7 @@ tokens/s in fp32 and 20.7 in bf16 (issue 33) -- and seeing which dtype ``eval.dt
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -64,26 +65,26 @@ def main():
         return
     rows = []
     with tempfile.TemporaryDirectory() as d:
-        for kind, dtype, bind in [(k, t, b) for k in args.kinds.split(",") for t in args.dtypes.split(",")
-                                  for b in args.binds.split(",")]:
-                out = Path(d) / f"{kind}-{dtype}-{bind}.json"
-                env = avx2_environ() if kind == "avx2" else dict(os.environ)
-                if bind == "vllm":
-                    env["VLLM_CPU_OMP_THREADS_BIND"] = "auto"
-                subprocess.run([sys.executable, __file__, "--prompts", str(args.prompts), "--max-new-tokens",
-                                str(args.max_new_tokens), "--child", dtype, str(out)], env=env, check=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                r = json.loads(out.read_text())
-                rows.append((kind, dtype, bind, r))
-                print(f"{kind:7s} {dtype:5s} {bind:7s} start {r['start_s']:5.1f} s  {r['new_tokens']:6d} new tokens in "
-                      f"{r['seconds']:6.1f} s: {r['new_tokens'] / r['seconds']:6.1f} tok/s   ({r['cpu']})", flush=True)
+        for kind, dtype, bind in itertools.product(args.kinds.split(","), args.dtypes.split(","),
+                                                   args.binds.split(",")):
+            out = Path(d) / f"{kind}-{dtype}-{bind}.json"
+            env = avx2_environ() if kind == "avx2" else dict(os.environ)
+            if bind == "vllm":
+                env["VLLM_CPU_OMP_THREADS_BIND"] = "auto"
+            subprocess.run([sys.executable, __file__, "--prompts", str(args.prompts), "--max-new-tokens",
+                            str(args.max_new_tokens), "--child", dtype, str(out)], env=env, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            r = json.loads(out.read_text())
+            rows.append((kind, dtype, bind, r))
+            print(f"{kind:7s} {dtype:5s} {bind:7s} start {r['start_s']:5.1f} s  {r['new_tokens']:6d} new tokens in "
+                  f"{r['seconds']:6.1f} s: {r['new_tokens'] / r['seconds']:6.1f} tok/s   ({r['cpu']})", flush=True)
     rate = {(k, d, b): r["new_tokens"] / r["seconds"] for k, d, b, r in rows}
-    for kind, bind in [(k, b) for k in args.kinds.split(",") for b in args.binds.split(",")]:
+    for kind, bind in itertools.product(args.kinds.split(","), args.binds.split(",")):
         if (kind, "fp32", bind) in rate and (kind, "bf16", bind) in rate:
             ratio = rate[(kind, "bf16", bind)] / rate[(kind, "fp32", bind)]
             print(f"{kind} ({bind} binding): bf16 / fp32 = {ratio:.2f} "
                   "(AVX2-only Zen 3, issue 33, vLLM's binding: 20.7 / 117.6 = 0.18)")
-    for kind, dtype in [(k, t) for k in args.kinds.split(",") for t in args.dtypes.split(",")]:
+    for kind, dtype in itertools.product(args.kinds.split(","), args.dtypes.split(",")):
         if (kind, dtype, "codemix") in rate and (kind, dtype, "vllm") in rate:
             print(f"{kind} {dtype}: every core / vLLM's binding = "
                   f"{rate[(kind, dtype, 'codemix')] / rate[(kind, dtype, 'vllm')]:.2f}")

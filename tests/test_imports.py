@@ -323,7 +323,7 @@ def test_packages_are_used_through_their_init_exports():
 def test_every_name_the_benches_take_from_codemix_exists():
     """The benches (bench/*.py, run by hand and by `make bench`, not by the suite) import codemix inside their
     functions too: a name moved in codemix must move there as well."""
-    import importlib
+    import importlib.util
 
     missing = []
     for path in sorted((ROOT.parent / "bench").rglob("*.py")):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from codemix.eval import build_prompts
-from codemix.eval.backends.vllm import vllm_available
+from codemix.eval.backends.vllm import cpu_cores, vllm_available
 from codemix.models.loading import package_file
 from codemix.spec import EvalConfig, SamplingConfig
 
@@ -79,8 +79,6 @@ def test_adapter_per_request_and_merged_agree_and_differ_from_the_base(adapter):
 
     per_request, base, _ = run(adapter, "per_request", rows)
     merged, _, engine = run(adapter, "merged", rows)  # a new engine (no LoRA) on the base, the merge loaded
-    from codemix.eval.backends.vllm import cpu_cores
-
     # the engine computes on every core (vLLM's own binding keeps one idle for its scheduler: one of 2 here)
     assert cores_of_engine_workers() == [{int(c) for c in cpu_cores().split(",")}]
     base_again, _, same_engine = run(adapter_base(adapter), "merged", rows)  # the untuned model, next
