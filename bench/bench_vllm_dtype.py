@@ -1,15 +1,16 @@
-"""vLLM's CPU build in fp32 and bf16, on this CPU and emulated as an AVX2-only one, and its threads bound
+"""vLLM's CPU build in fp32 and bf16, on this CPU and emulated as an AVX2-only one, and the engine laid out
 codemix's way or vLLM's, in one run.
 
     python bench/bench_vllm_dtype.py [--prompts 72] [--max-new-tokens 128] [--kinds native,avx2] [--dtypes fp32,bf16]
-                                     [--binds codemix,vllm]
+                                     [--layouts codemix,processes,vllm]
 
-``--binds``: ``codemix`` binds the engine's threads to every core (``VLLMEngine``'s default, ``bind_cpu_threads``);
-``vllm`` to vLLM's own rule (``VLLM_CPU_OMP_THREADS_BIND=auto``: one core per worker kept for the scheduler, so
-one of 2 cores computes).
+``--layouts``: ``codemix`` runs the engine in the calling process on every core (``VLLMEngine``'s default,
+``place_cpu_engine``); ``processes`` in vLLM's own scheduler and worker processes, the worker bound to every core
+(``VLLM_ENABLE_V1_MULTIPROCESSING=1``); ``vllm`` in those processes bound by vLLM's own rule
+(``VLLM_CPU_OMP_THREADS_BIND=auto``: one core per worker kept for the scheduler, so one of 2 cores computes).
 
 The demo's reasoning prompts (paper12, two-stage zero-shot CoT, ``eval.data_dir: builtin``), SmolLM2-135M-Instruct,
-eager, greedy, all prompts in one call, each (CPU kind, dtype, binding) in a fresh process (engine start timed apart).
+eager, greedy, all prompts in one call, each (CPU kind, dtype, layout) in a fresh process (engine start timed apart).
 What it is for: checking the AVX2-only emulation (bench/cpu_kind.py) against a real AVX2-only CPU's figures --
 on a 2-core AMD EPYC Zen 3 (AVX2, FMA; no AVX-512, no BF16 units) vLLM decoded these 72 prompts at 117.6 new
 tokens/s in fp32 and 20.7 in bf16 (issue 33) -- and seeing which dtype ``eval.dtype: auto`` should pick.
@@ -57,7 +58,7 @@ def main():
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--kinds", default="native,avx2")
     p.add_argument("--dtypes", default="fp32,bf16")
-    p.add_argument("--binds", default="codemix")
+    p.add_argument("--layouts", default="codemix")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -66,9 +67,11 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for kind, dtype, bind in itertools.product(args.kinds.split(","), args.dtypes.split(","),
-                                                   args.binds.split(",")):
+                                                   args.layouts.split(",")):
             out = Path(d) / f"{kind}-{dtype}-{bind}.json"
             env = avx2_environ() if kind == "avx2" else dict(os.environ)
+            if bind == "processes":
+                env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "1"
             if bind == "vllm":
                 env["VLLM_CPU_OMP_THREADS_BIND"] = "auto"
             subprocess.run([sys.executable, __file__, "--prompts", str(args.prompts), "--max-new-tokens",
@@ -76,19 +79,20 @@ def main():
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             r = json.loads(out.read_text())
             rows.append((kind, dtype, bind, r))
-            print(f"{kind:7s} {dtype:5s} {bind:7s} start {r['start_s']:5.1f} s  {r['new_tokens']:6d} new tokens in "
+            print(f"{kind:7s} {dtype:5s} {bind:9s} start {r['start_s']:5.1f} s  {r['new_tokens']:6d} new tokens in "
                   f"{r['seconds']:6.1f} s: {r['new_tokens'] / r['seconds']:6.1f} tok/s   ({r['cpu']})", flush=True)
     rate = {(k, d, b): r["new_tokens"] / r["seconds"] for k, d, b, r in rows}
-    for kind, bind in itertools.product(args.kinds.split(","), args.binds.split(",")):
+    for kind, bind in itertools.product(args.kinds.split(","), args.layouts.split(",")):
         if (kind, "fp32", bind) in rate and (kind, "bf16", bind) in rate:
             ratio = rate[(kind, "bf16", bind)] / rate[(kind, "fp32", bind)]
-            print(f"{kind} ({bind} binding): bf16 / fp32 = {ratio:.2f} "
+            print(f"{kind} ({bind} layout): bf16 / fp32 = {ratio:.2f} "
                   "(AVX2-only Zen 3, issue 33, vLLM's binding: 20.7 / 117.6 = 0.18)")
-    for kind, dtype in itertools.product(args.kinds.split(","), args.dtypes.split(",")):
-        if (kind, dtype, "codemix") in rate and (kind, dtype, "vllm") in rate:
-            print(f"{kind} {dtype}: every core / vLLM's binding = "
-                  f"{rate[(kind, dtype, 'codemix')] / rate[(kind, dtype, 'vllm')]:.2f}")
-
+    starts = {(k, d, b): r["start_s"] for k, d, b, r in rows}
+    for kind, dtype, other in itertools.product(args.kinds.split(","), args.dtypes.split(","), ("processes", "vllm")):
+        if (kind, dtype, "codemix") in rate and (kind, dtype, other) in rate:
+            print(f"{kind} {dtype}: codemix / {other}: decoding "
+                  f"{rate[(kind, dtype, 'codemix')] / rate[(kind, dtype, other)]:.2f}x, engine start "
+                  f"{starts[(kind, dtype, 'codemix')]:.1f} s / {starts[(kind, dtype, other)]:.1f} s")
 
 if __name__ == "__main__":
     main()
