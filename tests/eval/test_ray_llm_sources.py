@@ -84,7 +84,8 @@ def test_an_adapter_in_storage_is_named_under_its_folder_and_only_its_tokenizer_
         ["_COMPLETE", "config.json", "tokenizer_config.json", tokenizer.rsplit("/", 1)[1]])
 
 
-def test_the_processor_puts_the_engine_where_the_placement_says_with_rays_prompt_stages_off():
+def test_the_processor_puts_the_engine_where_the_placement_says_with_rays_prompt_stages_off(monkeypatch):
+    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # as VLLMEngine leaves it in a process it ran in
     cfg = EvalConfig(backend="vllm", engine_placement={"bundles": [{"CPU": 1, "engine_node": 1}]}, dtype="fp32",
                      vllm_engine_args={"max_num_seqs": 32})
     config = processor_config(ServedModel("/models/m", "/models/m"), cfg, ModelConfig(trust_remote_code=True))
@@ -93,6 +94,7 @@ def test_the_processor_puts_the_engine_where_the_placement_says_with_rays_prompt
     assert config.engine_kwargs["max_num_seqs"] == 32 and config.engine_kwargs["trust_remote_code"]
     assert not (config.chat_template_stage or config.tokenize_stage or config.detokenize_stage)
     assert "VLLM_CPU_KVCACHE_SPACE" in config.runtime_env["env_vars"]
+    assert config.runtime_env["env_vars"]["VLLM_ENABLE_V1_MULTIPROCESSING"] == "1"  # vLLM's async engine needs it
 
 
 def test_engine_placement_sends_vllm_through_ray_data_llm_and_the_spec_rules_name_the_field():

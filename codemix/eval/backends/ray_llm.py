@@ -142,7 +142,10 @@ def processor_config(served: ServedModel, eval_cfg, model_cfg):
     args = engine_args(served.engine_source, eval_cfg, served.lora_rank, on_gpu=bool(eval_cfg.num_gpus))
     args.pop("model")
     placement = eval_cfg.engine_placement
-    env = {"VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB), **served.env}
+    # ray.data.llm's engine is asynchronous, which vLLM runs in processes of its own only: not in the actor, as
+    # VLLMEngine runs on CPU (place_cpu_engine), whose setting a cluster started after it would pass on
+    env = {"VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB),
+           "VLLM_ENABLE_V1_MULTIPROCESSING": "1", **served.env}
     return vLLMEngineProcessorConfig(
         model_source=served.engine_source, batch_size=eval_cfg.batch_size, concurrency=eval_cfg.concurrency,
         engine_kwargs={"enable_prefix_caching": True, **args, "trust_remote_code": model_cfg.trust_remote_code},
