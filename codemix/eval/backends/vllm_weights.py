@@ -3,7 +3,7 @@
 ``merged_weights`` reads the base's safetensors and the adapter's LoRA matrices and yields every base tensor
 with ``scaling · B @ A`` added where the adapter has a pair: what ``peft``'s ``merge_and_unload`` computes,
 without building either model. ``MergedWeights`` is added to vLLM's worker (the engine's
-``worker_extension_cls``), so the engine's worker reads the files and loads the merged tensors in place
+``worker_extension_cls``), so the engine's own process reads the files and loads the merged tensors in place
 (``reload_weights`` from an iterator): no merged checkpoint written and read back, no tensors sent between
 processes. Adapters this does not merge (DoRA, fan-in-fan-out layers, modules saved whole, other PEFT types)
 are merged by ``peft`` and written to a temporary folder as before (``codemix.eval.backends.vllm``).
