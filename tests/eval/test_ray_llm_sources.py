@@ -85,7 +85,7 @@ def test_an_adapter_in_storage_is_named_under_its_folder_and_only_its_tokenizer_
 
 
 def test_the_processor_puts_the_engine_where_the_placement_says_with_rays_prompt_stages_off(monkeypatch):
-    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # as VLLMEngine leaves it in a process it ran in
+    monkeypatch.setenv("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # a user's, for an in-process engine of their own
     cfg = EvalConfig(backend="vllm", engine_placement={"bundles": [{"CPU": 1, "engine_node": 1}]}, dtype="fp32",
                      vllm_engine_args={"max_num_seqs": 32})
     config = processor_config(ServedModel("/models/m", "/models/m"), cfg, ModelConfig(trust_remote_code=True))

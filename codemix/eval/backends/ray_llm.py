@@ -142,8 +142,8 @@ def processor_config(served: ServedModel, eval_cfg, model_cfg):
     args = engine_args(served.engine_source, eval_cfg, served.lora_rank, on_gpu=bool(eval_cfg.num_gpus))
     args.pop("model")
     placement = eval_cfg.engine_placement
-    # ray.data.llm's engine is asynchronous, which vLLM runs in processes of its own only: not in the actor, as
-    # VLLMEngine runs on CPU (place_cpu_engine), whose setting a cluster started after it would pass on
+    # ray.data.llm's engine is asynchronous, which vLLM runs in processes of its own only: a user's
+    # VLLM_ENABLE_V1_MULTIPROCESSING=0 (an in-process engine of their own) must not reach the actor with the cluster
     env = {"VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GIB),
            "VLLM_ENABLE_V1_MULTIPROCESSING": "1", **served.env}
     return vLLMEngineProcessorConfig(
