@@ -64,7 +64,7 @@ def bind_cpu_threads() -> None:
     """Let a CPU engine compute on every core (unless ``VLLM_CPU_OMP_THREADS_BIND`` is set): vLLM's own rule
     keeps one core per worker for its scheduling process, which waits on the worker while it computes; on 2 cores
     that nearly halves decoding (SmolLM2, the 72 demo prompts, 128 new tokens, fp32, 2 Xeon cores: 102.9 new tokens/s
-    on one core, 178.6 on both; bench/bench_vllm_dtype.py --binds codemix,vllm). Machines with several NUMA nodes
+    on one core, 178.6 on both; bench/bench_vllm_dtype.py --layouts codemix,vllm). Machines with several NUMA nodes
     keep vLLM's rule, which binds a worker to one node's cores (its memory there)."""
     numa_nodes = list((SYSFS / "node").glob("node[0-9]*"))
     if "VLLM_CPU_OMP_THREADS_BIND" not in os.environ and len(numa_nodes) <= 1:
