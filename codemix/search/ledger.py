@@ -58,6 +58,27 @@ class Ledger:
         """The configs of every trial started: finished, running or failed."""
         return [c for c, _ in self.observed] + list(self.pending.values()) + self.failed
 
+    def reconcile(self, tune_trials: dict[str, tuple[str, dict]]) -> set[str]:
+        """Make the running trials those of Tune's restored snapshot (trial id -> (status, config)); returns the
+        trial ids no longer running, whose configs the policy proposes again.
+
+        Tune saves its trial list and this state as separate files, and uploads them in the background while the
+        next save overwrites them, so a driver killed at the wrong moment leaves one older than the other. A running
+        trial Tune did not keep is dropped (Tune will not run it); one Tune finished or keeps without this state
+        knowing is dropped or adopted; one Tune recorded as failed is forgotten."""
+        dropped = set()
+        for trial_id in list(self.pending):
+            status = tune_trials.get(trial_id, (None, None))[0]
+            if status == "ERROR":
+                self.forget(trial_id)
+            elif status is None or status == "TERMINATED":  # not kept by Tune, or finished: it reports nothing more
+                self.pending.pop(trial_id)
+                dropped.add(trial_id)
+        for trial_id, (status, config) in tune_trials.items():
+            if status not in ("ERROR", "TERMINATED") and trial_id not in self.pending:
+                self.pending[trial_id] = dict(config)
+        return dropped
+
     def state(self) -> dict:
         """Plain data to resume from."""
         return {"observed": self.observed, "pending": self.pending, "failed": self.failed}

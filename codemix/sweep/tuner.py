@@ -21,7 +21,7 @@ from ray import tune
 from codemix.results import SPEC_FILE, STARTUP_FILE, collect_results, load_results
 from codemix.runtime import init_ray
 from codemix.search import OBJECTIVE, check_search, is_searched
-from codemix.search.tune_adapter import make_searcher
+from codemix.search.tune_adapter import PolicySearcher, make_searcher
 from codemix.spec import SpecError, SweepSpec, parse_spec
 from codemix.storage import Store, attempt_counts
 from codemix.sweep.capacity import admit, check_fits_before_any_compute, cluster_shape
@@ -80,7 +80,9 @@ def _tune_config(spec: SweepSpec, start: SearchStart | None = None):
     kwargs = dict(num_samples=1, max_concurrent_trials=spec.resources.max_concurrent_trials or None,
                   trial_dirname_creator=_trial_dirname, reuse_actors=True)
     if start is not None:
-        kwargs.update(num_samples=start.to_run, search_alg=make_searcher(spec, known_points(spec, start)),
+        searcher = make_searcher(spec, known_points(spec, start), budget=start.to_run)
+        # a policy searcher counts its budget itself (tune_adapter: Tune's count is not reconciled on restore)
+        kwargs.update(num_samples=-1 if isinstance(searcher, PolicySearcher) else start.to_run, search_alg=searcher,
                       metric=OBJECTIVE, mode="max")
     return tune.TuneConfig(**kwargs)
 

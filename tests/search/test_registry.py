@@ -75,9 +75,11 @@ def test_a_new_policy_is_one_registry_entry_and_tune_runs_it(ends):
     searcher = make_searcher(s, [])
     assert isinstance(searcher, PolicySearcher) and searcher.limit == 10
     first, second = searcher.suggest("a"), searcher.suggest("b")
-    assert (first["proportion"], second["proportion"]) == (0.0, 1.0) and searcher.suggest("c") == "FINISHED"
+    assert (first["proportion"], second["proportion"]) == (0.0, 1.0)
+    assert searcher.suggest("c") is None  # the policy has nothing more, but its trials still run
     # what the trial reported reaches the policy as counts (accuracy x eval.limit without the counts)
     searcher.on_trial_complete("a", {"score": 0.5, "task/coin_flip": 0.3, "n/multiarith": 10, "correct/multiarith": 7})
     searcher.on_trial_complete("b", error=True)
     assert searcher.policy.observed == [(first, {"coin_flip": (3, 10), "multiarith": (7, 10)})]
     assert searcher.policy.failed == [second] and searcher.policy.pending == {}
+    assert searcher.suggest("d") == "FINISHED"
