@@ -27,7 +27,7 @@ from codemix.storage import Store, attempt_counts
 from codemix.sweep.capacity import admit, check_fits_before_any_compute, cluster_shape
 from codemix.sweep.data_stage import convert_models_in_background, prepare_data
 from codemix.sweep.preflight import job_credentials, preflight
-from codemix.sweep.restarts import lost_trials, replay_recorded_failure
+from codemix.sweep.restarts import lost_trials, replay_recorded_failure, torn_tune_state
 from codemix.sweep.space import TrialPoint, as_spec, param_space
 from codemix.sweep.storage_checks import check_storage_shared
 from codemix.sweep.trial import Trial, run_stages
@@ -168,11 +168,16 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     runs = _admitted(spec)
     trainable = _trainable(runs, pool_key, pool_hash, retry_failed, attempt_counts(experiment))
     fs = None if store.is_local else store.fs
-    if tune.Tuner.can_restore(experiment.path(), storage_filesystem=fs):
+    restorable = tune.Tuner.can_restore(experiment.path(), storage_filesystem=fs)
+    torn = torn_tune_state(experiment) if restorable else None
+    if restorable and torn is None:
         tuner = tune.Tuner.restore(experiment.path(), trainable, resume_unfinished=True, resume_errored=False,
                                    restart_errored=retry_failed, param_space=param_space(spec),
                                    storage_filesystem=fs)
-    else:  # killed before Tune saved any state: start the experiment again (stages come from the cache)
+    else:  # killed before Tune saved any state, or mid-save: start the experiment again (stages come from the cache)
+        if torn:
+            log.warning("Tune's saved state is torn (%s): the sweep starts again in Tune; finished trials are not "
+                        "rerun", torn)
         # a searcher starts afresh from what storage holds, this sweep's finished trials included
         start = _start_search(spec, store, pool_hash, experiment)
         if start is not None and start.to_run == 0:

@@ -93,6 +93,17 @@ def attempts(experiment: Path) -> dict[str, int]:
     return attempt_counts(Store(experiment))
 
 
+def drop_running_trials_from_tunes_saved_trial_list(experiment: Path) -> int:
+    """Remove the running trials from Tune's newest saved trial list, its search algorithm's files keeping them: what
+    Tune's background upload leaves when the driver dies mid-copy (CI saw it). Returns how many were removed."""
+    path = max(experiment.glob("experiment_state-*.json"))
+    state = json.loads(path.read_text())
+    kept = [t for t in state["trial_data"] if json.loads(t[0])["status"] != "RUNNING"]
+    removed, state["trial_data"] = len(state["trial_data"]) - len(kept), kept
+    path.write_text(json.dumps(state))
+    return removed
+
+
 def tables(experiment: Path, keep=None, config_ignore: frozenset = frozenset({"storage"})) -> dict:
     """The three result levels as sorted JSON rows, without what differs between equal runs.
 

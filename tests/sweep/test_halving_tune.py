@@ -10,7 +10,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 from safetensors.torch import load_file
-from sweep_helpers import attempts, driver, small_spec, tables
+from sweep_helpers import attempts, driver, drop_running_trials_from_tunes_saved_trial_list, small_spec, tables
 
 from codemix.results import load_results
 
@@ -82,13 +82,3 @@ def test_killed_as_the_promoted_trial_starts_training_the_sweep_resumes_to_the_s
     assert sorted(attempts(experiment).values()) == [1, 1, 1, 2]  # only the killed trial started again
     assert tables(experiment) == tables(uninterrupted / "h" / "halving")
 
-
-def drop_running_trials_from_tunes_saved_trial_list(experiment) -> int:
-    """Remove the running trials from Tune's newest saved trial list (its searcher's files keep them); returns how
-    many were removed."""
-    path = max(experiment.glob("experiment_state-*.json"))
-    state = json.loads(path.read_text())
-    kept = [t for t in state["trial_data"] if json.loads(t[0])["status"] != "RUNNING"]
-    removed, state["trial_data"] = len(state["trial_data"]) - len(kept), kept
-    path.write_text(json.dumps(state))
-    return removed
