@@ -1,4 +1,5 @@
-"""Trials Tune starts again: a recorded failure is replayed, not rerun, and trials lost with their node are found.
+"""Trials Tune starts again: a recorded failure is replayed, not rerun, trials lost with their node are found, and a
+Tune state torn by a kill mid-save is found before a resume restores it (``torn_tune_state``).
 
 A trial whose node dies (spot preemption, a crash) is restarted by Tune up to
 ``resources.trial_retries`` times; its finished stages come from the cache and its training
