@@ -36,6 +36,11 @@ def through_rung_zero(searcher: PolicySearcher) -> dict:
     return promoted
 
 
+def finished(searcher: PolicySearcher) -> dict[str, tuple[str, dict]]:
+    """The rung-0 trials t1-t3 as Tune's trial list holds them once they finished."""
+    return {t: ("TERMINATED", c) for t, (c, _) in zip(("t1", "t2", "t3"), searcher.policy.observed)}
+
+
 def write_snapshot(folder: Path, searcher: PolicySearcher, trials: dict[str, tuple[str, dict]]) -> None:
     """A Tune snapshot as TuneController.save_to_dir writes it: the searcher's file and the trial list."""
     searcher.save_to_dir(str(folder), session_str="2026-12-07_10-00-00")
@@ -66,8 +71,7 @@ def test_budget_and_concurrency_are_the_searchers_and_it_finishes_only_when_noth
 def test_a_started_trial_missing_from_tunes_trial_list_is_proposed_again(tmp_path):
     searcher = halving_searcher()
     promoted = through_rung_zero(searcher)
-    done = {t: ("TERMINATED", c) for t, c in zip(("t1", "t2", "t3"), (c for c, _ in searcher.policy.observed))}
-    write_snapshot(tmp_path, searcher, done)  # the trial list saved before t4 was created
+    write_snapshot(tmp_path, searcher, finished(searcher))  # the trial list saved before t4 was created
 
     restored = halving_searcher()
     restored.restore_from_dir(str(tmp_path))
@@ -80,7 +84,7 @@ def test_a_started_trial_missing_from_tunes_trial_list_is_proposed_again(tmp_pat
 def test_a_running_trial_the_searchers_state_missed_is_adopted_not_proposed_twice(tmp_path):
     searcher = halving_searcher()
     promoted = through_rung_zero(searcher)
-    trials = {t: ("TERMINATED", c) for t, c in zip(("t1", "t2", "t3"), (c for c, _ in searcher.policy.observed))}
+    trials = finished(searcher)
     searcher.policy.pending.clear()  # the searcher's state saved before t4 was proposed ...
     searcher.proposed.discard("t4")
     write_snapshot(tmp_path, searcher, {**trials, "t4": ("RUNNING", promoted)})  # ... beside a list that has it
