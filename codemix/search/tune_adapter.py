@@ -118,14 +118,18 @@ class PolicySearcher(Searcher):
                         "their points are proposed again", len(dropped))
 
 
-def tune_snapshot_trials(checkpoint_dir: str) -> dict[str, tuple[str, dict]] | None:
-    """Trial id -> (status, config) of the newest Tune experiment state in ``checkpoint_dir`` (None if none): the
-    trials ``Tuner.restore`` restores."""
-    path = _find_newest_experiment_checkpoint(checkpoint_dir)
+def tune_snapshot_trials(experiment_dir: str, fs=None) -> dict[str, tuple[str, dict]] | None:
+    """Trial id -> (status, config) of the newest Tune experiment state in ``experiment_dir`` (on ``fs``, a pyarrow
+    filesystem; local without), None if there is none: the trials ``Tuner.restore`` restores."""
+    path = _find_newest_experiment_checkpoint(experiment_dir, fs=fs)
     if path is None:
         return None
-    state = _loads_with_cloudpickle(Path(path).read_text())
-    trials = [Trial.from_json_state(data, stub=True) for data, _ in state["trial_data"]]
+    if fs is None:
+        text = Path(path).read_text()
+    else:
+        with fs.open_input_stream(path) as f:
+            text = f.read().decode()
+    trials = [Trial.from_json_state(data, stub=True) for data, _ in _loads_with_cloudpickle(text)["trial_data"]]
     return {t.trial_id: (t.status, dict(t.config)) for t in trials}
 
 

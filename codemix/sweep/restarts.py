@@ -9,8 +9,6 @@ recorded in the trials table, and Tune's restart replays it instead of running i
 
 from __future__ import annotations
 
-import json
-
 import ray.cloudpickle as cloudpickle
 
 from codemix.results import results_key
@@ -65,30 +63,30 @@ def lost_trials(results, experiment: Store) -> list[dict]:
     return lost
 
 
-def torn_tune_state(experiment: Store) -> str | None:
-    """Why Tune's saved state cannot be restored as it is, or None (also when there is none).
+def torn_tune_state(experiment: Store, listed: dict | None) -> str | None:
+    """Why Tune's saved state cannot be restored as it is, or None (also when there is none). ``listed``: the trials
+    of Tune's newest saved trial list by id (``tune_adapter.tune_snapshot_trials``), None without one.
 
     The search algorithm's running trials (a grid's generator, a Tune searcher's concurrency limiter) must be in
     Tune's saved trial list: a restore would otherwise wait for a trial it never runs (a grid sweep hangs). Tune
     saves them in separate files and uploads them in a background thread while the next save overwrites them, so a
     driver killed mid-upload can leave them torn. (codemix's own searchers reconcile instead: ``tune_adapter``.)"""
+    if listed is None:
+        return None
     names = experiment.list("")
 
     def newest(prefix: str) -> str | None:
         matching = [n for n in names if n.startswith(prefix)]
         return max(matching) if matching else None
 
-    trial_list = newest("experiment_state-")
-    if trial_list is None:
-        return None
-    listed = {json.loads(trial)["trial_id"] for trial, _ in json.loads(experiment.read_bytes(trial_list))["trial_data"]}
     running = set()
     if generator := newest("basic-variant-state-"):
         running |= set(cloudpickle.loads(experiment.read_bytes(generator)).get("_live_trials") or ())
     if searcher := newest("search_gen_state-"):
         limiter = cloudpickle.loads(experiment.read_bytes(searcher)).get("name:ConcurrencyLimiter") or {}
         running |= set(limiter.get("live_trials") or ())
-    missing = sorted(running - listed)
+    missing = sorted(running - set(listed))
     if missing:
-        return f"trial(s) {', '.join(missing)} running in its search algorithm's state are not in {trial_list}"
+        return (f"trial(s) {', '.join(missing)} running in its search algorithm's state are not in its newest "
+                "experiment_state file")
     return None
