@@ -118,9 +118,14 @@ class PolicySearcher(Searcher):
                         "their points are proposed again", len(dropped))
 
 
+class UnreadableTuneState(ValueError):
+    """A file of Tune's saved state that does not parse: a driver killed while Tune wrote or uploaded it."""
+
+
 def tune_snapshot_trials(experiment_dir: str, fs=None) -> dict[str, tuple[str, dict]] | None:
     """Trial id -> (status, config) of the newest Tune experiment state in ``experiment_dir`` (on ``fs``, a pyarrow
-    filesystem; local without), None if there is none: the trials ``Tuner.restore`` restores."""
+    filesystem; local without), None if there is none: the trials ``Tuner.restore`` restores. Raises
+    ``UnreadableTuneState`` if that file is cut (empty, or ends mid-record)."""
     path = _find_newest_experiment_checkpoint(experiment_dir, fs=fs)
     if path is None:
         return None
@@ -129,7 +134,12 @@ def tune_snapshot_trials(experiment_dir: str, fs=None) -> dict[str, tuple[str, d
     else:
         with fs.open_input_stream(path) as f:
             text = f.read().decode()
-    trials = [Trial.from_json_state(data, stub=True) for data, _ in _loads_with_cloudpickle(text)["trial_data"]]
+    try:
+        saved = _loads_with_cloudpickle(text)["trial_data"]
+        trials = [Trial.from_json_state(data, stub=True) for data, _ in saved]
+    except (ValueError, KeyError, TypeError, EOFError, pickle.UnpicklingError) as err:
+        raise UnreadableTuneState(f"its newest experiment_state file {Path(path).name} does not parse "
+                                  f"({type(err).__name__}: {err})") from err
     return {t.trial_id: (t.status, dict(t.config)) for t in trials}
 
 

@@ -9,6 +9,8 @@ recorded in the trials table, and Tune's restart replays it instead of running i
 
 from __future__ import annotations
 
+import pickle
+
 import ray.cloudpickle as cloudpickle
 
 from codemix.results import results_key
@@ -21,6 +23,12 @@ RAY_INFRASTRUCTURE_ERRORS = ("ActorDiedError", "ActorUnavailableError", "NodeDie
 
 class RecordedTrialFailure(RuntimeError):
     """A restarted trial whose latest attempt raised: its recorded error, not a new run."""
+# Tune's files of a search algorithm's state (newest by name) -> the trials each holds as running
+SEARCH_STATE_FILES = {
+    "basic-variant-state-": lambda state: state.get("_live_trials"),  # a grid's generator
+    "search_gen_state-": lambda state: (state.get("name:ConcurrencyLimiter") or {}).get("live_trials"),
+    "searcher-state-": lambda state: (),  # the searcher's own (a policy's reconciles on restore: tune_adapter)
+}
 
 
 def replay_recorded_failure(experiment: Store, trial_key: str, retry_failed: bool = False,
@@ -70,7 +78,8 @@ def torn_tune_state(experiment: Store, listed: dict | None) -> str | None:
     The search algorithm's running trials (a grid's generator, a Tune searcher's concurrency limiter) must be in
     Tune's saved trial list: a restore would otherwise wait for a trial it never runs (a grid sweep hangs). Tune
     saves them in separate files and uploads them in a background thread while the next save overwrites them, so a
-    driver killed mid-upload can leave them torn. (codemix's own searchers reconcile instead: ``tune_adapter``.)"""
+    driver killed mid-upload can leave them torn, or cut: a search algorithm's file that does not parse is torn too.
+    (codemix's own searchers reconcile instead: ``tune_adapter``.)"""
     if listed is None:
         return None
     names = experiment.list("")
@@ -80,11 +89,14 @@ def torn_tune_state(experiment: Store, listed: dict | None) -> str | None:
         return max(matching) if matching else None
 
     running = set()
-    if generator := newest("basic-variant-state-"):
-        running |= set(cloudpickle.loads(experiment.read_bytes(generator)).get("_live_trials") or ())
-    if searcher := newest("search_gen_state-"):
-        limiter = cloudpickle.loads(experiment.read_bytes(searcher)).get("name:ConcurrencyLimiter") or {}
-        running |= set(limiter.get("live_trials") or ())
+    for prefix, live in SEARCH_STATE_FILES.items():
+        if (name := newest(prefix)) is None:
+            continue
+        try:
+            state = cloudpickle.loads(experiment.read_bytes(name))
+        except (pickle.UnpicklingError, EOFError, ValueError) as err:
+            return f"its search algorithm's state file {name} does not parse ({type(err).__name__}: {err})"
+        running |= set(live(state) or ())
     missing = sorted(running - set(listed))
     if missing:
         return (f"trial(s) {', '.join(missing)} running in its search algorithm's state are not in its newest "

@@ -21,7 +21,7 @@ from ray import tune
 from codemix.results import SPEC_FILE, STARTUP_FILE, collect_results, load_results
 from codemix.runtime import init_ray
 from codemix.search import OBJECTIVE, check_search, is_searched
-from codemix.search.tune_adapter import PolicySearcher, make_searcher, tune_snapshot_trials
+from codemix.search.tune_adapter import PolicySearcher, UnreadableTuneState, make_searcher, tune_snapshot_trials
 from codemix.spec import SpecError, SweepSpec, parse_spec
 from codemix.storage import Store, attempt_counts
 from codemix.sweep.capacity import admit, check_fits_before_any_compute, cluster_shape
@@ -169,7 +169,7 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
     trainable = _trainable(runs, pool_key, pool_hash, retry_failed, attempt_counts(experiment))
     fs = None if store.is_local else store.fs
     restorable = tune.Tuner.can_restore(experiment.path(), storage_filesystem=fs)
-    torn = torn_tune_state(experiment, tune_snapshot_trials(experiment.path(), experiment.fs)) if restorable else None
+    torn = _torn(experiment) if restorable else None
     if restorable and torn is None:
         tuner = tune.Tuner.restore(experiment.path(), trainable, resume_unfinished=True, resume_errored=False,
                                    restart_errored=retry_failed, param_space=param_space(spec),
@@ -185,6 +185,16 @@ def resume(path: str | Path, *, retry_failed: bool = False, address: str | None 
         tuner = tune.Tuner(trainable, param_space=param_space(spec), tune_config=_tune_config(runs, start),
                            run_config=_run_config(spec, store))
     return finish(spec, experiment, tuner.fit())
+
+
+def _torn(experiment: Store) -> str | None:
+    """Why Tune's saved state cannot be restored as it is (``restarts.torn_tune_state``; a trial list that does not
+    parse, too), or None."""
+    try:
+        listed = tune_snapshot_trials(experiment.path(), experiment.fs)
+    except UnreadableTuneState as err:
+        return str(err)
+    return torn_tune_state(experiment, listed)
 
 
 class StartUp:

@@ -7,12 +7,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from ray.tune import PlacementGroupFactory
 from ray.tune.experiment import Trial
 from ray.tune.utils.serialization import TuneFunctionEncoder
 
 from codemix.search.halving import Halving
-from codemix.search.tune_adapter import PolicySearcher
+from codemix.search.tune_adapter import PolicySearcher, UnreadableTuneState, tune_snapshot_trials
+from codemix.storage import Store
+from codemix.sweep.restarts import torn_tune_state
+from codemix.sweep.tuner import _torn
 
 SUITE = ["coin_flip", "multiarith"]
 GROUP = ("llama", "any", 0.0)
@@ -109,3 +113,28 @@ def test_a_trial_tune_recorded_as_failed_or_finished_is_not_waited_for(tmp_path)
     restored.restore_from_dir(str(tmp_path))
     assert set(restored.policy.pending) == {"t4"} and restored.policy.failed == [t2]
     assert restored.proposed == {"t1", "t2", "t4"}  # t3 is proposed again, so it counts when it is
+
+
+def test_a_snapshot_file_the_kill_cut_is_found_torn_not_read(tmp_path):
+    """Tune copies its files to storage in a background thread: a driver killed mid-copy leaves one cut (CI saw an
+    empty trial list, on which the resume raised JSONDecodeError). The resume finds the state torn instead, and
+    starts the sweep again in Tune."""
+    searcher = halving_searcher()
+    through_rung_zero(searcher)
+    write_snapshot(tmp_path, searcher, finished(searcher))
+    experiment = Store(str(tmp_path))
+    assert _torn(experiment) is None  # whole: Tune restores it
+
+    [state] = tmp_path.glob("searcher-state-*.pkl")
+    whole = state.read_bytes()
+    state.write_bytes(whole[: len(whole) // 2])
+    assert "searcher-state-2026-12-07_10-00-00.pkl does not parse" in torn_tune_state(experiment,
+                                                                                      tune_snapshot_trials(tmp_path))
+    state.write_bytes(whole)
+
+    [listing] = tmp_path.glob("experiment_state-*.json")
+    listing.write_text(listing.read_text()[:100])
+    with pytest.raises(UnreadableTuneState, match="experiment_state-2026-12-07_10-00-00.json does not parse"):
+        tune_snapshot_trials(str(tmp_path))
+    listing.write_text("")
+    assert "experiment_state-2026-12-07_10-00-00.json does not parse" in _torn(experiment)

@@ -93,15 +93,28 @@ def attempts(experiment: Path) -> dict[str, int]:
     return attempt_counts(Store(experiment))
 
 
-def drop_running_trials_from_tunes_saved_trial_list(experiment: Path) -> int:
+def tear_tunes_saved_trial_list(experiment: Path) -> bool:
     """Remove the running trials from Tune's newest saved trial list, its search algorithm's files keeping them: what
-    Tune's background upload leaves when the driver dies mid-copy (CI saw it). Returns how many were removed."""
+    Tune's background upload leaves when the driver dies mid-copy (CI saw it). True if the list now lacks a running
+    trial: one removed here, or the kill cut the file itself (``saved_trial_list_is_cut``)."""
+    if saved_trial_list_is_cut(experiment):
+        return True
     path = max(experiment.glob("experiment_state-*.json"))
     state = json.loads(path.read_text())
     kept = [t for t in state["trial_data"] if json.loads(t[0])["status"] != "RUNNING"]
     removed, state["trial_data"] = len(state["trial_data"]) - len(kept), kept
     path.write_text(json.dumps(state))
-    return removed
+    return removed == 1
+
+
+def saved_trial_list_is_cut(experiment: Path) -> bool:
+    """Whether Tune's newest saved trial list in a local experiment folder does not parse: the kill came while Tune
+    copied it to storage (CI saw an empty one)."""
+    try:
+        json.loads(max(experiment.glob("experiment_state-*.json")).read_text())
+    except ValueError:
+        return True
+    return False
 
 
 def tables(experiment: Path, keep=None, config_ignore: frozenset = frozenset({"storage"})) -> dict:

@@ -10,7 +10,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 from safetensors.torch import load_file
-from sweep_helpers import attempts, driver, drop_running_trials_from_tunes_saved_trial_list, small_spec, tables
+from sweep_helpers import attempts, driver, small_spec, tables, tear_tunes_saved_trial_list
 
 from codemix.results import load_results
 
@@ -77,7 +77,7 @@ def test_killed_as_the_promoted_trial_starts_training_the_sweep_resumes_to_the_s
     experiment = tmp_path / "h" / "halving"
     assert driver(["run", str(spec)], kill_at="train@4") < 0
     assert len(pq.read_table(experiment / "results" / "trials")) == 3  # the three rung-0 trials
-    assert drop_running_trials_from_tunes_saved_trial_list(experiment) == 1
+    assert tear_tunes_saved_trial_list(experiment)
     assert driver(["resume", str(experiment)]) == 0
     assert sorted(attempts(experiment).values()) == [1, 1, 1, 2]  # only the killed trial started again
     assert tables(experiment) == tables(uninterrupted / "h" / "halving")
