@@ -71,7 +71,7 @@ TEST_WORKERS ?= 2
 test: $(TEST_STAMP) $(REAL_TOKENIZERS)/COMPLETE
 	$(VENV)/bin/python -m ruff check .  # the lint rules: [tool.ruff] in pyproject.toml
 	RAY_AUTH_MODE=disabled CODEMIX_REAL_TOKENIZERS=$(REAL_TOKENIZERS) $(VENV)/bin/python -m pytest -q -ra --durations=25 \
-		-n $(TEST_WORKERS) --dist loadfile
+		-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench: $(TEST_STAMP)
 	for b in bench/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done

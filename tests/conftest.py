@@ -39,8 +39,9 @@ def module_seconds(item) -> float:
 
 
 def pytest_collection_modifyitems(config, items):
-    """The longest modules first: pytest-xdist hands each worker whole modules in this order (--dist loadfile), so
-    the suite does not end on one long module while the other worker idles."""
+    """The longest modules first: pytest-xdist hands each worker whole modules in this order (--dist loadfile
+    --no-loadscope-reorder; without the latter it sorts them by their number of tests), so the suite does not end on
+    one long module while the other worker idles."""
     weight: dict[str, float] = {}
     for item in items:
         weight[item.module.__name__] = max(weight.get(item.module.__name__, 0), module_seconds(item))
