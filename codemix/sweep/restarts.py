@@ -20,15 +20,16 @@ from codemix.storage import Store, attempt_starts, attempt_trials
 RAY_INFRASTRUCTURE_ERRORS = ("ActorDiedError", "ActorUnavailableError", "NodeDiedError", "ObjectLostError",
                              "OwnerDiedError", "RaySystemError", "WorkerCrashedError")
 
-
-class RecordedTrialFailure(RuntimeError):
-    """A restarted trial whose latest attempt raised: its recorded error, not a new run."""
 # Tune's files of a search algorithm's state (newest by name) -> the trials each holds as running
 SEARCH_STATE_FILES = {
     "basic-variant-state-": lambda state: state.get("_live_trials"),  # a grid's generator
     "search_gen_state-": lambda state: (state.get("name:ConcurrencyLimiter") or {}).get("live_trials"),
     "searcher-state-": lambda state: (),  # the searcher's own (a policy's reconciles on restore: tune_adapter)
 }
+
+
+class RecordedTrialFailure(RuntimeError):
+    """A restarted trial whose latest attempt raised: its recorded error, not a new run."""
 
 
 def replay_recorded_failure(experiment: Store, trial_key: str, retry_failed: bool = False,
