@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import yaml
 from helpers import moto_bucket  # noqa: F401 - re-exported for the sweep tests
 
-from codemix.storage import Store, attempt_counts
+from codemix.storage import Store, attempt_counts, attempt_trials
 
 REPO = Path(__file__).resolve().parents[2]
 VOLATILE = {"trial_id", "finished_at", "started_at"}
@@ -94,17 +94,18 @@ def attempts(experiment: Path) -> dict[str, int]:
 
 
 def tear_tunes_saved_trial_list(experiment: Path) -> bool:
-    """Remove the running trials from Tune's newest saved trial list, its search algorithm's files keeping them: what
-    Tune's background upload leaves when the driver dies mid-copy (CI saw it). True if the list now lacks a running
-    trial: one removed here, or the kill cut the file itself (``saved_trial_list_is_cut``)."""
+    """Remove the unfinished trials from Tune's newest saved trial list, its search algorithm's files keeping them:
+    what Tune's background upload leaves when the driver dies mid-copy (CI saw it). True if the list now lacks a
+    trial that started (its attempt record names its Tune id): one removed here, one the save had not reached yet
+    (CI saw that too, under load), or the kill cut the file itself (``saved_trial_list_is_cut``)."""
     if saved_trial_list_is_cut(experiment):
         return True
     path = max(experiment.glob("experiment_state-*.json"))
     state = json.loads(path.read_text())
-    kept = [t for t in state["trial_data"] if json.loads(t[0])["status"] != "RUNNING"]
-    removed, state["trial_data"] = len(state["trial_data"]) - len(kept), kept
+    state["trial_data"] = [t for t in state["trial_data"] if json.loads(t[0])["status"] == "TERMINATED"]
     path.write_text(json.dumps(state))
-    return removed == 1
+    listed = {json.loads(t[0])["trial_id"] for t in state["trial_data"]}
+    return bool(set(attempt_trials(Store(experiment))) - listed)
 
 
 def saved_trial_list_is_cut(experiment: Path) -> bool:
