@@ -93,19 +93,26 @@ def attempts(experiment: Path) -> dict[str, int]:
     return attempt_counts(Store(experiment))
 
 
-def tear_tunes_saved_trial_list(experiment: Path) -> bool:
+def tear_tunes_saved_trial_list(experiment: Path) -> str | None:
     """Remove the unfinished trials from Tune's newest saved trial list, its search algorithm's files keeping them:
-    what Tune's background upload leaves when the driver dies mid-copy (CI saw it). True if the list now lacks a
-    trial that started (its attempt record names its Tune id): one removed here, one the save had not reached yet
-    (CI saw that too, under load), or the kill cut the file itself (``saved_trial_list_is_cut``)."""
+    what Tune's background upload leaves when the driver dies mid-copy (CI saw it). Says how the list now lacks a
+    trial that started (its attempt record names its Tune id), None if it lacks none:
+
+    - ``"removed"``: removed here, so the search algorithm's state runs a trial the list lacks (torn);
+    - ``"cut"``: the kill cut the file itself (``saved_trial_list_is_cut``; torn too);
+    - ``"not saved yet"``: the kill came before Tune saved the started trial (CI saw it, under load). The search
+      algorithm's state may be as far behind (not torn) or one save ahead (torn)."""
     if saved_trial_list_is_cut(experiment):
-        return True
+        return "cut"
     path = max(experiment.glob("experiment_state-*.json"))
     state = json.loads(path.read_text())
-    state["trial_data"] = [t for t in state["trial_data"] if json.loads(t[0])["status"] == "TERMINATED"]
+    kept = [t for t in state["trial_data"] if json.loads(t[0])["status"] == "TERMINATED"]
+    removed, state["trial_data"] = len(state["trial_data"]) > len(kept), kept
     path.write_text(json.dumps(state))
-    listed = {json.loads(t[0])["trial_id"] for t in state["trial_data"]}
-    return bool(set(attempt_trials(Store(experiment))) - listed)
+    if removed:
+        return "removed"
+    listed = {json.loads(t[0])["trial_id"] for t in kept}
+    return "not saved yet" if set(attempt_trials(Store(experiment))) - listed else None
 
 
 def saved_trial_list_is_cut(experiment: Path) -> bool:

@@ -108,15 +108,18 @@ def test_kill_anywhere_then_resume_gives_identical_tables_without_redoing_stages
     assert driver(["run", str(spec), "--storage", storage.uri], kill_at=kill_at) == -signal.SIGKILL
     finished_before = storage.files("resume/results/trials")
     checkpoints_before = set(storage.files("_cache/checkpoints"))
-    torn = kill_at in TORN
-    if torn:  # Tune's trial list saved a step behind its grid generator, which runs the killed trial
-        assert tear_tunes_saved_trial_list(tmp_path / "resume")
+    torn: bool | None = False  # whether the resume must find Tune's state torn (None: either may be)
+    if kill_at in TORN:  # Tune's trial list saved a step behind its grid generator, which runs the killed trial
+        tear = tear_tunes_saved_trial_list(tmp_path / "resume")
+        assert tear, "the killed trial is in Tune's saved trial list, finished"
+        torn = None if tear == "not saved yet" else True
     elif isinstance(storage, LocalStorage):  # the kill may also have cut the trial list Tune was copying
         torn = saved_trial_list_is_cut(tmp_path / "resume")
 
     code, out = run_codemix(["resume", storage.experiment("resume")])
-    assert code == 0, out[-5000:]
-    assert ("Tune's saved state is torn" in out) == torn  # restarted in Tune, not hung waiting for it
+    assert code == 0, out[-5000:]  # restarted in Tune when torn, not hung waiting for the trial the list lost
+    if torn is not None:
+        assert ("Tune's saved state is torn" in out) == torn
 
     experiment = storage.snapshot("resume")
     assert tables(experiment) == reference
