@@ -106,7 +106,7 @@ def tear_tunes_saved_trial_list(experiment: Path) -> str | None:
         return "cut"
     path = max(experiment.glob("experiment_state-*.json"))
     state = json.loads(path.read_text())
-    kept = [t for t in state["trial_data"] if json.loads(t[0])["status"] == "TERMINATED"]
+    kept = [t for t in state["trial_data"] if json.loads(t[0])["status"] in ("TERMINATED", "ERROR")]
     removed, state["trial_data"] = len(state["trial_data"]) > len(kept), kept
     path.write_text(json.dumps(state))
     if removed:
