@@ -99,13 +99,12 @@ def tear_tunes_saved_trial_list(experiment: Path) -> str | None:
     trial that started (its attempt record names its Tune id), None if it lacks none:
 
     - ``"removed"``: removed here, so the search algorithm's state runs a trial the list lacks (torn);
-    - ``"cut"``: the kill cut the file itself (``saved_trial_list_is_cut``; torn too);
+    - ``"cut"``: the kill cut the file itself (it does not parse; torn too);
     - ``"not saved yet"``: the kill came before Tune saved the started trial (CI saw it, under load). The search
       algorithm's state may be as far behind (not torn) or one save ahead (torn)."""
-    if saved_trial_list_is_cut(experiment):
+    path, state = newest_saved_trial_list(experiment)
+    if state is None:
         return "cut"
-    path = max(experiment.glob("experiment_state-*.json"))
-    state = json.loads(path.read_text())
     kept = [t for t in state["trial_data"] if json.loads(t[0])["status"] in ("TERMINATED", "ERROR")]
     removed, state["trial_data"] = len(state["trial_data"]) > len(kept), kept
     path.write_text(json.dumps(state))
@@ -118,11 +117,17 @@ def tear_tunes_saved_trial_list(experiment: Path) -> str | None:
 def saved_trial_list_is_cut(experiment: Path) -> bool:
     """Whether Tune's newest saved trial list in a local experiment folder does not parse: the kill came while Tune
     copied it to storage (CI saw an empty one)."""
+    return newest_saved_trial_list(experiment)[1] is None
+
+
+def newest_saved_trial_list(experiment: Path) -> tuple[Path, dict | None]:
+    """Tune's newest saved trial list in a local experiment folder: its path and its state, None if it does not
+    parse."""
+    path = max(experiment.glob("experiment_state-*.json"))
     try:
-        json.loads(max(experiment.glob("experiment_state-*.json")).read_text())
+        return path, json.loads(path.read_text())
     except ValueError:
-        return True
-    return False
+        return path, None
 
 
 def tables(experiment: Path, keep=None, config_ignore: frozenset = frozenset({"storage"})) -> dict:
